@@ -1,0 +1,38 @@
+// Plain-text rendering of core results for the terminal.
+import type { ModelInspection } from '../core/model/inspectModel';
+import type { ImagePrediction } from '../core/jobs/methods';
+import { formatShape } from '../core/onnx/inspect';
+
+export function formatInspection(r: ModelInspection, all: boolean): string {
+  const lines: string[] = [];
+  lines.push(`${r.name}  (${r.file})`);
+  lines.push(`  sha256     ${r.sha256}`);
+  lines.push(`  producer   ${r.summary.producer || 'unknown'}, opset ${r.summary.opset}, ${r.summary.nodeCount} nodes, ${r.summary.parameterCount.toLocaleString('en-US')} parameters`);
+  lines.push(`  card       ${r.hasCard ? 'card.json found' : 'none (preprocessing inferred from the input shape)'}`);
+  lines.push('Inputs');
+  for (const t of r.summary.inputs) lines.push(`  ${t.name}  ${t.dtype} ${formatShape(t.shape)}${t.name === r.imageInput.name ? `  ← image (${r.imageInput.colorSpace}, ${r.imageInput.encoding === 'encoded' ? 'B-cos [x, 1−x] encoded' : 'raw'})` : ''}`);
+  lines.push('Outputs');
+  for (const t of r.summary.outputs) lines.push(`  ${t.name}  ${t.dtype} ${formatShape(t.shape)}`);
+  const layers = all ? r.layers : r.layers.filter((l) => l.depth > 0 || r.layers.every((x) => x.depth === 0));
+  lines.push(`Candidate layers for an SAE${all ? '' : ' (named blocks; --all for every boundary tensor)'}`);
+  const width = Math.max(8, ...layers.map((l) => l.label.length));
+  for (const l of layers) {
+    const rec = r.recommendedLayers.includes(l.label) ? '  (card)' : '';
+    const alias = l.aliases.length ? `  also ${l.aliases.join(', ')}` : '';
+    lines.push(`  ${l.label.padEnd(width)}  ${formatShape(l.shape).padEnd(16)} tensor ${l.tensor}${alias}${rec}`);
+  }
+  if (layers.length === 0) lines.push('  (none)');
+  return lines.join('\n');
+}
+
+export function formatPredictions(results: ImagePrediction[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    lines.push(r.image);
+    if (r.error) { lines.push(`  error: ${r.error}`); continue; }
+    for (const [k, c] of r.prediction!.top.entries()) {
+      lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,84 @@
+// `fact` — the headless face of FaCT. Argument parsing and printing only; the work is done by src/core.
+import { isFactError } from '../core/errors';
+import { handlers, type CallContext } from '../core/jobs/methods';
+import { CoreServices } from '../core/jobs/services';
+import { executionProviders, type ExecutionProvider } from '../core/onnx/session';
+import { parseArgs, UsageError } from './args';
+import { formatInspection, formatPredictions } from './format';
+
+const USAGE = `fact — Faithful Concept Traces for B-cos models
+
+Usage:
+  fact inspect MODEL [--all] [--json]            inputs, outputs and candidate SAE layers of an ONNX model
+  fact predict MODEL IMAGE... [--top K] [--json] top classes with logits for each image
+
+Options:
+  --json                 machine-readable output on stdout
+  --ep cpu|cuda|webgpu   execution provider (falls back to cpu, with a note, when unavailable)
+  --threads N            intra-op threads
+  --help                 this text
+
+Exit codes: 0 success, 1 bad input (the message says which file and why), 2 usage error,
+            3 some images could not be processed (the others' results are printed).`;
+
+export interface CliIO { out: (s: string) => void; err: (s: string) => void }
+
+const defaultIO: CliIO = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
+
+export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') { io.out(USAGE); return command ? 0 : 2; }
+  let services: CoreServices | undefined;
+  let json = false;
+  try {
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help'], values: ['top', 'ep', 'threads'] });
+    json = args.options.json === true;
+    const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
+    if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
+    const threads = args.options.threads ? positiveInt(args.options.threads as string, '--threads') : undefined;
+    services = new CoreServices({ executionProvider: ep, ...(threads ? { threads } : {}) });
+    const call: CallContext = { signal: new AbortController().signal, progress: () => undefined };
+    switch (command) {
+      case 'inspect': {
+        const [model, ...extra] = args.positional;
+        if (!model || extra.length) throw new UsageError('fact inspect takes exactly one MODEL.');
+        const r = await handlers.inspect({ model }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : formatInspection(r, args.options.all === true));
+        return 0;
+      }
+      case 'predict': {
+        const [model, ...images] = args.positional;
+        if (!model || images.length === 0) throw new UsageError('fact predict takes a MODEL and at least one IMAGE.');
+        const top = args.options.top ? positiveInt(args.options.top as string, '--top') : 5;
+        const r = await handlers.predict({ model, images, top }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : formatPredictions(r.results));
+        const failed = r.results.filter((x) => x.error);
+        for (const f of failed) io.err(`error: ${f.error}`);
+        return failed.length ? 3 : 0;
+      }
+      default:
+        throw new UsageError(`Unknown command '${command}'.`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) { io.err(`${e.message}\n\n${USAGE}`); return 2; }
+    if (isFactError(e)) {
+      if (json) io.out(JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } }, null, 2));
+      io.err(`error: ${e.message}`);
+      return 1;
+    }
+    io.err(`internal error: ${(e as Error).stack ?? String(e)}`);
+    return 1;
+  } finally {
+    await services?.dispose();
+  }
+}
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer.`);
+  return n;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,57 @@
+// Runs a model (optionally with tapped intermediate tensors) through cached onnxruntime sessions.
+import * as ort from 'onnxruntime-node';
+import { FactError } from '../errors';
+import { openSession, type OpenedSession, type SessionOptions } from '../onnx/session';
+import { SessionCache } from '../onnx/sessionCache';
+import { encodeWithExtraOutputs } from '../onnx/surgery';
+import type { ModelContext } from './modelContext';
+
+export interface RunResult {
+  outputs: Record<string, { data: Float32Array; dims: number[] }>;
+  executionProvider: string;
+  fallbackReason?: string;
+}
+
+export class ModelRunner {
+  private readonly cache: SessionCache;
+
+  constructor(private readonly options: SessionOptions = {}, capacity = 4) {
+    this.cache = new SessionCache(capacity);
+  }
+
+  private session(ctx: ModelContext, extraOutputs: string[]): Promise<OpenedSession> {
+    const taps = [...new Set(extraOutputs)].sort();
+    const key = `${ctx.loaded.sha256}|${taps.join(',')}|${this.options.executionProvider ?? 'cpu'}`;
+    return this.cache.get(key, () => openSession(taps.length ? encodeWithExtraOutputs(ctx.loaded.model, taps) : ctx.loaded.bytes, this.options));
+  }
+
+  /** Runs a batch of preprocessed images (N×C×H×W, flattened) and returns the logits plus any tapped tensors. */
+  async run(ctx: ModelContext, batch: Float32Array, n: number, extraOutputs: string[] = []): Promise<RunResult> {
+    const { channels, height, width } = ctx.imageInput;
+    const side = ctx.preprocess.centerCrop;
+    const dims = [n, channels, height ?? side, width ?? side];
+    const expected = dims.reduce((a, d) => a * d, 1);
+    if (batch.length !== expected) {
+      throw new FactError('bad-input', `The input batch has ${batch.length} values; '${ctx.file}' needs ${dims.join('×')} = ${expected}.`, { file: ctx.file });
+    }
+    const opened = await this.session(ctx, extraOutputs);
+    const wanted = [ctx.logitsOutput, ...extraOutputs];
+    const feeds = { [ctx.imageInput.name]: new ort.Tensor('float32', batch, dims) };
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await opened.session.run(feeds, wanted);
+    } catch (e) {
+      throw new FactError('bad-input', `onnxruntime could not run '${ctx.file}': ${(e as Error).message.split('\n')[0]}`, { file: ctx.file });
+    }
+    const outputs: RunResult['outputs'] = {};
+    for (const name of wanted) {
+      const t = result[name]!;
+      outputs[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
+    }
+    return { outputs, executionProvider: opened.executionProvider, ...(opened.fallbackReason ? { fallbackReason: opened.fallbackReason } : {}) };
+  }
+
+  dispose(): Promise<void> {
+    return this.cache.clear();
+  }
+}

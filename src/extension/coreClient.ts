@@ -1,0 +1,35 @@
+// One core worker thread for the extension, configured from the settings and restarted when they change.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CoreWorker } from '../core/jobs/workerClient';
+import type { ExecutionProvider } from '../core/onnx/session';
+
+let worker: CoreWorker | undefined;
+
+export function core(): CoreWorker {
+  if (!worker) {
+    const cfg = vscode.workspace.getConfiguration('fact');
+    const threads = cfg.get<number>('threads', 0);
+    worker = new CoreWorker(
+      { executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}) },
+      // The bundle sits in dist/ next to worker.js.
+      { file: path.join(__dirname, 'worker.js') },
+    );
+  }
+  return worker;
+}
+
+export function registerCoreLifecycle(context: vscode.ExtensionContext): void {
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads')) void disposeCore();
+    }),
+    { dispose: () => void disposeCore() },
+  );
+}
+
+async function disposeCore(): Promise<void> {
+  const w = worker;
+  worker = undefined;
+  await w?.dispose();
+}

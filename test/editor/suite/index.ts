@@ -1,0 +1,26 @@
+// Runs the editor suite inside VS Code's extension host (code-server here, desktop VS Code under test-electron).
+// Bundled by esbuild into dist/test/editor/index.js; mocha itself is loaded from node_modules at run time.
+import { writeFileSync } from 'node:fs';
+import Mocha from 'mocha';
+
+interface TestRecord { title: string; state: 'passed' | 'failed'; error?: string; ms?: number }
+
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
+  // Install the tdd globals (suite, test, …) before the bundled test modules register themselves.
+  mocha.suite.emit('pre-require', globalThis, 'bundle', mocha);
+  require('./extension.test');
+  require('./openModel.test');
+  const records: TestRecord[] = [];
+  return new Promise((resolve, reject) => {
+    const runner = mocha.run((failures) => {
+      const summary = { passes: runner.stats?.passes ?? 0, failures: runner.stats?.failures ?? failures, tests: records };
+      console.log(`${summary.passes} passed, ${summary.failures} failed`);
+      if (process.env.FACT_TEST_RESULT) writeFileSync(process.env.FACT_TEST_RESULT, `${JSON.stringify(summary, null, 2)}\n`);
+      if (failures) reject(new Error(`${failures} editor test(s) failed.`));
+      else resolve();
+    });
+    runner.on('pass', (t) => records.push({ title: t.fullTitle(), state: 'passed', ...(t.duration !== undefined ? { ms: t.duration } : {}) }));
+    runner.on('fail', (t, err: Error) => records.push({ title: t.fullTitle(), state: 'failed', error: err.message }));
+  });
+}

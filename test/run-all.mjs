@@ -1,0 +1,90 @@
+// `npm test`: every test the project has, in one command, closing with the plain line `N passed, N failed`.
+//   1. type-check (tsc --noEmit: esbuild does not type-check)      — one test
+//   2. build the bundles (esbuild)                                 — one test
+//   3. unit tests of src/core, the CLI and the protocol (node:test, TypeScript through tsx)
+//   4. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
+// `--only unit` or `--only editor` runs a part.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = path.join(root, '.test-output');
+mkdirSync(outDir, { recursive: true });
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const want = (part) => !only || only === part;
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+const step = (name) => console.log(`\n━━ ${name} ━━`);
+
+function run(cmd, args, opts = {}) {
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  return { ok: r.status === 0, ms: Date.now() - t0, status: r.status };
+}
+
+function record(name, ok, detail = '') {
+  if (ok) passed++;
+  else { failed++; failures.push(`${name}${detail ? `: ${detail}` : ''}`); }
+}
+
+function testFiles(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? testFiles(p) : n.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+if (want('unit') || want('editor')) {
+  step('type-check');
+  const tsc = run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', '.']);
+  record('type-check', tsc.ok);
+  step('build');
+  const build = run(process.execPath, ['esbuild.mjs']);
+  record('build', build.ok);
+}
+
+if (want('unit')) {
+  step('unit tests');
+  const countFile = path.join(outDir, 'unit-counts.json');
+  rmSync(countFile, { force: true });
+  const files = testFiles(path.join(root, 'test', 'unit')).sort();
+  const r = run(process.execPath, [
+    '--import', 'tsx', '--test', '--test-concurrency=1',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`, `--test-reporter-destination=${countFile}`,
+    ...files,
+  ]);
+  if (existsSync(countFile)) {
+    const c = JSON.parse(readFileSync(countFile, 'utf8'));
+    passed += c.passed;
+    failed += c.failed;
+    for (const f of c.failures) failures.push(`unit: ${f.name} (${path.relative(root, f.file ?? '')})`);
+    if (!r.ok && c.failed === 0) record('unit test runner', false, `exit ${r.status}`);
+  } else record('unit test runner', false, 'no results');
+}
+
+if (want('editor')) {
+  step('editor tests (real VS Code)');
+  const resultFile = path.join(outDir, 'editor-results.json');
+  rmSync(resultFile, { force: true });
+  const r = run(process.execPath, [path.join(root, 'test', 'editor', 'run-editor-tests.mjs')]);
+  if (existsSync(resultFile)) {
+    const e = JSON.parse(readFileSync(resultFile, 'utf8'));
+    passed += e.passed;
+    failed += e.failed;
+    for (const t of e.tests ?? []) if (t.state === 'failed') failures.push(`editor: ${t.suite ? `${t.suite} › ` : ''}${t.title}: ${t.error ?? ''}`);
+    if (!r.ok && e.failed === 0) record('editor test runner', false, `exit ${r.status}`);
+  } else record('editor test runner', false, `no results (exit ${r.status})`);
+}
+
+console.log('');
+if (failures.length) {
+  console.log('Failures:');
+  for (const f of failures) console.log(`  ✗ ${f}`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;

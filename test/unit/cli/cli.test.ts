@@ -1,0 +1,82 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { runCli } from '../../../src/cli/main';
+import { encodeModel } from '../../../src/core/onnx/modelFile';
+import { GraphBuilder } from '../../../src/core/onnx/graphBuilder';
+import { fixtures, tempDir } from '../../support/paths';
+
+const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; } });
+  return { code, out, err };
+}
+
+describe('fact CLI', () => {
+  it('inspect prints inputs, outputs and candidate layers', async () => {
+    const r = await cli('inspect', tiny);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /input {2}float32 \[N, 2, 8, 8\] {2}← image/);
+    assert.match(r.out, /layer2 +\[8, 8, 8\] +tensor layer2 {2}also layer2\.0 {2}\(card\)/);
+  });
+
+  it('inspect --json is machine-readable', async () => {
+    const r = await cli('inspect', tiny, '--json');
+    const j = JSON.parse(r.out);
+    assert.equal(j.imageInput.channels, 2);
+    assert.deepEqual(j.layers.map((l: { label: string }) => l.label), ['layer1', 'layer2', 'layer3', 'classifier']);
+  });
+
+  it('predict prints the top classes of an image', async () => {
+    const img = path.join(tempDir(), 'x.png');
+    await sharp(new Uint8Array(8 * 8).fill(90), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(img);
+    const r = await cli('predict', tiny, img, '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.results[0].prediction.top.length, 3);
+    assert.deepEqual([...j.results[0].prediction.top.map((c: { name: string }) => c.name)].sort(), ['circle', 'square', 'triangle']);
+  });
+
+  it('predict exits 3 and names the image that does not decode, still printing the others', async () => {
+    const dir = tempDir();
+    const good = path.join(dir, 'good.png');
+    await sharp(new Uint8Array(8 * 8).fill(90), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(good);
+    const bad = path.join(dir, 'bad.png');
+    writeFileSync(bad, 'not a png');
+    const r = await cli('predict', tiny, good, bad);
+    assert.equal(r.code, 3);
+    assert.match(r.out, /good\.png\n {2}1\. /);
+    assert.match(r.err, /Cannot decode the image '.*bad\.png'/);
+  });
+
+  it('bad input gets a clear message and exit code 1', async () => {
+    const missing = await cli('inspect', '/nonexistent/model.onnx');
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /The model file '\/nonexistent\/model\.onnx' does not exist/);
+    const notOnnx = await cli('inspect', path.join(fixtures, 'tiny', 'card.json'));
+    assert.equal(notOnnx.code, 1);
+    assert.match(notOnnx.err, /is not an ONNX model/);
+    const g = new GraphBuilder();
+    g.input('tokens', 'float32', ['N', 16]);
+    g.op('Identity', ['tokens'], {}, 'y');
+    g.output('y');
+    const mlp = path.join(tempDir(), 'mlp.onnx');
+    writeFileSync(mlp, encodeModel(g.model()));
+    const notImage = await cli('predict', mlp, 'x.png', '--json');
+    assert.equal(notImage.code, 1);
+    assert.equal(JSON.parse(notImage.out).error.code, 'not-image-model');
+  });
+
+  it('usage errors exit 2', async () => {
+    assert.equal((await cli()).code, 2);
+    assert.equal((await cli('inspect')).code, 2);
+    assert.equal((await cli('inspect', tiny, '--bogus')).code, 2);
+    assert.equal((await cli('frobnicate')).code, 2);
+    assert.equal((await cli('predict', tiny, 'x.png', '--ep', 'tpu')).code, 2);
+  });
+});

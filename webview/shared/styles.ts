@@ -1,0 +1,18 @@
+// Styles shared by the panels: VS Code's theme variables only, so light, dark and high-contrast themes all work.
+import { css } from 'lit';
+
+export const panelStyles = css`
+  :host, fact-model-panel { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }
+  h1 { font-size: 1.4em; font-weight: 600; margin: 0.4em 0 0.2em; }
+  h2 { font-size: 1.1em; font-weight: 600; margin: 1.2em 0 0.4em; border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); padding-bottom: 0.2em; }
+  .meta { color: var(--vscode-descriptionForeground); margin: 0; }
+  code, .mono { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); }
+  table { border-collapse: collapse; width: 100%; }
+  th { text-align: left; font-weight: 600; color: var(--vscode-descriptionForeground); }
+  th, td { padding: 3px 10px 3px 0; border-bottom: 1px solid var(--vscode-widget-border, transparent); vertical-align: top; }
+  tr:focus-within, tr:hover { background: var(--vscode-list-hoverBackground); }
+  .error { color: var(--vscode-errorForeground); border: 1px solid var(--vscode-inputValidation-errorBorder, var(--vscode-errorForeground)); padding: 8px; }
+  .badge-row vscode-badge { margin-right: 4px; }
+  .ops { display: flex; flex-wrap: wrap; gap: 4px 12px; }
+  .toolbar { display: flex; gap: 8px; margin: 8px 0; }
+`;
