@@ -1,0 +1,278 @@
+// The explanation engine's API: exact B-cos explanations of an ONNX model, with onnxruntime doing the work.
+//   explain        logits, W(x) for any class, the contribution map Σ_c x_c·W_c, the bias and the completeness error
+//   layerGradients the gradient of a logit with respect to the features at layer L (and the features)
+//   traceFromLayer the input-level trace of cotangents given at layer L (concept traces), many per image
+//   runHead        the part after layer L, run on features we supply, with its gradient at L
+import * as ort from 'onnxruntime-node';
+import { FactError } from '../errors';
+import type { ModelContext } from '../model/modelContext';
+import { constantLookup, type ConstantValue } from '../onnx/constants';
+import { encodeModel } from '../onnx/modelFile';
+import { openSession, type OpenedSession, type SessionOptions } from '../onnx/session';
+import { encodeWithExtraOutputs } from '../onnx/surgery';
+import { findExplainedInput, type ExplainedInput } from './explainedInput';
+import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraph, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
+import { describeNode, linearize, type Linearization } from './linearize';
+import { linearPath } from './transpose';
+
+export interface Tensor { data: Float32Array; dims: number[] }
+
+export interface Explanation {
+  logits: Float32Array;
+  classIndex: number;
+  logit: number;
+  /** ∂logit/∂x in explanation mode, over the explained (encoded) input: channels × H × W. */
+  weights: Float32Array;
+  /** The explained input x itself (encoded), channels × H × W. */
+  input: Float32Array;
+  /** Σ_c x_c·W_c per pixel, H × W. */
+  contributionMap: Float32Array;
+  contributionSum: number;
+  bias: number;
+  /** |Σ x·W + bias − logit|. */
+  completenessError: number;
+}
+
+export interface EngineReport {
+  explainedInput: ExplainedInput;
+  output: string;
+  pathLength: number;
+  frozenFactors: number;
+  biasNodes: string[];
+}
+
+function product(dims: number[]): number {
+  return dims.reduce((a, d) => a * d, 1);
+}
+
+export class Explainer {
+  private readonly sessions = new Map<string, Promise<{ graph: ExplanationGraph; opened: OpenedSession }>>();
+
+  private constructor(
+    readonly ctx: ModelContext,
+    readonly explained: ExplainedInput,
+    private readonly gc: GraphContext,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** Analyses the model (linearize, check the output is linear, probe shapes once). */
+  static async create(ctx: ModelContext, options: SessionOptions = {}): Promise<Explainer> {
+    const g = ctx.loaded.graph;
+    const constant = constantLookup(g);
+    const explained = findExplainedInput(ctx, constant);
+    const lin = linearize(ctx.index.order, explained.tensor, constant);
+    checkOutputIsLinear(ctx, lin, explained.tensor);
+    const shapes = await probeShapes(ctx, lin, explained.tensor, options);
+    const shape = (t: string) => {
+      const s = shapes.get(t);
+      if (!s) throw new FactError('internal', `No shape is known for tensor '${t}'.`);
+      return s;
+    };
+    return new Explainer(ctx, explained, { model: ctx.loaded.model, index: ctx.index, lin, shape, constant }, options);
+  }
+
+  get linearization(): Linearization {
+    return this.gc.lin;
+  }
+
+  shapeOf(tensor: string): number[] {
+    return this.gc.shape(tensor);
+  }
+
+  private graph(spec: ExplanationGraphSpec): Promise<{ graph: ExplanationGraph; opened: OpenedSession }> {
+    const key = JSON.stringify(spec);
+    let hit = this.sessions.get(key);
+    if (!hit) {
+      hit = (async () => {
+        const graph = buildExplanationGraph(this.gc, spec);
+        return { graph, opened: await openSession(encodeModel(graph.model), this.options) };
+      })();
+      hit.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, hit);
+    }
+    return hit;
+  }
+
+  private fullSpec(layers: string[] = []): ExplanationGraphSpec {
+    return { from: this.explained.tensor, to: this.ctx.logitsOutput, fromIsInput: false, gradientsAt: layers, forwardOutputs: this.explained.inGraph ? [this.explained.tensor, ...layers] : layers };
+  }
+
+  async report(): Promise<EngineReport> {
+    const { graph } = await this.graph(this.fullSpec());
+    return { explainedInput: this.explained, output: this.ctx.logitsOutput, pathLength: graph.pathLength, frozenFactors: graph.frozen.length, biasNodes: graph.biasNodes };
+  }
+
+  private imageDims(n: number): number[] {
+    const { channels, height, width } = this.ctx.imageInput;
+    const side = this.ctx.preprocess.centerCrop;
+    return [n, channels, height ?? side, width ?? side];
+  }
+
+  private checkBatch(batch: Float32Array, n: number): number[] {
+    const dims = this.imageDims(n);
+    if (batch.length !== product(dims)) {
+      throw new FactError('bad-input', `The image batch has ${batch.length} values; '${this.ctx.file}' takes ${dims.join('×')} = ${product(dims)} (an image of the wrong size or channel count?).`, { file: this.ctx.file });
+    }
+    return dims;
+  }
+
+  private numClasses(): number {
+    return this.gc.shape(this.ctx.logitsOutput)[1]!;
+  }
+
+  private oneHot(classes: number[]): Float32Array {
+    const k = this.numClasses();
+    const cot = new Float32Array(classes.length * k);
+    classes.forEach((c, i) => {
+      if (!Number.isInteger(c) || c < 0 || c >= k) throw new FactError('bad-input', `Class index ${c} is out of range: '${this.ctx.file}' has ${k} classes (0–${k - 1}).`, { file: this.ctx.file });
+      cot[i * k + c] = 1;
+    });
+    return cot;
+  }
+
+  private async run(spec: ExplanationGraphSpec, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    const { graph, opened } = await this.graph(spec);
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
+    const outputs = graph.model.graph!.output.map((o) => o.name);
+    const r = await opened.session.run(ortFeeds, outputs);
+    const out: Record<string, Tensor> = {};
+    for (const name of outputs) out[name] = { data: r[name]!.data as Float32Array, dims: r[name]!.dims.map(Number) };
+    return out;
+  }
+
+  /** Explains each image of a batch for one class each (the predicted class where `classes[i]` is undefined). */
+  async explain(batch: Float32Array, n: number, classes?: (number | undefined)[]): Promise<Explanation[]> {
+    const dims = this.checkBatch(batch, n);
+    const predicted = classes?.every((c) => c !== undefined) ? (classes as number[]) : await this.predicted(batch, n, classes);
+    const spec = this.fullSpec();
+    const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: batch, dims }, [COTANGENT]: { data: this.oneHot(predicted), dims: [n, this.numClasses()] } });
+    const k = this.numClasses();
+    const x = this.explained.inGraph ? out[this.explained.tensor]!.data : batch;
+    const w = out[gradientName(this.explained.tensor)]!;
+    const per = product(w.dims.slice(1));
+    const [c, h, wd] = w.dims.slice(1) as [number, number, number];
+    const logits = out[this.ctx.logitsOutput]!.data;
+    return predicted.map((cls, i) => {
+      const weights = w.data.slice(i * per, (i + 1) * per);
+      const input = x.slice(i * per, (i + 1) * per);
+      const map = new Float32Array(h * wd);
+      let sum = 0;
+      for (let ch = 0; ch < c; ch++) {
+        for (let p = 0; p < h * wd; p++) {
+          const v = input[ch * h * wd + p]! * weights[ch * h * wd + p]!;
+          map[p]! += v;
+          sum += v;
+        }
+      }
+      const logit = logits[i * k + cls]!;
+      const bias = out[BIAS]!.data[i]!;
+      return { logits: logits.slice(i * k, (i + 1) * k), classIndex: cls, logit, weights, input, contributionMap: map, contributionSum: sum, bias, completenessError: Math.abs(sum + bias - logit) };
+    });
+  }
+
+  private async predicted(batch: Float32Array, n: number, classes?: (number | undefined)[]): Promise<number[]> {
+    const out = await this.run(this.fullSpec(), { [this.ctx.imageInput.name]: { data: batch, dims: this.imageDims(n) }, [COTANGENT]: { data: new Float32Array(n * this.numClasses()), dims: [n, this.numClasses()] } });
+    const k = this.numClasses();
+    const logits = out[this.ctx.logitsOutput]!.data;
+    return Array.from({ length: n }, (_, i) => {
+      if (classes?.[i] !== undefined) return classes[i]!;
+      let best = 0;
+      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
+      return best;
+    });
+  }
+
+  /**
+   * The explanation-mode gradient at the input of any linear combinations of the logits of ONE image: M cotangent
+   * rows of length K (one-hot rows give W(x) per class; e_a − e_b explains "why a rather than b").
+   */
+  async inputGradient(image: Float32Array, cotangents: Float32Array, m: number): Promise<{ logits: Tensor; input: Tensor; gradient: Tensor; bias: Float32Array }> {
+    const dims = this.checkBatch(image, 1);
+    const k = this.numClasses();
+    if (cotangents.length !== m * k) throw new FactError('bad-input', `Expected ${m} cotangent rows of ${k} logits.`);
+    const out = await this.run(this.fullSpec(), { [this.ctx.imageInput.name]: { data: image, dims }, [COTANGENT]: { data: cotangents, dims: [m, k] } });
+    const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: image, dims };
+    return { logits: out[this.ctx.logitsOutput]!, input, gradient: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
+  }
+
+  /** The gradient of each image's class logit with respect to the features at the given layer tensors. */
+  async layerGradients(batch: Float32Array, n: number, classes: number[], layers: string[]): Promise<{ logits: Tensor; features: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
+    const dims = this.checkBatch(batch, n);
+    const out = await this.run(this.fullSpec(layers), { [this.ctx.imageInput.name]: { data: batch, dims }, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
+    const features: Record<string, Tensor> = {};
+    const gradients: Record<string, Tensor> = {};
+    for (const l of layers) {
+      features[l] = out[l]!;
+      gradients[l] = out[gradientName(l)]!;
+    }
+    return { logits: out[this.ctx.logitsOutput]!, features, gradients };
+  }
+
+  /**
+   * Input-level traces: M cotangents at layer `layer` for ONE image, each back-propagated to the explained input
+   * in explanation mode (the frozen factors are those of this image). Returns the features at the layer too.
+   */
+  async traceFromLayer(image: Float32Array, layer: string, cotangents: Float32Array, m: number): Promise<{ features: Tensor; input: Tensor; traces: Tensor; bias: Float32Array }> {
+    const dims = this.checkBatch(image, 1);
+    const layerDims = this.gc.shape(layer);
+    const spec: ExplanationGraphSpec = { from: this.explained.tensor, to: layer, fromIsInput: false, gradientsAt: [], forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [] };
+    if (cotangents.length !== m * product(layerDims.slice(1))) throw new FactError('bad-input', `Expected ${m} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
+    const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: image, dims }, [COTANGENT]: { data: cotangents, dims: [m, ...layerDims.slice(1)] } });
+    const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: image, dims };
+    return { features: out[layer]!, input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
+  }
+
+  /** Runs the part of the model after `layer` on supplied features (e.g. an SAE reconstruction), with the
+   *  gradient of each row's class logit at the layer. */
+  async runHead(layer: string, features: Float32Array, n: number, classes: number[]): Promise<{ logits: Tensor; gradient: Tensor; bias: Float32Array }> {
+    const spec: ExplanationGraphSpec = { from: layer, to: this.ctx.logitsOutput, fromIsInput: true, gradientsAt: [], forwardOutputs: [] };
+    const dims = [n, ...this.gc.shape(layer).slice(1)];
+    if (features.length !== product(dims)) throw new FactError('bad-input', `Expected ${n} feature maps of shape ${dims.slice(1).join('×')} for '${layer}'.`);
+    const out = await this.run(spec, { [layer]: { data: features, dims }, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
+    return { logits: out[this.ctx.logitsOutput]!, gradient: out[gradientName(layer)]!, bias: out[BIAS]!.data };
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((p) => p.then((s) => s.opened.session.release()).catch(() => undefined)));
+  }
+}
+
+function checkOutputIsLinear(ctx: ModelContext, lin: Linearization, from: string): void {
+  const out = ctx.logitsOutput;
+  const k = lin.kind.get(out);
+  if (k === 'linear' || k === 'affine') return;
+  if (k === 'dynamic') {
+    const why = lin.dynamicBecause.get(out) ?? 'a non-linear operation';
+    throw new FactError('unsupported-model', `'${ctx.file}' is not dynamic-linear: its output '${out}' is not a linear function of the input '${from}' because ${why}.`, { file: ctx.file });
+  }
+  throw new FactError('unsupported-model', `'${ctx.file}' output '${out}' does not depend on the input '${from}'.`, { file: ctx.file });
+}
+
+/** One pass at batch 1 that records the shape of every tensor on the linear path and of the factors it reads. */
+async function probeShapes(ctx: ModelContext, lin: Linearization, from: string, options: SessionOptions): Promise<Map<string, number[]>> {
+  const path = linearPath(ctx.index.order, lin, from, ctx.logitsOutput);
+  const tensors = new Set<string>([from, ctx.logitsOutput]);
+  for (const n of path) for (const t of [...n.input, ...n.output]) if (t && ctx.index.producer.has(t)) tensors.add(t);
+  for (const t of [...tensors]) if (ctx.index.realInputs.includes(t)) tensors.delete(t);
+  const taps = [...tensors].filter((t) => t !== ctx.logitsOutput);
+  const opened = await openSession(encodeWithExtraOutputs(ctx.loaded.model, taps), options);
+  try {
+    const { channels, height, width } = ctx.imageInput;
+    const side = ctx.preprocess.centerCrop;
+    const dims = [1, channels, height ?? side, width ?? side];
+    const data = new Float32Array(product(dims)).fill(0.5);
+    const r = await opened.session.run({ [ctx.imageInput.name]: new ort.Tensor('float32', data, dims) });
+    const shapes = new Map<string, number[]>();
+    for (const [name, t] of Object.entries(r)) shapes.set(name, t.dims.map(Number));
+    shapes.set(ctx.imageInput.name, dims);
+    for (const init of ctx.loaded.graph.initializer) shapes.set(init.name, init.dims.map(Number));
+    return shapes;
+  } finally {
+    await opened.session.release();
+  }
+}
+
+export { describeNode, linearPath, type ConstantValue };
