@@ -1,6 +1,7 @@
 // Plain-text rendering of core results for the terminal.
 import type { ModelInspection } from '../core/model/inspectModel';
-import type { ImagePrediction } from '../core/jobs/methods';
+import type { CheckReport } from '../core/engine/checkModel';
+import type { ExplainResult, ImagePrediction } from '../core/jobs/methods';
 import { formatShape } from '../core/onnx/inspect';
 
 export function formatInspection(r: ModelInspection, all: boolean): string {
@@ -35,4 +36,30 @@ export function formatPredictions(results: ImagePrediction[]): string {
     }
   }
   return lines.join('\n');
+}
+
+const num = (v: number) => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2));
+
+export function formatExplanation(r: ExplainResult): string {
+  const e = r.explanation;
+  const lines = [`${r.image}`];
+  for (const [k, c] of e.top.entries()) lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`);
+  lines.push(`Explained class: ${e.className} (${e.classIndex})`);
+  lines.push(`  logit                 ${num(e.logit)}`);
+  lines.push(`  Σ x·W(x) (pixels)     ${num(e.contributionSum)}`);
+  lines.push(`  bias                  ${num(e.bias)}`);
+  lines.push(`  completeness          Σ x·W + bias − logit = ${e.completenessError.toExponential(2)}`);
+  for (const f of r.files) lines.push(`  wrote ${f}`);
+  return lines.join('\n');
+}
+
+export function formatCheck(r: CheckReport): string {
+  if (!r.dynamicLinear) return `${r.file}: NOT dynamic-linear.\n  ${r.reason}`;
+  return [
+    `${r.file}: dynamic-linear ✓`,
+    `  explained input        ${r.explainedInput}${r.explainedInputInGraph ? ' (the [x, 1 − x] encoding inside the graph)' : ''}`,
+    `  linear path            ${r.pathLength} nodes, ${r.frozenFactors} dynamic factors and selections frozen`,
+    `  bias terms             ${r.biasNodes!.length ? r.biasNodes!.join(', ') : 'none'}`,
+    `  worst completeness     ${r.worstCompletenessAbs!.toExponential(2)} absolute, ${r.worstCompletenessRel!.toExponential(2)} relative (${r.imagesTested} images × ${r.classesTested} classes)`,
+  ].join('\n');
 }

@@ -4,13 +4,20 @@ import { handlers, type CallContext } from '../core/jobs/methods';
 import { CoreServices } from '../core/jobs/services';
 import { executionProviders, type ExecutionProvider } from '../core/onnx/session';
 import { parseArgs, UsageError } from './args';
-import { formatInspection, formatPredictions } from './format';
+import { formatCheck, formatExplanation, formatInspection, formatPredictions } from './format';
 
 const USAGE = `fact — Faithful Concept Traces for B-cos models
 
 Usage:
   fact inspect MODEL [--all] [--json]            inputs, outputs and candidate SAE layers of an ONNX model
   fact predict MODEL IMAGE... [--top K] [--json] top classes with logits for each image
+  fact explain MODEL IMAGE [--class C] [--out DIR] [--json]
+                                                 exact B-cos explanation of one image: the colour
+                                                 explanation PNG, the logit, bias, contribution sum and
+                                                 completeness error (C: class index or name; default:
+                                                 the predicted class)
+  fact check MODEL [IMAGE...] [--json]           is the model dynamic-linear? what was frozen, and the
+                                                 worst completeness error on the images (or random ones)
 
 Options:
   --json                 machine-readable output on stdout
@@ -18,8 +25,9 @@ Options:
   --threads N            intra-op threads
   --help                 this text
 
-Exit codes: 0 success, 1 bad input (the message says which file and why), 2 usage error,
-            3 some images could not be processed (the others' results are printed).`;
+Exit codes: 0 success, 1 bad input or a model that is not dynamic-linear (the message says which
+            file or node and why), 2 usage error, 3 some images could not be processed (the others'
+            results are printed).`;
 
 export interface CliIO { out: (s: string) => void; err: (s: string) => void }
 
@@ -31,7 +39,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help'], values: ['top', 'ep', 'threads'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help'], values: ['top', 'ep', 'threads', 'class', 'out'] });
     json = args.options.json === true;
     const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
     if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
@@ -56,6 +64,25 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         for (const f of failed) io.err(`error: ${f.error}`);
         return failed.length ? 3 : 0;
       }
+      case 'explain': {
+        const [model, image, ...extra] = args.positional;
+        if (!model || !image || extra.length) throw new UsageError('fact explain takes a MODEL and one IMAGE.');
+        const classIndex = args.options.class ? await resolveClass(services, model, args.options.class as string) : undefined;
+        const outDir = (args.options.out as string | undefined) ?? '.';
+        const r = await handlers.explain({ model, image, outDir, ...(classIndex !== undefined ? { classIndex } : {}) }, services, call);
+        if (json) {
+          const { png: _png, ...rest } = r;
+          io.out(JSON.stringify(rest, null, 2));
+        } else io.out(formatExplanation(r));
+        return 0;
+      }
+      case 'check': {
+        const [model, ...images] = args.positional;
+        if (!model) throw new UsageError('fact check takes a MODEL (and optionally IMAGEs to test on).');
+        const r = await handlers.check({ model, images }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : formatCheck(r));
+        return r.dynamicLinear ? 0 : 1;
+      }
       default:
         throw new UsageError(`Unknown command '${command}'.`);
     }
@@ -71,6 +98,15 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
   } finally {
     await services?.dispose();
   }
+}
+
+/** A class given by index or by name (as the card lists it). */
+async function resolveClass(services: CoreServices, model: string, given: string): Promise<number> {
+  if (/^\d+$/.test(given)) return Number(given);
+  const ctx = await services.model(model);
+  const k = ctx.classes?.findIndex((c) => c.toLowerCase() === given.toLowerCase()) ?? -1;
+  if (k < 0) throw new UsageError(`--class '${given}' is neither an index nor one of the model's classes${ctx.classes ? ` (${ctx.classes.join(', ')})` : ''}.`);
+  return k;
 }
 
 function positiveInt(v: string, name: string): number {

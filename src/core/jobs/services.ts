@@ -1,6 +1,7 @@
 // The long-lived state a process (CLI, worker thread) keeps between calls: opened models and their sessions.
 import { promises as fs } from 'node:fs';
 import { openModel, type ModelContext } from '../model/modelContext';
+import { Explainer } from '../engine/explainer';
 import { ModelRunner } from '../model/modelRunner';
 import type { SessionOptions } from '../onnx/session';
 
@@ -8,8 +9,23 @@ export class CoreServices {
   readonly runner: ModelRunner;
   private readonly models = new Map<string, { mtimeMs: number; size: number; ctx: Promise<ModelContext> }>();
 
-  constructor(options: SessionOptions = {}) {
+  private readonly explainers = new Map<ModelContext, Promise<Explainer>>();
+
+  constructor(readonly options: SessionOptions = {}) {
     this.runner = new ModelRunner(options);
+  }
+
+  /** The explanation engine for a model, analysed once per opened model. */
+  async explainer(file: string): Promise<Explainer> {
+    const ctx = await this.model(file);
+    let hit = this.explainers.get(ctx);
+    if (!hit) {
+      for (const [old, e] of this.explainers) if (old.file === file) { this.explainers.delete(old); void e.then((x) => x.dispose()).catch(() => undefined); }
+      hit = Explainer.create(ctx, this.options);
+      hit.catch(() => this.explainers.delete(ctx));
+      this.explainers.set(ctx, hit);
+    }
+    return hit;
   }
 
   /** Opens a model once and reuses it until its file (or its card) changes on disk. */
@@ -24,6 +40,9 @@ export class CoreServices {
   }
 
   async dispose(): Promise<void> {
+    const explainers = [...this.explainers.values()];
+    this.explainers.clear();
+    await Promise.all(explainers.map((e) => e.then((x) => x.dispose()).catch(() => undefined)));
     this.models.clear();
     await this.runner.dispose();
   }

@@ -80,3 +80,50 @@ describe('fact CLI', () => {
     assert.equal((await cli('predict', tiny, 'x.png', '--ep', 'tpu')).code, 2);
   });
 });
+
+describe('fact explain and fact check', () => {
+  it('explain writes the colour explanation and prints a complete decomposition', async () => {
+    const out = tempDir();
+    const img = path.join(out, 'x.png');
+    await sharp(Uint8Array.from({ length: 64 }, (_, i) => (i * 29) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(img);
+    const r = await cli('explain', tiny, img, '--class', 'square', '--out', out, '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.explanation.className, 'square');
+    assert.ok(j.explanation.completenessError <= 1e-5 * Math.max(1, Math.abs(j.explanation.logit)));
+    assert.ok(Math.abs(j.explanation.contributionSum + j.explanation.bias - j.explanation.logit) < 1e-5);
+    const meta = await sharp(j.files[0]).metadata();
+    assert.deepEqual([meta.width, meta.height, meta.channels], [224, 224, 4]);
+    const text = await cli('explain', tiny, img, '--out', out);
+    assert.match(text.out, /completeness {10}Σ x·W \+ bias − logit = \d\.\d\de-\d+/);
+  });
+
+  it('explain rejects an unknown class name and an out-of-range index', async () => {
+    const img = path.join(tempDir(), 'x.png');
+    await sharp(new Uint8Array(64).fill(3), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(img);
+    const byName = await cli('explain', tiny, img, '--class', 'hexagon');
+    assert.equal(byName.code, 2);
+    assert.match(byName.err, /neither an index nor one of the model's classes \(circle, square, triangle\)/);
+    const byIndex = await cli('explain', tiny, img, '--class', '7', '--out', tempDir());
+    assert.equal(byIndex.code, 1);
+    assert.match(byIndex.err, /Class index 7 is out of range/);
+  });
+
+  it('check says a B-cos model is dynamic-linear and a softmax model is not, with the reason', async () => {
+    const ok = await cli('check', tiny, '--json');
+    assert.equal(ok.code, 0, ok.err);
+    const j = JSON.parse(ok.out);
+    assert.equal(j.dynamicLinear, true);
+    assert.equal(j.frozenFactors, 5);
+    assert.ok(j.worstCompletenessRel < 1e-5);
+    const g = new GraphBuilder();
+    g.input('input', 'float32', ['N', 2, 4, 4]);
+    g.op('Softmax', [g.op('Flatten', ['input'])], {}, 'logits', 'out/Softmax');
+    g.output('logits');
+    const soft = path.join(tempDir(), 'soft.onnx');
+    writeFileSync(soft, encodeModel(g.model()));
+    const bad = await cli('check', soft);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /NOT dynamic-linear\.\n {2}.*because Softmax 'out\/Softmax' is not linear/);
+  });
+});

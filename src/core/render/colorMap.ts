@@ -1,0 +1,96 @@
+// The B-cos colour image of an explanation (the reference's gradient_to_image): each pixel's colour comes from the
+// positive parts of W's channels, normalised per pixel ([x, 1 − x] pairs decide the hue); its opacity is ‖W‖₂,
+// zeroed where the pixel's contribution Σ_c x_c·W_c is negative, box-smoothed, and scaled by its 99.5th percentile.
+// Grayscale models (2 channels) render in gray.
+
+export interface ColorMapOptions {
+  /** Box filter size for the alpha channel (FaCT uses 3; B-cos' default is 15). */
+  smooth?: number;
+  /** Percentile of alpha that maps to full opacity. */
+  alphaPercentile?: number;
+}
+
+export interface RgbaImage { width: number; height: number; data: Float32Array }
+
+/** `weights` and `input` are C×H×W with C = 2·k (k raw channels followed by their inverses). */
+export function explanationToRgba(weights: Float32Array, input: Float32Array, channels: number, height: number, width: number, opts: ColorMapOptions = {}): RgbaImage {
+  const smooth = opts.smooth ?? 3;
+  const percentile = opts.alphaPercentile ?? 99.5;
+  const k = channels / 2;
+  if (!Number.isInteger(k) || (k !== 1 && k !== 3)) throw new Error(`explanations need 2 or 6 channels ([x, 1 − x]); got ${channels}`);
+  const plane = height * width;
+  const out = new Float32Array(plane * 4);
+  const alpha = new Float64Array(plane);
+  for (let p = 0; p < plane; p++) {
+    let maxAbs = 0;
+    let norm = 0;
+    let contribution = 0;
+    for (let c = 0; c < channels; c++) {
+      const w = weights[c * plane + p]!;
+      maxAbs = Math.max(maxAbs, Math.abs(w));
+      norm += w * w;
+      contribution += w * input[c * plane + p]!;
+    }
+    const scale = maxAbs + 1e-12;
+    for (let c = 0; c < k; c++) {
+      const pos = Math.max(0, weights[c * plane + p]! / scale);
+      const neg = Math.max(0, weights[(c + k) * plane + p]! / scale);
+      const v = pos / (pos + neg + 1e-12);
+      if (k === 3) out[p * 4 + c] = v;
+      else out[p * 4] = out[p * 4 + 1] = out[p * 4 + 2] = v;
+    }
+    alpha[p] = contribution < 0 ? 1e-12 : Math.sqrt(norm);
+  }
+  const smoothed = smooth > 1 ? boxFilter(alpha, height, width, smooth) : alpha;
+  const q = quantile(smoothed, percentile / 100);
+  for (let p = 0; p < plane; p++) out[p * 4 + 3] = Math.min(1, Math.max(0, smoothed[p]! / (q || 1)));
+  return { width, height, data: out };
+}
+
+/** avg_pool2d(kernel s, stride 1, padding (s − 1)/2) with zero padding counted in the mean (PyTorch's default). */
+export function boxFilter(a: Float64Array, height: number, width: number, s: number): Float64Array {
+  const pad = Math.floor((s - 1) / 2);
+  const out = new Float64Array(height * width);
+  const oh = height + 2 * pad - s + 1;
+  const ow = width + 2 * pad - s + 1;
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      let acc = 0;
+      for (let dy = 0; dy < s; dy++) {
+        const yy = y - pad + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = 0; dx < s; dx++) {
+          const xx = x - pad + dx;
+          if (xx >= 0 && xx < width) acc += a[yy * width + xx]!;
+        }
+      }
+      out[y * width + x] = acc / (s * s);
+    }
+  }
+  return out;
+}
+
+/** torch.quantile's default (linear interpolation between closest ranks). */
+export function quantile(a: ArrayLike<number>, q: number): number {
+  const sorted = Float64Array.from(a).sort();
+  if (sorted.length === 0) return 0;
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** A diverging colour map for signed per-pixel contributions: blue (negative) – white – red (positive). */
+export function contributionHeatmap(map: Float32Array, height: number, width: number): RgbaImage {
+  let m = 0;
+  for (const v of map) m = Math.max(m, Math.abs(v));
+  const out = new Float32Array(height * width * 4);
+  for (let p = 0; p < height * width; p++) {
+    const t = m > 0 ? map[p]! / m : 0;
+    out[p * 4] = t >= 0 ? 1 : 1 + t;
+    out[p * 4 + 1] = 1 - Math.abs(t);
+    out[p * 4 + 2] = t <= 0 ? 1 : 1 - t;
+    out[p * 4 + 3] = 1;
+  }
+  return { width, height, data: out };
+}
