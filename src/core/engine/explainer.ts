@@ -144,16 +144,21 @@ export class Explainer {
   /** Explains each image of a batch for one class each (the predicted class where `classes[i]` is undefined). */
   async explain(batch: Float32Array, n: number, classes?: (number | undefined)[]): Promise<Explanation[]> {
     const dims = this.checkBatch(batch, n);
-    const predicted = classes?.every((c) => c !== undefined) ? (classes as number[]) : await this.predicted(batch, n, classes);
-    const spec = this.fullSpec();
-    const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: batch, dims }, [COTANGENT]: { data: this.oneHot(predicted), dims: [n, this.numClasses()] } });
     const k = this.numClasses();
+    const allGiven = classes !== undefined && classes.length === n && classes.every((c) => c !== undefined);
+    const noneGiven = !classes || classes.every((c) => c === undefined);
+    // The usual case (the predicted class) needs a single run: the graph picks the argmax itself.
+    const predicted = allGiven || noneGiven ? (classes as number[] | undefined) : await this.predicted(batch, n, classes);
+    const out = predicted
+      ? await this.run(this.fullSpec(), { [this.ctx.imageInput.name]: { data: batch, dims }, [COTANGENT]: { data: this.oneHot(predicted), dims: [n, k] } })
+      : await this.run({ ...this.fullSpec(), predictedClass: true }, { [this.ctx.imageInput.name]: { data: batch, dims } });
+    const chosen = predicted ?? argmaxRows(out[this.ctx.logitsOutput]!.data, n, k);
     const x = this.explained.inGraph ? out[this.explained.tensor]!.data : batch;
     const w = out[gradientName(this.explained.tensor)]!;
     const per = product(w.dims.slice(1));
     const [c, h, wd] = w.dims.slice(1) as [number, number, number];
     const logits = out[this.ctx.logitsOutput]!.data;
-    return predicted.map((cls, i) => {
+    return chosen.map((cls, i) => {
       const weights = w.data.slice(i * per, (i + 1) * per);
       const input = x.slice(i * per, (i + 1) * per);
       const map = new Float32Array(h * wd);
@@ -171,16 +176,11 @@ export class Explainer {
     });
   }
 
+  /** Mixed requests (some classes given, some predicted): predict first, then explain what was asked. */
   private async predicted(batch: Float32Array, n: number, classes?: (number | undefined)[]): Promise<number[]> {
-    const out = await this.run(this.fullSpec(), { [this.ctx.imageInput.name]: { data: batch, dims: this.imageDims(n) }, [COTANGENT]: { data: new Float32Array(n * this.numClasses()), dims: [n, this.numClasses()] } });
-    const k = this.numClasses();
-    const logits = out[this.ctx.logitsOutput]!.data;
-    return Array.from({ length: n }, (_, i) => {
-      if (classes?.[i] !== undefined) return classes[i]!;
-      let best = 0;
-      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
-      return best;
-    });
+    const out = await this.run({ ...this.fullSpec(), predictedClass: true }, { [this.ctx.imageInput.name]: { data: batch, dims: this.imageDims(n) } });
+    const best = argmaxRows(out[this.ctx.logitsOutput]!.data, n, this.numClasses());
+    return best.map((b, i) => classes?.[i] ?? b);
   }
 
   /**
@@ -197,9 +197,12 @@ export class Explainer {
   }
 
   /** The gradient of each image's class logit with respect to the features at the given layer tensors. */
-  async layerGradients(batch: Float32Array, n: number, classes: number[], layers: string[]): Promise<{ logits: Tensor; features: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
+  async layerGradients(batch: Float32Array, n: number, classes: number[] | 'predicted', layers: string[]): Promise<{ logits: Tensor; features: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
     const dims = this.checkBatch(batch, n);
-    const out = await this.run(this.fullSpec(layers), { [this.ctx.imageInput.name]: { data: batch, dims }, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
+    const image = { [this.ctx.imageInput.name]: { data: batch, dims } };
+    const out = classes === 'predicted'
+      ? await this.run({ ...this.fullSpec(layers), predictedClass: true }, image)
+      : await this.run(this.fullSpec(layers), { ...image, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
     const features: Record<string, Tensor> = {};
     const gradients: Record<string, Tensor> = {};
     for (const l of layers) {
@@ -238,6 +241,14 @@ export class Explainer {
     this.sessions.clear();
     await Promise.all(all.map((p) => p.then((s) => s.opened.session.release()).catch(() => undefined)));
   }
+}
+
+export function argmaxRows(data: ArrayLike<number>, n: number, k: number): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (data[i * k + j]! > data[i * k + best]!) best = j;
+    return best;
+  });
 }
 
 function checkOutputIsLinear(ctx: ModelContext, lin: Linearization, from: string): void {

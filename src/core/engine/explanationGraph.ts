@@ -26,6 +26,9 @@ export interface ExplanationGraphSpec {
   gradientsAt: string[];
   /** Forward tensors to return as well. */
   forwardOutputs: string[];
+  /** Explain each image's predicted class: the cotangent is the one-hot of argmax(`to`), made inside the graph,
+   *  so one run both predicts and explains. Otherwise the cotangent is an input. */
+  predictedClass?: boolean;
 }
 
 export interface ExplanationGraph {
@@ -90,8 +93,15 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
   // Inputs: the model's own, or the features; then the cotangent, batch M.
   if (spec.fromIsInput) b.inputs.push(valueInfo(spec.from, 'float32', ['N', ...gc.shape(spec.from).slice(1)]));
   else for (const v of source.input) if (gc.index.realInputs.includes(v.name)) b.inputs.push(v);
-  b.input(COTANGENT, 'float32', ['M', ...gc.shape(spec.to).slice(1)]);
   b.initializers.push(...source.initializer);
+  if (spec.predictedClass) {
+    const k = gc.shape(spec.to);
+    if (k.length !== 2) throw new FactError('internal', `Predicted-class explanations need 2-D logits; '${spec.to}' has shape [${k.join(', ')}].`);
+    const argmax = b.op('ArgMax', [spec.to], { axis: { int: 1 }, keepdims: { int: 0 } });
+    b.op('OneHot', [argmax, b.constant('depth', 'int64', [], [k[1]!]), e.f32([0, 1], [2], 'onehot_values')], {}, COTANGENT);
+  } else {
+    b.input(COTANGENT, 'float32', ['M', ...gc.shape(spec.to).slice(1)]);
+  }
 
   const wanted = [...new Set([spec.from, ...spec.gradientsAt])];
   const biasNodes = path.filter((n) => gc.lin.biasNodes.includes(n));
