@@ -11,6 +11,9 @@ export type FactErrorCode =
   | 'bad-dataset'
   | 'bad-input'
   | 'bad-card'
+  | 'bad-store'
+  | 'bad-checkpoint'
+  | 'disk-full'
   | 'cancelled'
   | 'internal';
 

@@ -8,6 +8,7 @@ export interface DatasetItem { index: number; id: string; label: number }
 export interface Dataset {
   /** What it is, for messages: a folder path or an IDX file. */
   readonly source: string;
+  readonly kind: 'folder' | 'idx';
   readonly classes: string[];
   readonly size: number;
   item(index: number): DatasetItem;

@@ -17,6 +17,7 @@ export async function openIdxDataset(imagesFile: string, labelsFile: string, cla
   const data = images.data as Uint8Array;
   return {
     source: imagesFile,
+    kind: 'idx',
     classes,
     size: n,
     item(index: number): DatasetItem {

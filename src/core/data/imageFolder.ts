@@ -32,6 +32,7 @@ export async function openImageFolder(root: string, colorSpace: 'grayscale' | 'r
   if (files.length === 0) throw new FactError('bad-dataset', `'${root}' has class folders but no PNG or JPEG files in them.`, { file: root });
   return {
     source: root,
+    kind: 'folder',
     classes,
     size: files.length,
     item(index: number): DatasetItem {

@@ -17,6 +17,8 @@ export interface VectorSource {
   readonly dim: number;
   readonly count: number;
   batches(opts: BatchOptions): AsyncIterable<VectorBatch>;
+  /** How many batches `batches` yields for an epoch (may differ slightly from ⌊count / batchSize⌋). */
+  batchCount(batchSize: number, seed: number, epoch: number): number;
 }
 
 /** A seeded permutation (xorshift + Fisher–Yates), identical on every platform. */
@@ -38,6 +40,10 @@ export class ArrayVectorSource implements VectorSource {
   readonly count: number;
   constructor(readonly data: Float32Array, readonly dim: number) {
     this.count = data.length / dim;
+  }
+
+  batchCount(batchSize: number): number {
+    return Math.floor(this.count / batchSize);
   }
 
   async *batches(opts: BatchOptions): AsyncIterable<VectorBatch> {

@@ -1,9 +1,10 @@
 // `fact inspect`: the model's inputs and outputs, its op counts, and the layers an SAE can be trained on, each with
 // its shape (found by one probe pass, since exported models rarely carry shape information for inner tensors).
-import { findBoundaryTensors, type CandidateLayer } from '../onnx/layers';
+import type { CandidateLayer } from '../onnx/layers';
 import { summarizeModel, type ImageInput, type ModelSummary } from '../onnx/inspect';
 import type { ModelContext } from './modelContext';
 import type { ModelRunner } from './modelRunner';
+import { modelLayers } from './modelLayers';
 
 export interface ModelInspection {
   file: string;
@@ -20,7 +21,7 @@ export interface ModelInspection {
 }
 
 export async function inspectModel(ctx: ModelContext, runner: ModelRunner): Promise<ModelInspection> {
-  const boundaries = findBoundaryTensors(ctx.loaded.graph, ctx.index, ctx.imageInput.name);
+  const boundaries = modelLayers(ctx);
   const probe = new Float32Array(probeInput(ctx));
   const run = await runner.run(ctx, probe, 1, boundaries.map((b) => b.tensor));
   const layers: CandidateLayer[] = [];
@@ -29,14 +30,6 @@ export async function inspectModel(ctx: ModelContext, runner: ModelRunner): Prom
     if (dims.length !== 3 && dims.length !== 4) continue;
     if (isInputEncoding(ctx, b.tensor)) continue;
     layers.push({ ...b, shape: dims.slice(1) });
-  }
-  // Layers the card names come first under their card names, even where the analysis labelled them otherwise.
-  for (const cl of ctx.card?.layers ?? []) {
-    const hit = layers.find((l) => l.tensor === cl.tensor);
-    if (hit && hit.label !== cl.name) {
-      hit.aliases = [...new Set([hit.label, ...hit.aliases])].filter((a) => a !== cl.name);
-      hit.label = cl.name;
-    }
   }
   return {
     file: ctx.file,

@@ -1,5 +1,6 @@
 // Values of constant tensors (initializers and Constant nodes), decoded to numbers, for the analyses that need them:
 // reshape targets, reduce axes, biases that must be zero.
+import { halfToFloat } from '../features/float16';
 import { DataType } from './schema';
 import { int, type OnnxGraph, type OnnxTensor } from './types';
 
@@ -34,14 +35,6 @@ export function tensorValues(t: OnnxTensor): ConstantValue {
   return { dims, data: out };
 }
 
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 /** A lookup of every constant tensor's value: initializers, and Constant nodes with a `value` tensor. */
 export function constantLookup(g: OnnxGraph): (name: string) => ConstantValue | undefined {

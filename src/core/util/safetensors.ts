@@ -2,6 +2,7 @@
 // then the raw little-endian data), read and written without dependencies. Python users load our files with
 // `safetensors.numpy.load_file`; we read the fixtures PyTorch wrote the same way.
 import { FactError } from '../errors';
+import { fromHalfArray } from '../features/float16';
 import { readFileOrThrow, writeFileAtomic } from './files';
 
 export type SafeDtype = 'F32' | 'F16' | 'F64' | 'I64' | 'I32' | 'U8' | 'I8' | 'BOOL';
@@ -39,7 +40,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   // Copy the data once into an aligned buffer, so every tensor can be a typed-array view.
-  const data = bytes.slice(dataStart).buffer;
+  // (Uint8Array's constructor copies; Buffer#slice would return a view into a larger, unaligned buffer.)
+  const data = new Uint8Array(bytes.subarray(dataStart)).buffer;
   const tensors: Record<string, SafeTensor> = {};
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
@@ -106,17 +108,6 @@ export async function writeSafetensors(file: string, tensors: Parameters<typeof 
 /** A tensor as float32 (converting F64 and F16), for numeric comparisons. */
 export function asFloat32(t: SafeTensor): Float32Array {
   if (t.data instanceof Float32Array) return t.data;
-  if (t.dtype === 'F16') {
-    const h = t.data as Uint16Array;
-    const out = new Float32Array(h.length);
-    for (let i = 0; i < h.length; i++) {
-      const v = h[i]!;
-      const s = v & 0x8000 ? -1 : 1;
-      const e = (v >> 10) & 0x1f;
-      const f = v & 0x3ff;
-      out[i] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
-    }
-    return out;
-  }
+  if (t.dtype === 'F16') return fromHalfArray(t.data as Uint16Array);
   return Float32Array.from(t.data as ArrayLike<number>, Number);
 }

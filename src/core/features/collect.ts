@@ -1,0 +1,140 @@
+// Feature collection (`fact collect`): run the model over a dataset, and for each image keep n locations of the
+// layer's feature map, sampled without replacement with weights |Σ_c F_c·∂logit_pred/∂F_c| (explanation mode, via the
+// engine), into a chunked store. Resumes where a previous run stopped; the next batch decodes while this one runs.
+import { existsSync, promises as fs } from 'node:fs';
+import { FactError, isFactError, throwIfAborted } from '../errors';
+import type { Dataset } from '../data/dataset';
+import { checkInputFits, preprocessImage } from '../data/preprocess';
+import type { RawImage } from '../data/rawImage';
+import type { Explainer } from '../engine/explainer';
+import type { ModelContext } from '../model/modelContext';
+import { resolveModelLayer } from '../model/modelLayers';
+import { readManifest, writeManifest, type FeatureDtype, type FeatureManifest } from './manifest';
+import { defaultSamplesPerImage, sampleLocations } from './sampleLocations';
+import { nodeIO, ShardWriter, type StoreIO } from './shardWriter';
+
+export interface CollectProgress { imagesDone: number; images: number; vectors: number; imagesPerSecond: number; etaSeconds: number }
+
+export interface CollectOptions {
+  layer: string;
+  dataset: Dataset;
+  outDir: string;
+  dtype?: FeatureDtype;
+  /** Samples per image; default FaCT's ⌊72·512/C⌋ capped at H·W, lowered to fit `budgetGB`. */
+  samplesPerImage?: number;
+  budgetGB?: number;
+  shardVectors?: number;
+  seed?: number;
+  batchSize?: number;
+  /** Use only the first `limit` images. */
+  limit?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: CollectProgress) => void;
+  io?: StoreIO;
+}
+
+export async function collectFeatures(ctx: ModelContext, explainer: Explainer, opts: CollectOptions): Promise<FeatureManifest> {
+  checkInputFits(ctx.imageInput, ctx.preprocess, ctx.file);
+  const layer = resolveModelLayer(ctx, opts.layer);
+  const shape = explainer.shapeOf(layer.tensor).slice(1);
+  const spatial = shape.length === 3;
+  const dim = spatial ? shape[0]! : shape[1]!;
+  const locations = spatial ? shape[1]! * shape[2]! : shape[0]!;
+  const images = Math.min(opts.dataset.size, opts.limit ?? Infinity);
+  const dtype = opts.dtype ?? 'float32';
+  const bytesPerVector = dim * (dtype === 'float16' ? 2 : 4) + 8;
+  let samples = opts.samplesPerImage ?? defaultSamplesPerImage(dim, locations);
+  samples = Math.min(samples, locations);
+  if (opts.budgetGB !== undefined) {
+    const fit = Math.floor((opts.budgetGB * 1e9) / (images * bytesPerVector));
+    if (fit < 1) {
+      throw new FactError('bad-input', `A ${opts.budgetGB} GB budget cannot hold one ${dim}-dimensional ${dtype} vector for each of ${images} images (that needs ${((images * bytesPerVector) / 1e9).toFixed(3)} GB).`);
+    }
+    samples = Math.min(samples, fit);
+  }
+  const manifest = await openOrCreate(ctx, opts, { name: layer.label, tensor: layer.tensor, shape }, { dim, samples, images, dtype });
+  if (manifest.complete) return manifest;
+  const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO);
+  const batchSize = opts.batchSize ?? 32;
+  const seed = manifest.seed;
+  const t0 = Date.now();
+  const startImage = manifest.imagesDone;
+  const decode = (from: number) => decodeRange(opts.dataset, from, Math.min(images, from + batchSize));
+  let next = startImage < images ? decode(startImage) : undefined;
+  for (let from = startImage; from < images; from += batchSize) {
+    throwIfAborted(opts.signal, 'Feature collection');
+    const decoded = await next!;
+    const to = Math.min(images, from + batchSize);
+    // Start decoding the next batch now: sharp works on its own threads while onnxruntime runs this one.
+    next = to < images ? decode(to) : undefined;
+    const good = decoded.filter((d) => d.image);
+    const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
+    const batch = new Float32Array(per * good.length);
+    good.forEach((d, i) => batch.set(preprocessImage(d.image!, ctx.preprocess), i * per));
+    const run = good.length ? await explainer.layerGradients(batch, good.length, 'predicted', [layer.tensor]) : undefined;
+    let k = 0;
+    for (const d of decoded) {
+      if (!d.image) { writer.markSkipped(d.index, d.id, d.error!); continue; }
+      const f = run!.features[layer.tensor]!.data;
+      const g = run!.gradients[layer.tensor]!.data;
+      const off = k * dim * locations;
+      const weights = new Float64Array(locations);
+      const at = (c: number, p: number) => off + (spatial ? c * locations + p : p * dim + c);
+      for (let p = 0; p < locations; p++) {
+        let s = 0;
+        for (let c = 0; c < dim; c++) s += f[at(c, p)]! * g[at(c, p)]!;
+        weights[p] = Math.abs(s);
+      }
+      const picks = sampleLocations(weights, samples, seed * 1_000_003 + d.index);
+      const rows = new Float32Array(picks.length * dim);
+      picks.forEach((p, r) => { for (let c = 0; c < dim; c++) rows[r * dim + c] = f[at(c, p)]!; });
+      await writer.addImage(d.index, rows, picks);
+      k++;
+    }
+    const done = to - startImage;
+    const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
+    opts.onProgress?.({ imagesDone: to, images, vectors: manifest.vectors, imagesPerSecond: rate, etaSeconds: (images - to) / rate });
+  }
+  await writer.flush();
+  manifest.complete = true;
+  await writeManifest(opts.outDir, manifest);
+  return manifest;
+}
+
+interface Decoded { index: number; id: string; image?: RawImage; error?: string }
+
+async function decodeRange(dataset: Dataset, from: number, to: number): Promise<Decoded[]> {
+  return Promise.all(Array.from({ length: to - from }, async (_, k) => {
+    const index = from + k;
+    const { id } = dataset.item(index);
+    try {
+      return { index, id, image: await dataset.image(index) };
+    } catch (e) {
+      if (isFactError(e) && e.code === 'bad-image') return { index, id, error: e.message };
+      throw e;
+    }
+  }));
+}
+
+async function openOrCreate(ctx: ModelContext, opts: CollectOptions, layer: FeatureManifest['layer'], p: { dim: number; samples: number; images: number; dtype: FeatureDtype }): Promise<FeatureManifest> {
+  const now = new Date().toISOString();
+  if (existsSync(`${opts.outDir}/manifest.json`)) {
+    const m = await readManifest(opts.outDir);
+    const same = m.model.sha256 === ctx.loaded.sha256 && m.layer.tensor === layer.tensor && m.dtype === p.dtype && m.dim === p.dim
+      && m.dataset.source === opts.dataset.source && m.dataset.images === p.images && (opts.seed === undefined || opts.seed === m.seed)
+      && (opts.samplesPerImage === undefined || opts.samplesPerImage === m.samplesPerImage);
+    if (!same) {
+      throw new FactError('bad-store', `'${opts.outDir}' already holds a feature store for ${m.model.file} layer '${m.layer.name}' (${m.dataset.images} images of ${m.dataset.source}, ${m.dtype}); collect into another folder or delete it.`, { file: opts.outDir });
+    }
+    return m;
+  }
+  await fs.mkdir(opts.outDir, { recursive: true });
+  const m: FeatureManifest = {
+    format: 1, kind: 'fact-feature-store', model: { file: ctx.file, sha256: ctx.loaded.sha256 }, layer, dtype: p.dtype, dim: p.dim,
+    samplesPerImage: p.samples, shardVectors: opts.shardVectors ?? 65536,
+    dataset: { source: opts.dataset.source, kind: opts.dataset.kind, images: p.images, classes: opts.dataset.classes },
+    seed: opts.seed ?? 0, weighting: 'abs-contribution-predicted', imagesDone: 0, vectors: 0, complete: false, shards: [], skipped: [], createdAt: now, updatedAt: now,
+  };
+  await writeManifest(opts.outDir, m);
+  return m;
+}

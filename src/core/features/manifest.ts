@@ -1,0 +1,71 @@
+// The feature store's manifest: what was collected, from which model and layer, and which shards are complete.
+// It is rewritten atomically after each shard, so it never lists a shard that is not fully on disk.
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { FactError } from '../errors';
+import { writeFileAtomic } from '../util/files';
+
+export type FeatureDtype = 'float32' | 'float16';
+
+export interface ShardEntry {
+  file: string;
+  vectors: number;
+  /** Images [first, end) whose samples this shard holds; shards hold whole images. */
+  images: [number, number];
+  sha256: string;
+}
+
+export interface FeatureManifest {
+  format: 1;
+  kind: 'fact-feature-store';
+  model: { file: string; sha256: string };
+  layer: { name: string; tensor: string; shape: number[] };
+  dtype: FeatureDtype;
+  dim: number;
+  samplesPerImage: number;
+  /** Target vectors per shard (a shard closes at the first image boundary at or past it). */
+  shardVectors: number;
+  dataset: { source: string; kind: string; images: number; classes: string[] };
+  seed: number;
+  /** How locations were sampled. */
+  weighting: 'abs-contribution-predicted';
+  imagesDone: number;
+  vectors: number;
+  complete: boolean;
+  shards: ShardEntry[];
+  skipped: { id: string; reason: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const MANIFEST = 'manifest.json';
+
+export async function readManifest(dir: string): Promise<FeatureManifest> {
+  const file = path.join(dir, MANIFEST);
+  if (!existsSync(file)) throw new FactError('bad-store', `'${dir}' is not a feature store: it has no ${MANIFEST}.`, { file: dir });
+  let m: FeatureManifest;
+  try {
+    m = JSON.parse(await fs.readFile(file, 'utf8')) as FeatureManifest;
+  } catch (e) {
+    throw new FactError('bad-store', `The feature-store manifest '${file}' is not valid JSON: ${(e as Error).message}`, { file });
+  }
+  if (m.kind !== 'fact-feature-store' || m.format !== 1 || !Array.isArray(m.shards)) {
+    throw new FactError('bad-store', `'${file}' is not a FaCT feature-store manifest (format 1).`, { file });
+  }
+  return m;
+}
+
+export async function writeManifest(dir: string, m: FeatureManifest): Promise<void> {
+  m.updatedAt = new Date().toISOString();
+  await writeFileAtomic(path.join(dir, MANIFEST), `${JSON.stringify(m, null, 1)}\n`);
+}
+
+/** Refuses a store that was collected for another model or layer. */
+export function checkManifestMatches(m: FeatureManifest, expect: { modelSha256?: string; layer?: string }, dir: string): void {
+  if (expect.modelSha256 && m.model.sha256 !== expect.modelSha256) {
+    throw new FactError('bad-store', `The feature store '${dir}' was collected from another model (${m.model.file}, sha256 ${m.model.sha256.slice(0, 12)}…), not this one (sha256 ${expect.modelSha256.slice(0, 12)}…).`, { file: dir });
+  }
+  if (expect.layer && m.layer.name !== expect.layer && m.layer.tensor !== expect.layer) {
+    throw new FactError('bad-store', `The feature store '${dir}' holds features of layer '${m.layer.name}', not '${expect.layer}'.`, { file: dir });
+  }
+}
