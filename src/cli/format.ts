@@ -1,6 +1,7 @@
 // Plain-text rendering of core results for the terminal.
 import type { ModelInspection } from '../core/model/inspectModel';
 import type { CheckReport } from '../core/engine/checkModel';
+import type { FeatureManifest } from '../core/features/manifest';
 import type { ExplainResult, ImagePrediction } from '../core/jobs/methods';
 import { formatShape } from '../core/onnx/inspect';
 
@@ -62,4 +63,20 @@ export function formatCheck(r: CheckReport): string {
     `  bias terms             ${r.biasNodes!.length ? r.biasNodes!.join(', ') : 'none'}`,
     `  worst completeness     ${r.worstCompletenessAbs!.toExponential(2)} absolute, ${r.worstCompletenessRel!.toExponential(2)} relative (${r.imagesTested} images × ${r.classesTested} classes)`,
   ].join('\n');
+}
+
+export function formatManifest(m: FeatureManifest, dir: string): string {
+  const bytes = m.vectors * (m.dim * (m.dtype === 'float16' ? 2 : 4) + 8);
+  const lines = [
+    `Feature store ${dir}: ${m.complete ? 'complete' : 'partial'}`,
+    `  model         ${m.model.file} (sha256 ${m.model.sha256.slice(0, 12)}…)`,
+    `  layer         ${m.layer.name} [${m.layer.shape.join(', ')}], ${m.dim}-dimensional vectors, ${m.dtype}`,
+    `  data          ${m.imagesDone}/${m.dataset.images} images of ${m.dataset.source}, ${m.samplesPerImage} locations each`,
+    `  stored        ${m.vectors} vectors in ${m.shards.length} shards, ${(bytes / 1e6).toFixed(1)} MB`,
+  ];
+  if (m.skipped.length) {
+    lines.push(`  skipped       ${m.skipped.length} images that did not decode:`);
+    for (const s of m.skipped) lines.push(`    ${s.id}: ${s.reason}`);
+  }
+  return lines.join('\n');
 }

@@ -4,7 +4,9 @@ import { handlers, type CallContext } from '../core/jobs/methods';
 import { CoreServices } from '../core/jobs/services';
 import { executionProviders, type ExecutionProvider } from '../core/onnx/session';
 import { parseArgs, UsageError } from './args';
-import { formatCheck, formatExplanation, formatInspection, formatPredictions } from './format';
+import { formatCheck, formatExplanation, formatInspection, formatManifest, formatPredictions } from './format';
+import type { DatasetSpec } from '../core/data/openDataset';
+import type { FeatureDtype } from '../core/features/manifest';
 
 const USAGE = `fact — Faithful Concept Traces for B-cos models
 
@@ -18,6 +20,11 @@ Usage:
                                                  the predicted class)
   fact check MODEL [IMAGE...] [--json]           is the model dynamic-linear? what was frozen, and the
                                                  worst completeness error on the images (or random ones)
+  fact collect MODEL --layer L --out DIR [--data FOLDER | --images IDX --labels IDX | --split NAME]
+               [--dtype float32|float16] [--samples N] [--budget-gb X] [--shard-size N] [--limit N]
+                                                 sample layer features into a chunked store (resumes
+                                                 when DIR already holds a partial store of the same job;
+                                                 default data: the model card's "train" split)
 
 Options:
   --json                 machine-readable output on stdout
@@ -39,13 +46,16 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help'], values: ['top', 'ep', 'threads', 'class', 'out'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed'] });
     json = args.options.json === true;
     const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
     if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
     const threads = args.options.threads ? positiveInt(args.options.threads as string, '--threads') : undefined;
     services = new CoreServices({ executionProvider: ep, ...(threads ? { threads } : {}) });
-    const call: CallContext = { signal: new AbortController().signal, progress: () => undefined };
+    const abort = new AbortController();
+    const onSignal = () => { io.err('\nStopping (the job can be resumed)…'); abort.abort(); };
+    process.once('SIGINT', onSignal);
+    const call: CallContext = { signal: abort.signal, progress: (m) => { if (!json) io.err(m); } };
     switch (command) {
       case 'inspect': {
         const [model, ...extra] = args.positional;
@@ -76,6 +86,28 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         } else io.out(formatExplanation(r));
         return 0;
       }
+      case 'collect': {
+        const [model, ...extra] = args.positional;
+        const layer = args.options.layer as string | undefined;
+        const outDir = args.options.out as string | undefined;
+        if (!model || extra.length || !layer || !outDir) throw new UsageError('fact collect takes a MODEL, --layer L and --out DIR.');
+        const o = args.options;
+        const dataset: DatasetSpec = o.data ? { kind: 'folder', path: o.data as string }
+          : o.images || o.labels ? { kind: 'idx', images: required(o.images, '--images'), labels: required(o.labels, '--labels') }
+          : { kind: 'split', split: (o.split as string | undefined) ?? 'train' };
+        const dtype = (o.dtype ?? 'float32') as FeatureDtype;
+        if (dtype !== 'float32' && dtype !== 'float16') throw new UsageError('--dtype must be float32 or float16.');
+        const m = await handlers.collect({
+          model, layer, dataset, outDir, dtype,
+          ...(o.samples ? { samplesPerImage: positiveInt(o.samples as string, '--samples') } : {}),
+          ...(o['budget-gb'] ? { budgetGB: positiveNumber(o['budget-gb'] as string, '--budget-gb') } : {}),
+          ...(o['shard-size'] ? { shardVectors: positiveInt(o['shard-size'] as string, '--shard-size') } : {}),
+          ...(o.limit ? { limit: positiveInt(o.limit as string, '--limit') } : {}),
+          ...(o.seed ? { seed: Number(o.seed) } : {}),
+        }, services, call);
+        io.out(json ? JSON.stringify(m, null, 2) : formatManifest(m, outDir));
+        return m.skipped.length ? 3 : 0;
+      }
       case 'check': {
         const [model, ...images] = args.positional;
         if (!model) throw new UsageError('fact check takes a MODEL (and optionally IMAGEs to test on).');
@@ -96,6 +128,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
     io.err(`internal error: ${(e as Error).stack ?? String(e)}`);
     return 1;
   } finally {
+    process.removeAllListeners('SIGINT');
     await services?.dispose();
   }
 }
@@ -107,6 +140,17 @@ async function resolveClass(services: CoreServices, model: string, given: string
   const k = ctx.classes?.findIndex((c) => c.toLowerCase() === given.toLowerCase()) ?? -1;
   if (k < 0) throw new UsageError(`--class '${given}' is neither an index nor one of the model's classes${ctx.classes ? ` (${ctx.classes.join(', ')})` : ''}.`);
   return k;
+}
+
+function required(v: string | true | undefined, name: string): string {
+  if (typeof v !== 'string') throw new UsageError(`${name} is required here.`);
+  return v;
+}
+
+function positiveNumber(v: string, name: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new UsageError(`${name} must be a positive number.`);
+  return n;
 }
 
 function positiveInt(v: string, name: string): number {

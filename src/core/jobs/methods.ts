@@ -4,7 +4,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImageFile } from '../data/imageDecode';
+import { openDataset, type DatasetSpec } from '../data/openDataset';
 import { preprocessImage } from '../data/preprocess';
+import { collectFeatures, type CollectProgress } from '../features/collect';
+import type { FeatureDtype, FeatureManifest } from '../features/manifest';
 import { checkModel, type CheckReport } from '../engine/checkModel';
 import { explainImage, type ImageExplanation } from '../engine/explainImage';
 import { rgbaToPng, sideBySide } from '../render/png';
@@ -30,6 +33,10 @@ export interface ExplainResult {
 export interface CoreMethods {
   explain: { params: { model: string; image: string; classIndex?: number; outDir?: string }; result: ExplainResult };
   check: { params: { model: string; images?: string[] }; result: CheckReport };
+  collect: {
+    params: { model: string; layer: string; dataset: DatasetSpec; outDir: string; dtype?: FeatureDtype; samplesPerImage?: number; budgetGB?: number; shardVectors?: number; seed?: number; limit?: number };
+    result: FeatureManifest;
+  };
   inspect: { params: { model: string }; result: ModelInspection };
   predict: { params: { model: string; images: string[]; top?: number }; result: { model: string; executionProvider?: string; results: ImagePrediction[] } };
 }
@@ -68,6 +75,14 @@ export const handlers: Handlers = {
     return { model, image, explanation, png: { input: input!.toString('base64'), explanation: colour!.toString('base64'), contributions: contributions!.toString('base64') }, files };
   },
 
+  async collect({ model, dataset, ...rest }, services, call) {
+    const ctx = await services.model(model);
+    const explainer = await services.explainer(model);
+    const data = await openDataset(ctx, dataset);
+    const progress = (p: CollectProgress) => call.progress(`${p.imagesDone}/${p.images} images, ${p.vectors} vectors, ${p.imagesPerSecond.toFixed(1)} images/s, ETA ${formatSeconds(p.etaSeconds)}`, p.imagesDone / p.images);
+    return collectFeatures(ctx, explainer, { ...rest, dataset: data, signal: call.signal, onProgress: progress });
+  },
+
   async check({ model, images = [] }, services) {
     const ctx = await services.model(model);
     const inputs: Float32Array[] = [];
@@ -98,3 +113,10 @@ export const handlers: Handlers = {
     return { model, results };
   },
 };
+
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}

@@ -1,0 +1,25 @@
+// Opening the dataset a job runs over: an image folder, an IDX image/label pair, or a split the model card ships.
+import * as path from 'node:path';
+import { FactError } from '../errors';
+import type { ModelContext } from '../model/modelContext';
+import type { Dataset } from './dataset';
+import { openIdxDataset } from './idxDataset';
+import { openImageFolder } from './imageFolder';
+
+export type DatasetSpec =
+  | { kind: 'folder'; path: string }
+  | { kind: 'idx'; images: string; labels: string }
+  | { kind: 'split'; split: string };
+
+export async function openDataset(ctx: ModelContext, spec: DatasetSpec): Promise<Dataset> {
+  if (spec.kind === 'folder') return openImageFolder(spec.path, ctx.preprocess.colorSpace);
+  const classes = ctx.classes ?? [];
+  if (spec.kind === 'idx') return openIdxDataset(spec.images, spec.labels, classes);
+  const entry = ctx.card?.data?.[spec.split];
+  if (!entry) {
+    const have = Object.keys(ctx.card?.data ?? {});
+    throw new FactError('bad-dataset', `The model '${ctx.file}' ships no '${spec.split}' data${have.length ? ` (it has: ${have.join(', ')})` : ''}; give a dataset folder instead.`, { file: ctx.file });
+  }
+  const dir = path.dirname(ctx.file);
+  return openIdxDataset(path.join(dir, entry.images), path.join(dir, entry.labels), classes);
+}
