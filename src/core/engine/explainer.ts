@@ -148,7 +148,7 @@ export class Explainer {
     const allGiven = classes !== undefined && classes.length === n && classes.every((c) => c !== undefined);
     const noneGiven = !classes || classes.every((c) => c === undefined);
     // The usual case (the predicted class) needs a single run: the graph picks the argmax itself.
-    const predicted = allGiven || noneGiven ? (classes as number[] | undefined) : await this.predicted(batch, n, classes);
+    const predicted = allGiven ? (classes as number[]) : noneGiven ? undefined : await this.predicted(batch, n, classes);
     const out = predicted
       ? await this.run(this.fullSpec(), { [this.ctx.imageInput.name]: { data: batch, dims }, [COTANGENT]: { data: this.oneHot(predicted), dims: [n, k] } })
       : await this.run({ ...this.fullSpec(), predictedClass: true }, { [this.ctx.imageInput.name]: { data: batch, dims } });
