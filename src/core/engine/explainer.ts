@@ -228,12 +228,17 @@ export class Explainer {
 
   /** Runs the part of the model after `layer` on supplied features (e.g. an SAE reconstruction), with the
    *  gradient of each row's class logit at the layer. */
-  async runHead(layer: string, features: Float32Array, n: number, classes: number[]): Promise<{ logits: Tensor; gradient: Tensor; bias: Float32Array }> {
+  async runHead(layer: string, features: Float32Array, n: number, classes: number[] | 'predicted'): Promise<{ logits: Tensor; gradient: Tensor; bias: Float32Array; classes: number[] }> {
     const spec: ExplanationGraphSpec = { from: layer, to: this.ctx.logitsOutput, fromIsInput: true, gradientsAt: [], forwardOutputs: [] };
     const dims = [n, ...this.gc.shape(layer).slice(1)];
     if (features.length !== product(dims)) throw new FactError('bad-input', `Expected ${n} feature maps of shape ${dims.slice(1).join('×')} for '${layer}'.`);
-    const out = await this.run(spec, { [layer]: { data: features, dims }, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
-    return { logits: out[this.ctx.logitsOutput]!, gradient: out[gradientName(layer)]!, bias: out[BIAS]!.data };
+    const feats = { [layer]: { data: features, dims } };
+    const out = classes === 'predicted'
+      ? await this.run({ ...spec, predictedClass: true }, feats)
+      : await this.run(spec, { ...feats, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
+    const logits = out[this.ctx.logitsOutput]!;
+    const chosen = classes === 'predicted' ? argmaxRows(logits.data, n, this.numClasses()) : classes;
+    return { logits, gradient: out[gradientName(layer)]!, bias: out[BIAS]!.data, classes: chosen };
   }
 
   async dispose(): Promise<void> {

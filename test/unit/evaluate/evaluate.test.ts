@@ -1,0 +1,145 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { openImageFolder } from '../../../src/core/data/imageFolder';
+import { Explainer } from '../../../src/core/engine/explainer';
+import { evaluateSae } from '../../../src/core/evaluate/evaluate';
+import { loadEvaluationRecords, saveEvaluationRecords } from '../../../src/core/evaluate/evaluationFile';
+import { coverageL0 } from '../../../src/core/evaluate/conceptContributions';
+import type { SaeCodes } from '../../../src/core/evaluate/saeCodes';
+import { openModel } from '../../../src/core/model/modelContext';
+import { ModelRunner } from '../../../src/core/model/modelRunner';
+import type { SaeWeights } from '../../../src/core/sae/saeConfig';
+import { seededRandom } from '../../support/denseJacobian';
+import { fixtures, tempDir } from '../../support/paths';
+
+const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
+
+/** The naive TopK SAE: u = TopK_k(ReLU(W_enc z)), ẑ = W_dec u. */
+function naiveEncoder(sae: SaeWeights) {
+  const { k, dictSize: K, dModel: d } = sae.cfg;
+  return async (z: Float32Array, n: number): Promise<SaeCodes> => {
+    const indices = new Int32Array(n * k);
+    const values = new Float32Array(n * k);
+    const recon = new Float32Array(n * d);
+    for (let r = 0; r < n; r++) {
+      const pre = Array.from({ length: K }, (_, j) => {
+        let s = 0;
+        for (let i = 0; i < d; i++) s += sae.wEnc[j * d + i]! * z[r * d + i]!;
+        return { j, v: Math.max(0, s) };
+      }).sort((a, b) => b.v - a.v).slice(0, k);
+      pre.forEach((p, t) => {
+        indices[r * k + t] = p.j;
+        values[r * k + t] = p.v;
+        for (let i = 0; i < d; i++) recon[r * d + i]! += sae.wDec[i * K + p.j]! * p.v;
+      });
+    }
+    return { k, indices, values, recon };
+  };
+}
+
+function randomSae(d: number, K: number, k: number, seed: number): SaeWeights {
+  const rand = seededRandom(seed);
+  const wDec = Float32Array.from({ length: d * K }, () => rand() - 0.5);
+  for (let j = 0; j < K; j++) {
+    let n = 0;
+    for (let i = 0; i < d; i++) n += wDec[i * K + j]! ** 2;
+    for (let i = 0; i < d; i++) wDec[i * K + j]! /= Math.sqrt(n);
+  }
+  const wEnc = new Float32Array(K * d);
+  for (let j = 0; j < K; j++) for (let i = 0; i < d; i++) wEnc[j * d + i] = wDec[i * K + j]!;
+  return { cfg: { k, dictSize: K, dModel: d, layer: 'layer2', modelSha256: '', inputScale: 1 }, wEnc, wDec };
+}
+
+/** ±identity dictionary: reconstructs every vector exactly with k = d. */
+function exactSae(d: number): SaeWeights {
+  const K = 2 * d;
+  const wDec = new Float32Array(d * K);
+  const wEnc = new Float32Array(K * d);
+  for (let i = 0; i < d; i++) {
+    wDec[i * K + i] = 1; wDec[i * K + d + i] = -1;
+    wEnc[i * d + i] = 1; wEnc[(d + i) * d + i] = -1;
+  }
+  return { cfg: { k: d, dictSize: K, dModel: d, layer: 'layer2', modelSha256: '', inputScale: 1 }, wEnc, wDec };
+}
+
+async function dataset() {
+  const root = tempDir('fact-eval-');
+  for (let i = 0; i < 12; i++) {
+    const dir = path.join(root, ['circle', 'square', 'triangle'][i % 3]!);
+    mkdirSync(dir, { recursive: true });
+    await sharp(Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 5) * 17) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
+  }
+  return openImageFolder(root, 'grayscale');
+}
+
+describe('evaluation with the SAE in place', () => {
+  it('is complete per image and keeps presence and contribution for every active concept', async () => {
+    const ctx = await openModel(tiny);
+    const runner = new ModelRunner();
+    const explainer = await Explainer.create(ctx);
+    const sae = randomSae(8, 24, 3, 1);
+    const ds = await dataset();
+    const { metrics, records } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: ds, sae, encode: naiveEncoder(sae), keepRecords: true, batchSize: 5 });
+    assert.equal(metrics.images, 12);
+    assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
+    const r = records!;
+    for (let i = 0; i < 12; i++) {
+      let sum = 0;
+      for (let t = r.indptr[i]!; t < r.indptr[i + 1]!; t++) sum += r.contribution[t]!;
+      assert.ok(Math.abs(sum + r.bias[i]! - r.logit[i]!) <= 1e-5 * Math.max(1, Math.abs(r.logit[i]!)));
+    }
+    assert.ok(metrics.imageL0 > 0 && metrics.imageL0 <= 24);
+    assert.ok(metrics.relativeSquaredError > 0, 'a random SAE does not reconstruct exactly');
+    // Presence is Σ u over locations, recomputed here from the naive encoder for image 0.
+    const img = await ds.image(0);
+    const { preprocessImage } = await import('../../../src/core/data/preprocess');
+    const f = (await runner.run(ctx, preprocessImage(img, ctx.preprocess), 1, ['layer2'])).outputs.layer2!.data;
+    const z = new Float32Array(64 * 8);
+    for (let c = 0; c < 8; c++) for (let p = 0; p < 64; p++) z[p * 8 + c] = f[c * 64 + p]!;
+    const codes = await naiveEncoder(sae)(z, 64);
+    const want = new Map<number, number>();
+    for (let t = 0; t < codes.indices.length; t++) if (codes.values[t]! > 0) want.set(codes.indices[t]!, (want.get(codes.indices[t]!) ?? 0) + codes.values[t]!);
+    const got = new Map<number, number>();
+    for (let t = r.indptr[0]!; t < r.indptr[1]!; t++) got.set(r.concept[t]!, r.presence[t]!);
+    assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+    for (const [c, v] of want) assert.ok(Math.abs(got.get(c)! - v) < 1e-4 * Math.max(1, v));
+    const file = path.join(tempDir(), 'evaluation.safetensors');
+    await saveEvaluationRecords(file, r);
+    const back = await loadEvaluationRecords(file);
+    assert.deepEqual(Array.from(back.concept), Array.from(r.concept));
+    assert.equal(back.meta.layer, 'layer2');
+    await runner.dispose();
+    await explainer.dispose();
+  });
+
+  it('an SAE that reconstructs exactly leaves accuracy unchanged and has zero error', async () => {
+    const ctx = await openModel(tiny);
+    const runner = new ModelRunner();
+    const explainer = await Explainer.create(ctx);
+    const sae = exactSae(8);
+    const { metrics } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await dataset(), sae, encode: naiveEncoder(sae) });
+    assert.equal(metrics.accuracyWithSae, metrics.accuracy);
+    assert.ok(metrics.relativeSquaredError < 1e-10);
+    await runner.dispose();
+    await explainer.dispose();
+  });
+
+  it('refuses an SAE for features of another width', async () => {
+    const ctx = await openModel(tiny);
+    const runner = new ModelRunner();
+    const explainer = await Explainer.create(ctx);
+    const sae = randomSae(16, 32, 2, 1);
+    await assert.rejects(evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await dataset(), sae, encode: naiveEncoder(sae) }), /reads 16-dimensional features but layer 'layer2' .* has 8 channels/);
+    await runner.dispose();
+    await explainer.dispose();
+  });
+
+  it('counts the concepts needed to cover 80% of the positive contribution', () => {
+    assert.equal(coverageL0([5, -3, 3, 2]), 2);
+    assert.equal(coverageL0([1, 1, 1, 1, 1]), 4);
+    assert.equal(coverageL0([-1]), 0);
+  });
+});
