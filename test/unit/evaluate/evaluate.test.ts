@@ -8,62 +8,12 @@ import { Explainer } from '../../../src/core/engine/explainer';
 import { evaluateSae } from '../../../src/core/evaluate/evaluate';
 import { loadEvaluationRecords, saveEvaluationRecords } from '../../../src/core/evaluate/evaluationFile';
 import { coverageL0 } from '../../../src/core/evaluate/conceptContributions';
-import type { SaeCodes } from '../../../src/core/evaluate/saeCodes';
 import { openModel } from '../../../src/core/model/modelContext';
 import { ModelRunner } from '../../../src/core/model/modelRunner';
-import type { SaeWeights } from '../../../src/core/sae/saeConfig';
-import { seededRandom } from '../../support/denseJacobian';
+import { exactSae, naiveEncoder, randomSae } from '../../support/naiveSae';
 import { fixtures, tempDir } from '../../support/paths';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
-
-/** The naive TopK SAE: u = TopK_k(ReLU(W_enc z)), ẑ = W_dec u. */
-function naiveEncoder(sae: SaeWeights) {
-  const { k, dictSize: K, dModel: d } = sae.cfg;
-  return async (z: Float32Array, n: number): Promise<SaeCodes> => {
-    const indices = new Int32Array(n * k);
-    const values = new Float32Array(n * k);
-    const recon = new Float32Array(n * d);
-    for (let r = 0; r < n; r++) {
-      const pre = Array.from({ length: K }, (_, j) => {
-        let s = 0;
-        for (let i = 0; i < d; i++) s += sae.wEnc[j * d + i]! * z[r * d + i]!;
-        return { j, v: Math.max(0, s) };
-      }).sort((a, b) => b.v - a.v).slice(0, k);
-      pre.forEach((p, t) => {
-        indices[r * k + t] = p.j;
-        values[r * k + t] = p.v;
-        for (let i = 0; i < d; i++) recon[r * d + i]! += sae.wDec[i * K + p.j]! * p.v;
-      });
-    }
-    return { k, indices, values, recon };
-  };
-}
-
-function randomSae(d: number, K: number, k: number, seed: number): SaeWeights {
-  const rand = seededRandom(seed);
-  const wDec = Float32Array.from({ length: d * K }, () => rand() - 0.5);
-  for (let j = 0; j < K; j++) {
-    let n = 0;
-    for (let i = 0; i < d; i++) n += wDec[i * K + j]! ** 2;
-    for (let i = 0; i < d; i++) wDec[i * K + j]! /= Math.sqrt(n);
-  }
-  const wEnc = new Float32Array(K * d);
-  for (let j = 0; j < K; j++) for (let i = 0; i < d; i++) wEnc[j * d + i] = wDec[i * K + j]!;
-  return { cfg: { k, dictSize: K, dModel: d, layer: 'layer2', modelSha256: '', inputScale: 1 }, wEnc, wDec };
-}
-
-/** ±identity dictionary: reconstructs every vector exactly with k = d. */
-function exactSae(d: number): SaeWeights {
-  const K = 2 * d;
-  const wDec = new Float32Array(d * K);
-  const wEnc = new Float32Array(K * d);
-  for (let i = 0; i < d; i++) {
-    wDec[i * K + i] = 1; wDec[i * K + d + i] = -1;
-    wEnc[i * d + i] = 1; wEnc[(d + i) * d + i] = -1;
-  }
-  return { cfg: { k: d, dictSize: K, dModel: d, layer: 'layer2', modelSha256: '', inputScale: 1 }, wEnc, wDec };
-}
 
 async function dataset() {
   const root = tempDir('fact-eval-');
