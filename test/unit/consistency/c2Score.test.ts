@@ -51,3 +51,29 @@ describe('the C² consistency score', () => {
     assert.ok(r.filter((v) => v === min).length > 1, 'the floor is hit by several pixels');
   });
 });
+
+import { pullBack, upsample } from '../../../src/core/consistency/bilinear';
+
+describe('bilinear upsampling for C²', () => {
+  it('matches align_corners=False interpolation at known points', () => {
+    // 2×2 → 4×4: the corners copy the corner values, inner pixels interpolate at 1/4 and 3/4.
+    const u = upsample([0, 1, 2, 3], 2, 2, 4, 4);
+    assert.deepEqual(Array.from(u.subarray(0, 4)), [0, 0.25, 0.75, 1]);
+    assert.equal(u[15], 3);
+  });
+
+  it('pulling the weights back gives the same weighted average as upsampling the features', () => {
+    const rand = (() => { let s = 7; return () => ((s = (s * 48271) % 2147483647) / 2147483647); })();
+    const [h, w, H, W, D] = [3, 5, 14, 11, 4];
+    const f = Float32Array.from({ length: D * h * w }, rand);
+    const a = Array.from({ length: H * W }, () => Math.max(0, rand() - 0.3));
+    const direct = Array.from({ length: D }, (_, d) => {
+      const up = upsample(f.subarray(d * h * w, (d + 1) * h * w), h, w, H, W);
+      return up.reduce((s, v, p) => s + v * a[p]!, 0) / a.reduce((s, v) => s + v, 0);
+    });
+    const weights = pullBack(a, H, W, h, w);
+    const fast = weightedEncoding(weights, f, D).map((v) => v * weights.reduce((s, x) => s + x, 0) / a.reduce((s, x) => s + x, 0));
+    direct.forEach((v, d) => assert.ok(Math.abs(v - fast[d]!) < 1e-9, `${v} vs ${fast[d]}`));
+    assert.ok(Math.abs(weights.reduce((s, x) => s + x, 0) - a.reduce((s, x) => s + x, 0)) < 1e-9, 'interpolation weights sum to one');
+  });
+});
