@@ -1,0 +1,187 @@
+// The concept atlas (`fact concepts`): per concept of an SAE, from the evaluation's saved presence and
+// contributions — frequency, mean presence and contribution, the classes it contributes to most — and its top
+// images by presence, each with its input trace and a crop around the trace's mass. Written beside the checkpoint
+// (atlas/atlas.json + one PNG strip per concept) so the editor opens a concept at once; it records the checkpoint's
+// and the evaluation's hashes and is rebuilt when either changes.
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { FactError, throwIfAborted } from '../errors';
+import type { Dataset } from '../data/dataset';
+import { preprocessImage } from '../data/preprocess';
+import type { Explainer } from '../engine/explainer';
+import type { EvaluationRecords } from '../evaluate/evaluationFile';
+import { layerLayout, toVectors } from '../evaluate/layerLayout';
+import type { SaeEncodeFn } from '../evaluate/saeCodes';
+import { className, type ModelContext } from '../model/modelContext';
+import { resolveModelLayer } from '../model/modelLayers';
+import type { ModelRunner } from '../model/modelRunner';
+import { explanationToRgba } from '../render/colorMap';
+import { inputToRgba, toRgba8 } from '../render/png';
+import type { SaeWeights } from '../sae/saeConfig';
+import { writeFileAtomic } from '../util/files';
+import { conceptCotangent } from './conceptCotangents';
+import { cropAroundMass, type Crop } from './traceCrop';
+
+export interface AtlasImage { row: number; image: number; presence: number; contribution: number; label: number; predicted: number; crop: Crop }
+
+export interface AtlasConcept {
+  concept: number;
+  /** Share of evaluated images where the concept is present. */
+  frequency: number;
+  images: number;
+  meanPresence: number;
+  meanContribution: number;
+  /** Σ contribution per explained (predicted) class, largest first. */
+  classes: { index: number; name: string; contribution: number }[];
+  top: AtlasImage[];
+  /** The PNG strip (inputs above, traces below), relative to the atlas folder. */
+  strip?: string;
+}
+
+export interface Atlas {
+  format: 1;
+  checkpointSha256: string;
+  evaluationSha256: string;
+  layer: string;
+  dictSize: number;
+  imagesEvaluated: number;
+  side: number;
+  cell: number;
+  concepts: AtlasConcept[];
+  builtAt: string;
+  seconds: number;
+}
+
+export const ATLAS_DIR = 'atlas';
+
+export async function readAtlas(checkpointDir: string): Promise<Atlas | undefined> {
+  const file = path.join(checkpointDir, ATLAS_DIR, 'atlas.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await fs.readFile(file, 'utf8')) as Atlas;
+}
+
+/** The atlas, if it was built from exactly this checkpoint and evaluation; undefined when missing or stale. */
+export async function currentAtlas(checkpointDir: string, checkpointSha256: string, evaluationSha256: string): Promise<Atlas | undefined> {
+  const a = await readAtlas(checkpointDir);
+  return a && a.checkpointSha256 === checkpointSha256 && a.evaluationSha256 === evaluationSha256 ? a : undefined;
+}
+
+export function atlasConcept(atlas: Atlas, concept: number): AtlasConcept {
+  if (!Number.isInteger(concept) || concept < 0 || concept >= atlas.dictSize) {
+    throw new FactError('bad-input', `Concept ${concept} is out of range: this SAE has concepts 0–${atlas.dictSize - 1}.`);
+  }
+  return atlas.concepts[concept]!;
+}
+
+export interface AtlasOptions {
+  checkpointDir: string;
+  checkpointSha256: string;
+  evaluationSha256: string;
+  sae: SaeWeights;
+  encode: SaeEncodeFn;
+  records: EvaluationRecords;
+  dataset: Dataset;
+  topImages?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, opts: AtlasOptions): Promise<Atlas> {
+  const t0 = Date.now();
+  const { records: r, sae } = opts;
+  const K = sae.cfg.dictSize;
+  const n = r.label.length;
+  const topN = opts.topImages ?? 16;
+  const layer = resolveModelLayer(ctx, sae.cfg.layer);
+  const layout = layerLayout(explainer.shapeOf(layer.tensor).slice(1));
+  const stats = Array.from({ length: K }, () => ({ images: 0, presence: 0, contribution: 0, perClass: new Map<number, number>(), top: [] as { row: number; presence: number; contribution: number }[] }));
+  for (let i = 0; i < n; i++) {
+    for (let t = r.indptr[i]!; t < r.indptr[i + 1]!; t++) {
+      const c = r.concept[t]!;
+      if (c >= K) throw new FactError('bad-store', `The evaluation records name concept ${c}, but the SAE has ${K}: evaluate this checkpoint again.`);
+      const s = stats[c]!;
+      s.images++;
+      s.presence += r.presence[t]!;
+      s.contribution += r.contribution[t]!;
+      s.perClass.set(r.predicted[i]!, (s.perClass.get(r.predicted[i]!) ?? 0) + r.contribution[t]!);
+      // Keep the top presences with a small sorted list (K × topN entries at most).
+      const entry = { row: i, presence: r.presence[t]!, contribution: r.contribution[t]! };
+      if (s.top.length < topN || entry.presence > s.top[s.top.length - 1]!.presence) {
+        s.top.push(entry);
+        s.top.sort((a, b) => b.presence - a.presence);
+        if (s.top.length > topN) s.top.pop();
+      }
+    }
+  }
+  // Trace every (image, concept) pair of the top lists, one fan-out run per image.
+  const perImage = new Map<number, number[]>();
+  stats.forEach((s, c) => s.top.forEach((t) => (perImage.get(t.row) ?? perImage.set(t.row, []).get(t.row)!).push(c)));
+  const side = ctx.preprocess.centerCrop;
+  const cell = Math.max(1, Math.floor(96 / side)) * side;
+  const channels = explainer.explained.channels;
+  const plane = side * side;
+  const traces = new Map<string, { trace: Uint8Array; crop: Crop }>();
+  const inputs = new Map<number, Uint8Array>();
+  const cot = { wEnc: sae.wEnc, wDec: sae.wDec, dictSize: K };
+  let done = 0;
+  for (const [row, concepts] of perImage) {
+    throwIfAborted(opts.signal, 'Building the concept atlas');
+    const x = preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess);
+    const feats = await runner.run(ctx, x, 1, [layer.tensor]);
+    const codes = await opts.encode(toVectors(feats.outputs[layer.tensor]!.data, 1, layout), layout.locations);
+    const per = layout.dim * layout.locations;
+    const cots = new Float32Array(concepts.length * per);
+    concepts.forEach((c, i) => cots.set(conceptCotangent(codes, layout, cot, new Set([c]), 'presence'), i * per));
+    const t = await explainer.traceFromLayer(x, layer.tensor, cots, concepts.length);
+    const input = t.input.data;
+    inputs.set(row, toRgba8(inputToRgba(input, channels, side, side)));
+    concepts.forEach((c, i) => {
+      const w = t.traces.data.subarray(i * channels * plane, (i + 1) * channels * plane);
+      const map = new Float64Array(plane);
+      for (let ch = 0; ch < channels; ch++) for (let p = 0; p < plane; p++) map[p]! += input[ch * plane + p]! * w[ch * plane + p]!;
+      traces.set(`${c}:${row}`, { trace: toRgba8(explanationToRgba(w, input, channels, side, side)), crop: cropAroundMass(map, side) });
+    });
+    opts.onProgress?.(++done, perImage.size);
+  }
+  const dir = path.join(opts.checkpointDir, ATLAS_DIR);
+  await fs.mkdir(path.join(dir, 'concepts'), { recursive: true });
+  const concepts: AtlasConcept[] = [];
+  for (let c = 0; c < K; c++) {
+    const s = stats[c]!;
+    const top: AtlasImage[] = s.top.map((t) => ({ row: t.row, image: r.imageIndex[t.row]!, presence: t.presence, contribution: t.contribution, label: r.label[t.row]!, predicted: r.predicted[t.row]!, crop: traces.get(`${c}:${t.row}`)!.crop }));
+    const entry: AtlasConcept = {
+      concept: c, frequency: s.images / n, images: s.images,
+      meanPresence: s.images ? s.presence / s.images : 0, meanContribution: s.images ? s.contribution / s.images : 0,
+      classes: [...s.perClass.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([index, contribution]) => ({ index, name: className(ctx, index), contribution })),
+      top,
+    };
+    if (top.length) {
+      const file = `concepts/${String(c).padStart(5, '0')}.png`;
+      await writeFileAtomic(path.join(dir, file), await strip(top.map((t) => inputs.get(t.row)!), top.map((t) => traces.get(`${c}:${t.row}`)!.trace), side, cell));
+      entry.strip = file;
+    }
+    concepts.push(entry);
+  }
+  const atlas: Atlas = {
+    format: 1, checkpointSha256: opts.checkpointSha256, evaluationSha256: opts.evaluationSha256, layer: sae.cfg.layer, dictSize: K,
+    imagesEvaluated: n, side, cell, concepts, builtAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000,
+  };
+  await writeFileAtomic(path.join(dir, 'atlas.json'), JSON.stringify(atlas));
+  return atlas;
+}
+
+/** Inputs in the top row, their traces (on black) below, each `cell` pixels square. */
+async function strip(inputs: Uint8Array[], traces: Uint8Array[], side: number, cell: number): Promise<Buffer> {
+  const tile = async (rgba: Uint8Array, black: boolean) => {
+    let s = sharp(rgba, { raw: { width: side, height: side, channels: 4 } });
+    if (black) s = s.flatten({ background: '#000000' });
+    return s.resize(cell, cell, { kernel: 'nearest' }).png().toBuffer();
+  };
+  const composite = [];
+  for (let i = 0; i < inputs.length; i++) {
+    composite.push({ input: await tile(inputs[i]!, false), left: i * cell, top: 0 });
+    composite.push({ input: await tile(traces[i]!, true), left: i * cell, top: cell });
+  }
+  return sharp({ create: { width: cell * inputs.length, height: 2 * cell, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } }).composite(composite).png().toBuffer();
+}
