@@ -9,7 +9,7 @@ export function naiveEncoder(sae: SaeWeights) {
   return async (z: Float32Array, n: number): Promise<SaeCodes> => {
     const indices = new Int32Array(n * k);
     const values = new Float32Array(n * k);
-    const recon = new Float32Array(n * d);
+    const reconstruction = new Float32Array(n * d);
     for (let r = 0; r < n; r++) {
       const pre = Array.from({ length: K }, (_, j) => {
         let s = 0;
@@ -19,10 +19,10 @@ export function naiveEncoder(sae: SaeWeights) {
       pre.forEach((p, t) => {
         indices[r * k + t] = p.j;
         values[r * k + t] = p.v;
-        for (let i = 0; i < d; i++) recon[r * d + i]! += sae.wDec[i * K + p.j]! * p.v;
+        for (let i = 0; i < d; i++) reconstruction[r * d + i]! += sae.wDec[i * K + p.j]! * p.v;
       });
     }
-    return { k, indices, values, recon };
+    return { n, k, indices, values, reconstruction };
   };
 }
 

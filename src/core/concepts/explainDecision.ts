@@ -56,7 +56,7 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
   const plainLogits = run.outputs[ctx.logitsOutput]!.data;
   const z = toVectors(run.outputs[layer.tensor]!.data, 1, layout);
   const codes = await encode(z, layout.locations);
-  const head = await explainer.runHead(layer.tensor, fromVectors(codes.recon, 1, layout), 1, opts.classIndex !== undefined ? [opts.classIndex] : 'predicted');
+  const head = await explainer.runHead(layer.tensor, fromVectors(codes.reconstruction, 1, layout), 1, opts.classIndex !== undefined ? [opts.classIndex] : 'predicted');
   const cls = head.classes[0]!;
   const g = toVectors(head.gradient.data, 1, layout);
   const [c] = conceptContributions(codes, g, 1, layout.locations, sae.wDec, sae.cfg.dictSize);

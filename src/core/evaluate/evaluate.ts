@@ -78,14 +78,14 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
     const plain = argmaxRows(run.outputs[ctx.logitsOutput]!.data, n, k);
     const z = toVectors(run.outputs[layer.tensor]!.data, n, layout);
     const codes = await opts.encode(z, n * layout.locations);
-    const head = await explainer.runHead(layer.tensor, fromVectors(codes.recon, n, layout), n, 'predicted');
+    const head = await explainer.runHead(layer.tensor, fromVectors(codes.reconstruction, n, layout), n, 'predicted');
     const grads = toVectors(head.gradient.data, n, layout);
     const concepts = conceptContributions(codes, grads, n, layout.locations, wDec, cfg.dictSize);
     for (let r = 0; r < n * layout.locations; r++) {
       let num = 0, den = 0;
       for (let i = 0; i < layout.dim; i++) {
         const a = z[r * layout.dim + i]!;
-        const e = a - codes.recon[r * layout.dim + i]!;
+        const e = a - codes.reconstruction[r * layout.dim + i]!;
         num += e * e;
         den += a * a;
       }
