@@ -3,6 +3,10 @@ import type { ModelInspection } from '../core/model/inspectModel';
 import type { CheckReport } from '../core/engine/checkModel';
 import type { FeatureManifest } from '../core/features/manifest';
 import type { ExplainResult, ImagePrediction } from '../core/jobs/methods';
+import type { DecisionResult, SaeMethods } from '../core/jobs/saeMethods';
+import type { EvaluationSummary } from '../core/jobs/saeContext';
+import type { ConsistencyReport } from '../core/consistency/measureConsistency';
+import type { AtlasConcept } from '../core/concepts/atlas';
 import { formatShape } from '../core/onnx/inspect';
 
 export function formatInspection(r: ModelInspection, all: boolean): string {
@@ -79,4 +83,65 @@ export function formatManifest(m: FeatureManifest, dir: string): string {
     for (const s of m.skipped) lines.push(`    ${s.id}: ${s.reason}`);
   }
   return lines.join('\n');
+}
+
+/** A result without its base64 PNGs (they are for the editor; the CLI writes files instead). */
+export function stripPngs<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (k, v) => (k === 'png' || k === 'input' && typeof v === 'string' && v.length > 200 ? undefined : v)));
+}
+
+export function formatDecision(r: DecisionResult): string {
+  const e = r.explanation;
+  const lines = [`${r.image}`];
+  for (const [k, c] of e.top.entries()) lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`);
+  lines.push(`Explained class: ${e.className} (${e.classIndex}) with the SAE of ${r.sae}`);
+  lines.push(`  ${'concept'.padEnd(10)} ${'contribution'.padStart(12)} ${'share'.padStart(8)} ${'presence'.padStart(10)}`);
+  for (const t of e.traced) lines.push(`  ${String(t.concept).padEnd(10)} ${num(t.contribution).padStart(12)} ${`${t.share.toFixed(1)}%`.padStart(8)} ${num(t.presence).padStart(10)}`);
+  if (e.other.concepts) lines.push(`  ${`${e.other.concepts} others`.padEnd(10)} ${num(e.other.contribution).padStart(12)} ${`${e.other.share.toFixed(1)}%`.padStart(8)}`);
+  const sum = e.concepts.reduce((a, c) => a + c.contribution, 0);
+  lines.push(`  completeness   Σ c_k + bias = ${num(sum)} + ${num(e.bias)} = ${num(sum + e.bias)}; logit ${num(e.logit)}; error ${e.completenessError.toExponential(2)}`);
+  if (r.html) lines.push(`  wrote ${r.html}`);
+  return lines.join('\n');
+}
+
+export function formatTraining(r: SaeMethods['train']['result'], dir: string): string {
+  const c = r.checkpoint;
+  return [
+    `SAE checkpoint ${dir}: k ${c.k}, ${c.dictSize} concepts on ${c.layer} (${c.dModel}-dimensional)`,
+    `  ${r.steps} steps in ${r.seconds.toFixed(1)} s on ${r.executionProvider}${r.resumed ? ' (resumed)' : ''}${r.fallbackReason ? ` — ${r.fallbackReason}` : ''}`,
+    ...(r.best ? [`  best validation score ${(100 * r.best.score).toFixed(2)}% at epoch ${r.best.epoch + 1}`] : []),
+    ...Object.entries(c.metrics ?? {}).map(([k, v]) => `  ${k.padEnd(22)} ${num(v)}`),
+  ].join('\n');
+}
+
+export function formatEvaluation(r: EvaluationSummary): string {
+  const m = r.metrics;
+  return [
+    `Evaluation on ${m.images} images of ${r.datasetSource}`,
+    `  accuracy               ${(100 * m.accuracy).toFixed(2)}% without the SAE, ${(100 * m.accuracyWithSae).toFixed(2)}% with it`,
+    `  image L0               ${m.imageL0.toFixed(1)} concepts present per image`,
+    `  80% coverage L0        ${m.coverageL0.toFixed(1)} concepts`,
+    `  reconstruction         ${(100 * m.relativeSquaredError).toFixed(2)}% of the energy lost; mean relative L2 error ${m.relativeL2Error.toFixed(4)}`,
+    `  alive concepts         ${m.alive} (${m.alivePercentage.toFixed(1)}%), ${m.alwaysActive} always active`,
+    `  completeness           worst relative error ${m.worstCompletenessRel.toExponential(2)}`,
+  ].join('\n');
+}
+
+export function formatConcept(c: Omit<AtlasConcept, never> & { c2?: number; c2Random?: number }): string {
+  return [
+    `Concept ${c.concept}: present in ${c.images} images (${(100 * c.frequency).toFixed(2)}%)`,
+    `  mean presence ${num(c.meanPresence)}, mean contribution ${num(c.meanContribution)}${c.c2 !== undefined ? `, C² ${c.c2.toFixed(3)} (random ${c.c2Random!.toFixed(3)})` : ''}`,
+    `  contributes most to: ${c.classes.map((k) => `${k.name} (${num(k.contribution)})`).join(', ') || '—'}`,
+    `  top images: ${c.top.map((t) => `#${t.image} (${num(t.presence)})`).join(', ') || '—'}`,
+  ].join('\n');
+}
+
+export function formatConsistency(r: Omit<ConsistencyReport, never>): string {
+  return [
+    `C² with ${r.foundation} (${r.upsampler} upsampling), top ${Math.round((1 - r.quantile) * 100)}% images per concept`,
+    `  mean C²                ${r.mean.toFixed(4)} over ${r.conceptsInMean} concepts with ≥ ${r.minImagesForMean} images`,
+    `  random baseline        ${r.randomMean.toFixed(4)}   Δ_rand ${r.deltaRandom.toFixed(4)}`,
+    `  not scored             ${r.dropped.length} concepts (${r.dropped.filter((d) => d.images === 0).length} never present, the others with too few images)`,
+    `  time                   ${r.seconds.toFixed(1)} s (${(r.seconds / Math.max(1, r.concepts.length)).toFixed(3)} s per concept)`,
+  ].join('\n');
 }

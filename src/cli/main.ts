@@ -4,7 +4,7 @@ import { handlers, type CallContext } from '../core/jobs/methods';
 import { CoreServices } from '../core/jobs/services';
 import { executionProviders, type ExecutionProvider } from '../core/onnx/session';
 import { parseArgs, UsageError } from './args';
-import { formatCheck, formatExplanation, formatInspection, formatManifest, formatPredictions } from './format';
+import { formatCheck, formatConcept, formatConsistency, formatDecision, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import type { DatasetSpec } from '../core/data/openDataset';
 import type { FeatureDtype } from '../core/features/manifest';
 
@@ -18,6 +18,10 @@ Usage:
                                                  explanation PNG, the logit, bias, contribution sum and
                                                  completeness error (C: class index or name; default:
                                                  the predicted class)
+  fact explain MODEL IMAGE --sae CKPT [--class C] [--html OUT] [--top N]
+                                                 the decision through the SAE's concepts: prediction,
+                                                 each concept's contribution and share, traces of the
+                                                 top concepts, completeness; --html writes a report
   fact check MODEL [IMAGE...] [--json]           is the model dynamic-linear? what was frozen, and the
                                                  worst completeness error on the images (or random ones)
   fact collect MODEL --layer L --out DIR [--data FOLDER | --images IDX --labels IDX | --split NAME]
@@ -25,6 +29,16 @@ Usage:
                                                  sample layer features into a chunked store (resumes
                                                  when DIR already holds a partial store of the same job;
                                                  default data: the model card's "train" split)
+  fact train MODEL --features STORE --out CKPT --k K --dict-size M [--epochs E] [--batch B] [--lr LR]
+             [--seed S] [--validate-split NAME --validate-from I --validate-count N] [--skip-damaged]
+                                                 train a bias-free TopK SAE (resumes from CKPT's state)
+  fact evaluate MODEL --sae CKPT [--data FOLDER | --images IDX --labels IDX | --split NAME] [--limit N]
+                                                 accuracy with the SAE, L0, coverage, alive concepts;
+                                                 saves presence and contributions beside CKPT
+  fact concepts MODEL --sae CKPT [--concept K] [--rebuild]
+                                                 build (or read) the concept atlas; --concept shows one
+  fact consistency MODEL --sae CKPT [--foundation FILE.onnx] [--mean-images N]
+                                                 C² score of every concept, the random baseline, Δ_rand
 
 Options:
   --json                 machine-readable output on stdout
@@ -46,7 +60,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images'] });
     json = args.options.json === true;
     const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
     if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
@@ -78,6 +92,14 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         const [model, image, ...extra] = args.positional;
         if (!model || !image || extra.length) throw new UsageError('fact explain takes a MODEL and one IMAGE.');
         const classIndex = args.options.class ? await resolveClass(services, model, args.options.class as string) : undefined;
+        if (args.options.sae) {
+          const r = await handlers.explainConcepts({
+            model, image, sae: args.options.sae as string, ...(classIndex !== undefined ? { classIndex } : {}),
+            ...(args.options.html ? { html: args.options.html as string } : {}), ...(args.options.top ? { topConcepts: positiveInt(args.options.top as string, '--top') } : {}),
+          }, services, call);
+          io.out(json ? JSON.stringify(stripPngs(r), null, 2) : formatDecision(r));
+          return 0;
+        }
         const outDir = (args.options.out as string | undefined) ?? '.';
         const r = await handlers.explain({ model, image, outDir, ...(classIndex !== undefined ? { classIndex } : {}) }, services, call);
         if (json) {
@@ -107,6 +129,54 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         }, services, call);
         io.out(json ? JSON.stringify(m, null, 2) : formatManifest(m, outDir));
         return m.skipped.length ? 3 : 0;
+      }
+      case 'train': {
+        const [model, ...extra] = args.positional;
+        const o = args.options;
+        if (!model || extra.length || !o.features || !o.out || !o.k || !o['dict-size']) throw new UsageError('fact train takes a MODEL, --features STORE, --out CKPT, --k K and --dict-size M.');
+        const r = await handlers.train({
+          model, features: o.features as string, out: o.out as string, k: positiveInt(o.k as string, '--k'), dictSize: positiveInt(o['dict-size'] as string, '--dict-size'),
+          ...(o.epochs ? { epochs: positiveInt(o.epochs as string, '--epochs') } : {}), ...(o.batch ? { batchSize: positiveInt(o.batch as string, '--batch') } : {}),
+          ...(o.lr ? { lr: positiveNumber(o.lr as string, '--lr') } : {}), ...(o.seed ? { seed: Number(o.seed) } : {}),
+          ...(o['validate-split'] ? { validation: { dataset: { kind: 'split' as const, split: o['validate-split'] as string }, ...(o['validate-from'] ? { offset: Number(o['validate-from']) } : {}), ...(o['validate-count'] ? { limit: positiveInt(o['validate-count'] as string, '--validate-count') } : {}) } } : {}),
+          ...(o['skip-damaged'] ? { skipDamagedShards: true } : {}),
+        }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : formatTraining(r, o.out as string));
+        return 0;
+      }
+      case 'evaluate': {
+        const [model, ...extra] = args.positional;
+        const o = args.options;
+        if (!model || extra.length || !o.sae) throw new UsageError('fact evaluate takes a MODEL and --sae CKPT.');
+        const dataset: DatasetSpec | undefined = o.data ? { kind: 'folder', path: o.data as string }
+          : o.images || o.labels ? { kind: 'idx', images: required(o.images, '--images'), labels: required(o.labels, '--labels') }
+          : o.split ? { kind: 'split', split: o.split as string } : undefined;
+        const r = await handlers.evaluate({ model, sae: o.sae as string, ...(dataset ? { dataset } : {}), ...(o.limit ? { limit: positiveInt(o.limit as string, '--limit') } : {}) }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : formatEvaluation(r));
+        return 0;
+      }
+      case 'concepts': {
+        const [model, ...extra] = args.positional;
+        const o = args.options;
+        if (!model || extra.length || !o.sae) throw new UsageError('fact concepts takes a MODEL and --sae CKPT.');
+        if (o.concept !== undefined) {
+          const c = await handlers.concept({ model, sae: o.sae as string, concept: Number(o.concept) }, services, call);
+          const { stripPng: _s, ...rest } = c;
+          io.out(json ? JSON.stringify(rest, null, 2) : formatConcept(rest));
+          return 0;
+        }
+        const r = await handlers.concepts({ model, sae: o.sae as string, ...(o.rebuild ? { rebuild: true } : {}) }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : `Concept atlas ${r.atlasDir}: ${r.concepts} concepts, ${r.alive} alive${r.rebuilt ? ` (built in ${r.seconds.toFixed(1)} s)` : ' (up to date)'}.`);
+        return 0;
+      }
+      case 'consistency': {
+        const [model, ...extra] = args.positional;
+        const o = args.options;
+        if (!model || extra.length || !o.sae) throw new UsageError('fact consistency takes a MODEL and --sae CKPT.');
+        const r = await handlers.consistency({ model, sae: o.sae as string, ...(o.foundation ? { foundation: o.foundation as string } : {}), ...(o['mean-images'] ? { meanImages: positiveInt(o['mean-images'] as string, '--mean-images') } : {}) }, services, call);
+        const { histogram: _h, ...rest } = r;
+        io.out(json ? JSON.stringify(rest, null, 2) : formatConsistency(rest));
+        return 0;
       }
       case 'check': {
         const [model, ...images] = args.positional;

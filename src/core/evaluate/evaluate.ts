@@ -42,6 +42,8 @@ export interface EvaluateOptions {
   sae: SaeWeights;
   encode: SaeEncodeFn;
   limit?: number;
+  /** Start at this image of the dataset (a held-out range for validation). */
+  offset?: number;
   batchSize?: number;
   /** Keep per-image records (for the atlas); off for quick validation during training. */
   keepRecords?: boolean;
@@ -57,7 +59,8 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
   if (cfg.dModel !== layout.dim) {
     throw new FactError('bad-checkpoint', `The SAE reads ${cfg.dModel}-dimensional features but layer '${layer.label}' of '${ctx.file}' has ${layout.dim} channels.`, { layer: layer.label });
   }
-  const total = Math.min(opts.dataset.size, opts.limit ?? Infinity);
+  const offset = opts.offset ?? 0;
+  const total = Math.min(opts.dataset.size, offset + (opts.limit ?? Infinity));
   const batchSize = opts.batchSize ?? 32;
   const k = explainer.shapeOf(ctx.logitsOutput)[1]!;
   const records = opts.keepRecords ? new RecordsBuilder() : undefined;
@@ -65,7 +68,7 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
   const presentCount = new Int32Array(cfg.dictSize);
   const contributingCount = new Int32Array(cfg.dictSize);
   const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
-  for (let from = 0; from < total; from += batchSize) {
+  for (let from = offset; from < total; from += batchSize) {
     throwIfAborted(opts.signal, 'Evaluation');
     const idx = Array.from({ length: Math.min(batchSize, total - from) }, (_, i) => from + i);
     const raws = await Promise.all(idx.map(async (i) => ({ i, item: opts.dataset.item(i), image: await opts.dataset.image(i).catch(() => undefined) })));
@@ -113,7 +116,7 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
       cover += coverageL0(c.contribution);
       records?.add({ image: g.i, label, predicted, predictedWithoutSae: plain[j]!, logit, bias, concepts: c });
     });
-    opts.onProgress?.(from + idx.length, total);
+    opts.onProgress?.(from + idx.length - offset, total - offset);
   }
   if (images === 0) throw new FactError('bad-dataset', `No image of '${opts.dataset.source}' could be evaluated.`);
   const alive = presentCount.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);

@@ -1,0 +1,239 @@
+// The core's operations with an SAE: train it on a feature store, evaluate the model with it, build its concept
+// atlas, measure its concepts' C² consistency, and explain a decision through its concepts.
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { atlasConcept, buildAtlas, currentAtlas, type AtlasConcept } from '../concepts/atlas';
+import { explainDecision, type DecisionExplanation } from '../concepts/explainDecision';
+import { decisionReportHtml } from '../concepts/htmlReport';
+import { FoundationModel } from '../consistency/foundationModel';
+import { measureConsistency, type ConsistencyReport } from '../consistency/measureConsistency';
+import { decodeImageFile } from '../data/imageDecode';
+import { openDataset, type DatasetSpec } from '../data/openDataset';
+import { FactError } from '../errors';
+import { evaluateSae } from '../evaluate/evaluate';
+import { loadEvaluationRecords, saveEvaluationRecords } from '../evaluate/evaluationFile';
+import { FeatureStore } from '../features/featureStore';
+import type { ModelContext } from '../model/modelContext';
+import { resolveModelLayer } from '../model/modelLayers';
+import { histogramPng } from '../render/histogram';
+import { rgbaToPng } from '../render/png';
+import { checkpointFiles } from '../sae/checkpoint';
+import { trainSae, type TrainProgress, type TrainResult } from '../sae/trainer';
+import { SaeEncoder } from '../sae/saeEncoder';
+import type { SaeWeights } from '../sae/saeConfig';
+import { sha256Hex } from '../util/sha256';
+import { writeFileAtomic } from '../util/files';
+import type { CallContext } from './callContext';
+import { formatSeconds } from './modelMethods';
+import { besideCheckpoint, openSaeContext, readEvaluationSummary, writeJson, type EvaluationSummary, type SaeContext } from './saeContext';
+import type { CoreServices } from './services';
+
+export interface TrainParams {
+  model: string;
+  features: string;
+  out: string;
+  k: number;
+  dictSize: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  /** Held-out images scored for accuracy with the SAE; the checkpoint keeps the best. */
+  validation?: { dataset: DatasetSpec; offset?: number; limit?: number };
+  resume?: boolean;
+  skipDamagedShards?: boolean;
+}
+
+export interface DecisionResult {
+  model: string;
+  image: string;
+  sae: string;
+  explanation: Omit<DecisionExplanation, 'traced' | 'other' | 'full' | 'input'> & {
+    traced: (Omit<DecisionExplanation['traced'][number], 'trace'> & { png: string })[];
+    other: Omit<DecisionExplanation['other'], 'trace'> & { png: string };
+    full: { png: string; contributionMapSum: number };
+    input: string;
+  };
+  html?: string;
+}
+
+export interface SaeMethods {
+  train: { params: TrainParams; result: Omit<TrainResult, 'weights'> };
+  evaluate: { params: { model: string; sae: string; dataset?: DatasetSpec; limit?: number }; result: EvaluationSummary };
+  concepts: { params: { model: string; sae: string; rebuild?: boolean }; result: { atlasDir: string; concepts: number; alive: number; rebuilt: boolean; seconds: number } };
+  concept: { params: { model: string; sae: string; concept: number }; result: AtlasConcept & { stripPng?: string; c2?: number; c2Random?: number } };
+  consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number }; result: ConsistencyReport & { histogram: string } };
+  explainConcepts: { params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number }; result: DecisionResult };
+}
+
+type Handlers = { [M in keyof SaeMethods]: (params: SaeMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<SaeMethods[M]['result']> };
+
+/** The evaluation dataset by default: the card's test split when the model ships one. */
+function defaultDataset(ctx: ModelContext, given?: DatasetSpec): DatasetSpec {
+  if (given) return given;
+  if (ctx.card?.data?.test) return { kind: 'split', split: 'test' };
+  throw new FactError('bad-dataset', `Give a dataset: '${ctx.file}' ships no test split.`, { file: ctx.file });
+}
+
+async function withSae<T>(services: CoreServices, model: string, sae: string, run: (ctx: ModelContext, s: SaeContext) => Promise<T>): Promise<T> {
+  const ctx = await services.model(model);
+  const s = await openSaeContext(ctx, sae, services.options.executionProvider);
+  try {
+    return await run(ctx, s);
+  } finally {
+    await s.dispose();
+  }
+}
+
+/** Evaluation records for the current checkpoint, or a clear request to evaluate first. */
+async function currentRecords(s: SaeContext) {
+  const summary = await readEvaluationSummary(s.dir);
+  if (!summary || summary.checkpointSha256 !== s.sha256) {
+    throw new FactError('bad-store', `The SAE in '${s.dir}' has ${summary ? 'changed since it was last evaluated' : 'not been evaluated yet'}: run \`fact evaluate\` (or FaCT: Evaluate) first.`, { file: s.dir });
+  }
+  return { summary, records: await loadEvaluationRecords(path.join(s.dir, besideCheckpoint.evaluation)) };
+}
+
+export const saeHandlers: Handlers = {
+  async train(p, services, call) {
+    const ctx = await services.model(p.model);
+    const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`) });
+    const layer = resolveModelLayer(ctx, store.manifest.layer.name);
+    let validate: ((w: SaeWeights) => Promise<number>) | undefined;
+    if (p.validation) {
+      const explainer = await services.explainer(p.model);
+      const data = await openDataset(ctx, p.validation.dataset);
+      validate = async (weights) => {
+        const encoder = await SaeEncoder.create(weights);
+        try {
+          const { metrics } = await evaluateSae(ctx, services.runner, explainer, { layer: layer.label, dataset: data, sae: weights, encode: (v, n) => encoder.encode(v, n), offset: p.validation!.offset ?? 0, ...(p.validation!.limit ? { limit: p.validation!.limit } : {}), signal: call.signal });
+          call.progress(`validation: accuracy with the SAE ${(100 * metrics.accuracyWithSae).toFixed(2)}% (without ${(100 * metrics.accuracy).toFixed(2)}%)`);
+          return metrics.accuracyWithSae;
+        } finally {
+          await encoder.dispose();
+        }
+      };
+    }
+    await fs.mkdir(p.out, { recursive: true });
+    const r = await trainSae(store, {
+      k: p.k, dictSize: p.dictSize, layer: layer.label, modelSha256: ctx.loaded.sha256,
+      ...(p.epochs ? { epochs: p.epochs } : {}), ...(p.batchSize ? { batchSize: p.batchSize } : {}), ...(p.lr ? { lr: p.lr } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
+    }, {
+      checkpointDir: p.out, signal: call.signal, resume: p.resume ?? true, ...(services.options.executionProvider ? { executionProvider: services.options.executionProvider } : {}),
+      ...(validate ? { validate } : {}),
+      onProgress: (t: TrainProgress) => call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps),
+    });
+    const { weights: _w, ...rest } = r;
+    return rest;
+  },
+
+  async evaluate({ model, sae, dataset, limit }, services, call) {
+    return withSae(services, model, sae, async (ctx, s) => {
+      const spec = defaultDataset(ctx, dataset);
+      const data = await openDataset(ctx, spec);
+      const explainer = await services.explainer(model);
+      const { metrics, records } = await evaluateSae(ctx, services.runner, explainer, {
+        layer: s.sae.cfg.layer, dataset: data, sae: s.sae, encode: s.encode, keepRecords: true, signal: call.signal, ...(limit ? { limit } : {}),
+        onProgress: (d, t) => call.progress(`Evaluated ${d}/${t} images`, d / t),
+      });
+      const file = path.join(s.dir, besideCheckpoint.evaluation);
+      await saveEvaluationRecords(file, records!);
+      const summary: EvaluationSummary = { checkpointSha256: s.sha256, dataset: spec, datasetSource: data.source, metrics, recordsSha256: sha256Hex(await fs.readFile(file)), evaluatedAt: new Date().toISOString() };
+      await writeJson(path.join(s.dir, besideCheckpoint.evaluationJson), summary);
+      // The checkpoint's own cfg.json carries its headline numbers, for the tree view and for Python users.
+      const cfgFile = path.join(s.dir, checkpointFiles.cfg);
+      const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
+      cfg.evaluation = { dataset: data.source, ...metrics };
+      await writeJson(cfgFile, cfg);
+      return summary;
+    });
+  },
+
+  async concepts({ model, sae, rebuild }, services, call) {
+    return withSae(services, model, sae, async (ctx, s) => {
+      const { summary, records } = await currentRecords(s);
+      const t0 = Date.now();
+      let atlas = rebuild ? undefined : await currentAtlas(s.dir, s.sha256, summary.recordsSha256);
+      const rebuilt = !atlas;
+      if (!atlas) {
+        const explainer = await services.explainer(model);
+        atlas = await buildAtlas(ctx, services.runner, explainer, {
+          checkpointDir: s.dir, checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
+          dataset: await openDataset(ctx, summary.dataset), signal: call.signal, onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
+        });
+      }
+      return { atlasDir: path.join(s.dir, 'atlas'), concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt, seconds: (Date.now() - t0) / 1000 };
+    });
+  },
+
+  async concept({ model, sae, concept }, services, call) {
+    const built = await saeHandlers.concepts({ model, sae }, services, call);
+    const atlas = JSON.parse(await fs.readFile(path.join(built.atlasDir, 'atlas.json'), 'utf8'));
+    const c = atlasConcept(atlas, concept);
+    const consistencyFile = path.join(sae, besideCheckpoint.consistency);
+    let c2: { score?: number; random?: number } = {};
+    if (existsSync(consistencyFile)) {
+      const report = JSON.parse(await fs.readFile(consistencyFile, 'utf8')) as ConsistencyReport & { checkpointSha256?: string };
+      const hit = report.concepts.find((x) => x.concept === concept);
+      if (hit) c2 = { score: hit.score, random: hit.random };
+    }
+    return {
+      ...c,
+      ...(c.strip ? { stripPng: (await fs.readFile(path.join(built.atlasDir, c.strip))).toString('base64') } : {}),
+      ...(c2.score !== undefined ? { c2: c2.score, c2Random: c2.random! } : {}),
+    };
+  },
+
+  async consistency({ model, sae, foundation, meanImages }, services, call) {
+    return withSae(services, model, sae, async (ctx, s) => {
+      const { summary, records } = await currentRecords(s);
+      const file = foundation ?? (ctx.card?.foundation ? path.join(path.dirname(ctx.file), String(ctx.card.foundation)) : undefined);
+      if (!file) throw new FactError('bad-input', `Name a foundation model (an ONNX feature extractor such as DINOv2 exported by models/recipes/export.py): '${ctx.file}' ships none.`);
+      const fm = await FoundationModel.open(file, services.options);
+      try {
+        const explainer = await services.explainer(model);
+        const report = await measureConsistency(ctx, services.runner, explainer, {
+          layer: s.sae.cfg.layer, sae: s.sae, encode: s.encode, records, dataset: await openDataset(ctx, summary.dataset), foundation: fm, signal: call.signal,
+          ...(meanImages ? { meanImages } : {}),
+          onProgress: (d, t, stage) => call.progress(`C² ${stage}: ${d}/${t}`, d / t),
+        });
+        const png = await histogramPng(report.concepts.map((c) => c.score), { random: report.randomMean, mean: report.mean });
+        await writeFileAtomic(path.join(s.dir, besideCheckpoint.histogram), png);
+        await writeJson(path.join(s.dir, besideCheckpoint.consistency), { ...report, checkpointSha256: s.sha256 });
+        const cfgFile = path.join(s.dir, checkpointFiles.cfg);
+        const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
+        cfg.consistency = { foundation: path.basename(file), mean: report.mean, randomMean: report.randomMean, deltaRandom: report.deltaRandom, concepts: report.conceptsInMean };
+        await writeJson(cfgFile, cfg);
+        return { ...report, histogram: png.toString('base64') };
+      } finally {
+        await fm.dispose();
+      }
+    });
+  },
+
+  async explainConcepts({ model, sae, image, classIndex, html, topConcepts }, services, call) {
+    return withSae(services, model, sae, async (ctx, s) => {
+      const explainer = await services.explainer(model);
+      const raw = await decodeImageFile(image, ctx.preprocess.colorSpace);
+      call.progress('Explaining through concepts');
+      const d = await explainDecision(ctx, services.runner, explainer, s.sae, s.encode, raw, { ...(classIndex !== undefined ? { classIndex } : {}), ...(topConcepts ? { topConcepts } : {}) });
+      const scale = Math.max(1, Math.floor(168 / d.side));
+      const [input, full, other, ...traces] = await Promise.all([d.input, d.full.trace, d.other.trace, ...d.traced.map((t) => t.trace)].map((i) => rgbaToPng(i, scale)));
+      if (html) {
+        await writeFileAtomic(html, decisionReportHtml(d, { input: input!, full: full!, other: other!, traces }, { image, model: ctx.card?.displayName ?? path.basename(model), sae: s.dir }));
+      }
+      const { traced, other: o, full: f, input: _i, ...rest } = d;
+      return {
+        model, image, sae,
+        explanation: {
+          ...rest,
+          traced: traced.map(({ trace: _t, ...t }, i) => ({ ...t, png: traces[i]!.toString('base64') })),
+          other: { concepts: o.concepts, contribution: o.contribution, share: o.share, png: other!.toString('base64') },
+          full: { png: full!.toString('base64'), contributionMapSum: f.contributionMapSum },
+          input: input!.toString('base64'),
+        },
+        ...(html ? { html } : {}),
+      };
+    });
+  },
+};

@@ -1,0 +1,73 @@
+// The whole FaCT pipeline through the CLI on the tiny model: collect → train → evaluate → concepts → consistency →
+// explain through concepts (with the HTML report).
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { runCli } from '../../../src/cli/main';
+import { GraphBuilder, attr } from '../../../src/core/onnx/graphBuilder';
+import { encodeModel } from '../../../src/core/onnx/modelFile';
+import { fixtures, tempDir } from '../../support/paths';
+
+const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; } });
+  return { code, out, err };
+}
+
+describe('the FaCT pipeline through the CLI', () => {
+  it('collects, trains, evaluates, builds the atlas, measures C² and explains a decision through concepts', async () => {
+    const root = tempDir('fact-pipe-');
+    const data = path.join(root, 'data');
+    for (let i = 0; i < 48; i++) {
+      const dir = path.join(data, ['circle', 'square', 'triangle'][i % 3]!);
+      mkdirSync(dir, { recursive: true });
+      await sharp(Uint8Array.from({ length: 64 }, (_, p) => ((p % 8) * (i % 5 + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
+    }
+    const store = path.join(root, 'features');
+    const collect = await cli('collect', tiny, '--layer', 'layer2', '--data', data, '--out', store, '--samples', '16', '--json');
+    assert.equal(collect.code, 0, collect.err);
+    assert.equal(JSON.parse(collect.out).vectors, 48 * 16);
+    const ckpt = path.join(root, 'sae');
+    const train = await cli('train', tiny, '--features', store, '--out', ckpt, '--k', '2', '--dict-size', '16', '--epochs', '3', '--batch', '64', '--json');
+    assert.equal(train.code, 0, train.err);
+    assert.ok(existsSync(path.join(ckpt, 'sae.safetensors')) && existsSync(path.join(ckpt, 'cfg.json')));
+    const evaluate = await cli('evaluate', tiny, '--sae', ckpt, '--data', data, '--json');
+    assert.equal(evaluate.code, 0, evaluate.err);
+    const metrics = JSON.parse(evaluate.out).metrics;
+    assert.equal(metrics.images, 48);
+    assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
+    assert.ok(JSON.parse(readFileSync(path.join(ckpt, 'cfg.json'), 'utf8')).evaluation.accuracyWithSae >= 0);
+    const concepts = await cli('concepts', tiny, '--sae', ckpt, '--json');
+    assert.equal(concepts.code, 0, concepts.err);
+    assert.equal(JSON.parse(concepts.out).rebuilt, true);
+    assert.equal(JSON.parse((await cli('concepts', tiny, '--sae', ckpt, '--json')).out).rebuilt, false, 'the atlas is reused while the checkpoint is unchanged');
+    const alive = JSON.parse(evaluate.out).metrics.alive;
+    assert.ok(alive > 0);
+    const outOfRange = await cli('concepts', tiny, '--sae', ckpt, '--concept', '16');
+    assert.equal(outOfRange.code, 1);
+    assert.match(outOfRange.err, /Concept 16 is out of range/);
+    // A small foundation model for C².
+    const g = new GraphBuilder('foundation');
+    g.input('image', 'float32', ['N', 1, 8, 8]);
+    g.op('Relu', [g.op('Conv', ['image', g.constant('w', 'float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)))], { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) })], {}, 'features');
+    g.output('features');
+    const foundation = path.join(root, 'foundation.onnx');
+    writeFileSync(foundation, encodeModel(g.model()));
+    const c2 = await cli('consistency', tiny, '--sae', ckpt, '--foundation', foundation, '--json');
+    assert.equal(c2.code, 0, c2.err);
+    assert.ok(Number.isFinite(JSON.parse(c2.out).mean));
+    assert.ok(existsSync(path.join(ckpt, 'consistency.png')));
+    const html = path.join(root, 'report.html');
+    const explain = await cli('explain', tiny, path.join(data, 'circle', '0.png'), '--sae', ckpt, '--html', html);
+    assert.equal(explain.code, 0, explain.err);
+    assert.match(explain.out, /completeness {3}Σ c_k \+ bias = .* error \d\.\d\de-\d+/);
+    const page = readFileSync(html, 'utf8');
+    assert.match(page, /<img src="data:image\/png;base64,/);
+    assert.doesNotMatch(page, /<script|https?:\/\//, 'self-contained: no scripts, no remote resources');
+  });
+});
