@@ -200,9 +200,13 @@ export class Explainer {
   async layerGradients(batch: Float32Array, n: number, classes: number[] | 'predicted', layers: string[]): Promise<{ logits: Tensor; features: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
     const dims = this.checkBatch(batch, n);
     const image = { [this.ctx.imageInput.name]: { data: batch, dims } };
+    // With one layer the transposed pass can stop there instead of running on to the input.
+    const spec: ExplanationGraphSpec = layers.length === 1
+      ? { from: layers[0]!, to: this.ctx.logitsOutput, fromIsInput: false, gradientsAt: [], forwardOutputs: layers }
+      : this.fullSpec(layers);
     const out = classes === 'predicted'
-      ? await this.run({ ...this.fullSpec(layers), predictedClass: true }, image)
-      : await this.run(this.fullSpec(layers), { ...image, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
+      ? await this.run({ ...spec, predictedClass: true }, image)
+      : await this.run(spec, { ...image, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
     const features: Record<string, Tensor> = {};
     const gradients: Record<string, Tensor> = {};
     for (const l of layers) {

@@ -32,11 +32,11 @@ export class ShardWriter {
 
   /** Adds one image's samples (rows of `dim` values); `imageIndex` must be the next image. */
   async addImage(imageIndex: number, rows: Float32Array, positions: number[]): Promise<void> {
-    const dim = this.manifest.dim;
-    for (let r = 0; r < positions.length; r++) {
-      this.features.push(rows.subarray(r * dim, (r + 1) * dim));
+    // One block per image (not per row): collection adds hundreds of rows per image.
+    this.features.push(rows);
+    for (const p of positions) {
       this.images.push(imageIndex);
-      this.positions.push(positions[r]!);
+      this.positions.push(p);
     }
     this.openVectors += positions.length;
     this.lastImage = imageIndex;
@@ -57,7 +57,8 @@ export class ShardWriter {
     if (this.openVectors > 0) {
       const dim = m.dim;
       const all = new Float32Array(this.openVectors * dim);
-      this.features.forEach((f, i) => all.set(f, i * dim));
+      let at = 0;
+      for (const f of this.features) { all.set(f, at); at += f.length; }
       const features = m.dtype === 'float16' ? { shape: [this.openVectors, dim], data: toHalfArray(all), dtype: 'F16' as const } : { shape: [this.openVectors, dim], data: all };
       const bytes = serializeSafetensors({ features, image: { shape: [this.openVectors], data: Int32Array.from(this.images) }, position: { shape: [this.openVectors], data: Int32Array.from(this.positions) } });
       const name = `shard-${String(m.shards.length).padStart(5, '0')}.safetensors`;
