@@ -18,7 +18,7 @@ Usage:
                                                  explanation PNG, the logit, bias, contribution sum and
                                                  completeness error (C: class index or name; default:
                                                  the predicted class)
-  fact explain MODEL IMAGE --sae CKPT [--class C] [--html OUT] [--top N]
+  fact explain MODEL IMAGE... --sae CKPT [--class C] [--html OUT] [--top N]
                                                  the decision through the SAE's concepts: prediction,
                                                  each concept's contribution and share, traces of the
                                                  top concepts, completeness; --html writes a report
@@ -90,7 +90,16 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
       }
       case 'explain': {
         const [model, image, ...extra] = args.positional;
-        if (!model || !image || extra.length) throw new UsageError('fact explain takes a MODEL and one IMAGE.');
+        if (args.options.sae && model && image && extra.length && args.options.class === undefined) {
+          // Several images through concepts: one combined report.
+          const r = await handlers.explainConceptsReport({
+            model, sae: args.options.sae as string, images: [image, ...extra], ...(args.options.html ? { html: args.options.html as string } : {}),
+            ...(args.options.top ? { topConcepts: positiveInt(args.options.top as string, '--top') } : {}),
+          }, services, call);
+          io.out(json ? JSON.stringify(stripPngs(r), null, 2) : [...r.results.map(formatDecision), ...(r.html ? [`Report: ${r.html}`] : [])].join('\n\n'));
+          return 0;
+        }
+        if (!model || !image || extra.length) throw new UsageError('fact explain takes a MODEL and one IMAGE (several with --sae).');
         const classIndex = args.options.class ? await resolveClass(services, model, args.options.class as string) : undefined;
         if (args.options.sae) {
           const r = await handlers.explainConcepts({

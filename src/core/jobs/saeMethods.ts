@@ -4,7 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { atlasConcept, buildAtlas, currentAtlas, type AtlasConcept } from '../concepts/atlas';
 import { explainDecision, type DecisionExplanation } from '../concepts/explainDecision';
-import { decisionReportHtml } from '../concepts/htmlReport';
+import { decisionSectionHtml, reportPage } from '../concepts/htmlReport';
 import { FoundationModel } from '../consistency/foundationModel';
 import { measureConsistency, type ConsistencyReport } from '../consistency/measureConsistency';
 import { decodeImageFile } from '../data/imageDecode';
@@ -64,6 +64,8 @@ export interface SaeMethods {
   concept: { params: { model: string; sae: string; concept: number }; result: AtlasConcept & { stripPng?: string; c2?: number; c2Random?: number } };
   consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number }; result: ConsistencyReport & { histogram: string } };
   explainConcepts: { params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number }; result: DecisionResult };
+  /** Several images through concepts, with one combined HTML report. */
+  explainConceptsReport: { params: { model: string; sae: string; images: string[]; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
 }
 
 type Handlers = { [M in keyof SaeMethods]: (params: SaeMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<SaeMethods[M]['result']> };
@@ -213,27 +215,47 @@ export const saeHandlers: Handlers = {
 
   async explainConcepts({ model, sae, image, classIndex, html, topConcepts }, services, call) {
     return withSae(services, model, sae, async (ctx, s) => {
-      const explainer = await services.explainer(model);
-      const raw = await decodeImageFile(image, ctx.preprocess.colorSpace);
-      call.progress('Explaining through concepts');
-      const d = await explainDecision(ctx, services.runner, explainer, s.sae, s.encode, raw, { ...(classIndex !== undefined ? { classIndex } : {}), ...(topConcepts ? { topConcepts } : {}) });
-      const scale = Math.max(1, Math.floor(168 / d.side));
-      const [input, full, other, ...traces] = await Promise.all([d.input, d.full.trace, d.other.trace, ...d.traced.map((t) => t.trace)].map((i) => rgbaToPng(i, scale)));
-      if (html) {
-        await writeFileAtomic(html, decisionReportHtml(d, { input: input!, full: full!, other: other!, traces }, { image, model: ctx.card?.displayName ?? path.basename(model), sae: s.dir }));
+      const { result, section } = await decisionOf(services, ctx, s, model, image, call, classIndex, topConcepts);
+      if (html) await writeFileAtomic(html, reportPage(`FaCT explanation — ${result.explanation.className} — ${image}`, [section]));
+      return { ...result, ...(html ? { html } : {}) };
+    });
+  },
+
+  async explainConceptsReport({ model, sae, images, html, topConcepts }, services, call) {
+    return withSae(services, model, sae, async (ctx, s) => {
+      const results: DecisionResult[] = [];
+      const sections: string[] = [];
+      for (const image of images) {
+        const { result, section } = await decisionOf(services, ctx, s, model, image, call, undefined, topConcepts);
+        results.push(result);
+        sections.push(section);
       }
-      const { traced, other: o, full: f, input: _i, ...rest } = d;
-      return {
-        model, image, sae,
-        explanation: {
-          ...rest,
-          traced: traced.map(({ trace: _t, ...t }, i) => ({ ...t, png: traces[i]!.toString('base64') })),
-          other: { concepts: o.concepts, contribution: o.contribution, share: o.share, png: other!.toString('base64') },
-          full: { png: full!.toString('base64'), contributionMapSum: f.contributionMapSum },
-          input: input!.toString('base64'),
-        },
-        ...(html ? { html } : {}),
-      };
+      if (html) await writeFileAtomic(html, reportPage(`FaCT explanations — ${ctx.card?.displayName ?? path.basename(model)}`, sections));
+      return { results, ...(html ? { html } : {}) };
     });
   },
 };
+
+async function decisionOf(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, image: string, call: CallContext, classIndex?: number, topConcepts?: number): Promise<{ result: DecisionResult; section: string }> {
+  const explainer = await services.explainer(model);
+  const raw = await decodeImageFile(image, ctx.preprocess.colorSpace);
+  call.progress(`Explaining ${path.basename(image)} through concepts`);
+  const d = await explainDecision(ctx, services.runner, explainer, s.sae, s.encode, raw, { ...(classIndex !== undefined ? { classIndex } : {}), ...(topConcepts ? { topConcepts } : {}) });
+  const scale = Math.max(1, Math.floor(168 / d.side));
+  const [input, full, other, ...traces] = await Promise.all([d.input, d.full.trace, d.other.trace, ...d.traced.map((t) => t.trace)].map((i) => rgbaToPng(i, scale)));
+  const section = decisionSectionHtml(d, { input: input!, full: full!, other: other!, traces }, { image, model: ctx.card?.displayName ?? path.basename(model), sae: s.dir });
+  const { traced, other: o, full: f, input: _i, ...rest } = d;
+  return {
+    section,
+    result: {
+      model, image, sae: s.dir,
+      explanation: {
+        ...rest,
+        traced: traced.map(({ trace: _t, ...t }, i) => ({ ...t, png: traces[i]!.toString('base64') })),
+        other: { concepts: o.concepts, contribution: o.contribution, share: o.share, png: other!.toString('base64') },
+        full: { png: full!.toString('base64'), contributionMapSum: f.contributionMapSum },
+        input: input!.toString('base64'),
+      },
+    },
+  };
+}

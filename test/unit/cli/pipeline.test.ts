@@ -69,5 +69,9 @@ describe('the FaCT pipeline through the CLI', () => {
     const page = readFileSync(html, 'utf8');
     assert.match(page, /<img src="data:image\/png;base64,/);
     assert.doesNotMatch(page, /<script|https?:\/\//, 'self-contained: no scripts, no remote resources');
+    const combined = path.join(root, 'all.html');
+    const several = await cli('explain', tiny, path.join(data, 'circle', '0.png'), path.join(data, 'square', '1.png'), '--sae', ckpt, '--html', combined);
+    assert.equal(several.code, 0, several.err);
+    assert.equal((readFileSync(combined, 'utf8').match(/<section>/g) ?? []).length, 2, 'one section per image');
   });
 });
