@@ -1,0 +1,180 @@
+// Explanation speed: our engine (ONNX Runtime running the explanation graph built from the model's ONNX file) against
+// PyTorch explanation-mode autograd on the same model, the same images and the same CPU, in the same run, 2 threads
+// each (models/recipes/bench_explain_torch.py builds the model with a fixed seed, exports it to
+// models/.bench/<arch>-bench.onnx, writes the batch it timed and its gradients, and prints its timings):
+//   • default: the embedded default's architecture (FashionBcosCNN, 2×28×28, random calibrated weights), batch 32;
+//   • resnet50: the full-width B-cos ResNet-50 shape (6×224×224, ~25 M parameters), batch 8, few repeats.
+// Rows: cold start (openModel + Explainer.create, ours only), batch-1 latency (median after warm-up, ms) and batch
+// throughput (images/s), each explaining the predicted class. PyTorch gets tcmalloc when installed and
+// OMP_WAIT_POLICY=PASSIVE (our ORT sessions do not spin either); the notes say which. Each arch also checks that
+// both engines gave the same W(x). Without an importable python3-torch only our engine is timed, on
+// models/fashion-mnist-bcos/model.onnx. FACT_BENCH_PYTHON overrides the interpreter (default /usr/bin/python3).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import * as path from 'node:path';
+import { Explainer } from '../src/core/engine/explainer';
+import { openModel } from '../src/core/model/modelContext';
+import type { BenchRow } from './runOne';
+
+const root = path.join(__dirname, '..');
+const python = process.env.FACT_BENCH_PYTHON || '/usr/bin/python3';
+const script = path.join(root, 'models', 'recipes', 'bench_explain_torch.py');
+const tcmalloc = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
+const threads = 2;
+
+interface Arch { arch: 'default' | 'resnet50'; label: string; repeats: number; batchRepeats: number }
+const archs: Arch[] = [
+  { arch: 'default', label: 'default CNN 2×28×28', repeats: 30, batchRepeats: 10 },
+  { arch: 'resnet50', label: 'B-cos ResNet-50 6×224×224', repeats: 3, batchRepeats: 2 },
+];
+
+interface TorchResult {
+  arch: string; onnx: string; threads: number; allocator: string; latencyMs: number; throughputImagesPerS: number; batch: number; torch: string;
+  exported: boolean; batchFile: string; gradFile: string; shape: number[]; predicted: number[]; firstCallMs: number; denormalFraction: number; ompWaitPolicy: string | null;
+}
+
+interface Timings { coldMs: number; firstMs: number; latencyMs: number; throughput: number; weights: Float32Array; classes: number[] }
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function readF32(file: string): Float32Array {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** Our engine on one ONNX file: cold start, batch-1 latency (first image of `batch`), then batch throughput. */
+async function ours(file: string, batch: Float32Array, n: number, repeats: number, batchRepeats: number): Promise<Timings> {
+  const t0 = performance.now();
+  const ctx = await openModel(file);
+  const explainer = await Explainer.create(ctx, { threads });
+  const coldMs = performance.now() - t0;
+  try {
+    const per = batch.length / n;
+    const one = batch.slice(0, per);
+    let t = performance.now();
+    await explainer.explain(one, 1); // builds the explanation graph and its session
+    const firstMs = performance.now() - t;
+    const lat: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      t = performance.now();
+      await explainer.explain(one, 1);
+      lat.push(performance.now() - t);
+    }
+    await explainer.explain(batch, n); // warm-up at the batch size
+    const bat: number[] = [];
+    let last: Awaited<ReturnType<Explainer['explain']>> = [];
+    for (let i = 0; i < batchRepeats; i++) {
+      t = performance.now();
+      last = await explainer.explain(batch, n);
+      bat.push(performance.now() - t);
+    }
+    const weights = new Float32Array(batch.length);
+    last.forEach((e, i) => weights.set(e.weights, i * per));
+    return { coldMs, firstMs, latencyMs: median(lat), throughput: n / (median(bat) / 1000), weights, classes: last.map((e) => e.classIndex) };
+  } finally {
+    await explainer.dispose();
+  }
+}
+
+interface TorchEnv { ok: boolean; why?: string; env: NodeJS.ProcessEnv; allocator: string }
+
+function torchEnv(): TorchEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const allocator = existsSync(tcmalloc) ? 'tcmalloc-minimal' : 'glibc malloc';
+  if (existsSync(tcmalloc)) env.LD_PRELOAD = tcmalloc;
+  // ORT runs with spinning off in our engine (src/core/onnx/session.ts); PyTorch's OpenMP threads spin by default,
+  // which on a busy 2-core machine made its timings 5–10× slower. Same policy for both unless the caller sets one.
+  env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  if (!existsSync(python)) return { ok: false, why: `${python} does not exist`, env, allocator };
+  const probe = spawnSync(python, ['-c', 'import torch, onnx'], { encoding: 'utf8', env });
+  if (probe.status !== 0) return { ok: false, why: `${python} -c 'import torch, onnx' failed (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()})`, env, allocator };
+  return { ok: true, env, allocator };
+}
+
+function runTorch(t: TorchEnv, a: Arch): TorchResult | string {
+  const args = [script, '--arch', a.arch, '--threads', `${threads}`, '--reuse-onnx', '--repeats', `${a.repeats}`, '--batch-repeats', `${a.batchRepeats}`, '--warmup', '1'];
+  const r = spawnSync(python, args, { encoding: 'utf8', env: t.env, cwd: root, maxBuffer: 1 << 24 });
+  if (r.status !== 0) return `PyTorch run failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
+  } catch {
+    return `PyTorch printed no JSON line: ${r.stdout.trim().split('\n').pop()}`;
+  }
+}
+
+/** Seeded smooth-ish [x, 1 − x] images for the run without PyTorch (mulberry32 noise, 4×4 blocks). */
+function syntheticBatch(n: number, channels: number, side: number, seed = 7): Float32Array {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const half = channels / 2;
+  const out = new Float32Array(n * channels * side * side);
+  const block = Math.ceil(side / 4);
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < half; c++) {
+      const coarse = Array.from({ length: block * block }, rand);
+      for (let y = 0; y < side; y++) {
+        for (let x = 0; x < side; x++) {
+          const v = Math.min(1, Math.max(0, coarse[Math.floor(y / 4) * block + Math.floor(x / 4)]! + 0.05 * (rand() - 0.5)));
+          out[((b * channels + c) * side + y) * side + x] = v;
+          out[((b * channels + c + half) * side + y) * side + x] = 1 - v;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function agreement(ourW: Float32Array, torchW: Float32Array, ourClasses: number[], torchClasses: number[]): string {
+  let maxAbs = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < torchW.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(torchW[i]!));
+    maxDiff = Math.max(maxDiff, Math.abs(ourW[i]! - torchW[i]!));
+  }
+  const same = ourClasses.every((c, i) => c === torchClasses[i]);
+  return `W(x) ours vs PyTorch: max |diff| ${maxDiff.toExponential(2)} (max |W| ${maxAbs.toExponential(2)})${same ? '' : `; predicted classes differ (${ourClasses.join(',')} vs ${torchClasses.join(',')})`}`;
+}
+
+export async function run(report: (r: BenchRow) => void): Promise<void> {
+  const t = torchEnv();
+  const load = () => `load avg ${loadavg()[0]!.toFixed(1)} on this shared machine`;
+  if (!t.ok) {
+    // Ours only, on the embedded default.
+    const file = path.join(root, 'models', 'fashion-mnist-bcos', 'model.onnx');
+    const n = 32;
+    const r = await ours(file, syntheticBatch(n, 2, 28), n, 30, 10);
+    const why = `PyTorch SKIPPED: ${t.why}; ours only, ${threads} ORT intra-op threads, ${load()}`;
+    report({ name: 'default model: openModel + Explainer.create (cold)', ours: r.coldMs, unit: 'ms', note: why });
+    report({ name: 'default model: first explanation (graph + session)', ours: r.firstMs, unit: 'ms', note: why });
+    report({ name: 'default model: explain latency, batch 1', ours: r.latencyMs, unit: 'ms', note: why });
+    report({ name: `default model: explain throughput, batch ${n}`, ours: r.throughput, unit: 'images/s', note: why });
+    return;
+  }
+  for (const a of archs) {
+    const tr = runTorch(t, a);
+    if (typeof tr === 'string') {
+      report({ name: `${a.label}: explain (PyTorch reference failed)`, ours: 0, unit: 'ms', note: tr });
+      continue;
+    }
+    const n = tr.batch;
+    const batch = readF32(tr.batchFile);
+    const r = await ours(tr.onnx, batch, n, a.repeats, a.batchRepeats);
+    const check = agreement(r.weights, readF32(tr.gradFile), r.classes, tr.predicted);
+    const setting = `PyTorch ${tr.torch} autograd in explanation mode, ${tr.threads} threads, ${tr.allocator}, OMP_WAIT_POLICY=${tr.ompWaitPolicy ?? 'unset'}; ours ORT ${threads} intra-op threads, spinning off; ${load()}`;
+    const referenceName = 'PyTorch';
+    report({ name: `${a.label}: openModel + Explainer.create (cold)`, ours: r.coldMs, unit: 'ms', note: `ours only; ${tr.exported ? 'ONNX exported this run' : 'ONNX reused from models/.bench'}` });
+    report({ name: `${a.label}: first explanation, batch 1`, ours: r.firstMs, reference: tr.firstCallMs, referenceName, unit: 'ms', note: 'the first explanation in the process: ours builds the explanation graph and its ORT session; PyTorch its first explanation-mode autograd call' });
+    report({ name: `${a.label}: explain latency, batch 1 (median)`, ours: r.latencyMs, reference: tr.latencyMs, referenceName, unit: 'ms', note: `${a.repeats} runs after 1 warm-up; ${setting}` });
+    report({ name: `${a.label}: explain throughput, batch ${n}`, ours: r.throughput, reference: tr.throughputImagesPerS, referenceName, unit: 'images/s', note: `median of ${a.batchRepeats} batches after 1 warm-up; ${check}` });
+  }
+}
