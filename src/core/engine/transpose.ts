@@ -334,10 +334,42 @@ function convTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string {
   if (outputPadding.some((p, i) => p < 0 || p >= Math.max(geo.strides[i]!, geo.dilations[i]!))) {
     throw unsupported(n, `its geometry cannot be inverted (output padding ${outputPadding.join(',')})`);
   }
+  // A stride-1 convolution's transpose is itself a convolution, with the kernel flipped and its channel axes
+  // swapped, and padding (k − 1)·d − p; onnxruntime's Conv kernels are much faster than its ConvTranspose.
+  const weights = ctx.constant(w);
+  const flippedPads = [...geo.padsBegin.map((p, i) => (kernel[i]! - 1) * geo.dilations[i]! - p), ...geo.padsEnd.map((p, i) => (kernel[i]! - 1) * geo.dilations[i]! - p)];
+  if (weights && geo.strides.every((st) => st === 1) && flippedPads.every((p) => p >= 0) && outputPadding.every((p) => p === 0)) {
+    return ctx.e.b.op('Conv', [g, ctx.e.f32(Array.from(flipSwap(weights.data, ctx.shape(w), geo.group)), flipSwapShape(ctx.shape(w), geo.group), 'conv_t_weight')], {
+      dilations: attr.ints(geo.dilations), group: attr.int(geo.group), pads: attr.ints(flippedPads), kernel_shape: attr.ints(kernel),
+    });
+  }
   return ctx.e.b.op('ConvTranspose', [g, w], {
     strides: attr.ints(geo.strides), dilations: attr.ints(geo.dilations), group: attr.int(geo.group),
     pads: attr.ints([...geo.padsBegin, ...geo.padsEnd]), output_padding: attr.ints(outputPadding), kernel_shape: attr.ints(kernel),
   });
+}
+
+/** Conv weight [M, C/G, k…] → the weight of its transpose as a Conv: [C, M/G, k…], spatially flipped. */
+function flipSwapShape(shape: number[], group: number): number[] {
+  const [m, cg, ...k] = shape as [number, number, ...number[]];
+  return [cg * group, m / group, ...k];
+}
+
+function flipSwap(w: ArrayLike<number>, shape: number[], group: number): Float32Array {
+  const [m, cg, ...k] = shape as [number, number, ...number[]];
+  const mg = m / group;
+  const area = k.reduce((a, d) => a * d, 1);
+  const out = new Float32Array(w.length);
+  for (let gr = 0; gr < group; gr++) {
+    for (let o = 0; o < mg; o++) {
+      for (let c = 0; c < cg; c++) {
+        const src = ((gr * mg + o) * cg + c) * area;
+        const dst = ((gr * cg + c) * mg + o) * area;
+        for (let a = 0; a < area; a++) out[dst + a] = w[src + area - 1 - a]!;
+      }
+    }
+  }
+  return out;
 }
 
 function convOfConvTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string {

@@ -16,6 +16,14 @@ const cases: Record<string, OpCase> = {
     inDims: [1, 4, 5, 5],
     build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 2, 3, 3], r(rand, 72))], { group: attr.int(2), auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) }),
   },
+  'Conv (stride 1, 3×3, pads, dilation 2, as a flipped Conv)': {
+    inDims: [1, 3, 7, 6],
+    build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 3, 3, 3], r(rand, 108))], { pads: attr.ints([2, 1, 2, 1]), dilations: attr.ints([2, 1]) }),
+  },
+  'Conv (stride 1, groups, 5×3 kernel)': {
+    inDims: [1, 4, 6, 5],
+    build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [6, 2, 5, 3], r(rand, 180))], { group: attr.int(2), pads: attr.ints([2, 1, 2, 1]) }),
+  },
   'Conv 1×1': {
     inDims: [1, 5, 3, 3],
     build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [2, 5, 1, 1], r(rand, 10))]),
