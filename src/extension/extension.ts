@@ -1,38 +1,137 @@
-// FaCT for VS Code: activation wires commands, panels and the core worker together. Nothing heavy happens here.
+// FaCT for VS Code: activation wires commands, panels, the view, the status bar and the core worker together.
+// Nothing heavy happens here: models run in the worker thread, and only when something asks.
+import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { ModelInspection } from '../core/model/inspectModel';
-import { modelPanelStateSchema } from '../../webview/shared/protocol';
-import { validate } from '../../webview/shared/schema';
+import type { FeatureManifest } from '../core/features/manifest';
+import { collectFeaturesCommand, chooseDataset, type CollectArgs } from './commands/collectFeatures';
+import { explainArgs, explainImageCommand, type ExplainArgs } from './commands/explainImage';
 import { openModelCommand } from './commands/openModel';
+import { pickModel } from './commands/pickModel';
+import { deleteCheckpoint, layerOf, modelOf, revealNode } from './commands/treeCommands';
 import { core, registerCoreLifecycle } from './coreClient';
+import { JobRunner } from './jobs/jobRunner';
+import { vscodeJobHost } from './jobs/vscodeJobHost';
 import { log } from './log';
-import { MODEL_PANEL_VIEW_TYPE, ModelPanel } from './panels/modelPanel';
+import { ExplainPanel, explainPanelKind, type PaintRecord } from './panels/explainPanel';
+import { ModelPanel, modelPanelKind } from './panels/modelPanel';
+import { panelSerializer } from './panels/panelHost';
+import { modelEnv, type Fact } from './services';
+import { Choices } from './state/choices';
+import { registerStatusBar, statusText, type StatusText } from './statusBar';
+import { FACT_VIEW_ID, FactTreeProvider, type FactNode } from './tree/factTree';
+import { vscodeUi, type Ui } from './ui';
+import { registerWarmUp } from './warmUp';
 
+/** Returned for tests and for other extensions: the same entry points the commands use. */
 export interface FactApi {
-  openModel(uri?: vscode.Uri): ReturnType<typeof openModelCommand>;
+  openModel(uri?: vscode.Uri): Promise<ModelPanel | undefined>;
   inspect(file: string): Promise<ModelInspection>;
+  explainImage(args: ExplainArgs): Promise<ExplainPanel | undefined>;
+  collectFeatures(args: CollectArgs): Promise<FeatureManifest | undefined>;
+  readonly choices: Choices;
+  readonly jobs: JobRunner;
+  readonly tree: FactTreeProvider;
+  readonly treeView: vscode.TreeView<FactNode>;
+  explainPanel(): ExplainPanel | undefined;
+  /** The last explanation that reached the screen, with the time from request to paint. */
+  lastPaint(): PaintRecord | undefined;
+  statusText(): StatusText;
+  /** What VS Code does to restore a FaCT panel after a window reload: the viewType's serializer, with this state. */
+  restorePanel(panel: vscode.WebviewPanel, state: unknown): Promise<void>;
+  /** Replaces some of the UI calls (pickers, dialogs, messages) until the returned function is called. */
+  scriptUi(overrides: Partial<Ui>): () => void;
 }
 
 export function activate(context: vscode.ExtensionContext): FactApi {
+  const t0 = performance.now();
   registerCoreLifecycle(context);
+  // The UI is an object of its own so that tests can script parts of it (scriptUi).
+  const ui: Ui = { ...vscodeUi };
+  const choices = new Choices(context.workspaceState);
+  const jobs = new JobRunner(vscodeJobHost(ui));
+  const fact: Fact = { extensionUri: context.extensionUri, ui, choices, jobs, core, env: modelEnv(context), now: () => performance.now() };
+
+  const tree = new FactTreeProvider(fact);
+  const treeView = vscode.window.createTreeView(FACT_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
+
+  const serializers: Record<string, vscode.WebviewPanelSerializer<unknown>> = {
+    [modelPanelKind.viewType]: panelSerializer(modelPanelKind, fact, (panel, state) => ModelPanel.revive(fact, panel, state)),
+    [explainPanelKind.viewType]: panelSerializer(explainPanelKind, fact, (panel, state) => ExplainPanel.revive(fact, panel, state)),
+  };
+  const command = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
   context.subscriptions.push(
-    vscode.commands.registerCommand('fact.openModel', (uri?: vscode.Uri) => openModelCommand(context, uri)),
-    vscode.window.registerWebviewPanelSerializer(MODEL_PANEL_VIEW_TYPE, {
-      async deserializeWebviewPanel(panel, state) {
-        const v = validate(modelPanelStateSchema, state, 'state');
-        if (!v.ok || !vscode.workspace.isTrusted) {
-          panel.dispose();
-          return;
-        }
-        ModelPanel.revive(panel, context.extensionUri, v.value.file);
-      },
+    choices, { dispose: () => jobs.dispose() }, tree, treeView,
+    command('fact.openModel', (arg) => openModelCommand(fact, modelOf(arg))),
+    command('fact.selectModel', async (arg) => {
+      const given = modelOf(arg);
+      if (given) await choices.setModel(given);
+      return given ?? pickModel(fact, { title: 'FaCT: choose the active model' });
     }),
+    command('fact.setActiveModel', async (arg) => {
+      const model = modelOf(arg);
+      if (model) await choices.setModel(model);
+      return model;
+    }),
+    command('fact.explainImage', (arg, selection) => explainImageCommand(fact, explainArgs(arg, selection))),
+    command('fact.explainImageWithModel', (arg) => {
+      const model = modelOf(arg);
+      return explainImageCommand(fact, model ? { model } : { askModel: true });
+    }),
+    command('fact.collectFeatures', (arg) => {
+      const model = modelOf(arg);
+      const layer = layerOf(arg) ?? (arg && typeof arg === 'object' && 'layer' in arg ? (arg as CollectArgs).layer : undefined);
+      const args: CollectArgs = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) ? (arg as CollectArgs) : {};
+      return collectFeaturesCommand(fact, { ...args, ...(model ? { model } : {}), ...(layer ? { layer } : {}) });
+    }),
+    command('fact.chooseDataset', async (arg) => {
+      const model = modelOf(arg) ?? choices.model() ?? (await pickModel(fact));
+      return model ? chooseDataset(fact, model) : undefined;
+    }),
+    command('fact.cancelJob', async (arg) => {
+      const running = jobs.list();
+      if (typeof arg === 'number') return jobs.cancel(arg);
+      if (running.length === 0) {
+        void ui.info('FaCT: no job is running.');
+        return false;
+      }
+      const picked = running.length === 1 ? { value: running[0]! } : await ui.quickPick(running.map((j) => ({ label: j.title, description: j.message, value: j })), { title: 'FaCT: cancel which job?' });
+      return picked?.value ? jobs.cancel(picked.value.id) : false;
+    }),
+    command('fact.refreshModels', () => tree.refresh()),
+    command('fact.revealInExplorer', (arg) => revealNode(arg)),
+    command('fact.deleteCheckpoint', (arg) => deleteCheckpoint(fact, arg)),
+    command('fact.showLog', () => log().show(true)),
+    vscode.window.registerWebviewPanelSerializer(modelPanelKind.viewType, serializers[modelPanelKind.viewType]!),
+    vscode.window.registerWebviewPanelSerializer(explainPanelKind.viewType, serializers[explainPanelKind.viewType]!),
+    registerStatusBar(fact),
+    registerWarmUp(fact),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => log().info('The workspace is now trusted: FaCT can run models.')),
   );
-  log().info(`FaCT activated (node ${process.version}, VS Code ${vscode.version}).`);
-  // Returned for tests and for other extensions: the same entry points the commands use.
+  log().info(`FaCT activated in ${(performance.now() - t0).toFixed(0)} ms (node ${process.version}, VS Code ${vscode.version}${vscode.workspace.isTrusted ? '' : ', untrusted workspace: no models run'}).`);
+
   return {
-    openModel: (uri) => openModelCommand(context, uri),
+    openModel: (uri) => openModelCommand(fact, uri),
     inspect: (file) => core().call('inspect', { model: file }),
+    explainImage: (args) => explainImageCommand(fact, args),
+    collectFeatures: (args) => collectFeaturesCommand(fact, args),
+    choices,
+    jobs,
+    tree,
+    treeView,
+    explainPanel: () => ExplainPanel.current,
+    lastPaint: () => ExplainPanel.lastPaint,
+    statusText: () => statusText(fact),
+    restorePanel: async (panel, state) => {
+      const s = serializers[panel.viewType];
+      if (!s) throw new Error(`FaCT has no serializer for ${panel.viewType}`);
+      await s.deserializeWebviewPanel(panel, state);
+    },
+    scriptUi(overrides) {
+      const saved = { ...ui };
+      Object.assign(ui, overrides);
+      return () => Object.assign(ui, saved);
+    },
   };
 }
 

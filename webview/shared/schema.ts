@@ -63,3 +63,11 @@ export function validate<T>(s: Schema<T>, v: unknown, name = 'message'): Validat
   const error = s.check(v, name);
   return error ? { ok: false, error } : { ok: true, value: v as T };
 }
+
+/** A value that matches one of the schemas (the first error is reported when none does). */
+export function union<T extends Schema<unknown>[]>(...schemas: T): Schema<Infer<T[number]>> {
+  return make(schemas.map((s) => s.describe).join(' | '), (v, p) => {
+    const errors = schemas.map((s) => s.check(v, p));
+    return errors.includes(undefined) ? undefined : errors[0];
+  });
+}

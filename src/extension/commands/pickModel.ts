@@ -1,41 +1,56 @@
-// Choosing a model: an explicit URI wins; otherwise a quick pick of the embedded default, the workspace's .onnx
-// files (the last choice first) and "Browse…". The choice is remembered per workspace.
-import * as path from 'node:path';
+// Choosing a model. An explicit file wins; commands that need "the" model use the remembered one; otherwise (and
+// for "FaCT: Select Model") a quick pick lists the remembered model, the workspace's .onnx files, the embedded
+// default and "Browse…". The choice is remembered per workspace (state/choices.ts).
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { embeddedDefaultModel, modelDisplayName } from '../models';
+import type { Fact } from '../services';
+import type { PickItem } from '../ui';
 
-const LAST_MODEL_KEY = 'fact.lastModel';
+export const MODEL_EXCLUDE = '{**/node_modules/**,**/.harness/**,**/.git/**,**/.fact/**}';
 const BROWSE = 'Browse…';
 
-export function embeddedDefaultModel(extensionUri: vscode.Uri): string | undefined {
-  const file = path.join(extensionUri.fsPath, 'models', 'fashion-mnist-bcos', 'model.onnx');
-  return existsSync(file) ? file : undefined;
+/** The workspace's .onnx files, sorted by path. */
+export async function workspaceModels(fact: Fact): Promise<string[]> {
+  const found = await fact.ui.findFiles('**/*.onnx', MODEL_EXCLUDE, 500);
+  return found.filter((u) => u.scheme === 'file').map((u) => u.fsPath).sort((a, b) => a.localeCompare(b));
 }
 
-export async function pickModel(context: vscode.ExtensionContext, uri?: vscode.Uri): Promise<string | undefined> {
-  if (uri instanceof vscode.Uri) return remember(context, uri.fsPath);
-  const last = context.workspaceState.get<string>(LAST_MODEL_KEY);
-  const found = await vscode.workspace.findFiles('**/*.onnx', '{**/node_modules/**,**/.harness/**,**/.git/**}', 500);
-  const items: (vscode.QuickPickItem & { file?: string })[] = [];
+/** Asks for a model (always) and remembers the answer. */
+export async function pickModel(fact: Fact, opts: { title?: string } = {}): Promise<string | undefined> {
+  const items: PickItem<string>[] = [];
   const seen = new Set<string>();
-  const add = (file: string, label: string, description?: string) => {
+  const add = (file: string, label: string, description?: string, detail?: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    items.push({ label, file, ...(description ? { description } : {}) });
+    items.push({ label, value: file, ...(description ? { description } : {}), ...(detail ? { detail } : {}) });
   };
-  if (last && existsSync(last)) add(last, vscode.workspace.asRelativePath(last), 'last used');
-  for (const u of found.sort((a, b) => a.fsPath.localeCompare(b.fsPath))) add(u.fsPath, vscode.workspace.asRelativePath(u));
-  const embedded = embeddedDefaultModel(context.extensionUri);
-  if (embedded) add(embedded, 'Embedded default: B-cos CNN on Fashion-MNIST', 'ships with FaCT');
+  const last = fact.choices.model();
+  const embedded = embeddedDefaultModel(fact.env().extensionPath);
+  const labelFor = (file: string) => (file === embedded ? `Embedded default: ${modelDisplayName(file)}` : vscode.workspace.asRelativePath(file));
+  if (last && existsSync(last)) add(last, labelFor(last), 'active model');
+  for (const file of await workspaceModels(fact)) add(file, labelFor(file));
+  if (embedded) add(embedded, labelFor(embedded), 'ships with FaCT');
   items.push({ label: BROWSE, description: 'choose an .onnx file' });
-  const picked = await vscode.window.showQuickPick(items, { title: 'FaCT: choose a model', placeHolder: 'ONNX model (B-cos)', matchOnDescription: true });
+  const picked = await fact.ui.quickPick(items, { title: opts.title ?? 'FaCT: choose a model', placeHolder: 'ONNX model (B-cos)', matchOnDescription: true });
   if (!picked) return undefined;
-  if (picked.file) return remember(context, picked.file);
-  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, title: 'FaCT: choose a model' });
-  return chosen?.[0] ? remember(context, chosen[0].fsPath) : undefined;
+  let file = picked.value;
+  if (!file) {
+    const chosen = await fact.ui.openDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, title: opts.title ?? 'FaCT: choose a model' });
+    file = chosen?.[0]?.fsPath;
+  }
+  if (file) await fact.choices.setModel(file);
+  return file;
 }
 
-async function remember(context: vscode.ExtensionContext, file: string): Promise<string> {
-  await context.workspaceState.update(LAST_MODEL_KEY, file);
-  return file;
+/** The model a command works on: the explicit one (remembered as active), else the active one, else the picker. */
+export async function resolveModel(fact: Fact, explicit?: vscode.Uri | string): Promise<string | undefined> {
+  const given = explicit instanceof vscode.Uri ? explicit.fsPath : explicit;
+  if (given) {
+    await fact.choices.setModel(given);
+    return given;
+  }
+  const active = fact.choices.model();
+  if (active && existsSync(active)) return active;
+  return pickModel(fact);
 }

@@ -1,56 +1,53 @@
-// The webview panel that shows one model. One panel per model file; opening the same model again reveals it.
-// Panels are restored after a window reload from the state the webview saved (the model's path).
+// The panel that shows one model (FaCT: Open Model): inputs, outputs, candidate SAE layers, op counts, and the
+// jobs running on the model. One panel per model file; opening the same model again reveals it.
 import * as vscode from 'vscode';
-import { validate } from '../../../webview/shared/schema';
-import { webviewMessageSchema, type HostMessage } from '../../../webview/shared/protocol';
-import { core } from '../coreClient';
+import {
+  modelHostMessageSchema, modelPanelStateSchema, modelWebviewMessageSchema,
+  type ModelHostMessage, type ModelPanelState, type ModelWebviewMessage,
+} from '../../../webview/shared/protocol';
 import { log } from '../log';
+import type { Fact } from '../services';
 import { toModelView } from './modelView';
-import { webviewHtml, webviewOptions } from './webviewHtml';
+import { createPanel, PanelHost, PanelRegistry, type PanelKind } from './panelHost';
 
 export const MODEL_PANEL_VIEW_TYPE = 'fact.model';
 
-export class ModelPanel {
-  private static readonly open = new Map<string, ModelPanel>();
-  private readonly disposables: vscode.Disposable[] = [];
-  private ready = false;
-  /** The latest message; resent whenever the webview (re)loads, e.g. after being hidden and shown again. */
-  private current: HostMessage | undefined;
+export const modelPanelKind: PanelKind<ModelHostMessage, ModelWebviewMessage, ModelPanelState> = {
+  viewType: MODEL_PANEL_VIEW_TYPE,
+  entry: 'model',
+  hostMessages: modelHostMessageSchema,
+  webviewMessages: modelWebviewMessageSchema,
+  state: modelPanelStateSchema,
+};
 
-  static show(extensionUri: vscode.Uri, file: string): ModelPanel {
+export class ModelPanel extends PanelHost<ModelHostMessage, ModelWebviewMessage, ModelPanelState> {
+  static readonly open = new PanelRegistry<ModelPanel>();
+
+  static show(fact: Fact, file: string): ModelPanel {
     const existing = ModelPanel.open.get(file);
     if (existing) {
-      existing.panel.reveal(vscode.ViewColumn.Beside);
+      existing.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(MODEL_PANEL_VIEW_TYPE, titleFor(file), vscode.ViewColumn.Beside, webviewOptions(extensionUri));
-    return new ModelPanel(panel, extensionUri, file);
+    return new ModelPanel(createPanel(fact.extensionUri, MODEL_PANEL_VIEW_TYPE, titleFor(file)), fact, file);
   }
 
   /** Re-attaches to a panel VS Code restored after a reload. */
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, file: string): ModelPanel {
-    panel.webview.options = webviewOptions(extensionUri);
-    return new ModelPanel(panel, extensionUri, file);
+  static revive(fact: Fact, panel: vscode.WebviewPanel, state: ModelPanelState): ModelPanel {
+    return new ModelPanel(panel, fact, state.file);
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, readonly file: string) {
-    ModelPanel.open.set(file, this);
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'fact.svg');
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'model', titleFor(file));
-    panel.onDidDispose(() => this.dispose(), null, this.disposables);
-    panel.webview.onDidReceiveMessage((m) => this.onMessage(m), null, this.disposables);
+  private constructor(panel: vscode.WebviewPanel, fact: Fact, readonly file: string) {
+    super(panel, fact, modelPanelKind, titleFor(file));
+    ModelPanel.open.add(file, this);
+    this.trackJobs((j) => j.target === file || j.target.startsWith(`${file}#`));
     void this.load();
-  }
-
-  private post(m: HostMessage): void {
-    this.current = m;
-    if (this.ready) void this.panel.webview.postMessage(m);
   }
 
   private async load(): Promise<void> {
     this.post({ type: 'loading', file: this.file });
     try {
-      const r = await core().call('inspect', { model: this.file });
+      const r = await this.fact.core().call('inspect', { model: this.file });
       this.post({ type: 'model', model: toModelView(r) });
       log().info(`Opened model ${this.file}: ${r.layers.length} candidate layers.`);
     } catch (e) {
@@ -60,36 +57,21 @@ export class ModelPanel {
     }
   }
 
-  private onMessage(raw: unknown): void {
-    const v = validate(webviewMessageSchema, raw);
-    if (!v.ok) {
-      log().warn(`Model panel sent an invalid message (${v.error}); ignored.`);
-      return;
-    }
-    const m = v.value;
+  protected override onMessage(m: ModelWebviewMessage): void {
     switch (m.type) {
-      case 'ready':
-        this.ready = true;
-        if (this.current) void this.panel.webview.postMessage(this.current);
-        break;
-      case 'copyText':
-        void vscode.env.clipboard.writeText(m.text).then(() => vscode.window.setStatusBarMessage('FaCT: copied', 2000));
-        break;
       case 'revealModel':
         void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(this.file));
         break;
       case 'reload':
         void this.load();
         break;
-      case 'log':
-        log().appendLine(`[webview ${m.level ?? 'info'}] ${m.message}`);
+      case 'collectFeatures':
+        void vscode.commands.executeCommand('fact.collectFeatures', { model: this.file, layer: m.layer });
+        break;
+      case 'explainImage':
+        void vscode.commands.executeCommand('fact.explainImageWithModel', vscode.Uri.file(this.file));
         break;
     }
-  }
-
-  private dispose(): void {
-    ModelPanel.open.delete(this.file);
-    for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
 

@@ -11,6 +11,11 @@ export function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, 'bundle', mocha);
   require('./extension.test');
   require('./openModel.test');
+  require('./choices.test');
+  require('./jobs.test');
+  require('./explain.test');
+  require('./tree.test');
+  require('./commands.test');
   const records: TestRecord[] = [];
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {

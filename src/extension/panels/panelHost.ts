@@ -1,0 +1,183 @@
+// The base of every FaCT webview panel:
+//   - creation beside the active editor, the strict-CSP HTML shell (webviewHtml.ts) and localResourceRoots;
+//   - a ready handshake: nothing is posted before the page says `ready`; the latest message of each "slot" (the
+//     panel's content, its job list…) is kept and resent whenever the page (re)loads — a webview without
+//     retainContextWhenHidden reloads each time it is shown again;
+//   - validated messages both ways (webview/shared/protocol.ts); an invalid one is logged and dropped;
+//   - restore after a window reload through a serializer that validates the state the page saved;
+//   - disposal of everything the panel registered.
+// Subclasses handle their own messages and decide what to post.
+import * as vscode from 'vscode';
+import { validate, type Schema } from '../../../webview/shared/schema';
+import type { JobView } from '../../../webview/shared/protocol';
+import type { JobInfo } from '../jobs/jobRunner';
+import { log } from '../log';
+import type { Fact } from '../services';
+import { webviewHtml, webviewOptions } from './webviewHtml';
+
+export interface PanelKind<H extends { type: string }, W extends { type: string }, S> {
+  /** The webview panel's viewType (also the serializer's). */
+  viewType: string;
+  /** The webview bundle dist/webview/<entry>.js, whose root element is <fact-<entry>-panel>. */
+  entry: string;
+  hostMessages: Schema<H>;
+  webviewMessages: Schema<W>;
+  state: Schema<S>;
+}
+
+/** Messages every panel understands; the rest go to the subclass. */
+type CommonMessage = { type: 'ready' } | { type: 'log'; message: string; level?: string } | { type: 'copyText'; text: string } | { type: 'cancelJob'; id: number };
+
+export function createPanel(extensionUri: vscode.Uri, viewType: string, title: string, opts: { preserveFocus?: boolean } = {}): vscode.WebviewPanel {
+  return vscode.window.createWebviewPanel(viewType, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: opts.preserveFocus ?? false }, webviewOptions(extensionUri));
+}
+
+export abstract class PanelHost<H extends { type: string }, W extends { type: string }, S> implements vscode.Disposable {
+  private ready = false;
+  private disposed = false;
+  /** The latest message per slot, resent in order when the page (re)loads. */
+  private readonly retained = new Map<string, H>();
+  protected readonly disposables: vscode.Disposable[] = [];
+  private readonly disposeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposeEmitter.event;
+  /** How many times the page said `ready` (1 + the number of reloads). */
+  loads = 0;
+
+  protected constructor(readonly panel: vscode.WebviewPanel, protected readonly fact: Fact, protected readonly kind: PanelKind<H, W, S>, title: string) {
+    // Set again here: a revived panel comes with whatever options it had, and the extension may have moved.
+    panel.webview.options = webviewOptions(fact.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(fact.extensionUri, 'media', 'fact.svg');
+    panel.title = title;
+    panel.webview.html = webviewHtml(panel.webview, fact.extensionUri, kind.entry, title);
+    panel.onDidDispose(() => this.dispose(), null, this.disposables);
+    panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m), null, this.disposables);
+    // A hidden page is gone (no retainContextWhenHidden); wait for its next `ready` before posting again.
+    panel.onDidChangeViewState(() => {
+      if (!panel.visible) this.ready = false;
+    }, null, this.disposables);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Posts `m` and keeps it as the slot's current state (default slot: 'main'); `retain: false` posts it once. */
+  protected post(m: H, opts: { retain?: string | false } = {}): void {
+    if (this.disposed) return;
+    const v = validate(this.kind.hostMessages, m);
+    if (!v.ok) {
+      log().error(`${this.kind.viewType}: not sending an invalid message (${v.error}).`);
+      return;
+    }
+    const slot = opts.retain ?? 'main';
+    if (slot !== false) this.retained.set(slot, m);
+    if (this.ready) void this.panel.webview.postMessage(m);
+  }
+
+  /** Keeps the panel's job list in step with the runner, showing the jobs `filter` accepts. */
+  protected trackJobs(filter: (job: JobInfo) => boolean): void {
+    const send = () => {
+      const jobs: JobView[] = this.fact.jobs.list().filter(filter).map((j) => ({ id: j.id, kind: j.kind, target: j.target, title: j.title, message: j.message, fraction: j.fraction ?? null, startedAt: j.startedAt }));
+      this.post({ type: 'jobs', jobs } as unknown as H, { retain: 'jobs' });
+    };
+    this.disposables.push(this.fact.jobs.onDidChange((j) => {
+      if (filter(j)) send();
+    }));
+    send();
+  }
+
+  reveal(): void {
+    this.panel.reveal(this.panel.viewColumn ?? vscode.ViewColumn.Beside, false);
+  }
+
+  private receive(raw: unknown): void {
+    const v = validate(this.kind.webviewMessages, raw);
+    if (!v.ok) {
+      log().warn(`${this.kind.viewType}: the page sent an invalid message (${v.error}); ignored.`);
+      return;
+    }
+    const msg = v.value;
+    const m = msg as unknown as CommonMessage;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.loads++;
+        for (const r of this.retained.values()) void this.panel.webview.postMessage(r);
+        this.onReady();
+        return;
+      case 'log':
+        log().appendLine(`[${this.kind.entry} page, ${m.level ?? 'info'}] ${m.message}`);
+        return;
+      case 'copyText':
+        void vscode.env.clipboard.writeText(m.text).then(() => vscode.window.setStatusBarMessage('FaCT: copied', 2000));
+        return;
+      case 'cancelJob':
+        this.fact.jobs.cancel(m.id);
+        return;
+    }
+    Promise.resolve(this.onMessage(msg)).catch((e: Error) => {
+      log().error(`${this.kind.viewType}: handling '${msg.type}' failed: ${e.stack ?? e.message}`);
+      void vscode.window.showErrorMessage(`FaCT: ${e.message}`);
+    });
+  }
+
+  /** The page (re)loaded and has been sent the retained state. */
+  protected onReady(): void {}
+
+  protected abstract onMessage(m: W): void | Promise<void>;
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.panel.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.disposeEmitter.fire();
+    this.disposeEmitter.dispose();
+  }
+}
+
+/** Open panels by key (a model file, an image…): reveal instead of opening a second one. */
+export class PanelRegistry<P extends PanelHost<{ type: string }, { type: string }, unknown>> {
+  private readonly panels = new Map<string, P>();
+
+  get(key: string): P | undefined {
+    return this.panels.get(key);
+  }
+
+  add(key: string, panel: P): P {
+    this.panels.set(key, panel);
+    panel.onDidDispose(() => {
+      if (this.panels.get(key) === panel) this.panels.delete(key);
+    });
+    return panel;
+  }
+
+  all(): P[] {
+    return [...this.panels.values()];
+  }
+}
+
+/**
+ * Restores panels of `kind` after a window reload: VS Code hands back the panel and the state its page saved
+ * (vscode.setState), which must pass the kind's state schema. Untrusted workspaces get no restored panels.
+ * Register it with vscode.window.registerWebviewPanelSerializer(kind.viewType, …) at activation (and list
+ * `onWebviewPanel:<viewType>` in the activation events).
+ */
+export function panelSerializer<S>(kind: PanelKind<{ type: string }, { type: string }, S>, fact: Fact, revive: (panel: vscode.WebviewPanel, state: S) => void): vscode.WebviewPanelSerializer<unknown> {
+  return {
+    async deserializeWebviewPanel(panel, state: unknown) {
+      const v = validate(kind.state, state, 'state');
+      if (!v.ok) {
+        log().warn(`Not restoring a ${kind.viewType} panel: ${v.error} (got ${state === null ? 'null' : typeof state}${typeof state === 'string' ? ` ${state.slice(0, 80)}` : ''}).`);
+        panel.dispose();
+        return;
+      }
+      if (!fact.ui.isTrusted()) {
+        log().info(`Not restoring a ${kind.viewType} panel in an untrusted workspace.`);
+        panel.dispose();
+        return;
+      }
+      revive(panel, v.value);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// What every command, panel and view of the extension shares, built once at activation and passed explicitly (tests
+// build their own with a scripted `ui` and an in-memory store).
+import * as vscode from 'vscode';
+import type { CoreWorker } from '../core/jobs/workerClient';
+import type { JobRunner } from './jobs/jobRunner';
+import type { ModelEnv } from './models';
+import type { Choices } from './state/choices';
+import type { Ui } from './ui';
+
+export interface Fact {
+  readonly extensionUri: vscode.Uri;
+  readonly ui: Ui;
+  readonly choices: Choices;
+  readonly jobs: JobRunner;
+  core(): CoreWorker;
+  /** Locations for models/outputs, read afresh (workspace folders can change). */
+  env(): ModelEnv;
+  /** Milliseconds since the extension host started, for timing command → painted. */
+  now(): number;
+}
+
+export function modelEnv(context: Pick<vscode.ExtensionContext, 'extensionUri' | 'globalStorageUri'>): () => ModelEnv {
+  return () => {
+    const ws = vscode.workspace.workspaceFolders?.[0]?.uri;
+    return {
+      extensionPath: context.extensionUri.fsPath,
+      globalStoragePath: context.globalStorageUri.fsPath,
+      ...(ws?.scheme === 'file' ? { workspaceFolder: ws.fsPath } : {}),
+    };
+  };
+}

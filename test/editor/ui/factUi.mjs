@@ -1,0 +1,107 @@
+// Helpers the FaCT UI tests share (not a test: the runner loads only *.ui.mjs).
+import assert from 'node:assert/strict';
+
+export const DEFAULT_MODEL = 'models/fashion-mnist-bcos/model.onnx';
+
+/** Polls `fn` until it returns a truthy value or `ms` pass; returns the last value. */
+export async function poll(fn, ms = 30_000, every = 100) {
+  const deadline = Date.now() + ms;
+  let value;
+  while (!(value = await fn()) && Date.now() < deadline) await new Promise(r => setTimeout(r, every));
+  return value;
+}
+
+/** FaCT's status bar item. */
+export const factStatusItem = page => page.locator('.statusbar-item').filter({ hasText: 'FaCT:' }).first();
+
+export async function statusText(page) {
+  return (await factStatusItem(page).innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+}
+
+/** Opens a workspace file through Quick Open (Ctrl+P), e.g. an image, which VS Code shows in its image preview. */
+export async function quickOpen(page, ui, relPath, { log } = {}) {
+  const name = relPath.split('/').pop();
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await page.locator('.monaco-workbench .part.statusbar').focus().catch(() => {});
+    await page.keyboard.press('Control+P');
+    const box = page.locator('.quick-input-widget .quick-input-box input');
+    await box.waitFor({ state: 'visible', timeout: 5000 });
+    await box.fill(relPath);
+    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: name }).first();
+    if (await row.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) {
+      await row.click();
+      const tab = page.locator('.tabs-container .tab.active').filter({ hasText: name });
+      if (await tab.waitFor({ timeout: 10_000 }).then(() => true, () => false)) return;
+    }
+    log?.(`quickOpen(${relPath}) attempt ${attempt} failed`);
+    await page.keyboard.press('Escape').catch(() => {});
+  }
+  throw new Error(`could not open ${relPath} with Quick Open`);
+}
+
+/** Notification toasts' texts. */
+export async function notifications(page) {
+  return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts().catch(() => []);
+}
+
+export async function waitForNotification(page, pattern, ms = 30_000) {
+  const found = await poll(async () => (await notifications(page)).find(t => pattern.test(t)), ms);
+  assert.ok(found, `no notification matching ${pattern}; shown: ${JSON.stringify(await notifications(page))}`);
+  return found;
+}
+
+/** Clicks a button of the notification whose message matches `pattern`. */
+export async function clickNotificationButton(page, pattern, label) {
+  const toast = page.locator('.notifications-toasts .notification-toast').filter({ has: page.locator('.notification-list-item-message', { hasText: pattern }) }).first();
+  await toast.hover();
+  await toast.locator('.monaco-button', { hasText: label }).first().click();
+}
+
+/** Right-clicks `row` and picks `label` from the context menu (the web workbench draws its menus as HTML). */
+export async function contextMenu(page, row, label) {
+  const esc = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const item = page.locator('.monaco-menu .action-item').filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${esc}\\s*$`) }) }).first();
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await row.click({ button: 'right' });
+    await item.waitFor({ timeout: 10_000 });
+    // The menu animates in; a click during the animation can be lost, so hover first and check that it closed.
+    await item.hover();
+    await page.waitForTimeout(150);
+    await item.click();
+    if (await item.waitFor({ state: 'detached', timeout: 2000 }).then(() => true, () => false)) return;
+    await page.keyboard.press('Escape');
+  }
+  throw new Error(`could not pick "${label}" from the context menu`);
+}
+
+/** A row of a tree/list (explorer, the FaCT view) by its label. */
+export function treeRow(container, label) {
+  return container.locator('.monaco-list-row').filter({ has: container.page().locator('.label-name', { hasText: new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) }) }).first();
+}
+
+/**
+ * The document of the webview that holds `tag` (e.g. 'fact-explain-panel'). Several webviews can be visible at once
+ * (VS Code's image preview is one), so this looks inside each visible one instead of taking the first.
+ */
+export async function panelFrame(page, tag, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const outers = page.locator('iframe.webview.ready');
+    const n = await outers.count();
+    for (let i = 0; i < n; i++) {
+      const outer = outers.nth(i);
+      if (!(await outer.isVisible().catch(() => false))) continue;
+      const frame = outer.contentFrame().locator('iframe#active-frame').contentFrame();
+      if (await frame.locator(tag).count().catch(() => 0)) return frame;
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+  throw new Error(`no visible webview shows <${tag}> after ${timeoutMs / 1000}s`);
+}
+
+/** Waits for the editor tab titled `title` and activates it. */
+export async function activateTab(page, title, timeoutMs = 30_000) {
+  const tab = page.locator('.tabs-container .tab').filter({ has: page.locator('.label-name', { hasText: title }) }).first();
+  await tab.waitFor({ timeout: timeoutMs });
+  if (!/\bactive\b/.test((await tab.getAttribute('class')) || '')) await tab.click();
+}
