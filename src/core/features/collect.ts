@@ -93,7 +93,7 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     }
     const done = to - startImage;
     const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
-    opts.onProgress?.({ imagesDone: to, images, vectors: manifest.vectors, imagesPerSecond: rate, etaSeconds: (images - to) / rate });
+    opts.onProgress?.({ imagesDone: to, images, vectors: manifest.vectors + writer.openVectorCount, imagesPerSecond: rate, etaSeconds: (images - to) / rate });
   }
   await writer.flush();
   manifest.complete = true;

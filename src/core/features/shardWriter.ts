@@ -43,6 +43,11 @@ export class ShardWriter {
     if (this.openVectors >= this.manifest.shardVectors) await this.flush();
   }
 
+  /** Vectors added since the last shard was written. */
+  get openVectorCount(): number {
+    return this.openVectors;
+  }
+
   /** An image that yielded no samples (it did not decode) still counts as done when the shard closes. */
   markSkipped(imageIndex: number, id: string, reason: string): void {
     this.lastImage = imageIndex;

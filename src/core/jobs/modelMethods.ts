@@ -72,7 +72,7 @@ export const modelHandlers: Handlers = {
     const ctx = await services.model(model);
     const explainer = await services.explainer(model);
     const data = await openDataset(ctx, dataset);
-    const progress = (p: CollectProgress) => call.progress(`${p.imagesDone}/${p.images} images, ${p.vectors} vectors, ${p.imagesPerSecond.toFixed(1)} images/s, ETA ${formatSeconds(p.etaSeconds)}`, p.imagesDone / p.images);
+    const progress = (p: CollectProgress) => call.progress(`${p.imagesDone}/${p.images} images, ${p.vectors} vectors, ${p.imagesPerSecond.toFixed(1)} images/s, ETA ${formatSeconds(p.etaSeconds)}`, p.imagesDone / p.images, { kind: 'collect', ...p });
     return collectFeatures(ctx, explainer, { ...rest, dataset: data, signal: call.signal, onProgress: progress });
   },
 

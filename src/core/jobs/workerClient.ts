@@ -5,12 +5,13 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { cancelledError, deserializeError } from '../errors';
 import type { SessionOptions } from '../onnx/session';
+import type { ProgressData } from './callContext';
 import type { CoreMethods, MethodName } from './methods';
 import type { FromWorker, ToWorker } from './workerProtocol';
 
 export interface CallOptions {
   signal?: AbortSignal;
-  onProgress?: (message: string, fraction?: number) => void;
+  onProgress?: (message: string, fraction?: number, data?: ProgressData) => void;
 }
 
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: CallOptions['onProgress'] }
@@ -62,7 +63,7 @@ export class CoreWorker {
     if (m.type !== 'progress') this.cancelling.delete(m.id);
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.type === 'progress') return p.onProgress?.(m.message, m.fraction);
+    if (m.type === 'progress') return p.onProgress?.(m.message, m.fraction, m.data);
     this.pending.delete(m.id);
     if (m.type === 'result') p.resolve(m.value);
     else p.reject(deserializeError(m.error));

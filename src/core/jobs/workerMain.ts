@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../errors';
 import type { SessionOptions } from '../onnx/session';
+import type { ProgressData } from './callContext';
 import { handlers, type MethodName } from './methods';
 import { CoreServices } from './services';
 import type { FromWorker, ToWorker } from './workerProtocol';
@@ -21,7 +22,7 @@ port.on('message', (msg: ToWorker) => {
   const abort = new AbortController();
   running.set(msg.id, abort);
   const handler = handlers[msg.method as MethodName] as (p: unknown, s: CoreServices, c: unknown) => Promise<unknown>;
-  const call = { signal: abort.signal, progress: (message: string, fraction?: number) => send({ type: 'progress', id: msg.id, message, ...(fraction !== undefined ? { fraction } : {}) }) };
+  const call = { signal: abort.signal, progress: (message: string, fraction?: number, data?: ProgressData) => send({ type: 'progress', id: msg.id, message, ...(fraction !== undefined ? { fraction } : {}), ...(data ? { data } : {}) }) };
   Promise.resolve()
     .then(() => {
       if (!handler) throw new Error(`Unknown core method '${msg.method}'.`);

@@ -1,5 +1,6 @@
 // Messages between a CoreWorker (main thread) and workerMain (worker thread).
 import type { SerializedError } from '../errors';
+import type { ProgressData } from './callContext';
 import type { CoreMethods, MethodName } from './methods';
 
 export type ToWorker =
@@ -9,4 +10,4 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: SerializedError }
-  | { type: 'progress'; id: number; message: string; fraction?: number };
+  | { type: 'progress'; id: number; message: string; fraction?: number; data?: ProgressData };
