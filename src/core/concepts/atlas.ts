@@ -171,17 +171,27 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   return atlas;
 }
 
-/** Inputs in the top row, their traces (on black) below, each `cell` pixels square. */
+/** Inputs in the top row, their traces (on black) below, each `cell` pixels square (nearest-neighbour upscaling),
+ *  composed in memory and encoded once. */
 async function strip(inputs: Uint8Array[], traces: Uint8Array[], side: number, cell: number): Promise<Buffer> {
-  const tile = async (rgba: Uint8Array, black: boolean) => {
-    let s = sharp(rgba, { raw: { width: side, height: side, channels: 4 } });
-    if (black) s = s.flatten({ background: '#000000' });
-    return s.resize(cell, cell, { kernel: 'nearest' }).png().toBuffer();
+  const width = cell * inputs.length;
+  const out = new Uint8Array(width * 2 * cell * 4);
+  const scale = cell / side;
+  const put = (rgba: Uint8Array, col: number, row: number, onBlack: boolean) => {
+    for (let y = 0; y < cell; y++) {
+      const sy = Math.floor(y / scale);
+      for (let x = 0; x < cell; x++) {
+        const src = (sy * side + Math.floor(x / scale)) * 4;
+        const dst = ((row * cell + y) * width + col * cell + x) * 4;
+        const a = onBlack ? rgba[src + 3]! / 255 : 1;
+        out[dst] = Math.round(rgba[src]! * a);
+        out[dst + 1] = Math.round(rgba[src + 1]! * a);
+        out[dst + 2] = Math.round(rgba[src + 2]! * a);
+        out[dst + 3] = 255;
+      }
+    }
   };
-  const composite = [];
-  for (let i = 0; i < inputs.length; i++) {
-    composite.push({ input: await tile(inputs[i]!, false), left: i * cell, top: 0 });
-    composite.push({ input: await tile(traces[i]!, true), left: i * cell, top: cell });
-  }
-  return sharp({ create: { width: cell * inputs.length, height: 2 * cell, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } }).composite(composite).png().toBuffer();
+  inputs.forEach((img, i) => put(img, i, 0, false));
+  traces.forEach((t, i) => put(t, i, 1, true));
+  return sharp(out, { raw: { width, height: 2 * cell, channels: 4 } }).png().toBuffer();
 }

@@ -90,10 +90,15 @@ async function withSae<T>(services: CoreServices, model: string, sae: string, ru
 /** Evaluation records for the current checkpoint, or a clear request to evaluate first. */
 async function currentRecords(s: SaeContext) {
   const summary = await readEvaluationSummary(s.dir);
-  if (!summary || summary.checkpointSha256 !== s.sha256) {
-    throw new FactError('bad-store', `The SAE in '${s.dir}' has ${summary ? 'changed since it was last evaluated' : 'not been evaluated yet'}: run \`fact evaluate\` (or FaCT: Evaluate) first.`, { file: s.dir });
-  }
-  return { summary, records: await loadEvaluationRecords(path.join(s.dir, besideCheckpoint.evaluation)) };
+  const file = path.join(s.dir, besideCheckpoint.evaluation);
+  // The records are large and not shipped with the default SAE; their hash ties them to the summary.
+  const why = !summary ? 'has not been evaluated yet'
+    : summary.checkpointSha256 !== s.sha256 ? 'has changed since it was last evaluated'
+    : !existsSync(file) ? `has no per-image evaluation records (${besideCheckpoint.evaluation})`
+    : sha256Hex(await fs.readFile(file)) !== summary.recordsSha256 ? 'has evaluation records that do not match its evaluation summary'
+    : undefined;
+  if (why) throw new FactError('bad-store', `The SAE in '${s.dir}' ${why}: run \`fact evaluate\` (or FaCT: Evaluate) first.`, { file: s.dir });
+  return { summary: summary!, records: await loadEvaluationRecords(file) };
 }
 
 export const saeHandlers: Handlers = {
@@ -126,6 +131,11 @@ export const saeHandlers: Handlers = {
       onProgress: (t: TrainProgress) => call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps,
         { kind: 'train', step: t.step, totalSteps: t.totalSteps, epoch: t.epoch, loss: t.loss, fvu: t.fvu, l0: t.l0, dead: t.dead, lr: t.lr, vectorsPerSecond: t.vectorsPerSecond, etaSeconds: t.etaSeconds, ...(t.validation !== undefined ? { validation: t.validation } : {}) }),
     });
+    // The checkpoint records where its training vectors came from (the store's manifest, summarised).
+    const cfgFile = path.join(p.out, checkpointFiles.cfg);
+    const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
+    cfg.collection = collectionSummary(store.manifest);
+    await writeJson(cfgFile, cfg);
     const { weights: _w, ...rest } = r;
     return rest;
   },
@@ -236,6 +246,13 @@ export const saeHandlers: Handlers = {
     });
   },
 };
+
+function collectionSummary(m: FeatureStore['manifest']) {
+  return {
+    dataset: m.dataset.source, images: m.imagesDone, layer: m.layer.name, samplesPerImage: m.samplesPerImage, weighting: m.weighting,
+    dtype: m.dtype, vectors: m.vectors, seed: m.seed, skipped: m.skipped.length,
+  };
+}
 
 async function decisionOf(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, image: string, call: CallContext, classIndex?: number, topConcepts?: number): Promise<{ result: DecisionResult; section: string }> {
   const explainer = await services.explainer(model);
