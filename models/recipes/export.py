@@ -23,9 +23,10 @@ Run with /usr/bin/python3.
 
 2) FaCT SAE checkpoint -> sae.safetensors + cfg.json:
     /usr/bin/python3 models/recipes/export.py sae --checkpoint v0.1-...pt --layer layer4 --out DIR
-        [--model-onnx models/x/model.onnx]
-   Reads encoder.weight [K, C], decoder.weight [C, K] and k; writes W_enc [K, C] and W_dec [C, K] (float32) and
-   {"format":1,"k":..,"dictSize":K,"dModel":C,"layer":..,"modelSha256":..,"inputScale":1.0,"source":"fact-pt"}.
+        --model-onnx models/x/model.onnx
+   Reads encoder.weight [K, C], decoder.weight [C, K] and k; writes them under the same names (float32, the app's checkpoint format) and
+   {"format":1,"architecture":"bias-free-topk","k":..,"dictSize":K,"dModel":C,"layer":..,"modelSha256":..,
+   "inputScale":1.0,"source":"fact-pt",...}.
 """
 from __future__ import annotations
 
@@ -215,13 +216,19 @@ def convert_sae(checkpoint: str, out_dir: str, layer: str, model_onnx: Optional[
     if np.abs(col - 1).max() > 1e-3:
         print(f"warning: decoder columns are not unit-norm (|norm-1| up to {np.abs(col - 1).max():.3g})")
     os.makedirs(out_dir, exist_ok=True)
-    write_safetensors(os.path.join(out_dir, "sae.safetensors"), OrderedDict(W_enc=enc, W_dec=dec),
-                      {"source": "fact-pt", "layer": layer})
-    cfg = OrderedDict(format=1, k=k, dictSize=int(K), dModel=int(C), layer=layer,
-                      modelSha256=sha256_file(model_onnx) if model_onnx else None, inputScale=1.0,
-                      source="fact-pt")
+    if not model_onnx:
+        raise SystemExit("--model-onnx is required: the checkpoint records the SHA-256 of the model it belongs to")
+    # The app's checkpoint format: FaCT's own tensor names and layouts, and a cfg.json that says what the SAE is.
+    write_safetensors(os.path.join(out_dir, "sae.safetensors"),
+                      OrderedDict([("decoder.weight", dec), ("encoder.weight", enc)]),
+                      {"format": "pt", "source": "fact-pt", "layer": layer})
+    import datetime
+    cfg = OrderedDict(format=1, architecture="bias-free-topk", k=k, dictSize=int(K), dModel=int(C), layer=layer,
+                      modelSha256=sha256_file(model_onnx), inputScale=1.0, source="fact-pt",
+                      convertedFrom=os.path.basename(checkpoint),
+                      createdAt=datetime.datetime.now(datetime.timezone.utc).isoformat())
     write_json(os.path.join(out_dir, "cfg.json"), cfg)
-    print(f"wrote {out_dir}/sae.safetensors (W_enc {list(enc.shape)}, W_dec {list(dec.shape)}) and cfg.json "
+    print(f"wrote {out_dir}/sae.safetensors (encoder.weight {list(enc.shape)}, decoder.weight {list(dec.shape)}) and cfg.json "
           f"(k={k})")
     return cfg
 
@@ -247,7 +254,7 @@ def main() -> None:
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--layer", required=True)
-    s.add_argument("--model-onnx")
+    s.add_argument("--model-onnx", required=True)
     args = ap.parse_args()
     if args.cmd == "model":
         export_model(args)

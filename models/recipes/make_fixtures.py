@@ -547,8 +547,8 @@ def make_sae(index: dict) -> None:
     golden, _ = read_safetensors(os.path.join(FIX, "fashion-mnist-bcos", "golden.safetensors"))
     f = torch.from_numpy(golden["features.layer4"][:1]).double()              # [1, 128, 7, 7]
     xv = f.permute(0, 2, 3, 1).reshape(-1, C)                                   # [49, 128]: one vector per location
-    W_enc = torch.from_numpy(st["W_enc"]).double()
-    W_dec = torch.from_numpy(st["W_dec"]).double()
+    W_enc = torch.from_numpy(st["encoder.weight"]).double()
+    W_dec = torch.from_numpy(st["decoder.weight"]).double()
     pre = torch.relu(xv @ W_enc.t())
     top = pre.topk(k, dim=1)
     u = torch.zeros_like(pre).scatter(1, top.indices, top.values)
@@ -560,8 +560,8 @@ def make_sae(index: dict) -> None:
         description=("converted by models/recipes/export.py sae from a random FaCT-format checkpoint "
                      "(encoder.weight [K,C], decoder.weight [C,K], k, threshold) with unit-norm decoder columns "
                      f"and W_enc = W_dec^T + noise; K={K}, C={C}, k={k}, for layer4 of the default model"),
-        tensors=describe(st, {"W_enc": "encoder weight [K, C]: pre = ReLU(W_enc x)",
-                              "W_dec": "decoder weight [C, K], unit-norm columns: xhat = W_dec u"}))
+        tensors=describe(st, {"encoder.weight": "encoder weight [K, C]: pre = ReLU(W_enc x)",
+                              "decoder.weight": "decoder weight [C, K], unit-norm columns: xhat = W_dec u"}))
     index["files"][rel(path).replace("test/fixtures/", "")] = OrderedDict(
         description="forward pass of that SAE (float64, stored float32) on the layer4 features of the first "
                     "default golden image, flattened NCHW -> [H*W, C] (row = h*7 + w)",
