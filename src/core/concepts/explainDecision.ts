@@ -29,6 +29,7 @@ export interface TracedConcept extends ConceptShare {
 export interface DecisionExplanation {
   top: ClassScore[];
   predictedWithoutSae: number;
+  predictedWithoutSaeName: string;
   classIndex: number;
   className: string;
   logit: number;
@@ -91,6 +92,7 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
   return {
     top: topClasses(ctx, head.logits.data, Math.min(5, k)),
     predictedWithoutSae: argmax(plainLogits),
+    predictedWithoutSaeName: className(ctx, argmax(plainLogits)),
     classIndex: cls,
     className: className(ctx, cls),
     logit,

@@ -49,7 +49,7 @@ export function decisionSectionHtml(d: DecisionExplanation, images: ReportImages
 <figure><img src="${png(images.full)}" alt="full-logit explanation"><figcaption>full-logit explanation</figcaption></figure>
 <figure><img src="${png(images.other)}" alt="other concepts"><figcaption>${d.other.concepts} other concepts (${d.other.share.toFixed(1)}%)</figcaption></figure>
 <div><h2 style="margin-top:0">Top classes (with the SAE)</h2><table><tr><th>class</th><th>logit</th><th>p</th></tr>${classes}</table>
-<p class="meta">Without the SAE the model predicts class ${d.predictedWithoutSae}.</p></div>
+<p class="meta">Without the SAE the model predicts ${esc(d.predictedWithoutSaeName)}${d.predictedWithoutSae === d.classIndex ? ' too' : ''}.</p></div>
 </div>
 <h2>Concept contributions to the ${esc(d.className)} logit</h2>
 ${bars}
