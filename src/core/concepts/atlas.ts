@@ -11,7 +11,7 @@ import type { Dataset } from '../data/dataset';
 import { preprocessImage } from '../data/preprocess';
 import type { Explainer } from '../engine/explainer';
 import type { EvaluationRecords } from '../evaluate/evaluationFile';
-import { layerLayout, toVectors } from '../evaluate/layerLayout';
+import { layerLayout } from '../evaluate/layerLayout';
 import type { SaeEncodeFn } from '../evaluate/saeCodes';
 import { className, type ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
@@ -20,7 +20,7 @@ import { explanationToRgba } from '../render/colorMap';
 import { inputToRgba, toRgba8 } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
 import { writeFileAtomic } from '../util/files';
-import { conceptCotangent } from './conceptCotangents';
+import { presenceTraces } from './presenceTraces';
 import { cropAroundMass, type Crop } from './traceCrop';
 
 export interface AtlasImage { row: number; image: number; presence: number; contribution: number; label: number; predicted: number; crop: Crop }
@@ -120,7 +120,6 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   const side = ctx.preprocess.centerCrop;
   const cell = Math.max(1, Math.floor(96 / side)) * side;
   const channels = explainer.explained.channels;
-  const plane = side * side;
   const traces = new Map<string, { trace: Uint8Array; crop: Crop }>();
   const inputs = new Map<number, Uint8Array>();
   const cot = { wEnc: sae.wEnc, wDec: sae.wDec, dictSize: K };
@@ -128,19 +127,10 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   for (const [row, concepts] of perImage) {
     throwIfAborted(opts.signal, 'Building the concept atlas');
     const x = preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess);
-    const feats = await runner.run(ctx, x, 1, [layer.tensor]);
-    const codes = await opts.encode(toVectors(feats.outputs[layer.tensor]!.data, 1, layout), layout.locations);
-    const per = layout.dim * layout.locations;
-    const cots = new Float32Array(concepts.length * per);
-    concepts.forEach((c, i) => cots.set(conceptCotangent(codes, layout, cot, new Set([c]), 'presence'), i * per));
-    const t = await explainer.traceFromLayer(x, layer.tensor, cots, concepts.length);
-    const input = t.input.data;
-    inputs.set(row, toRgba8(inputToRgba(input, channels, side, side)));
+    const t = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, opts.encode, x, concepts);
+    inputs.set(row, toRgba8(inputToRgba(t.input, channels, side, side)));
     concepts.forEach((c, i) => {
-      const w = t.traces.data.subarray(i * channels * plane, (i + 1) * channels * plane);
-      const map = new Float64Array(plane);
-      for (let ch = 0; ch < channels; ch++) for (let p = 0; p < plane; p++) map[p]! += input[ch * plane + p]! * w[ch * plane + p]!;
-      traces.set(`${c}:${row}`, { trace: toRgba8(explanationToRgba(w, input, channels, side, side)), crop: cropAroundMass(map, side) });
+      traces.set(`${c}:${row}`, { trace: toRgba8(explanationToRgba(t.traces[i]!, t.input, channels, side, side)), crop: cropAroundMass(t.maps[i]!, side) });
     });
     opts.onProgress?.(++done, perImage.size);
   }

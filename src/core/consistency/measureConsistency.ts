@@ -5,10 +5,10 @@
 import { FactError, throwIfAborted } from '../errors';
 import type { Dataset } from '../data/dataset';
 import { preprocessImage } from '../data/preprocess';
-import { conceptCotangent } from '../concepts/conceptCotangents';
+import { presenceTraces } from '../concepts/presenceTraces';
 import type { Explainer } from '../engine/explainer';
 import type { EvaluationRecords } from '../evaluate/evaluationFile';
-import { layerLayout, toVectors } from '../evaluate/layerLayout';
+import { layerLayout } from '../evaluate/layerLayout';
 import type { SaeEncodeFn } from '../evaluate/saeCodes';
 import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
@@ -88,7 +88,6 @@ export async function measureConsistency(ctx: ModelContext, runner: ModelRunner,
   const encRandom = new Map<string, Float64Array>();
   const side = ctx.preprocess.centerCrop;
   const raw = ctx.preprocess.addInverse ? ctx.imageInput.channels / 2 : ctx.imageInput.channels;
-  const channels = explainer.explained.channels;
   const plane = side * side;
   const rand = seededUniform(opts.seed ?? 0);
   const cot = { wEnc: sae.wEnc, wDec: sae.wDec, dictSize: K };
@@ -97,22 +96,12 @@ export async function measureConsistency(ctx: ModelContext, runner: ModelRunner,
   for (const row of rows) {
     throwIfAborted(opts.signal, 'Consistency');
     const concepts = perImage.get(row)!;
-    const img = await opts.dataset.image(r.imageIndex[row]!);
-    const x = preprocessImage(img, ctx.preprocess);
-    const feats = await runner.run(ctx, x, 1, [layer.tensor]);
-    const codes = await opts.encode(toVectors(feats.outputs[layer.tensor]!.data, 1, layout), layout.locations);
-    const per = layout.dim * layout.locations;
-    const cots = new Float32Array(concepts.length * per);
-    concepts.forEach((c, i) => cots.set(conceptCotangent(codes, layout, cot, new Set([c]), 'presence'), i * per));
-    const traced = await explainer.traceFromLayer(x, layer.tensor, cots, concepts.length);
+    const x = preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess);
+    const traced = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, opts.encode, x, concepts);
     const f = await opts.foundation.features(x.subarray(0, raw * plane), raw, side, 1);
     const pull = (a: ArrayLike<number>) => pullBack(a, side, side, f.h, f.w);
-    const input = traced.input.data;
     concepts.forEach((c, i) => {
-      const map = new Float64Array(plane);
-      const base = i * channels * plane;
-      for (let ch = 0; ch < channels; ch++) for (let p = 0; p < plane; p++) map[p]! += input[ch * plane + p]! * traced.traces.data[base + ch * plane + p]!;
-      enc.set(`${c}:${row}`, weightedEncoding(pull(positivePart(map)), f.data, f.dim));
+      enc.set(`${c}:${row}`, weightedEncoding(pull(positivePart(traced.maps[i]!)), f.data, f.dim));
       encRandom.set(`${c}:${row}`, weightedEncoding(pull(randomTrace(plane, rand)), f.data, f.dim));
     });
     opts.onProgress?.(++done, rows.length, 'traces');

@@ -3,19 +3,13 @@ import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { runCli } from '../../../src/cli/main';
+import { cli } from '../../support/cli';
 import { encodeModel } from '../../../src/core/onnx/modelFile';
 import { GraphBuilder } from '../../../src/core/onnx/graphBuilder';
 import { fixtures, tempDir } from '../../support/paths';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; } });
-  return { code, out, err };
-}
 
 describe('fact CLI', () => {
   it('inspect prints inputs, outputs and candidate layers', async () => {

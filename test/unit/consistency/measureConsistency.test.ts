@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { FoundationModel } from '../../../src/core/consistency/foundationModel';
 import { measureConsistency } from '../../../src/core/consistency/measureConsistency';
-import { openImageFolder } from '../../../src/core/data/imageFolder';
 import { Explainer } from '../../../src/core/engine/explainer';
 import { evaluateSae } from '../../../src/core/evaluate/evaluate';
 import { openModel } from '../../../src/core/model/modelContext';
@@ -15,6 +13,7 @@ import { encodeModel } from '../../../src/core/onnx/modelFile';
 import { seededRandom } from '../../support/denseJacobian';
 import { naiveEncoder, randomSae } from '../../support/naiveSae';
 import { fixtures, tempDir } from '../../support/paths';
+import { tinyDataset } from '../../support/tinyImages';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
@@ -33,15 +32,6 @@ function foundationFile(outputTokens = false, flat = false): string {
   return file;
 }
 
-async function dataset(count: number) {
-  const root = tempDir('fact-c2-');
-  for (let i = 0; i < count; i++) {
-    const dir = path.join(root, ['circle', 'square', 'triangle'][i % 3]!);
-    mkdirSync(dir, { recursive: true });
-    await sharp(Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 5) * 23 + i * 11) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
-  }
-  return openImageFolder(root, 'grayscale');
-}
 
 describe('measuring C² on an SAE', () => {
   it('scores concepts with enough images, drops the others with a reason, and computes the random baseline', async () => {
@@ -49,7 +39,7 @@ describe('measuring C² on an SAE', () => {
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
     const sae = randomSae(8, 24, 3, 2);
-    const ds = await dataset(30);
+    const ds = await tinyDataset(30, (i, p) => p * (i + 5) * 23 + i * 11);
     const { records } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: ds, sae, encode: naiveEncoder(sae), keepRecords: true });
     for (const tokens of [false, true]) {
       const foundation = await FoundationModel.open(foundationFile(tokens));

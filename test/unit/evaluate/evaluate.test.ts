@@ -1,9 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
-import { openImageFolder } from '../../../src/core/data/imageFolder';
 import { Explainer } from '../../../src/core/engine/explainer';
 import { evaluateSae } from '../../../src/core/evaluate/evaluate';
 import { loadEvaluationRecords, saveEvaluationRecords } from '../../../src/core/evaluate/evaluationFile';
@@ -12,18 +9,10 @@ import { openModel } from '../../../src/core/model/modelContext';
 import { ModelRunner } from '../../../src/core/model/modelRunner';
 import { exactSae, naiveEncoder, randomSae } from '../../support/naiveSae';
 import { fixtures, tempDir } from '../../support/paths';
+import { tinyDataset } from '../../support/tinyImages';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
-async function dataset() {
-  const root = tempDir('fact-eval-');
-  for (let i = 0; i < 12; i++) {
-    const dir = path.join(root, ['circle', 'square', 'triangle'][i % 3]!);
-    mkdirSync(dir, { recursive: true });
-    await sharp(Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 5) * 17) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
-  }
-  return openImageFolder(root, 'grayscale');
-}
 
 describe('evaluation with the SAE in place', () => {
   it('is complete per image and keeps presence and contribution for every active concept', async () => {
@@ -31,7 +20,7 @@ describe('evaluation with the SAE in place', () => {
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
     const sae = randomSae(8, 24, 3, 1);
-    const ds = await dataset();
+    const ds = await tinyDataset(12, (i, p) => p * (i + 5) * 17);
     const { metrics, records } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: ds, sae, encode: naiveEncoder(sae), keepRecords: true, batchSize: 5 });
     assert.equal(metrics.images, 12);
     assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
@@ -70,7 +59,7 @@ describe('evaluation with the SAE in place', () => {
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
     const sae = exactSae(8);
-    const { metrics } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await dataset(), sae, encode: naiveEncoder(sae) });
+    const { metrics } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await tinyDataset(12, (i, p) => p * (i + 5) * 17), sae, encode: naiveEncoder(sae) });
     assert.equal(metrics.accuracyWithSae, metrics.accuracy);
     assert.ok(metrics.relativeSquaredError < 1e-10);
     await runner.dispose();
@@ -82,7 +71,7 @@ describe('evaluation with the SAE in place', () => {
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
     const sae = randomSae(16, 32, 2, 1);
-    await assert.rejects(evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await dataset(), sae, encode: naiveEncoder(sae) }), /reads 16-dimensional features but layer 'layer2' .* has 8 channels/);
+    await assert.rejects(evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await tinyDataset(12, (i, p) => p * (i + 5) * 17), sae, encode: naiveEncoder(sae) }), /reads 16-dimensional features but layer 'layer2' .* has 8 channels/);
     await runner.dispose();
     await explainer.dispose();
   });
