@@ -2,7 +2,7 @@
 // atlas, measure its concepts' C² consistency, and explain a decision through its concepts.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { atlasConcept, buildAtlas, currentAtlas, type AtlasConcept } from '../concepts/atlas';
+import { atlasConcept, buildAtlas, currentAtlas, readAtlas, type AtlasConcept } from '../concepts/atlas';
 import { explainDecision, type DecisionExplanation } from '../concepts/explainDecision';
 import { decisionSectionHtml, reportPage } from '../concepts/htmlReport';
 import { FoundationModel } from '../consistency/foundationModel';
@@ -164,11 +164,13 @@ export const saeHandlers: Handlers = {
 
   async concepts({ model, sae, rebuild }, services, call) {
     return withSae(services, model, sae, async (ctx, s) => {
-      const { summary, records } = await currentRecords(s);
       const t0 = Date.now();
-      let atlas = rebuild ? undefined : await currentAtlas(s.dir, s.sha256, summary.recordsSha256);
+      // An atlas made from this checkpoint and its latest evaluation is current: no need to read the records.
+      const latest = await readEvaluationSummary(s.dir);
+      let atlas = rebuild || !latest || latest.checkpointSha256 !== s.sha256 ? undefined : await currentAtlas(s.dir, s.sha256, latest.recordsSha256);
       const rebuilt = !atlas;
       if (!atlas) {
+        const { summary, records } = await currentRecords(s);
         const explainer = await services.explainer(model);
         atlas = await buildAtlas(ctx, services.runner, explainer, {
           checkpointDir: s.dir, checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
@@ -180,8 +182,17 @@ export const saeHandlers: Handlers = {
   },
 
   async concept({ model, sae, concept }, services, call) {
-    const built = await saeHandlers.concepts({ model, sae }, services, call);
-    const atlas = JSON.parse(await fs.readFile(path.join(built.atlasDir, 'atlas.json'), 'utf8'));
+    // Fast path (the editor opens concepts often): a current atlas is read without loading the SAE or its records.
+    const ctx = await services.model(model);
+    const cfg = JSON.parse(await fs.readFile(path.join(sae, checkpointFiles.cfg), 'utf8').catch(() => '{}')) as { modelSha256?: string };
+    const sha = existsSync(path.join(sae, checkpointFiles.weights)) ? sha256Hex(await fs.readFile(path.join(sae, checkpointFiles.weights))) : '';
+    const latest = await readEvaluationSummary(sae);
+    let atlas = cfg.modelSha256 === ctx.loaded.sha256 && latest?.checkpointSha256 === sha ? await currentAtlas(sae, sha, latest.recordsSha256) : undefined;
+    if (!atlas) {
+      await saeHandlers.concepts({ model, sae }, services, call);
+      atlas = (await readAtlas(sae))!;
+    }
+    const built = { atlasDir: path.join(sae, 'atlas') };
     const c = atlasConcept(atlas, concept);
     const consistencyFile = path.join(sae, besideCheckpoint.consistency);
     let c2: { score?: number; random?: number } = {};
