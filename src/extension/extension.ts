@@ -8,14 +8,25 @@ import { collectFeaturesCommand, chooseDataset, type CollectArgs } from './comma
 import { explainArgs, explainImageCommand, type ExplainArgs } from './commands/explainImage';
 import { openModelCommand } from './commands/openModel';
 import { pickModel } from './commands/pickModel';
-import { deleteCheckpoint, layerOf, modelOf, revealNode } from './commands/treeCommands';
+import {
+  chooseSaeCommand, evaluateSaeCommand, measureConsistencyCommand, openConceptCommand, saeArg, showConsistencyCommand, trainArgs, trainSaeCommand,
+  type ConsistencyResult, type EvaluateResult, type TrainArgs, type TrainResult,
+} from './commands/saeCommands';
+import { asNode, deleteCheckpoint, layerOf, modelOf, revealNode } from './commands/treeCommands';
 import { core, registerCoreLifecycle } from './coreClient';
 import { JobRunner } from './jobs/jobRunner';
 import { vscodeJobHost } from './jobs/vscodeJobHost';
 import { log } from './log';
+import { FactHoverProvider, HOVER_LANGUAGES, type HoverStats } from './hover/hoverProvider';
+import { ConceptPanel, conceptPanelKind } from './panels/conceptPanel';
+import { ConsistencyPanel, consistencyPanelKind } from './panels/consistencyPanel';
 import { ExplainPanel, explainPanelKind, type PaintRecord } from './panels/explainPanel';
 import { ModelPanel, modelPanelKind } from './panels/modelPanel';
 import { panelSerializer } from './panels/panelHost';
+import { TrainingPanel, trainingPanelKind } from './panels/trainingPanel';
+import { ConceptService } from './sae/conceptService';
+import { SaeIndex } from './sae/saeIndex';
+import { TrainingSessions } from './sae/trainingSessions';
 import { modelEnv, type Fact } from './services';
 import { Choices } from './state/choices';
 import { registerStatusBar, statusText, type StatusText } from './statusBar';
@@ -29,11 +40,23 @@ export interface FactApi {
   inspect(file: string): Promise<ModelInspection>;
   explainImage(args: ExplainArgs): Promise<ExplainPanel | undefined>;
   collectFeatures(args: CollectArgs): Promise<FeatureManifest | undefined>;
+  trainSae(args: TrainArgs): Promise<TrainResult | undefined>;
+  evaluateSae(args: { model?: string; sae?: string; dataset?: import('../core/data/openDataset').DatasetSpec; limit?: number }): Promise<EvaluateResult | undefined>;
+  measureConsistency(args: { model?: string; sae?: string; foundation?: string; meanImages?: number; panel?: boolean }): Promise<ConsistencyResult | undefined>;
+  openConcept(args: { model?: string; sae?: string; concept?: number }): Promise<ConceptPanel | undefined>;
   readonly choices: Choices;
+  readonly saes: SaeIndex;
+  readonly concepts: ConceptService;
+  readonly training: TrainingSessions;
   readonly jobs: JobRunner;
   readonly tree: FactTreeProvider;
   readonly treeView: vscode.TreeView<FactNode>;
   explainPanel(): ExplainPanel | undefined;
+  conceptPanel(): ConceptPanel | undefined;
+  consistencyPanel(sae: string): ConsistencyPanel | undefined;
+  trainingPanel(out: string): TrainingPanel | undefined;
+  /** The hover previews' background work (each key computed once) and a way to wait for it. */
+  hovers: { stats(): HoverStats; settled(): Promise<void>; clear(): void; provide(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined; languages: string[] };
   /** The last explanation that reached the screen, with the time from request to paint. */
   lastPaint(): PaintRecord | undefined;
   statusText(): StatusText;
@@ -50,7 +73,20 @@ export function activate(context: vscode.ExtensionContext): FactApi {
   const ui: Ui = { ...vscodeUi };
   const choices = new Choices(context.workspaceState);
   const jobs = new JobRunner(vscodeJobHost(ui));
-  const fact: Fact = { extensionUri: context.extensionUri, ui, choices, jobs, core, env: modelEnv(context), now: () => performance.now() };
+  const env = modelEnv(context);
+  const saes = new SaeIndex(choices, env);
+  const concepts = new ConceptService(core, jobs, (sae) => { const m = choices.model(); return m ? saes.displayName(m, sae) : sae.split(/[\\/]/).pop() ?? sae; });
+  const training = new TrainingSessions();
+  const fact: Fact = { extensionUri: context.extensionUri, ui, choices, jobs, saes, concepts, training, core, env, now: () => performance.now() };
+  // Checkpoints change on disk (trained, evaluated, deleted, copied in): the index reads them again.
+  const saeWatcher = vscode.workspace.createFileSystemWatcher('**/saes/**');
+  let saeTimer: NodeJS.Timeout | undefined;
+  const onSaeFile = () => {
+    if (saeTimer) clearTimeout(saeTimer);
+    saeTimer = setTimeout(() => saes.invalidate(), 200);
+  };
+  for (const ev of [saeWatcher.onDidCreate, saeWatcher.onDidChange, saeWatcher.onDidDelete]) context.subscriptions.push(ev(onSaeFile));
+  const hovers = new FactHoverProvider(fact);
 
   const tree = new FactTreeProvider(fact);
   const treeView = vscode.window.createTreeView(FACT_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
@@ -58,10 +94,13 @@ export function activate(context: vscode.ExtensionContext): FactApi {
   const serializers: Record<string, vscode.WebviewPanelSerializer<unknown>> = {
     [modelPanelKind.viewType]: panelSerializer(modelPanelKind, fact, (panel, state) => ModelPanel.revive(fact, panel, state)),
     [explainPanelKind.viewType]: panelSerializer(explainPanelKind, fact, (panel, state) => ExplainPanel.revive(fact, panel, state)),
+    [conceptPanelKind.viewType]: panelSerializer(conceptPanelKind, fact, (panel, state) => ConceptPanel.revive(fact, panel, state)),
+    [consistencyPanelKind.viewType]: panelSerializer(consistencyPanelKind, fact, (panel, state) => ConsistencyPanel.revive(fact, panel, state)),
+    [trainingPanelKind.viewType]: panelSerializer(trainingPanelKind, fact, (panel, state) => TrainingPanel.revive(fact, panel, state)),
   };
   const command = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
   context.subscriptions.push(
-    choices, { dispose: () => jobs.dispose() }, tree, treeView,
+    choices, { dispose: () => jobs.dispose() }, saes, training, saeWatcher, { dispose: () => saeTimer && clearTimeout(saeTimer) }, tree, treeView,
     command('fact.openModel', (arg) => openModelCommand(fact, modelOf(arg))),
     command('fact.selectModel', async (arg) => {
       const given = modelOf(arg);
@@ -98,12 +137,48 @@ export function activate(context: vscode.ExtensionContext): FactApi {
       const picked = running.length === 1 ? { value: running[0]! } : await ui.quickPick(running.map((j) => ({ label: j.title, description: j.message, value: j })), { title: 'FaCT: cancel which job?' });
       return picked?.value ? jobs.cancel(picked.value.id) : false;
     }),
-    command('fact.refreshModels', () => tree.refresh()),
+    command('fact.selectSae', (arg) => chooseSaeCommand(fact, arg)),
+    command('fact.useSae', (arg) => chooseSaeCommand(fact, saeArg(arg))),
+    command('fact.explainImageWithSae', async (arg, selection) => {
+      const { model, sae } = saeArg(arg);
+      if (!model || !sae) return explainImageCommand(fact, explainArgs(arg, selection));
+      await choices.setSae(model, sae);
+      return explainImageCommand(fact, { model, sae });
+    }),
+    command('fact.trainSae', (arg) => trainSaeCommand(fact, trainArgs(arg))),
+    command('fact.resumeTraining', async (arg) => {
+      const n = asNode(arg);
+      const out = n?.kind === 'sae' ? n.info.dir : typeof arg === 'object' && arg && 'out' in arg ? String((arg as { out: unknown }).out) : undefined;
+      if (!out) return undefined;
+      const s = await training.load(out);
+      if (!s) {
+        void ui.error(`FaCT: '${out}' has no training log, so its settings are unknown; run FaCT: Train SAE with the same k and dictionary size to resume it.`);
+        return undefined;
+      }
+      return trainSaeCommand(fact, { ...s.settings, resume: true });
+    }),
+    command('fact.showTraining', async (arg) => {
+      const n = asNode(arg);
+      const out = n?.kind === 'sae' ? n.info.dir : typeof arg === 'string' ? arg : undefined;
+      return out ? TrainingPanel.show(fact, out, { preserveFocus: false }) : undefined;
+    }),
+    command('fact.evaluateSae', (arg) => evaluateSaeCommand(fact, arg)),
+    command('fact.measureConsistency', (arg) => measureConsistencyCommand(fact, arg)),
+    command('fact.showConsistency', (arg) => showConsistencyCommand(fact, arg)),
+    command('fact.openConcept', (arg) => openConceptCommand(fact, arg)),
+    command('fact.refreshModels', () => {
+      saes.invalidate();
+      tree.refresh();
+    }),
     command('fact.revealInExplorer', (arg) => revealNode(arg)),
     command('fact.deleteCheckpoint', (arg) => deleteCheckpoint(fact, arg)),
     command('fact.showLog', () => log().show(true)),
     vscode.window.registerWebviewPanelSerializer(modelPanelKind.viewType, serializers[modelPanelKind.viewType]!),
     vscode.window.registerWebviewPanelSerializer(explainPanelKind.viewType, serializers[explainPanelKind.viewType]!),
+    vscode.window.registerWebviewPanelSerializer(conceptPanelKind.viewType, serializers[conceptPanelKind.viewType]!),
+    vscode.window.registerWebviewPanelSerializer(consistencyPanelKind.viewType, serializers[consistencyPanelKind.viewType]!),
+    vscode.window.registerWebviewPanelSerializer(trainingPanelKind.viewType, serializers[trainingPanelKind.viewType]!),
+    vscode.languages.registerHoverProvider(HOVER_LANGUAGES.map((language) => ({ language, scheme: 'file' })), hovers),
     registerStatusBar(fact),
     registerWarmUp(fact),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log().info('The workspace is now trusted: FaCT can run models.')),
@@ -115,11 +190,22 @@ export function activate(context: vscode.ExtensionContext): FactApi {
     inspect: (file) => core().call('inspect', { model: file }),
     explainImage: (args) => explainImageCommand(fact, args),
     collectFeatures: (args) => collectFeaturesCommand(fact, args),
+    trainSae: (args) => trainSaeCommand(fact, args),
+    evaluateSae: (args) => evaluateSaeCommand(fact, args),
+    measureConsistency: (args) => measureConsistencyCommand(fact, args),
+    openConcept: (args) => openConceptCommand(fact, args),
     choices,
+    saes,
+    concepts,
+    training,
     jobs,
     tree,
     treeView,
     explainPanel: () => ExplainPanel.current,
+    conceptPanel: () => ConceptPanel.current,
+    consistencyPanel: (sae) => ConsistencyPanel.open.get(sae),
+    trainingPanel: (out) => TrainingPanel.open.get(out),
+    hovers: { stats: () => hovers.stats(), settled: () => hovers.settled(), clear: () => hovers.clear(), provide: (doc, pos) => hovers.provideHover(doc, pos), languages: HOVER_LANGUAGES },
     lastPaint: () => ExplainPanel.lastPaint,
     statusText: () => statusText(fact),
     restorePanel: async (panel, state) => {

@@ -3,7 +3,7 @@
 // model lives inside the extension's install folder, which is read-only in spirit (replaced on every update), so its
 // outputs go to `<workspace>/.fact/<model name>/` (or to the extension's global storage without a workspace).
 // No `vscode` import: every rule here can be tested on its own.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface ModelEnv {
@@ -63,6 +63,9 @@ export interface CardSummary {
   layers: string[];
   splits: Record<string, number>;
   samples?: string;
+  classes?: string[];
+  /** The foundation model the card names for C² (absolute path), when the file exists. */
+  foundation?: string;
 }
 
 export function readCardSummary(model: string): CardSummary | undefined {
@@ -76,12 +79,16 @@ export function readCardSummary(model: string): CardSummary | undefined {
       for (const [k, v] of Object.entries(c.data as Record<string, unknown>)) splits[k] = typeof (v as { count?: unknown })?.count === 'number' ? (v as { count: number }).count : 0;
     }
     const samples = path.join(path.dirname(model), 'samples');
+    const classes = Array.isArray(c.classes) && c.classes.every((x) => typeof x === 'string') ? (c.classes as string[]) : undefined;
+    const foundation = typeof c.foundation === 'string' ? path.resolve(path.dirname(model), c.foundation) : undefined;
     return {
       ...(typeof c.name === 'string' ? { name: c.name } : {}),
       ...(typeof c.displayName === 'string' ? { displayName: c.displayName } : {}),
       layers,
       splits,
       ...(existsSync(samples) ? { samples } : {}),
+      ...(classes ? { classes } : {}),
+      ...(foundation && existsSync(foundation) ? { foundation } : {}),
     };
   } catch {
     return undefined;
@@ -91,4 +98,33 @@ export function readCardSummary(model: string): CardSummary | undefined {
 /** A short, human name for a model: the card's display name, else `<folder>/<file>`. */
 export function modelDisplayName(model: string, card = readCardSummary(model)): string {
   return card?.displayName ?? card?.name ?? model.split(/[\\/]/).slice(-2).join('/');
+}
+
+/**
+ * True for a foundation (feature-extractor) model rather than a model to explain: a file below a `foundation/`
+ * folder (inside `root`, when given), or an .onnx beside a same-named .json spec with `size`, `mean` and `std` (the
+ * form models/recipes/export_foundation.py writes). Such models are used for C², never listed as models.
+ */
+export function isFeatureExtractor(file: string, root?: string): boolean {
+  const rel = root && isInside(file, root) ? path.relative(root, file) : file;
+  const dirs = path.dirname(rel).split(/[\\/]/);
+  if (dirs.includes('foundation')) return true;
+  const spec = file.replace(/\.onnx$/i, '.json');
+  if (spec === file || !existsSync(spec)) return false;
+  try {
+    const j = JSON.parse(readFileSync(spec, 'utf8')) as Record<string, unknown>;
+    return j !== null && typeof j === 'object' && 'size' in j && 'mean' in j && 'std' in j;
+  } catch {
+    return false;
+  }
+}
+
+/** Foundation models found beside a model (`<model dir>/foundation/*.onnx`), for C² when its card names none. */
+export function foundationCandidates(model: string): string[] {
+  const dir = path.join(path.dirname(model), 'foundation');
+  try {
+    return readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.onnx')).sort().map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
 }

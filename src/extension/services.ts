@@ -4,6 +4,9 @@ import * as vscode from 'vscode';
 import type { CoreWorker } from '../core/jobs/workerClient';
 import type { JobRunner } from './jobs/jobRunner';
 import type { ModelEnv } from './models';
+import type { ConceptService } from './sae/conceptService';
+import type { SaeIndex } from './sae/saeIndex';
+import type { TrainingSessions } from './sae/trainingSessions';
 import type { Choices } from './state/choices';
 import type { Ui } from './ui';
 
@@ -12,6 +15,12 @@ export interface Fact {
   readonly ui: Ui;
   readonly choices: Choices;
   readonly jobs: JobRunner;
+  /** The SAE checkpoints of each model and the one it uses. */
+  readonly saes: SaeIndex;
+  /** Concept atlases and single concepts, computed once and shared. */
+  readonly concepts: ConceptService;
+  /** SAE training runs (live and from their logs), for the training panel. */
+  readonly training: TrainingSessions;
   core(): CoreWorker;
   /** Locations for models/outputs, read afresh (workspace folders can change). */
   env(): ModelEnv;

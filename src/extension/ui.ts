@@ -8,6 +8,7 @@ export interface Ui {
   quickPick<T>(items: PickItem<T>[] | Promise<PickItem<T>[]>, options: vscode.QuickPickOptions): Promise<PickItem<T> | undefined>;
   openDialog(options: vscode.OpenDialogOptions): Promise<vscode.Uri[] | undefined>;
   saveDialog(options: vscode.SaveDialogOptions): Promise<vscode.Uri | undefined>;
+  inputBox(options: vscode.InputBoxOptions): Promise<string | undefined>;
   info(message: string, ...actions: string[]): Promise<string | undefined>;
   warn(message: string, options: { modal?: boolean; detail?: string }, ...actions: string[]): Promise<string | undefined>;
   error(message: string, ...actions: string[]): Promise<string | undefined>;
@@ -28,6 +29,7 @@ export const vscodeUi: Ui = {
   quickPick: async (items, options) => vscode.window.showQuickPick(items, options),
   openDialog: async (options) => vscode.window.showOpenDialog(options),
   saveDialog: async (options) => vscode.window.showSaveDialog(options),
+  inputBox: async (options) => vscode.window.showInputBox(options),
   info: async (message, ...actions) => vscode.window.showInformationMessage(message, ...actions),
   warn: async (message, options, ...actions) => vscode.window.showWarningMessage(message, options, ...actions),
   error: async (message, ...actions) => vscode.window.showErrorMessage(message, ...actions),

@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '../shared/jobs';
 import './conceptSlots';
 import { completenessLine, formatNumber, formatPercent } from '../shared/format';
-import { explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema, type ExplainView, type JobView } from '../shared/protocol';
+import { explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema, type ConceptsMessage, type ExplainView, type JobView, type StripsMessage } from '../shared/protocol';
 import { panelStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';
 
@@ -57,6 +57,8 @@ export class FactExplainPanel extends LitElement {
   @state() private loading: Loading | undefined;
   @state() private error: string | undefined;
   @state() private jobs: JobView[] = [];
+  @state() private concepts: ConceptsMessage | undefined;
+  @state() private strips: StripsMessage | undefined;
   /** Sent `painted` for this view already. */
   private paintedFor: ExplainView | undefined;
 
@@ -84,6 +86,13 @@ export class FactExplainPanel extends LitElement {
           break;
         case 'jobs':
           this.jobs = m.jobs;
+          break;
+        case 'concepts':
+          this.concepts = m;
+          if (this.strips && this.strips.sae !== (m.sae ?? '')) this.strips = undefined;
+          break;
+        case 'strips':
+          this.strips = m;
           break;
       }
     });
@@ -125,9 +134,18 @@ export class FactExplainPanel extends LitElement {
       ${this.pictures(v, l)}
       ${v ? this.topClasses(v, l) : nothing}
       ${v ? this.completeness(v, !!l) : nothing}
-      <fact-concept-bars .explainedClass=${v?.className ?? ''}></fact-concept-bars>
-      <fact-concept-traces></fact-concept-traces>
+      ${this.conceptSlots(v)}
     `;
+  }
+
+  private conceptSlots(v: ExplainView | undefined): TemplateResult {
+    const c = this.concepts;
+    const s = this.strips && c && this.strips.sae === (c.sae ?? '') ? this.strips : undefined;
+    const open = (concept: number) => host.post({ type: 'openConcept', concept });
+    return html`<fact-concept-bars .state=${c?.status ?? 'none'} .view=${c?.view ?? undefined} .message=${c?.message ?? ''} .saeName=${c?.saeName ?? ''}
+        .explainedClass=${v?.className ?? ''} .onOpenConcept=${open} .onChooseSae=${() => host.post({ type: 'chooseSae' })} .onTrainSae=${() => host.post({ type: 'trainSae' })}></fact-concept-bars>
+      <fact-concept-traces .state=${c?.status ?? 'none'} .view=${c?.view ?? undefined} .strips=${s?.strips ?? []} .stripsStatus=${s?.status ?? 'none'} .stripsMessage=${s?.message ?? ''}
+        .onOpenConcept=${open} .onEvaluate=${() => host.post({ type: 'evaluateSae' })}></fact-concept-traces>`;
   }
 
   private summary(v: ExplainView | undefined, l: Loading | undefined): TemplateResult {

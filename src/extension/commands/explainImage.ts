@@ -16,6 +16,8 @@ export interface ExplainArgs {
   classIndex?: number;
   /** Ask for the model even when one is active (the tree's "explain with this model" passes the model instead). */
   askModel?: boolean;
+  /** Explain through this SAE (a checkpoint folder), or null for none; default: the model's chosen or only SAE. */
+  sae?: vscode.Uri | string | null;
 }
 
 /** Command arguments arrive as a Uri (explorer, editor title), a list of Uris (multi-select), or ExplainArgs (API). */
@@ -54,5 +56,6 @@ export async function explainImageCommand(fact: Fact, args: ExplainArgs = {}): P
   }
   // Answering prompts takes the person's time, not ours: then the clock starts once everything is known.
   const asked = prompted ? performance.now() : startedAt;
-  return ExplainPanel.show(fact, { model, image, ...(args.classIndex !== undefined ? { classIndex: args.classIndex } : {}), startedAt: asked });
+  const sae = args.sae instanceof vscode.Uri ? args.sae.fsPath : args.sae;
+  return ExplainPanel.show(fact, { model, image, ...(args.classIndex !== undefined ? { classIndex: args.classIndex } : {}), ...(sae !== undefined ? { sae } : {}), startedAt: asked });
 }

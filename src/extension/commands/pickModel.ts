@@ -3,17 +3,18 @@
 // default and "Browse…". The choice is remembered per workspace (state/choices.ts).
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { embeddedDefaultModel, modelDisplayName } from '../models';
+import { embeddedDefaultModel, isFeatureExtractor, modelDisplayName } from '../models';
 import type { Fact } from '../services';
 import type { PickItem } from '../ui';
 
 export const MODEL_EXCLUDE = '{**/node_modules/**,**/.harness/**,**/.git/**,**/.fact/**}';
 const BROWSE = 'Browse…';
 
-/** The workspace's .onnx files, sorted by path. */
+/** The workspace's .onnx files, sorted by path, without foundation (feature-extractor) models. */
 export async function workspaceModels(fact: Fact): Promise<string[]> {
   const found = await fact.ui.findFiles('**/*.onnx', MODEL_EXCLUDE, 500);
-  return found.filter((u) => u.scheme === 'file').map((u) => u.fsPath).sort((a, b) => a.localeCompare(b));
+  const root = fact.env().workspaceFolder;
+  return found.filter((u) => u.scheme === 'file' && !isFeatureExtractor(u.fsPath, root)).map((u) => u.fsPath).sort((a, b) => a.localeCompare(b));
 }
 
 /** Asks for a model (always) and remembers the answer. */

@@ -2,20 +2,25 @@
 // instead), the B-cos explanation of the full logit, the signed contribution map and the completeness line, with an
 // export to a self-contained HTML report. One panel, reused for the next image (like a preview), restored after a
 // window reload. The input picture is sent before the model runs, so the panel paints at once.
+// With an SAE for the model (the chosen one, else its only checkpoint) the concept slots fill after the plain
+// explanation: the same logit through the SAE's concepts (core `explainConcepts`) — contributions and shares, each
+// top concept's trace on this image with its top-activating dataset images (core `concept`, from the atlas), the
+// full logit through the SAE and the completeness line Σ c_k + bias = logit.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import {
   explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema,
-  type ExplainHostMessage, type ExplainPanelState, type ExplainView, type ExplainWebviewMessage,
+  type ConceptDecisionView, type ConceptStripView, type ExplainHostMessage, type ExplainPanelState, type ExplainView, type ExplainWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { isFactError } from '../../core/errors';
 import { log } from '../log';
 import { isInside, modelDisplayName, modelWorkDir } from '../models';
 import type { Fact } from '../services';
+import { readConsistency } from '../sae/saeFiles';
 import { renderExplainReport } from './explainReport';
-import { toExplainView } from './explainView';
+import { toConceptDecisionView, toExplainView } from './explainView';
 import { createPanel, PanelHost, type PanelKind } from './panelHost';
 
 export const EXPLAIN_PANEL_VIEW_TYPE = 'fact.explain';
@@ -32,6 +37,8 @@ export interface ExplainRequest {
   model: string;
   image: string;
   classIndex?: number;
+  /** The SAE to explain through (a checkpoint folder), null for none; absent: the model's chosen or only one. */
+  sae?: string | null;
   /** performance.now() when the person asked (command run, class clicked): the panel reports command → painted. */
   startedAt?: number;
 }
@@ -40,6 +47,12 @@ export interface PaintRecord { image: string; classIndex: number; ms: number; co
 
 /** Images larger than this are not sent ahead as a preview (the explanation's own input picture follows). */
 const MAX_PREVIEW_BYTES = 4 * 1024 * 1024;
+
+/** Concepts traced on the image (each with its top dataset images); the rest are "other concepts". */
+export const TRACED_CONCEPTS = 6;
+
+/** What the concept slots show: no SAE, loading, the decision through the SAE, or why not. */
+export interface ConceptSlotsState { status: 'none' | 'loading' | 'ready' | 'error'; sae?: string; view?: ConceptDecisionView; message?: string; strips: ConceptStripView[]; stripsStatus: 'loading' | 'ready' | 'unavailable' | 'none'; stripsMessage?: string }
 
 export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMessage, ExplainPanelState> {
   static current: ExplainPanel | undefined;
@@ -53,6 +66,10 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
   private view: ExplainView | undefined;
   private pendingPaint: (ExplainRequest & { startedAt: number }) | undefined;
   private paints = 0;
+  private slots: ConceptSlotsState = { status: 'none', strips: [], stripsStatus: 'none' };
+  private readonly slotsChanged = new vscode.EventEmitter<ConceptSlotsState>();
+  /** Fires whenever the concept slots change (tests wait on it). */
+  readonly onDidChangeConcepts = this.slotsChanged.event;
 
   static show(fact: Fact, req: ExplainRequest): ExplainPanel {
     const open = ExplainPanel.current;
@@ -66,7 +83,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
 
   static revive(fact: Fact, panel: vscode.WebviewPanel, state: ExplainPanelState): ExplainPanel {
     ExplainPanel.current?.dispose();
-    return new ExplainPanel(panel, fact, { model: state.model, image: state.image, ...(state.classIndex !== null ? { classIndex: state.classIndex } : {}) });
+    return new ExplainPanel(panel, fact, { model: state.model, image: state.image, ...(state.classIndex !== null ? { classIndex: state.classIndex } : {}), ...(state.sae !== undefined ? { sae: state.sae } : {}) });
   }
 
   private constructor(panel: vscode.WebviewPanel, fact: Fact, req: ExplainRequest) {
@@ -76,8 +93,21 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     this.onDidDispose(() => {
       if (ExplainPanel.current === this) ExplainPanel.current = undefined;
     });
-    this.trackJobs((j) => j.target === this.request.model || j.target.startsWith(`${this.request.model}#`));
+    this.trackJobs((j) => j.target === this.request.model || j.target.startsWith(`${this.request.model}#`) || (this.slots.sae !== undefined && j.target === this.slots.sae));
+    // Choosing another SAE for the model (or none) explains the shown image through it.
+    this.disposables.push(this.slotsChanged, { dispose: fact.choices.onDidChange((what) => {
+      if (what !== 'sae' || this.request.sae !== undefined || !this.view) return;
+      const shown = this.view;
+      void fact.saes.effective(this.request.model).then((eff) => {
+        if (eff.dir !== this.slots.sae && this.view === shown) void this.explain({ ...this.request, classIndex: shown.classIndex, startedAt: performance.now() });
+      });
+    }).dispose });
     void this.explain(req);
+  }
+
+  /** What the concept slots show now (for tests and the export). */
+  get concepts(): ConceptSlotsState {
+    return this.slots;
   }
 
   /** What the panel shows now (for tests and the export). */
@@ -100,6 +130,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       type: 'loading', model: req.model, modelName, image: req.image, imageName: path.basename(req.image),
       input: sameImage ? this.view!.images.input : await previewDataUri(req.image), classIndex: req.classIndex ?? null,
     }, { retain: sameImage ? false : 'main' });
+    this.setSlots({ status: 'loading', strips: [], stripsStatus: 'none' }, seq);
     const t0 = performance.now();
     try {
       const r = await this.fact.core().call('explain', { model: req.model, image: req.image, ...(req.classIndex !== undefined ? { classIndex: req.classIndex } : {}) });
@@ -108,6 +139,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       this.view = view;
       this.post({ type: 'explanation', view });
       log().info(`Explained ${req.image} with ${req.model}: class ${view.classIndex} '${view.className}', logit ${view.logit.toFixed(4)}, completeness error ${view.completenessError.toExponential(1)}, ${view.seconds.toFixed(2)} s.`);
+      void this.explainConcepts(seq, req, view);
       return view;
     } catch (e) {
       if (seq !== this.seq || this.isDisposed) return undefined;
@@ -116,6 +148,69 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       this.view = undefined;
       this.post({ type: 'error', message });
       return undefined;
+    }
+  }
+
+  private setSlots(next: ConceptSlotsState, seq: number): boolean {
+    if (seq !== this.seq || this.isDisposed) return false;
+    this.slots = next;
+    const s = next;
+    const saeName = s.sae ? this.fact.saes.displayName(this.request.model, s.sae) : null;
+    this.post({ type: 'concepts', status: s.status, sae: s.sae ?? null, saeName, view: s.view ?? null, message: s.message ?? null }, { retain: 'concepts' });
+    this.post({ type: 'strips', sae: s.sae ?? '', status: s.stripsStatus, message: s.stripsMessage ?? null, strips: s.strips }, { retain: 'strips' });
+    this.slotsChanged.fire(s);
+    return true;
+  }
+
+  /** Fills the concept slots: the explained class through the model's SAE, then the top images of its concepts. */
+  private async explainConcepts(seq: number, req: ExplainRequest, view: ExplainView): Promise<void> {
+    let sae: string | undefined;
+    let why = '';
+    if (req.sae === null) why = 'No SAE was asked for.';
+    else if (req.sae) sae = req.sae;
+    else {
+      const eff = await this.fact.saes.effective(req.model);
+      sae = eff.dir;
+      why = eff.why === 'none-chosen' ? 'You chose to explain this model without an SAE.'
+        : eff.why === 'several' ? `This model has ${eff.checkpoints.length} SAE checkpoints: choose one to see which concepts make up the logit.`
+          : 'This model has no SAE checkpoint yet.';
+    }
+    if (!sae) {
+      this.setSlots({ status: 'none', message: why, strips: [], stripsStatus: 'none' }, seq);
+      return;
+    }
+    this.setSlots({ status: 'loading', sae, strips: [], stripsStatus: 'none' }, seq);
+    const t0 = performance.now();
+    let cv: ConceptDecisionView;
+    try {
+      const r = await this.fact.core().call('explainConcepts', { model: req.model, sae, image: req.image, classIndex: view.classIndex, topConcepts: TRACED_CONCEPTS });
+      if (seq !== this.seq || this.isDisposed) return;
+      const layer = (await this.fact.saes.list(req.model)).find((c) => c.dir === sae)?.layer ?? '';
+      cv = toConceptDecisionView(r, this.fact.saes.displayName(req.model, sae), layer, (performance.now() - t0) / 1000);
+      log().info(`Explained ${path.basename(req.image)} through SAE ${sae}: ${cv.className} = Σ ${cv.active} concepts ${cv.conceptSum.toFixed(4)} + bias ${cv.bias.toFixed(4)} (completeness error ${cv.completenessError.toExponential(1)}), ${cv.seconds.toFixed(2)} s.`);
+    } catch (e) {
+      const message = (e as Error).message;
+      if (!(isFactError(e) && e.code === 'cancelled')) log().error(`Explain ${req.image} through ${sae}: ${(e as Error).stack ?? message}`);
+      this.setSlots({ status: 'error', sae, message, strips: [], stripsStatus: 'none' }, seq);
+      return;
+    }
+    if (!this.setSlots({ status: 'ready', sae, view: cv, strips: [], stripsStatus: 'loading' }, seq)) return;
+    // The top images of each traced concept come from the atlas, which needs a current evaluation.
+    const strips: ConceptStripView[] = [];
+    const c2 = new Map((await readConsistency(sae))?.concepts.map((c) => [c.concept, c.score]) ?? []);
+    try {
+      for (const t of cv.traced) {
+        const c = await this.fact.concepts.concept(req.model, sae, t.concept);
+        if (seq !== this.seq || this.isDisposed) return;
+        if (c.stripPng) strips.push({ concept: c.concept, png: `data:image/png;base64,${c.stripPng}`, count: c.top.length, frequency: c.frequency, meanContribution: c.meanContribution, c2: c.c2 ?? c2.get(c.concept) ?? null, topClass: c.classes[0]?.name ?? null });
+        this.setSlots({ ...this.slots, strips: [...strips], stripsStatus: 'loading' }, seq);
+      }
+      this.setSlots({ ...this.slots, strips: [...strips], stripsStatus: 'ready' }, seq);
+    } catch (e) {
+      const message = (e as Error).message;
+      const evaluate = /evaluat/i.test(message);
+      if (!evaluate && !(isFactError(e) && e.code === 'cancelled')) log().warn(`Top images of the concepts of ${sae}: ${message}`);
+      this.setSlots({ ...this.slots, strips: [...strips], stripsStatus: 'unavailable', stripsMessage: evaluate ? 'The top dataset images of each concept appear once this SAE is evaluated (FaCT: Evaluate SAE): they come from its concept atlas.' : message }, seq);
     }
   }
 
@@ -135,6 +230,22 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
         break;
       case 'painted':
         this.onPainted(m.image, m.classIndex);
+        break;
+      case 'openConcept':
+        if (this.slots.sae) await vscode.commands.executeCommand('fact.openConcept', { model: this.request.model, sae: this.slots.sae, concept: m.concept });
+        break;
+      case 'chooseSae':
+        await vscode.commands.executeCommand('fact.selectSae', { model: this.request.model });
+        break;
+      case 'evaluateSae': {
+        const sae = this.slots.sae;
+        if (!sae) break;
+        const r = await vscode.commands.executeCommand('fact.evaluateSae', { model: this.request.model, sae });
+        if (r && this.view) await this.explain({ ...this.request, classIndex: this.view.classIndex });
+        break;
+      }
+      case 'trainSae':
+        await vscode.commands.executeCommand('fact.trainSae', { model: this.request.model });
         break;
     }
   }
@@ -166,11 +277,12 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       if (!uri) return undefined;
     }
     const ext = vscode.extensions.getExtension('fact-vscode.fact-vscode');
+    const concepts = this.slots.status === 'ready' && this.slots.view?.classIndex === v.classIndex ? { view: this.slots.view, strips: this.slots.strips } : undefined;
     const html = renderExplainReport(v, {
       generatedAt: new Date(),
       tool: `FaCT for VS Code ${(ext?.packageJSON as { version?: string } | undefined)?.version ?? ''}`.trim(),
       executionProvider: vscode.workspace.getConfiguration('fact').get<string>('executionProvider', 'cpu'),
-    });
+    }, concepts);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(html, 'utf8'));
     log().info(`Exported the explanation of ${v.image} (${v.className}) to ${uri.fsPath} (${(html.length / 1024).toFixed(0)} KB).`);
     if (!target) {

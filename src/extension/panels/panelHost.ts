@@ -28,8 +28,13 @@ export interface PanelKind<H extends { type: string }, W extends { type: string 
 /** Messages every panel understands; the rest go to the subclass. */
 type CommonMessage = { type: 'ready' } | { type: 'log'; message: string; level?: string } | { type: 'copyText'; text: string } | { type: 'cancelJob'; id: number };
 
+/** FaCT panels open beside the editor, in one column: the column of the FaCT panel used last, while one is open. */
+const openPanels = new Set<PanelHost<{ type: string }, { type: string }, unknown>>();
+let factColumn: vscode.ViewColumn | undefined;
+
 export function createPanel(extensionUri: vscode.Uri, viewType: string, title: string, opts: { preserveFocus?: boolean } = {}): vscode.WebviewPanel {
-  return vscode.window.createWebviewPanel(viewType, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: opts.preserveFocus ?? false }, webviewOptions(extensionUri));
+  const column = openPanels.size && factColumn !== undefined && [...openPanels].some((p) => p.panel.viewColumn === factColumn) ? factColumn : vscode.ViewColumn.Beside;
+  return vscode.window.createWebviewPanel(viewType, title, { viewColumn: column, preserveFocus: opts.preserveFocus ?? false }, webviewOptions(extensionUri));
 }
 
 export abstract class PanelHost<H extends { type: string }, W extends { type: string }, S> implements vscode.Disposable {
@@ -54,7 +59,10 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
     // A hidden page is gone (no retainContextWhenHidden); wait for its next `ready` before posting again.
     panel.onDidChangeViewState(() => {
       if (!panel.visible) this.ready = false;
+      if (panel.active && panel.viewColumn !== undefined) factColumn = panel.viewColumn;
     }, null, this.disposables);
+    openPanels.add(this as unknown as PanelHost<{ type: string }, { type: string }, unknown>);
+    if (panel.viewColumn !== undefined) factColumn = panel.viewColumn;
   }
 
   get isDisposed(): boolean {
@@ -129,6 +137,7 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    openPanels.delete(this as unknown as PanelHost<{ type: string }, { type: string }, unknown>);
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.disposeEmitter.fire();

@@ -6,9 +6,9 @@ import * as vscode from 'vscode';
 import type { ModelInspection } from '../../core/model/inspectModel';
 import { formatShape } from '../../core/onnx/inspect';
 import { workspaceModels } from '../commands/pickModel';
-import { embeddedDefaultModel, modelDisplayName, readCardSummary, saeDirs } from '../models';
+import { embeddedDefaultModel, isFeatureExtractor, modelDisplayName, readCardSummary, saeDirs } from '../models';
 import type { Fact } from '../services';
-import { describeCheckpoint, findCheckpoints, formatMetric, headlineMetrics, type SaeCheckpointInfo } from './saeCheckpoints';
+import { checkpointFacts, describeCheckpoint, findCheckpoints, formatMetric, headlineMetrics, type SaeCheckpointInfo } from './saeCheckpoints';
 
 export interface ModelNode { kind: 'model'; file: string; embedded: boolean }
 export interface LayerNode { kind: 'layer'; parent: ModelNode; model: string; label: string; tensor: string; shape: string; recommended: boolean; checkpoints: SaeCheckpointInfo[] }
@@ -46,6 +46,7 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
       fact.choices.onDidChange((what) => {
         if (what === 'model' || what === 'sae') this.scheduleRefresh();
       }),
+      fact.saes.onDidChange(() => this.scheduleRefresh()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
     );
@@ -88,7 +89,9 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
   }
 
   private async models(): Promise<ModelNode[]> {
-    const files = await workspaceModels(this.fact);
+    // Foundation (feature-extractor) models serve C²; they are not models to explain.
+    const root = this.fact.env().workspaceFolder;
+    const files = (await workspaceModels(this.fact)).filter((f) => !isFeatureExtractor(f, root));
     const nodes: ModelNode[] = files.map((file) => ({ kind: 'model', file, embedded: false }));
     const embedded = embeddedDefaultModel(this.fact.env().extensionPath);
     if (embedded && !files.includes(embedded)) nodes.push({ kind: 'model', file: embedded, embedded: true });
@@ -117,6 +120,8 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
     }
     if (r.layers.length === 0) return [{ kind: 'info', parent: model, label: 'No candidate layers', tooltip: 'No block boundary with spatial or token features was found.', icon: 'info' }];
     const env = this.fact.env();
+    // The SAE index decides which checkpoint is "active"; read it before the items are drawn.
+    await this.fact.saes.list(model.file).catch(() => []);
     return Promise.all(r.layers.map(async (l) => {
       const found = (await Promise.all(saeDirs(model.file, l.label, env).map((d) => findCheckpoints(d)))).flat();
       return { kind: 'layer', parent: model, model: model.file, label: l.label, tensor: l.tensor, shape: formatShape(l.shape), recommended: r.recommendedLayers.includes(l.label), checkpoints: found } satisfies LayerNode;
@@ -127,7 +132,7 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
     switch (node.kind) {
       case 'model': return this.modelItem(node);
       case 'layer': return layerItem(node, this.fact.choices.layer(node.model));
-      case 'sae': return saeItem(node, this.fact.choices.sae(node.model));
+      case 'sae': return saeItem(node, this.fact.saes.peekEffective(node.model)?.dir);
       case 'info': {
         const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
@@ -184,19 +189,27 @@ function saeItem(node: SaeNode, activeSae: string | undefined): vscode.TreeItem 
   const c = node.info;
   const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.None);
   item.id = `sae:${c.dir}`;
-  item.description = [activeSae === c.dir ? 'active' : '', describeCheckpoint(c)].filter(Boolean).join(' · ');
-  item.iconPath = new vscode.ThemeIcon(c.problem ? 'warning' : 'symbol-misc');
+  const active = activeSae === c.dir;
+  item.description = [active ? 'active' : '', describeCheckpoint(c)].filter(Boolean).join(' · ');
+  item.iconPath = new vscode.ThemeIcon(c.problem ? 'warning' : active ? 'symbol-class' : 'symbol-misc');
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**SAE ${c.name}** for \`${node.layer}\`\n\n`);
+  md.appendMarkdown(`**SAE ${c.name}** for \`${node.layer}\`${active ? ' (the SAE explanations use)' : ''}\n\n`);
   if (c.problem) md.appendMarkdown(`${c.problem}\n\n`);
-  const facts = [c.k !== undefined ? `k = ${c.k}` : '', c.dictSize !== undefined ? `${c.dictSize} latents` : '', c.dModel !== undefined ? `d = ${c.dModel}` : ''].filter(Boolean);
+  const facts = [c.k !== undefined ? `k = ${c.k}` : '', c.dictSize !== undefined ? `${c.dictSize.toLocaleString('en-US')} concepts` : '', c.dModel !== undefined ? `d = ${c.dModel}` : ''].filter(Boolean);
   if (facts.length) md.appendMarkdown(`${facts.join(' · ')}\n\n`);
-  const metrics = headlineMetrics(c.metrics);
+  const known = checkpointFacts(c);
+  if (known.length) md.appendMarkdown(`${known.map((f) => `- ${f.long}`).join('\n')}\n\n`);
+  if (c.evaluation?.alive !== undefined) md.appendMarkdown(`${c.evaluation.alive.toLocaleString('en-US')} concepts alive${c.evaluation.imageL0 !== undefined ? `, ${c.evaluation.imageL0.toFixed(1)} present per image` : ''}${c.evaluation.relativeSquaredError !== undefined ? `, relative squared error ${formatMetric(c.evaluation.relativeSquaredError)}` : ''}\n\n`);
+  const { validation, bestEpoch, bestStep, ...rest } = c.metrics;
+  if (validation !== undefined) md.appendMarkdown(`Validation accuracy with the SAE during training: ${(100 * validation).toFixed(1)} %${bestEpoch !== undefined ? ` (best at epoch ${bestEpoch}${bestStep !== undefined ? `, step ${bestStep.toLocaleString('en-US')}` : ''})` : ''}\n\n`);
+  const metrics = headlineMetrics(rest);
   if (metrics.length) md.appendMarkdown(`${metrics.map(([k, v]) => `- ${k}: ${formatMetric(v)}`).join('\n')}\n\n`);
-  if (c.createdAt) md.appendMarkdown(`Trained ${c.createdAt}\n\n`);
+  if (!c.has?.evaluation && !c.problem) md.appendMarkdown('Not evaluated yet: right-click → Evaluate SAE (its concepts need an evaluation).\n\n');
+  if (c.resumable) md.appendMarkdown('Its training was interrupted: right-click → Resume Training.\n\n');
+  if (c.createdAt) md.appendMarkdown(`Trained ${c.createdAt}${c.trainingSteps !== undefined ? ` (${c.trainingSteps.toLocaleString('en-US')} steps)` : ''}\n\n`);
   md.appendMarkdown(`\`${c.dir}\``);
   item.tooltip = md;
-  item.contextValue = 'fact.sae';
+  item.contextValue = ['fact.sae', c.has?.consistency ? 'consistency' : '', c.has?.trainingLog ? 'log' : '', c.resumable ? 'resumable' : ''].filter(Boolean).join('.');
   item.resourceUri = vscode.Uri.file(c.dir);
   return item;
 }

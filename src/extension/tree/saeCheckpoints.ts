@@ -6,6 +6,33 @@ import * as path from 'node:path';
 
 export const CFG_FILE = 'cfg.json';
 export const WEIGHTS_FILE = 'sae.safetensors';
+/** Files the core keeps beside a checkpoint (src/core/jobs/saeContext.ts, src/core/sae/checkpoint.ts). */
+export const BESIDE = {
+  evaluationJson: 'evaluation.json',
+  evaluation: 'evaluation.safetensors',
+  consistency: 'consistency.json',
+  histogram: 'consistency.png',
+  atlas: 'atlas/atlas.json',
+  trainState: 'train-state.json',
+  /** Written by the editor: the curves of every training run of the checkpoint (training panel, FVU in the tree). */
+  trainingLog: 'training-log.json',
+} as const;
+
+/** What evaluation put into cfg.json (`evaluation`), the fields the editor shows. */
+export interface CheckpointEvaluation {
+  images?: number;
+  accuracy?: number;
+  accuracyWithSae?: number;
+  imageL0?: number;
+  relativeSquaredError?: number;
+  coverageL0?: number;
+  alive?: number;
+  alivePercentage?: number;
+  dataset?: string;
+}
+
+/** What the consistency measurement put into cfg.json (`consistency`). */
+export interface CheckpointConsistency { foundation?: string; mean: number; randomMean?: number; deltaRandom?: number; concepts?: number }
 
 export interface SaeCheckpointInfo {
   dir: string;
@@ -19,6 +46,14 @@ export interface SaeCheckpointInfo {
   createdAt?: string;
   /** Why cfg.json could not be read, if it could not. */
   problem?: string;
+  evaluation?: CheckpointEvaluation;
+  consistency?: CheckpointConsistency;
+  /** Fraction of variance unexplained: from cfg.json when the core records it, else the last training report. */
+  fvu?: { value: number; source: 'cfg' | 'training' };
+  trainingSteps?: number;
+  /** A training run was interrupted and its state saved: training can resume. */
+  resumable?: boolean;
+  has?: { evaluation: boolean; atlas: boolean; consistency: boolean; trainingLog: boolean };
 }
 
 /** Checkpoints below `root` (at most `maxDepth` folders deep), sorted by name. */
@@ -56,21 +91,90 @@ export async function readCheckpoint(root: string, dir: string): Promise<SaeChec
     if (dModel !== undefined) info.dModel = dModel;
     if (typeof cfg.layer === 'string') info.layer = cfg.layer;
     if (typeof cfg.createdAt === 'string') info.createdAt = cfg.createdAt;
+    const rec = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
+    const ev = rec(cfg.evaluation);
+    if (ev) {
+      const e: CheckpointEvaluation = {};
+      for (const key of ['images', 'accuracy', 'accuracyWithSae', 'imageL0', 'relativeSquaredError', 'coverageL0', 'alive', 'alivePercentage'] as const) {
+        const v = num(ev[key]);
+        if (v !== undefined) e[key] = v;
+      }
+      if (typeof ev.dataset === 'string') e.dataset = ev.dataset;
+      info.evaluation = e;
+    }
+    const cs = rec(cfg.consistency);
+    if (cs && num(cs.mean) !== undefined) {
+      const c: CheckpointConsistency = { mean: cs.mean as number };
+      if (num(cs.randomMean) !== undefined) c.randomMean = cs.randomMean as number;
+      if (num(cs.deltaRandom) !== undefined) c.deltaRandom = cs.deltaRandom as number;
+      if (num(cs.concepts) !== undefined) c.concepts = cs.concepts as number;
+      if (typeof cs.foundation === 'string') c.foundation = cs.foundation;
+      info.consistency = c;
+    }
+    const training = rec(cfg.training);
+    if (training && num(training.steps) !== undefined) info.trainingSteps = training.steps as number;
+    const cfgFvu = num(metrics.fvu) ?? num(ev?.fvu) ?? num(training?.fvu);
+    if (cfgFvu !== undefined) info.fvu = { value: cfgFvu, source: 'cfg' };
+    else {
+      const last = await lastTrainingFvu(dir);
+      if (last !== undefined) info.fvu = { value: last, source: 'training' };
+    }
+    info.resumable = existsSync(path.join(dir, BESIDE.trainState));
+    info.has = { evaluation: existsSync(path.join(dir, BESIDE.evaluationJson)), atlas: existsSync(path.join(dir, BESIDE.atlas)), consistency: existsSync(path.join(dir, BESIDE.consistency)), trainingLog: existsSync(path.join(dir, BESIDE.trainingLog)) };
     return info;
   } catch (e) {
     return { dir, name, metrics: {}, problem: `cfg.json cannot be read: ${(e as Error).message}` };
   }
 }
 
-/** "k 32 · 4,096 latents · R² 0.91": the short line a tree item shows. */
+/** The last FVU of the training log the editor keeps beside a checkpoint, if any. */
+async function lastTrainingFvu(dir: string): Promise<number | undefined> {
+  try {
+    const log = JSON.parse(await fs.readFile(path.join(dir, BESIDE.trainingLog), 'utf8')) as { runs?: { points?: { fvu?: unknown }[] }[] };
+    const points = (log.runs ?? []).flatMap((r) => r.points ?? []);
+    const v = points.at(-1)?.fvu;
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatPercentShort(p: number): string {
+  return `${(100 * p).toFixed(1)} %`;
+}
+
+/** "k 8 · 1,024 concepts · acc 84.1 % · C² 0.61 · FVU 0.12": the short line a tree item shows. */
 export function describeCheckpoint(c: SaeCheckpointInfo): string {
   if (c.problem) return c.problem;
   const parts: string[] = [];
   if (c.k !== undefined) parts.push(`k ${c.k}`);
   if (c.dictSize !== undefined) parts.push(`${c.dictSize.toLocaleString('en-US')} latents`);
-  const m = headlineMetrics(c.metrics).slice(0, 2);
-  for (const [k, v] of m) parts.push(`${k} ${formatMetric(v)}`);
+  const known = checkpointFacts(c);
+  if (known.length) parts.push(...known.map((f) => f.short));
+  else for (const [k, v] of headlineMetrics(c.metrics).slice(0, 2)) parts.push(`${k} ${formatMetric(v)}`);
+  if (c.resumable) parts.push('interrupted');
   return parts.join(' · ');
+}
+
+export interface CheckpointFact { key: 'accuracy' | 'c2' | 'fvu'; short: string; long: string }
+
+/** Accuracy with the SAE, mean C² and FVU, when known: short (tree description) and long (tooltip) forms. */
+export function checkpointFacts(c: SaeCheckpointInfo): CheckpointFact[] {
+  const out: CheckpointFact[] = [];
+  const e = c.evaluation;
+  if (e?.accuracyWithSae !== undefined) {
+    out.push({ key: 'accuracy', short: `acc ${formatPercentShort(e.accuracyWithSae)}`,
+      long: `Accuracy with the SAE: ${formatPercentShort(e.accuracyWithSae)}${e.accuracy !== undefined ? ` (without: ${formatPercentShort(e.accuracy)})` : ''}${e.images !== undefined ? ` on ${e.images.toLocaleString('en-US')} images` : ''}` });
+  }
+  const cs = c.consistency;
+  if (cs) {
+    out.push({ key: 'c2', short: `C² ${cs.mean.toFixed(3)}`,
+      long: `Mean C²: ${cs.mean.toFixed(3)}${cs.randomMean !== undefined ? ` (random traces: ${cs.randomMean.toFixed(3)}, Δ ${(cs.mean - cs.randomMean).toFixed(3)})` : ''}${cs.concepts !== undefined ? ` over ${cs.concepts} concepts` : ''}${cs.foundation ? `, foundation ${cs.foundation}` : ''}` });
+  }
+  if (c.fvu) {
+    out.push({ key: 'fvu', short: `FVU ${formatMetric(c.fvu.value)}`, long: `FVU: ${formatMetric(c.fvu.value)}${c.fvu.source === 'training' ? ' (last training report)' : ''}` });
+  }
+  return out;
 }
 
 /** Metrics worth a glance first (explained variance / accuracy-like ones), then the rest by name. */

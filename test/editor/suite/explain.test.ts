@@ -57,19 +57,37 @@ suite('FaCT: Explain Image', () => {
     assert.deepEqual(view.top.map((t) => t.index), current.top.map((t) => t.index), 'the top classes stay');
   });
 
-  test('exports a self-contained HTML report', async () => {
+  test('exports a self-contained HTML report, without an SAE and with the model\'s SAE', async () => {
     const api = await factApi();
     const panel = api.explainPanel()!;
+    const model = panel.currentRequest.model;
     const file = path.join(os.tmpdir(), `fact-report-${process.pid}.html`);
-    const out = await panel.exportReport(vscode.Uri.file(file));
-    assert.equal(out?.fsPath, file);
+    // Without an SAE: the three pictures of the plain explanation.
+    await api.choices.setSae(model, '');
+    try {
+      await waitFor('no concepts', () => panel.concepts.status === 'none' && panel.currentView, 30_000);
+      const out = await panel.exportReport(vscode.Uri.file(file));
+      assert.equal(out?.fsPath, file);
+      const html = await fs.readFile(file, 'utf8');
+      assert.match(html, /^<!DOCTYPE html>/);
+      assert.equal((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length, 3, 'three inlined pictures');
+      assert.doesNotMatch(html, /<script|src="http|href="http/i, 'no script and nothing remote');
+      assert.match(html, /Σ x·W \+ bias = logit/);
+      assert.doesNotMatch(html, /Σ c_k/);
+      assert.match(html, new RegExp(panel.currentView!.className));
+    } finally {
+      await api.choices.setSae(model, undefined);
+    }
+    // With the shipped SAE: the concept section too (bars, traces, top images, Σ c_k + bias = logit).
+    const slots = await waitFor('the concepts', () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts, 60_000);
+    await panel.exportReport(vscode.Uri.file(file));
     const html = await fs.readFile(file, 'utf8');
     await fs.rm(file, { force: true });
-    assert.match(html, /^<!DOCTYPE html>/);
-    assert.equal((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length, 3, 'three inlined pictures');
-    assert.doesNotMatch(html, /<script|src="http|href="http/i, 'no script and nothing remote');
-    assert.match(html, /Σ x·W \+ bias = logit/);
-    assert.match(html, new RegExp(panel.currentView!.className));
+    assert.match(html, /Σ c_k \+ bias = logit/);
+    assert.match(html, /Through the SAE's concepts/);
+    assert.equal((html.match(/alt="trace of concept \d+"/g) ?? []).length, slots.view!.traced.length);
+    assert.equal((html.match(/alt="top images of concept \d+"/g) ?? []).length, slots.strips.length);
+    assert.doesNotMatch(html, /<script|src="http|href="http/i);
   });
 
   test('a reloaded page gets the current state again (ready handshake)', async () => {

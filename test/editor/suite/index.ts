@@ -16,6 +16,9 @@ export function run(): Promise<void> {
   require('./explain.test');
   require('./tree.test');
   require('./commands.test');
+  require('./saeLogic.test');
+  require('./sae.test');
+  require('./hover.test');
   const records: TestRecord[] = [];
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {

@@ -54,7 +54,7 @@ export default async function explain({ page, ui, workspace, theme, log, measure
   assert.equal(names[0], 'Trouser');
   for (const n of names) assert.ok(CLASSES.includes(n), `"${n}" is a class name from the model card`);
   const line = (await shadow('#completeness').innerText()).replace(/\s+/g, ' ');
-  assert.match(line, /Σ x·W \+ bias = logit: −?\d+\.\d{4} \+ \(−2\.1972\) = 3\.5846/, `completeness line: ${line}`);
+  assert.match(line, /Σ x·W \+ bias = logit: −?\d+\.\d{4} \+ \(−2\.1972\) = −?\d+\.\d{4}/, `completeness line: ${line}`);
   assert.match(await shadow('#completeness-error').innerText(), /completeness error \d\.\de−\d+/);
   await ui.screenshot(page, `explain-${theme}`);
 
@@ -94,6 +94,8 @@ export default async function explain({ page, ui, workspace, theme, log, measure
 
   // 6. Export: the save dialog (the web workbench's simple dialog) proposes a file beside the image; accept it.
   if (theme === 'dark') {
+    // The model ships an SAE: wait for the concept slots (and their top images) so that the report carries them.
+    await frame2.locator('fact-explain-panel fact-concept-traces section[data-strips="ready"]').waitFor({ timeout: 30_000 });
     await frame2.locator('fact-explain-panel #export-report').click();
     const box = page.locator('.quick-input-widget .quick-input-box input');
     await box.waitFor({ state: 'visible', timeout: 10_000 });
@@ -105,7 +107,10 @@ export default async function explain({ page, ui, workspace, theme, log, measure
     const file = path.join(workspace, 'models', 'fashion-mnist-bcos', 'samples', '0001-pullover-Pullover-fact.html');
     assert.ok(await poll(() => fs.existsSync(file), 10_000), `${file} was written`);
     const html = fs.readFileSync(file, 'utf8');
-    assert.equal((html.match(/src="data:image\/png;base64,/g) || []).length, 3);
+    // The three pictures of the plain explanation; through the SAE, the full logit, the other concepts, and each of
+    // the six traced concepts' trace and top images.
+    assert.equal((html.match(/src="data:image\/png;base64,/g) || []).length, 3 + 2 + 6 * 2);
+    assert.match(html, /Σ c_k \+ bias = logit/);
     log(`report: ${(html.length / 1024).toFixed(0)} KB`);
 
   }

@@ -29,7 +29,7 @@ export default async function tree({ page, ui, theme, log, measure }) {
   await layer3.waitFor({ timeout: 30_000 });
   measure('expand model → layers listed', Date.now() - t);
   const layerText = (await layer3.innerText()).replace(/\s+/g, ' ');
-  assert.match(layerText, /layer3 ?\[128, 7, 7\] · card · no SAE/, `layer3 row: ${layerText}`);
+  assert.match(layerText, /layer3 ?\[128, 7, 7\] · card · 1 SAE/, `layer3 row: ${layerText}`);
   for (const l of ['layer1', 'layer2', 'layer4', 'classifier']) await treeRow(view, l).waitFor({ timeout: 5000 });
 
   // 3. …and the workspace's copy with the keyboard: select, Right arrow expands.

@@ -47,3 +47,14 @@ class FashionBcosCNN(nn.Module):
         x = self.layer3(x)
         x = self.layer4(x)
         return self.classifier(x).mean(dim=(2, 3)) + self.logit_bias
+
+
+if __name__ == "__main__":
+    # FaCT hover previews: hover over `self.layer3` above (the SAE trained on that layer: its accuracy, C² and top
+    # concepts) and over the image path below (the prediction and the concepts that make it up).
+    from PIL import Image
+    import torchvision.transforms.functional as TF
+
+    model = FashionBcosCNN().eval()
+    image = TF.to_tensor(Image.open("models/fashion-mnist-bcos/samples/0002-trouser.png").convert("L"))
+    print(model(torch.cat([image, 1 - image]).unsqueeze(0)).argmax(dim=1))
