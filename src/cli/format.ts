@@ -121,7 +121,7 @@ export function formatEvaluation(r: EvaluationSummary): string {
     `  accuracy               ${(100 * m.accuracy).toFixed(2)}% without the SAE, ${(100 * m.accuracyWithSae).toFixed(2)}% with it`,
     `  image L0               ${m.imageL0.toFixed(1)} concepts present per image`,
     `  80% coverage L0        ${m.coverageL0.toFixed(1)} concepts`,
-    `  reconstruction         ${(100 * m.relativeSquaredError).toFixed(2)}% of the energy lost; mean relative L2 error ${m.relativeL2Error.toFixed(4)}`,
+    `  reconstruction         FVU ${m.fvu.toFixed(4)}; ${(100 * m.relativeSquaredError).toFixed(2)}% of the energy lost; mean relative L2 error ${m.relativeL2Error.toFixed(4)}`,
     `  alive concepts         ${m.alive} (${m.alivePercentage.toFixed(1)}%), ${m.alwaysActive} always active`,
     `  completeness           worst relative error ${m.worstCompletenessRel.toExponential(2)}`,
   ].join('\n');

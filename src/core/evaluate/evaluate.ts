@@ -24,6 +24,8 @@ export interface EvaluationMetrics {
   imageL0: number;
   /** Σ‖z − ẑ‖² / Σ‖z‖² over all locations (fraction of the energy not reconstructed). */
   relativeSquaredError: number;
+  /** Fraction of variance unexplained: Σ‖z − ẑ‖² / Σ‖z − z̄‖² (z̄ the mean feature vector). */
+  fvu: number;
   /** Mean over locations of ‖z − ẑ‖ / ‖z‖. */
   relativeL2Error: number;
   /** Mean number of concepts needed to reach 80% of an image's positive contribution. */
@@ -64,7 +66,8 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
   const batchSize = opts.batchSize ?? 32;
   const k = explainer.shapeOf(ctx.logitsOutput)[1]!;
   const records = opts.keepRecords ? new RecordsBuilder() : undefined;
-  let images = 0, correct = 0, correctSae = 0, l0 = 0, cover = 0, errNum = 0, errDen = 0, relSum = 0, locs = 0, worst = 0;
+  let images = 0, correct = 0, correctSae = 0, l0 = 0, cover = 0, errNum = 0, errDen = 0, relSum = 0, locs = 0, worst = 0, vectors = 0;
+  const featureSum = new Float64Array(layout.dim);
   const presentCount = new Int32Array(cfg.dictSize);
   const contributingCount = new Int32Array(cfg.dictSize);
   const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
@@ -91,7 +94,9 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
         const e = a - codes.reconstruction[r * layout.dim + i]!;
         num += e * e;
         den += a * a;
+        featureSum[i]! += a;
       }
+      vectors++;
       errNum += num;
       errDen += den;
       if (den > 0) { relSum += Math.sqrt(num / den); locs++; }
@@ -122,7 +127,8 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
   const alive = presentCount.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);
   const metrics: EvaluationMetrics = {
     images, accuracy: correct / images, accuracyWithSae: correctSae / images, imageL0: l0 / images,
-    relativeSquaredError: errNum / Math.max(errDen, 1e-30), relativeL2Error: relSum / Math.max(1, locs), coverageL0: cover / images,
+    relativeSquaredError: errNum / Math.max(errDen, 1e-30),
+    fvu: errNum / Math.max(errDen - featureSum.reduce((a, s) => a + s * s, 0) / Math.max(1, vectors), 1e-30), relativeL2Error: relSum / Math.max(1, locs), coverageL0: cover / images,
     alive, alivePercentage: (100 * alive) / cfg.dictSize, alwaysActive: contributingCount.reduce((a, c) => a + (c > 0.85 * images ? 1 : 0), 0),
     worstCompletenessRel: worst,
   };

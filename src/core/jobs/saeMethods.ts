@@ -103,41 +103,18 @@ async function currentRecords(s: SaeContext) {
 
 export const saeHandlers: Handlers = {
   async train(p, services, call) {
-    const ctx = await services.model(p.model);
-    const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`) });
-    const layer = resolveModelLayer(ctx, store.manifest.layer.name);
-    let validate: ((w: SaeWeights) => Promise<number>) | undefined;
-    if (p.validation) {
-      const explainer = await services.explainer(p.model);
-      const data = await openDataset(ctx, p.validation.dataset);
-      validate = async (weights) => {
-        const encoder = await SaeEncoder.create(weights);
-        try {
-          const { metrics } = await evaluateSae(ctx, services.runner, explainer, { layer: layer.label, dataset: data, sae: weights, encode: (v, n) => encoder.encode(v, n), offset: p.validation!.offset ?? 0, ...(p.validation!.limit ? { limit: p.validation!.limit } : {}), signal: call.signal });
-          call.progress(`validation: accuracy with the SAE ${(100 * metrics.accuracyWithSae).toFixed(2)}% (without ${(100 * metrics.accuracy).toFixed(2)}%)`);
-          return metrics.accuracyWithSae;
-        } finally {
-          await encoder.dispose();
-        }
-      };
+    // One run per checkpoint folder at a time: a resume asked for right after a cancel waits until the cancelled
+    // run has finished saving its state, instead of reading it half-written.
+    const key = path.resolve(p.out);
+    const previous = trainingRuns.get(key);
+    if (previous) await previous.catch(() => undefined);
+    const run = trainOnce(p, services, call);
+    trainingRuns.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (trainingRuns.get(key) === run) trainingRuns.delete(key);
     }
-    await fs.mkdir(p.out, { recursive: true });
-    const r = await trainSae(store, {
-      k: p.k, dictSize: p.dictSize, layer: layer.label, modelSha256: ctx.loaded.sha256,
-      ...(p.epochs ? { epochs: p.epochs } : {}), ...(p.batchSize ? { batchSize: p.batchSize } : {}), ...(p.lr ? { lr: p.lr } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
-    }, {
-      checkpointDir: p.out, signal: call.signal, resume: p.resume ?? true, ...(services.options.executionProvider ? { executionProvider: services.options.executionProvider } : {}),
-      ...(validate ? { validate } : {}),
-      onProgress: (t: TrainProgress) => call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps,
-        { kind: 'train', step: t.step, totalSteps: t.totalSteps, epoch: t.epoch, loss: t.loss, fvu: t.fvu, l0: t.l0, dead: t.dead, lr: t.lr, vectorsPerSecond: t.vectorsPerSecond, etaSeconds: t.etaSeconds, ...(t.validation !== undefined ? { validation: t.validation } : {}) }),
-    });
-    // The checkpoint records where its training vectors came from (the store's manifest, summarised).
-    const cfgFile = path.join(p.out, checkpointFiles.cfg);
-    const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
-    cfg.collection = collectionSummary(store.manifest);
-    await writeJson(cfgFile, cfg);
-    const { weights: _w, ...rest } = r;
-    return rest;
   },
 
   async evaluate({ model, sae, dataset, limit }, services, call) {
@@ -257,6 +234,50 @@ export const saeHandlers: Handlers = {
     });
   },
 };
+
+
+const trainingRuns = new Map<string, Promise<SaeMethods['train']['result']>>();
+
+async function trainOnce(p: TrainParams, services: CoreServices, call: CallContext): Promise<SaeMethods['train']['result']> {
+  const ctx = await services.model(p.model);
+  const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`) });
+  const layer = resolveModelLayer(ctx, store.manifest.layer.name);
+  let validate: ((w: SaeWeights) => Promise<number>) | undefined;
+  if (p.validation) {
+    const explainer = await services.explainer(p.model);
+    const data = await openDataset(ctx, p.validation.dataset);
+    validate = async (weights) => {
+      const encoder = await SaeEncoder.create(weights);
+      try {
+        const { metrics } = await evaluateSae(ctx, services.runner, explainer, { layer: layer.label, dataset: data, sae: weights, encode: (v, n) => encoder.encode(v, n), offset: p.validation!.offset ?? 0, ...(p.validation!.limit ? { limit: p.validation!.limit } : {}), signal: call.signal });
+        call.progress(`validation: accuracy with the SAE ${(100 * metrics.accuracyWithSae).toFixed(2)}% (without ${(100 * metrics.accuracy).toFixed(2)}%)`);
+        return metrics.accuracyWithSae;
+      } finally {
+        await encoder.dispose();
+      }
+    };
+  }
+  await fs.mkdir(p.out, { recursive: true });
+  let last: TrainProgress | undefined;
+  const r = await trainSae(store, {
+    k: p.k, dictSize: p.dictSize, layer: layer.label, modelSha256: ctx.loaded.sha256,
+    ...(p.epochs ? { epochs: p.epochs } : {}), ...(p.batchSize ? { batchSize: p.batchSize } : {}), ...(p.lr ? { lr: p.lr } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
+  }, {
+    checkpointDir: p.out, signal: call.signal, resume: p.resume ?? true, ...(services.options.executionProvider ? { executionProvider: services.options.executionProvider } : {}),
+    ...(validate ? { validate } : {}),
+    onProgress: (t: TrainProgress) => (last = t, call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps,
+      { kind: 'train', step: t.step, totalSteps: t.totalSteps, epoch: t.epoch, loss: t.loss, fvu: t.fvu, l0: t.l0, dead: t.dead, lr: t.lr, vectorsPerSecond: t.vectorsPerSecond, etaSeconds: t.etaSeconds, ...(t.validation !== undefined ? { validation: t.validation } : {}) })),
+  });
+  // The checkpoint records where its training vectors came from (the store's manifest, summarised).
+  const cfgFile = path.join(p.out, checkpointFiles.cfg);
+  const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
+  cfg.collection = collectionSummary(store.manifest);
+  // The last reported averages: what the curves ended at.
+  if (last) cfg.metrics = { ...(cfg.metrics ?? {}), fvu: last.fvu, loss: last.loss, l0: last.l0, dead: last.dead };
+  await writeJson(cfgFile, cfg);
+  const { weights: _w, ...rest } = r;
+  return rest;
+}
 
 function collectionSummary(m: FeatureStore['manifest']) {
   return {
