@@ -4,6 +4,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { Atlas, AtlasConcept, AtlasImage } from '../../core/concepts/atlas';
+import type { ConsistencyReport } from '../../core/consistency/measureConsistency';
 import { layerFolder, modelWorkDir, type ModelEnv } from '../models';
 import { BESIDE, findCheckpoints, type SaeCheckpointInfo } from '../tree/saeCheckpoints';
 
@@ -47,30 +49,11 @@ export function defaultCheckpointDir(model: string, layer: string, k: number, di
 
 // ── the concept atlas (atlas/atlas.json, written by the core's `concepts`) ──────────────────────────────────────
 
-export interface AtlasImageSummary { row: number; image: number; presence: number; contribution: number; label: number; predicted: number; crop: { x: number; y: number; size: number } }
-
-export interface AtlasConceptSummary {
-  concept: number;
-  frequency: number;
-  images: number;
-  meanPresence: number;
-  meanContribution: number;
-  classes: { index: number; name: string; contribution: number }[];
-  /** Its top images by presence, in the order of the strip. */
-  top: AtlasImageSummary[];
-  strip?: string;
-}
-
-export interface AtlasSummary {
-  checkpointSha256: string;
-  evaluationSha256: string;
-  layer: string;
-  dictSize: number;
-  imagesEvaluated: number;
-  side: number;
-  cell: number;
-  concepts: AtlasConceptSummary[];
-}
+// The atlas's shapes are the core's (src/core/concepts/atlas.ts), read here without the core's checks so the
+// extension host never loads the large evaluation records just to show a concept.
+export type AtlasImageSummary = AtlasImage;
+export type AtlasConceptSummary = AtlasConcept;
+export type AtlasSummary = Pick<Atlas, 'checkpointSha256' | 'evaluationSha256' | 'layer' | 'dictSize' | 'imagesEvaluated' | 'side' | 'cell' | 'concepts'>;
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -175,17 +158,7 @@ export function conceptsByContribution(atlas: AtlasSummary): AtlasConceptSummary
 
 // ── the C² report (consistency.json) ────────────────────────────────────────────────────────────────────────────
 
-export interface ConsistencyFile {
-  foundation: string;
-  concepts: { concept: number; images: number; score: number; random: number }[];
-  dropped: { concept: number; images: number; reason: string }[];
-  mean: number;
-  randomMean: number;
-  deltaRandom: number;
-  minImagesForMean: number;
-  conceptsInMean: number;
-  checkpointSha256?: string;
-}
+export type ConsistencyFile = Pick<ConsistencyReport, 'foundation' | 'concepts' | 'dropped' | 'mean' | 'randomMean' | 'deltaRandom' | 'minImagesForMean' | 'conceptsInMean'> & { checkpointSha256?: string };
 
 export async function readConsistency(sae: string): Promise<ConsistencyFile | undefined> {
   try {
