@@ -1,18 +1,8 @@
 // The SAE training step of trainStepGraph.ts written out plainly in float64 TypeScript — loops, no tricks — so the
 // tests can check the graph against something a person can read line by line. Far too slow for real training.
-import { auxDenominatorFloor, clipEps, projectionEps, unitNormEps, type StepDtype, type StepState } from './trainStepGraph';
+import { auxDenominatorFloor, clipEps, projectionEps, unitNormEps, type StepDtype, type StepHyper, type StepState } from './trainStepGraph';
 
-export interface StepHyper {
-  dModel: number;
-  dictSize: number;
-  k: number;
-  auxkMax: number;
-  auxkCoef: number;
-  clipNorm: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-}
+export type { StepHyper };
 
 export interface ReferenceStepInput {
   /** [batch, d] */

@@ -26,18 +26,22 @@ import type { OnnxModel } from '../onnx/types';
 
 export type StepDtype = 'float32' | 'float64';
 
-export interface TrainStepGraphOptions {
+/** The step's shape and hyper-parameters: the same for the ONNX graph and the TypeScript reference step. */
+export interface StepHyper {
   dModel: number;
   dictSize: number;
   k: number;
-  /** Include the AuxK term and its `deadCandidates` input. Without it the graph is cheaper and loss = mse. */
-  auxK: boolean;
   auxkMax: number;
   auxkCoef: number;
   clipNorm: number;
   beta1: number;
   beta2: number;
   eps: number;
+}
+
+export interface TrainStepGraphOptions extends StepHyper {
+  /** Include the AuxK term and its `deadCandidates` input. Without it the graph is cheaper and loss = mse. */
+  auxK: boolean;
   /** float64 makes the graph for gradient checks. */
   dtype?: StepDtype;
   /** Extra outputs `gradEnc` [K,d] / `gradDec` [d,K] (raw gradients, before projection and clipping). */
