@@ -52,6 +52,9 @@ export async function readManifest(dir: string): Promise<FeatureManifest> {
   if (m.kind !== 'fact-feature-store' || m.format !== 1 || !Array.isArray(m.shards)) {
     throw new FactError('bad-store', `'${file}' is not a FaCT feature-store manifest (format 1).`, { file });
   }
+  if (!Number.isSafeInteger(m.dim) || m.dim < 1 || (m.dtype !== 'float32' && m.dtype !== 'float16')) {
+    throw new FactError('bad-store', `The feature-store manifest '${file}' has an invalid "dim" (${JSON.stringify(m.dim)}) or "dtype" (${JSON.stringify(m.dtype)}).`, { file, field: 'dim' });
+  }
   return m;
 }
 

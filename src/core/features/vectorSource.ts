@@ -17,8 +17,20 @@ export interface VectorSource {
   readonly dim: number;
   readonly count: number;
   batches(opts: BatchOptions): AsyncIterable<VectorBatch>;
-  /** How many batches `batches` yields for an epoch (may differ slightly from ⌊count / batchSize⌋). */
-  batchCount(batchSize: number, seed: number, epoch: number): number;
+  /** How many batches `batches` yields for an epoch: `epochBatchStarts(count, batchSize).length - 1`. */
+  batchCount(batchSize: number): number;
+}
+
+/** Where each batch of an epoch starts in the epoch's shuffled order of all `count` vectors, plus the end: every
+ *  vector is used once per epoch. Batches hold `batchSize` vectors except the last, which holds the remainder; a
+ *  remainder of one vector joins the batch before it instead (a batch of one has no variance for AuxK). */
+export function epochBatchStarts(count: number, batchSize: number): number[] {
+  const full = Math.floor(count / batchSize);
+  const rest = count - full * batchSize;
+  const batches = rest === 0 || (rest === 1 && full > 0) ? full : full + 1;
+  const starts = Array.from({ length: batches }, (_, i) => i * batchSize);
+  starts.push(count);
+  return batches === 0 ? [0] : starts;
 }
 
 /** A seeded permutation (xorshift + Fisher–Yates), identical on every platform. */
@@ -43,20 +55,21 @@ export class ArrayVectorSource implements VectorSource {
   }
 
   batchCount(batchSize: number): number {
-    return Math.floor(this.count / batchSize);
+    return epochBatchStarts(this.count, batchSize).length - 1;
   }
 
   async *batches(opts: BatchOptions): AsyncIterable<VectorBatch> {
     const order = permutation(this.count, opts.seed * 1000 + opts.epoch);
-    const total = Math.floor(this.count / opts.batchSize);
-    for (let b = opts.startBatch ?? 0; b < total; b++) {
+    const starts = epochBatchStarts(this.count, opts.batchSize);
+    for (let b = opts.startBatch ?? 0; b < starts.length - 1; b++) {
       throwIfAborted(opts.signal);
-      const out = new Float32Array(opts.batchSize * this.dim);
-      for (let r = 0; r < opts.batchSize; r++) {
-        const src = order[b * opts.batchSize + r]!;
+      const rows = starts[b + 1]! - starts[b]!;
+      const out = new Float32Array(rows * this.dim);
+      for (let r = 0; r < rows; r++) {
+        const src = order[starts[b]! + r]!;
         out.set(this.data.subarray(src * this.dim, (src + 1) * this.dim), r * this.dim);
       }
-      yield { data: out, rows: opts.batchSize };
+      yield { data: out, rows };
     }
   }
 }

@@ -69,8 +69,8 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
   const settings = resolveTrainSettings(settingsInput);
   const { batchSize: B, dictSize: K } = settings;
   const d = source.dim;
-  const stepsPerEpoch = Math.floor(source.count / B);
-  if (!(d >= 1) || stepsPerEpoch < 1) {
+  const stepsPerEpoch = source.batchCount(B);
+  if (!(d >= 1) || source.count < B) {
     throw new FactError('bad-input', `SAE training needs at least one batch of ${B} vectors, but the feature source has ${source.count}.`, { count: source.count });
   }
   const schedule = lrSchedule(settings, stepsPerEpoch);

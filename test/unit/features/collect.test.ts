@@ -143,10 +143,37 @@ describe('feature collection', () => {
       return rows;
     };
     const a = await take(0);
-    assert.equal(a.length, store.batchCount(5, 1, 0));
+    assert.equal(a.length, store.batchCount(5));
     assert.deepEqual(await take(0), a);
     assert.notDeepEqual(await take(1), a);
     assert.deepEqual(await take(0, 3), a.slice(3), 'resuming mid-epoch continues the same sequence');
+    await explainer.dispose();
+  });
+
+  it('uses every vector once per epoch, batches crossing shard and window boundaries, as many as batchCount says', async () => {
+    const ctx = await openModel(tiny);
+    const explainer = await Explainer.create(ctx);
+    const dataset = await openImageFolder(await imageFolder(), 'grayscale');
+    const out = tempDir();
+    // Shards of 8 vectors (two images), batches of 6, windows of one shard: most batches straddle two shards.
+    await collectFeatures(ctx, explainer, { layer: 'layer2', dataset, outDir: out, samplesPerImage: 4, shardVectors: 7 });
+    for (const window of [1, 3]) {
+      const store = await FeatureStore.open(out, { window });
+      const key = (v: Float32Array, r: number) => Array.from(v.subarray(r * store.dim, (r + 1) * store.dim)).join(',');
+      const all: string[] = [];
+      for (const s of store.shards) { const l = await store.loadShard(s); for (let r = 0; r < l.vectors; r++) all.push(key(l.features, r)); }
+      for (const batchSize of [6, 5, store.count - 1]) {
+        const seen: string[] = [];
+        let batches = 0;
+        for await (const b of store.batches({ batchSize, epoch: 2, seed: 3 })) {
+          batches++;
+          assert.ok(b.rows >= 2 && b.rows <= batchSize + 1, `batch of ${b.rows}`);
+          for (let r = 0; r < b.rows; r++) seen.push(key(b.data, r));
+        }
+        assert.equal(batches, store.batchCount(batchSize), `window ${window}, batch ${batchSize}`);
+        assert.deepEqual([...seen].sort(), [...all].sort(), `window ${window}, batch ${batchSize}: every vector exactly once`);
+      }
+    }
     await explainer.dispose();
   });
 });

@@ -11,6 +11,18 @@ import { tempDir } from '../../support/paths';
 import { bestCosines, syntheticFeatures } from './syntheticFeatures';
 
 describe('SAE training', () => {
+  it('plans the schedule from the batches the source yields, using every vector (a count that is not a multiple of the batch)', async () => {
+    const { source } = syntheticFeatures({ dim: 8, directions: 6, perVector: 2, count: 100, seed: 2, scale: 3 });
+    assert.equal(source.batchCount(16), 7, '6 batches of 16 and one of 4');
+    assert.equal(source.batchCount(33), 3, 'a remainder of one vector joins the last batch');
+    const reports: TrainProgress[] = [];
+    const result = await trainSae(source, { k: 2, dictSize: 12, layer: 'l', modelSha256: 's', epochs: 3, batchSize: 16 }, {
+      checkpointDir: tempDir('fact-sae-'), progressIntervalMs: 0, onProgress: (p) => reports.push(p),
+    });
+    assert.equal(result.steps, 3 * 7);
+    assert.deepEqual([reports.at(-1)!.step, reports.at(-1)!.totalSteps], [21, 21]);
+  });
+
   it('lowers the loss on synthetic sparse data and recovers the hidden directions', async () => {
     const dim = 32, hidden = 24, dictSize = 48;
     const { source, directions } = syntheticFeatures({ dim, directions: hidden, perVector: 3, count: 8192, seed: 5, scale: 7 });
