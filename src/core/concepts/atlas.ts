@@ -19,6 +19,7 @@ import type { ModelRunner } from '../model/modelRunner';
 import { explanationToRgba } from '../render/colorMap';
 import { inputToRgba, toRgba8 } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
+import { readContainedFile } from '../util/containedFile';
 import { writeFileAtomic } from '../util/files';
 import { presenceTraces } from './presenceTraces';
 import { cropAroundMass, type Crop } from './traceCrop';
@@ -60,6 +61,16 @@ export async function readAtlas(checkpointDir: string): Promise<Atlas | undefine
   if (!existsSync(file)) return undefined;
   return JSON.parse(await fs.readFile(file, 'utf8')) as Atlas;
 }
+
+/** A concept's PNG strip: a file inside the atlas folder (an atlas someone shares must not make us read another). */
+export async function readAtlasStrip(checkpointDir: string, entry: AtlasConcept): Promise<Buffer | undefined> {
+  if (entry.strip === undefined) return undefined;
+  const dir = path.join(checkpointDir, ATLAS_DIR);
+  return readContainedFile(dir, entry.strip, { file: path.join(dir, 'atlas.json'), field: `concepts[${entry.concept}].strip`, code: 'bad-store', maxBytes: MAX_STRIP_BYTES }, true);
+}
+
+/** Far above any strip we write (16 images and traces at 4× a 224-pixel side are a few MB). */
+const MAX_STRIP_BYTES = 64 << 20;
 
 /** The atlas, if it was built from exactly this checkpoint and evaluation; undefined when missing or stale. */
 export async function currentAtlas(checkpointDir: string, checkpointSha256: string, evaluationSha256: string): Promise<Atlas | undefined> {

@@ -1,5 +1,7 @@
 // Opening the dataset a job runs over: an image folder, an IDX image/label pair, or a split the model card ships.
 import * as path from 'node:path';
+import { cardPathFor } from '../model/card';
+import { containedPath } from '../util/containedFile';
 import { FactError } from '../errors';
 import type { ModelContext } from '../model/modelContext';
 import type { Dataset } from './dataset';
@@ -20,6 +22,8 @@ export async function openDataset(ctx: ModelContext, spec: DatasetSpec): Promise
     const have = Object.keys(ctx.card?.data ?? {});
     throw new FactError('bad-dataset', `The model '${ctx.file}' ships no '${spec.split}' data${have.length ? ` (it has: ${have.join(', ')})` : ''}; give a dataset folder instead.`, { file: ctx.file });
   }
+  // The card is a file we did not write: its data files must lie inside the model's folder.
   const dir = path.dirname(ctx.file);
-  return openIdxDataset(path.join(dir, entry.images), path.join(dir, entry.labels), classes);
+  const by = (field: string) => ({ file: cardPathFor(ctx.file), field: `data.${spec.split}.${field}`, code: 'bad-card' as const });
+  return openIdxDataset(containedPath(dir, entry.images, by('images'), true), containedPath(dir, entry.labels, by('labels'), true), classes);
 }

@@ -2,7 +2,7 @@
 // atlas, measure its concepts' C² consistency, and explain a decision through its concepts.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { atlasConcept, buildAtlas, currentAtlas, readAtlas, type AtlasConcept } from '../concepts/atlas';
+import { atlasConcept, buildAtlas, currentAtlas, readAtlas, readAtlasStrip, type AtlasConcept } from '../concepts/atlas';
 import { explainDecision, type DecisionExplanation } from '../concepts/explainDecision';
 import { decisionSectionHtml, reportPage } from '../concepts/htmlReport';
 import { FoundationModel } from '../consistency/foundationModel';
@@ -22,7 +22,9 @@ import { trainSae, type TrainProgress, type TrainResult } from '../sae/trainer';
 import { SaeEncoder } from '../sae/saeEncoder';
 import type { SaeWeights } from '../sae/saeConfig';
 import { sha256Hex } from '../util/sha256';
+import { containedPath } from '../util/containedFile';
 import { writeFileAtomic } from '../util/files';
+import { cardPathFor } from '../model/card';
 import type { CallContext } from './callContext';
 import { formatSeconds } from './modelMethods';
 import { besideCheckpoint, openSaeContext, readEvaluationSummary, writeJson, type EvaluationSummary, type SaeContext } from './saeContext';
@@ -169,7 +171,6 @@ export const saeHandlers: Handlers = {
       await saeHandlers.concepts({ model, sae }, services, call);
       atlas = (await readAtlas(sae))!;
     }
-    const built = { atlasDir: path.join(sae, 'atlas') };
     const c = atlasConcept(atlas, concept);
     const consistencyFile = path.join(sae, besideCheckpoint.consistency);
     let c2: { score?: number; random?: number } = {};
@@ -180,7 +181,7 @@ export const saeHandlers: Handlers = {
     }
     return {
       ...c,
-      ...(c.strip ? { stripPng: (await fs.readFile(path.join(built.atlasDir, c.strip))).toString('base64') } : {}),
+      ...(c.strip ? { stripPng: (await readAtlasStrip(sae, c))!.toString('base64') } : {}),
       ...(c2.score !== undefined ? { c2: c2.score, c2Random: c2.random! } : {}),
     };
   },
@@ -188,7 +189,7 @@ export const saeHandlers: Handlers = {
   async consistency({ model, sae, foundation, meanImages }, services, call) {
     return withSae(services, model, sae, async (ctx, s) => {
       const { summary, records } = await currentRecords(s);
-      const file = foundation ?? (ctx.card?.foundation ? path.join(path.dirname(ctx.file), String(ctx.card.foundation)) : undefined);
+      const file = foundation ?? (ctx.card?.foundation ? containedPath(path.dirname(ctx.file), ctx.card.foundation, { file: cardPathFor(ctx.file), field: 'foundation', code: 'bad-card' }, true) : undefined);
       if (!file) throw new FactError('bad-input', `Name a foundation model (an ONNX feature extractor such as DINOv2 exported by models/recipes/export.py): '${ctx.file}' ships none.`);
       const fm = await FoundationModel.open(file, services.options);
       try {

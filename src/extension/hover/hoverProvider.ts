@@ -7,9 +7,10 @@
 // A hover never waits for a model: it shows what is ready (the checkpoint's numbers at once), starts what is missing
 // in the background — once per key; the concept atlas through the shared concept service — and the next hover shows
 // the rest.
-import { existsSync, promises as fs, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { readAtlasStrip } from '../../core/concepts/atlas';
 import type { ModelInspection } from '../../core/model/inspectModel';
 import { log } from '../log';
 import { modelDisplayName } from '../models';
@@ -168,7 +169,7 @@ export class FactHoverProvider implements vscode.HoverProvider {
     for (const t of top) {
       let thumb = '';
       if (t.strip) {
-        const b64 = await fs.readFile(path.join(c.dir, 'atlas', t.strip)).then((b) => stripThumbnail(b.toString('base64'), 3, 22), () => undefined);
+        const b64 = await readAtlasStrip(c.dir, t).then((b) => b && stripThumbnail(b.toString('base64'), 3, 22), () => undefined);
         if (b64) thumb = img(b64, 132, 22, `top images of concept ${t.concept}`);
       }
       md.appendMarkdown(`| ${thumb} | ${commandLink(`#${t.concept}`, 'fact.openConcept', { model, sae: c.dir, concept: t.concept })} | ${num(t.meanContribution)} | ${pct(t.frequency)} | ${c2.has(t.concept) ? num(c2.get(t.concept)!) : '—'} | ${t.classes[0]?.name ?? ''} |\n`);

@@ -6,6 +6,7 @@
 // job never runs twice. No `vscode` import.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { readAtlasStrip } from '../../core/concepts/atlas';
 import type { CoreWorker } from '../../core/jobs/workerClient';
 import type { CoreMethods } from '../../core/jobs/methods';
 import type { JobRunner } from '../jobs/jobRunner';
@@ -103,7 +104,7 @@ export class ConceptService {
     }
     const c = l.byConcept.get(concept);
     if (!c) return this.core().call('concept', { model, sae, concept });
-    const strip = c.strip ? await fs.readFile(path.join(sae, 'atlas', c.strip)).then((b) => b.toString('base64'), () => undefined) : undefined;
+    const strip = await readAtlasStrip(sae, c).then((b) => b?.toString('base64'), () => undefined);
     const c2 = l.consistency?.concepts.find((x) => x.concept === concept);
     return {
       concept: c.concept, frequency: c.frequency, images: c.images, meanPresence: c.meanPresence, meanContribution: c.meanContribution,
