@@ -14,6 +14,8 @@ export type FactErrorCode =
   | 'bad-store'
   | 'bad-checkpoint'
   | 'disk-full'
+  | 'locked'
+  | 'file-system'
   | 'cancelled'
   | 'internal';
 

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { decodeImageFile } from '../data/imageDecode';
 import { openDataset, type DatasetSpec } from '../data/openDataset';
 import { preprocessImage } from '../data/preprocess';
+import { withWriterLock } from '../util/writerLock';
 import { collectFeatures, type CollectProgress } from '../features/collect';
 import type { FeatureDtype, FeatureManifest } from '../features/manifest';
 import { checkModel, type CheckReport } from '../engine/checkModel';
@@ -73,7 +74,9 @@ export const modelHandlers: Handlers = {
     const explainer = await services.explainer(model);
     const data = await openDataset(ctx, dataset);
     const progress = (p: CollectProgress) => call.progress(`${p.imagesDone}/${p.images} images, ${p.vectors} vectors, ${p.imagesPerSecond.toFixed(1)} images/s, ETA ${formatSeconds(p.etaSeconds)}`, p.imagesDone / p.images, { kind: 'collect', ...p });
-    return collectFeatures(ctx, explainer, { ...rest, dataset: data, signal: call.signal, onProgress: progress });
+    // One writer per store: a second collection into the same folder would interleave shards.
+    return withWriterLock(rest.outDir, `fact collect ${model} --layer ${rest.layer} --out ${rest.outDir}`, (m) => call.progress(m),
+      () => collectFeatures(ctx, explainer, { ...rest, dataset: data, signal: call.signal, onProgress: progress }));
   },
 
   async check({ model, images = [] }, services) {

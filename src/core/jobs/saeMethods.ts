@@ -17,13 +17,14 @@ import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import { histogramPng } from '../render/histogram';
 import { rgbaToPng } from '../render/png';
-import { checkpointFiles } from '../sae/checkpoint';
+import { checkpointFiles, deleteTrainState, hasTrainState } from '../sae/checkpoint';
 import { trainSae, type TrainProgress, type TrainResult } from '../sae/trainer';
 import { SaeEncoder } from '../sae/saeEncoder';
 import type { SaeWeights } from '../sae/saeConfig';
 import { sha256Hex } from '../util/sha256';
 import { containedPath } from '../util/containedFile';
 import { writeFileAtomic } from '../util/files';
+import { withWriterLock } from '../util/writerLock';
 import { cardPathFor } from '../model/card';
 import type { CallContext } from './callContext';
 import { formatSeconds } from './modelMethods';
@@ -43,6 +44,8 @@ export interface TrainParams {
   /** Held-out images scored for accuracy with the SAE; the checkpoint keeps the best. */
   validation?: { dataset: DatasetSpec; offset?: number; limit?: number };
   resume?: boolean;
+  /** Train afresh even where the folder holds a finished SAE or another run's state. */
+  overwrite?: boolean;
   skipDamagedShards?: boolean;
 }
 
@@ -110,7 +113,7 @@ export const saeHandlers: Handlers = {
     const key = path.resolve(p.out);
     const previous = trainingRuns.get(key);
     if (previous) await previous.catch(() => undefined);
-    const run = trainOnce(p, services, call);
+    const run = withWriterLock(p.out, `fact train ${p.model} --features ${p.features} --out ${p.out} --k ${p.k} --dict-size ${p.dictSize}`, (m) => call.progress(m), () => trainOnce(p, services, call));
     trainingRuns.set(key, run);
     try {
       return await run;
@@ -240,6 +243,12 @@ export const saeHandlers: Handlers = {
 const trainingRuns = new Map<string, Promise<SaeMethods['train']['result']>>();
 
 async function trainOnce(p: TrainParams, services: CoreServices, call: CallContext): Promise<SaeMethods['train']['result']> {
+  // A finished checkpoint is not silently retrained (an unfinished one resumes when its settings match).
+  const finished = existsSync(path.join(p.out, checkpointFiles.cfg)) && !hasTrainState(p.out);
+  if (finished && !p.overwrite) {
+    throw new FactError('bad-checkpoint', `'${p.out}' already holds a trained SAE; train into another folder, or overwrite it (fact train --overwrite).`, { file: p.out });
+  }
+  if (p.overwrite) await deleteTrainState(p.out);
   const ctx = await services.model(p.model);
   const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`) });
   const layer = resolveModelLayer(ctx, store.manifest.layer.name);
@@ -265,6 +274,7 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
     ...(p.epochs ? { epochs: p.epochs } : {}), ...(p.batchSize ? { batchSize: p.batchSize } : {}), ...(p.lr ? { lr: p.lr } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
   }, {
     checkpointDir: p.out, signal: call.signal, resume: p.resume ?? true, ...(services.options.executionProvider ? { executionProvider: services.options.executionProvider } : {}),
+    ...(services.options.threads ? { threads: services.options.threads } : {}),
     ...(validate ? { validate } : {}),
     onProgress: (t: TrainProgress) => (last = t, call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps,
       { kind: 'train', step: t.step, totalSteps: t.totalSteps, epoch: t.epoch, loss: t.loss, fvu: t.fvu, l0: t.l0, dead: t.dead, lr: t.lr, vectorsPerSecond: t.vectorsPerSecond, etaSeconds: t.etaSeconds, ...(t.validation !== undefined ? { validation: t.validation } : {}) })),
