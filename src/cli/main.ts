@@ -1,9 +1,11 @@
 // `fact` — the headless face of FaCT. Argument parsing and printing only; the work is done by src/core.
 import { isFactError } from '../core/errors';
+import { fileSystemError } from '../core/util/fileSystemError';
 import { handlers, type CallContext } from '../core/jobs/methods';
 import { CoreServices } from '../core/jobs/services';
 import { executionProviders, type ExecutionProvider } from '../core/onnx/session';
 import { parseArgs, UsageError } from './args';
+import { readNumericOptions } from './options';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import type { DatasetSpec } from '../core/data/openDataset';
 import type { FeatureDtype } from '../core/features/manifest';
@@ -31,7 +33,11 @@ Usage:
                                                  default data: the model card's "train" split)
   fact train MODEL --features STORE --out CKPT --k K --dict-size M [--epochs E] [--batch B] [--lr LR]
              [--seed S] [--validate-split NAME --validate-from I --validate-count N] [--skip-damaged]
-                                                 train a bias-free TopK SAE (resumes from CKPT's state)
+             [--overwrite] [--allow-incomplete]
+                                                 train a bias-free TopK SAE (resumes from CKPT's state;
+                                                 a finished CKPT is retrained only with --overwrite; a
+                                                 store whose collection did not finish only with
+                                                 --allow-incomplete)
   fact evaluate MODEL --sae CKPT [--data FOLDER | --images IDX --labels IDX | --split NAME] [--limit N]
                                                  accuracy with the SAE, L0, coverage, alive concepts;
                                                  saves presence and contributions beside CKPT
@@ -60,11 +66,12 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', 'overwrite', 'allow-incomplete'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images'] });
     json = args.options.json === true;
+    const num = readNumericOptions(args.options);
     const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
     if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
-    const threads = args.options.threads ? positiveInt(args.options.threads as string, '--threads') : undefined;
+    const threads = args.options.threads ? num['threads']! : undefined;
     services = new CoreServices({ executionProvider: ep, ...(threads ? { threads } : {}) });
     const abort = new AbortController();
     const onSignal = () => { io.err('\nStopping (the job can be resumed)…'); abort.abort(); };
@@ -81,7 +88,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
       case 'predict': {
         const [model, ...images] = args.positional;
         if (!model || images.length === 0) throw new UsageError('fact predict takes a MODEL and at least one IMAGE.');
-        const top = args.options.top ? positiveInt(args.options.top as string, '--top') : 5;
+        const top = args.options.top ? num['top']! : 5;
         const r = await handlers.predict({ model, images, top }, services, call);
         io.out(json ? JSON.stringify(r, null, 2) : formatPredictions(r.results));
         const failed = r.results.filter((x) => x.error);
@@ -94,7 +101,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
           // Several images through concepts: one combined report.
           const r = await handlers.explainConceptsReport({
             model, sae: args.options.sae as string, images: [image, ...extra], ...(args.options.html ? { html: args.options.html as string } : {}),
-            ...(args.options.top ? { topConcepts: positiveInt(args.options.top as string, '--top') } : {}),
+            ...(args.options.top ? { topConcepts: num['top']! } : {}),
           }, services, call);
           io.out(json ? JSON.stringify(stripPngs(r), null, 2) : [...r.results.map(formatDecision), ...(r.html ? [`Report: ${r.html}`] : [])].join('\n\n'));
           return 0;
@@ -104,7 +111,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         if (args.options.sae) {
           const r = await handlers.explainConcepts({
             model, image, sae: args.options.sae as string, ...(classIndex !== undefined ? { classIndex } : {}),
-            ...(args.options.html ? { html: args.options.html as string } : {}), ...(args.options.top ? { topConcepts: positiveInt(args.options.top as string, '--top') } : {}),
+            ...(args.options.html ? { html: args.options.html as string } : {}), ...(args.options.top ? { topConcepts: num['top']! } : {}),
           }, services, call);
           io.out(json ? JSON.stringify(stripPngs(r), null, 2) : formatDecision(r));
           return 0;
@@ -130,11 +137,11 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         if (dtype !== 'float32' && dtype !== 'float16') throw new UsageError('--dtype must be float32 or float16.');
         const m = await handlers.collect({
           model, layer, dataset, outDir, dtype,
-          ...(o.samples ? { samplesPerImage: positiveInt(o.samples as string, '--samples') } : {}),
-          ...(o['budget-gb'] ? { budgetGB: positiveNumber(o['budget-gb'] as string, '--budget-gb') } : {}),
-          ...(o['shard-size'] ? { shardVectors: positiveInt(o['shard-size'] as string, '--shard-size') } : {}),
-          ...(o.limit ? { limit: positiveInt(o.limit as string, '--limit') } : {}),
-          ...(o.seed ? { seed: Number(o.seed) } : {}),
+          ...(o.samples ? { samplesPerImage: num['samples']! } : {}),
+          ...(o['budget-gb'] ? { budgetGB: num['budget-gb']! } : {}),
+          ...(o['shard-size'] ? { shardVectors: num['shard-size']! } : {}),
+          ...(o.limit ? { limit: num['limit']! } : {}),
+          ...(o.seed ? { seed: num.seed! } : {}),
         }, services, call);
         io.out(json ? JSON.stringify(m, null, 2) : formatManifest(m, outDir));
         return m.skipped.length ? 3 : 0;
@@ -144,11 +151,11 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         const o = args.options;
         if (!model || extra.length || !o.features || !o.out || !o.k || !o['dict-size']) throw new UsageError('fact train takes a MODEL, --features STORE, --out CKPT, --k K and --dict-size M.');
         const r = await handlers.train({
-          model, features: o.features as string, out: o.out as string, k: positiveInt(o.k as string, '--k'), dictSize: positiveInt(o['dict-size'] as string, '--dict-size'),
-          ...(o.epochs ? { epochs: positiveInt(o.epochs as string, '--epochs') } : {}), ...(o.batch ? { batchSize: positiveInt(o.batch as string, '--batch') } : {}),
-          ...(o.lr ? { lr: positiveNumber(o.lr as string, '--lr') } : {}), ...(o.seed ? { seed: Number(o.seed) } : {}),
-          ...(o['validate-split'] ? { validation: { dataset: { kind: 'split' as const, split: o['validate-split'] as string }, ...(o['validate-from'] ? { offset: Number(o['validate-from']) } : {}), ...(o['validate-count'] ? { limit: positiveInt(o['validate-count'] as string, '--validate-count') } : {}) } } : {}),
-          ...(o['skip-damaged'] ? { skipDamagedShards: true } : {}),
+          model, features: o.features as string, out: o.out as string, k: num['k']!, dictSize: num['dict-size']!,
+          ...(o.epochs ? { epochs: num['epochs']! } : {}), ...(o.batch ? { batchSize: num['batch']! } : {}),
+          ...(o.lr ? { lr: num['lr']! } : {}), ...(o.seed ? { seed: num.seed! } : {}),
+          ...(o['validate-split'] ? { validation: { dataset: { kind: 'split' as const, split: o['validate-split'] as string }, ...(o['validate-from'] ? { offset: num['validate-from']! } : {}), ...(o['validate-count'] ? { limit: num['validate-count']! } : {}) } } : {}),
+          ...(o['skip-damaged'] ? { skipDamagedShards: true } : {}), ...(o.overwrite ? { overwrite: true } : {}), ...(o['allow-incomplete'] ? { allowIncomplete: true } : {}),
         }, services, call);
         io.out(json ? JSON.stringify(r, null, 2) : formatTraining(r, o.out as string));
         return 0;
@@ -160,7 +167,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         const dataset: DatasetSpec | undefined = o.data ? { kind: 'folder', path: o.data as string }
           : o.images || o.labels ? { kind: 'idx', images: required(o.images, '--images'), labels: required(o.labels, '--labels') }
           : o.split ? { kind: 'split', split: o.split as string } : undefined;
-        const r = await handlers.evaluate({ model, sae: o.sae as string, ...(dataset ? { dataset } : {}), ...(o.limit ? { limit: positiveInt(o.limit as string, '--limit') } : {}) }, services, call);
+        const r = await handlers.evaluate({ model, sae: o.sae as string, ...(dataset ? { dataset } : {}), ...(o.limit ? { limit: num['limit']! } : {}) }, services, call);
         io.out(json ? JSON.stringify(r, null, 2) : formatEvaluation(r));
         return 0;
       }
@@ -169,7 +176,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         const o = args.options;
         if (!model || extra.length || !o.sae) throw new UsageError('fact concepts takes a MODEL and --sae CKPT.');
         if (o.concept !== undefined) {
-          const c = await handlers.concept({ model, sae: o.sae as string, concept: Number(o.concept) }, services, call);
+          const c = await handlers.concept({ model, sae: o.sae as string, concept: num.concept! }, services, call);
           const { stripPng: _s, ...rest } = c;
           io.out(json ? JSON.stringify(rest, null, 2) : formatConcept(rest));
           return 0;
@@ -182,7 +189,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         const [model, ...extra] = args.positional;
         const o = args.options;
         if (!model || extra.length || !o.sae) throw new UsageError('fact consistency takes a MODEL and --sae CKPT.');
-        const r = await handlers.consistency({ model, sae: o.sae as string, ...(o.foundation ? { foundation: o.foundation as string } : {}), ...(o['mean-images'] ? { meanImages: positiveInt(o['mean-images'] as string, '--mean-images') } : {}) }, services, call);
+        const r = await handlers.consistency({ model, sae: o.sae as string, ...(o.foundation ? { foundation: o.foundation as string } : {}), ...(o['mean-images'] ? { meanImages: num['mean-images']! } : {}) }, services, call);
         const { histogram: _h, ...rest } = r;
         io.out(json ? JSON.stringify(rest, null, 2) : formatConsistency(rest));
         return 0;
@@ -197,8 +204,9 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
       default:
         throw new UsageError(`Unknown command '${command}'.`);
     }
-  } catch (e) {
-    if (e instanceof UsageError) { io.err(`${e.message}\n\n${USAGE}`); return 2; }
+  } catch (caught) {
+    if (caught instanceof UsageError) { io.err(`${caught.message}\n\n${USAGE}`); return 2; }
+    const e = fileSystemError(caught) ?? caught;
     if (isFactError(e)) {
       if (json) io.out(JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } }, null, 2));
       io.err(`error: ${e.message}`);
@@ -224,18 +232,6 @@ async function resolveClass(services: CoreServices, model: string, given: string
 function required(v: string | true | undefined, name: string): string {
   if (typeof v !== 'string') throw new UsageError(`${name} is required here.`);
   return v;
-}
-
-function positiveNumber(v: string, name: string): number {
-  const n = Number(v);
-  if (!(n > 0)) throw new UsageError(`${name} must be a positive number.`);
-  return n;
-}
-
-function positiveInt(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer.`);
-  return n;
 }
 
 if (require.main === module) {

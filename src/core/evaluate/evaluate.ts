@@ -104,6 +104,10 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
     good.forEach((g, j) => {
       const c = concepts[j]!;
       const label = g.item.label;
+      // A label the model has no class for would silently count as wrong: the dataset does not fit the model.
+      if (!(Number.isInteger(label) && label >= 0 && label < k)) {
+        throw new FactError('bad-dataset', `Image '${g.item.id}' of the dataset '${opts.dataset.source}' has label ${label}, but the model '${ctx.file}' has ${k} classes (0–${k - 1}); evaluate on a dataset labelled with the model's classes.`, { file: opts.dataset.source, image: g.item.id, label });
+      }
       const predicted = head.classes[j]!;
       const logit = head.logits.data[j * k + predicted]!;
       const bias = head.bias[j]!;

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FactError } from '../errors';
+import { fileSystemError } from '../util/fileSystemError';
 import { sha256Hex } from '../util/sha256';
 import { serializeSafetensors } from '../util/safetensors';
 import { toHalfArray } from './float16';
@@ -96,8 +97,8 @@ export class ShardWriter {
 }
 
 function ioError(e: NodeJS.ErrnoException, dir: string, m: FeatureManifest): Error {
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT' || e.code === 'disk-full') {
     return new FactError('disk-full', `The disk is full while writing the feature store '${dir}'. The store is intact up to shard ${m.shards.length} (${m.imagesDone} images); free some space and run the collection again to resume.`, { file: dir });
   }
-  return e;
+  return fileSystemError(e, dir) ?? e;
 }

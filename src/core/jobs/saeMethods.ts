@@ -46,6 +46,8 @@ export interface TrainParams {
   resume?: boolean;
   /** Train afresh even where the folder holds a finished SAE or another run's state. */
   overwrite?: boolean;
+  /** Train on a store whose collection did not finish (a warning is still given). */
+  allowIncomplete?: boolean;
   skipDamagedShards?: boolean;
 }
 
@@ -251,6 +253,12 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
   if (p.overwrite) await deleteTrainState(p.out);
   const ctx = await services.model(p.model);
   const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`) });
+  const m = store.manifest;
+  if (!m.complete) {
+    const state = `its collection stopped after ${m.imagesDone} of ${m.dataset.images} images (${m.vectors} vectors)`;
+    if (!p.allowIncomplete) throw new FactError('bad-store', `The feature store '${p.features}' is incomplete: ${state}. Finish it by running the same \`fact collect\` again, or train on what it holds with --allow-incomplete.`, { file: p.features });
+    call.progress(`warning: the feature store '${p.features}' is incomplete: ${state}; training on what it holds.`);
+  }
   const layer = resolveModelLayer(ctx, store.manifest.layer.name);
   let validate: ((w: SaeWeights) => Promise<number>) | undefined;
   if (p.validation) {

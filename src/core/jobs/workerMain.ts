@@ -1,6 +1,7 @@
 // Entry point of the worker thread that runs models off the caller's event loop (the extension host's, above all).
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../errors';
+import { fileSystemError } from '../util/fileSystemError';
 import type { SessionOptions } from '../onnx/session';
 import type { ProgressData } from './callContext';
 import { handlers, type MethodName } from './methods';
@@ -30,7 +31,7 @@ port.on('message', (msg: ToWorker) => {
     })
     .then(
       (value) => send({ type: 'result', id: msg.id, value }),
-      (e) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
+      (e) => send({ type: 'error', id: msg.id, error: serializeError(fileSystemError(e) ?? e) }),
     )
     .finally(() => running.delete(msg.id));
 });

@@ -70,7 +70,11 @@ export async function loadSae(dir: string, expect: SaeExpectation = {}): Promise
       throw new FactError('bad-input', `Tensor '${name}' in '${weightsFile}' has shape [${t.shape.join(', ')}], but cfg.json describes an SAE with [${shape.join(', ')}] (k = ${cfg.k}, ${cfg.dictSize} latents, ${cfg.dModel} channels).`, { file: weightsFile, tensor: name });
     }
     if (!['F32', 'F64', 'F16'].includes(t.dtype)) throw new FactError('bad-input', `Tensor '${name}' in '${weightsFile}' is ${t.dtype}, not a float tensor.`, { file: weightsFile, tensor: name });
-    return asFloat32(t);
+    const values = asFloat32(t);
+    // One NaN or Inf weight makes every logit through the SAE NaN: refuse it here rather than report NaN metrics.
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new FactError('bad-checkpoint', `Tensor '${name}' in '${weightsFile}' holds ${values[bad]} at element ${bad} (row ${Math.floor(bad / shape[1]!)}, column ${bad % shape[1]!}): the SAE is damaged (diverged training?); train it again.`, { file: weightsFile, tensor: name, index: bad });
+    return values;
   };
   const wEnc = tensor(tensorNames.encoder, [cfg.dictSize, cfg.dModel]);
   const wDec = tensor(tensorNames.decoder, [cfg.dModel, cfg.dictSize]);
@@ -93,7 +97,7 @@ async function readCfg(file: string): Promise<SaeCheckpointCfg> {
   checkSaeShape(cfg.k, cfg.dictSize, (why) => bad(`is inconsistent: ${why}`));
   if (!Number.isInteger(cfg.dModel) || cfg.dModel < 1) throw bad(`has no valid "dModel" (${String(cfg.dModel)})`);
   if (typeof cfg.layer !== 'string' || typeof cfg.modelSha256 !== 'string') throw bad('lacks "layer" or "modelSha256"');
-  if (!(typeof cfg.inputScale === 'number' && cfg.inputScale > 0)) throw bad(`has no valid "inputScale" (${String(cfg.inputScale)})`);
+  if (!(typeof cfg.inputScale === 'number' && cfg.inputScale > 0 && Number.isFinite(cfg.inputScale))) throw bad(`has no valid "inputScale" (${String(cfg.inputScale)})`);
   return cfg;
 }
 

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FactError } from '../errors';
+import { fileSystemError } from './fileSystemError';
 
 /** Reads a whole file; a missing or unreadable file becomes a FactError naming it. */
 export async function readFileOrThrow(file: string, what = 'file'): Promise<Buffer> {
@@ -17,13 +18,13 @@ export async function readFileOrThrow(file: string, what = 'file'): Promise<Buff
 
 /** Writes through a temporary file in the same folder and renames it over the target, so readers never see half a file. */
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
   try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(tmp, data);
     await fs.rename(tmp, file);
   } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw fileSystemError(e, file, typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength) ?? e;
   }
 }

@@ -17,7 +17,7 @@ import { modelDisplayName } from '../models';
 import { conceptsByContribution, readConsistency } from '../sae/saeFiles';
 import type { Fact } from '../services';
 import type { SaeCheckpointInfo } from '../tree/saeCheckpoints';
-import { matchLayer, pathAt, resolveImagePath, stringLiteralAt, type LayerName } from './hoverText';
+import { codeSpan, escapeMarkdown, matchLayer, pathAt, resolveImagePath, stringLiteralAt, type LayerName } from './hoverText';
 import { fileThumbnail, squareThumbnail, stripThumbnail } from './thumbnails';
 
 export const HOVER_LANGUAGES = ['python', 'typescript', 'typescriptreact', 'javascript'];
@@ -132,7 +132,7 @@ export class FactHoverProvider implements vscode.HoverProvider {
     const e = this.ensure(key, () => this.layerDetails(model, ckpt, layer));
     if (e.state === 'ready' && e.md) return new vscode.Hover(e.md, range);
     const md = this.layerSummary(model, ckpt, layer);
-    md.appendMarkdown(e.state === 'error' ? `\n\n_Top concepts unavailable: ${e.error}_` : '\n\n_$(sync~spin) Top concepts: reading the concept atlas in the background — hover again in a moment._');
+    md.appendMarkdown(e.state === 'error' ? `\n\n_Top concepts unavailable: ${escapeMarkdown(e.error ?? '')}_` : '\n\n_$(sync~spin) Top concepts: reading the concept atlas in the background — hover again in a moment._');
     return new vscode.Hover(md, range);
   }
 
@@ -140,7 +140,7 @@ export class FactHoverProvider implements vscode.HoverProvider {
   private layerSummary(model: string, c: SaeCheckpointInfo, layer: string): vscode.MarkdownString {
     const md = markdown();
     const name = this.fact.saes.displayName(model, c.dir);
-    md.appendMarkdown(`**FaCT** · SAE \`${name}\`${name !== layer ? ` on layer \`${layer}\`` : ''} of ${modelDisplayName(model)}\n\n`);
+    md.appendMarkdown(`**FaCT** · SAE ${codeSpan(name)}${name !== layer ? ` on layer ${codeSpan(layer)}` : ''} of ${escapeMarkdown(modelDisplayName(model))}\n\n`);
     const e = c.evaluation;
     const cs = c.consistency;
     const parts = [
@@ -172,7 +172,7 @@ export class FactHoverProvider implements vscode.HoverProvider {
         const b64 = await readAtlasStrip(c.dir, t).then((b) => b && stripThumbnail(b.toString('base64'), 3, 22), () => undefined);
         if (b64) thumb = img(b64, 132, 22, `top images of concept ${t.concept}`);
       }
-      md.appendMarkdown(`| ${thumb} | ${commandLink(`#${t.concept}`, 'fact.openConcept', { model, sae: c.dir, concept: t.concept })} | ${num(t.meanContribution)} | ${pct(t.frequency)} | ${c2.has(t.concept) ? num(c2.get(t.concept)!) : '—'} | ${t.classes[0]?.name ?? ''} |\n`);
+      md.appendMarkdown(`| ${thumb} | ${commandLink(`#${t.concept}`, 'fact.openConcept', { model, sae: c.dir, concept: t.concept })} | ${num(t.meanContribution)} | ${pct(t.frequency)} | ${c2.has(t.concept) ? num(c2.get(t.concept)!) : '—'} | ${escapeMarkdown(t.classes[0]?.name ?? '')} |\n`);
     }
     md.appendMarkdown(`\n${commandLink('Open a concept…', 'fact.openConcept', { model, sae: c.dir })}${c.has?.consistency ? ` · ${commandLink('C² report', 'fact.showConsistency', { model, sae: c.dir })}` : ''}`);
     return md;
@@ -192,8 +192,8 @@ export class FactHoverProvider implements vscode.HoverProvider {
     const e = this.ensure(key, () => this.imageDetails(model, sae, file));
     if (e.state === 'ready' && e.md) return new vscode.Hover(e.md, range);
     const md = markdown();
-    md.appendMarkdown(`**FaCT** · \`${path.basename(file)}\` ${sae ? `through SAE \`${this.fact.saes.displayName(model, sae)}\`` : `with ${modelDisplayName(model)}`}\n\n`);
-    md.appendMarkdown(e.state === 'error' ? `_Could not explain it: ${e.error}_` : '_$(sync~spin) Explaining it in the background — hover again in a moment._');
+    md.appendMarkdown(`**FaCT** · ${codeSpan(path.basename(file))} ${sae ? `through SAE ${codeSpan(this.fact.saes.displayName(model, sae))}` : `with ${escapeMarkdown(modelDisplayName(model))}`}\n\n`);
+    md.appendMarkdown(e.state === 'error' ? `_Could not explain it: ${escapeMarkdown(e.error ?? '')}_` : '_$(sync~spin) Explaining it in the background — hover again in a moment._');
     return new vscode.Hover(md, range);
   }
 
@@ -205,21 +205,21 @@ export class FactHoverProvider implements vscode.HoverProvider {
       const r = await this.fact.core().call('predict', { model, images: [file], top: 3 });
       const p = r.results[0];
       if (!p?.prediction) throw new Error(p?.error ?? 'no prediction');
-      md.appendMarkdown(`**FaCT** · \`${path.basename(file)}\` with ${modelDisplayName(model)}\n\n`);
+      md.appendMarkdown(`**FaCT** · ${codeSpan(path.basename(file))} with ${escapeMarkdown(modelDisplayName(model))}\n\n`);
       if (input) md.appendMarkdown(`${img(input, 48, 48, 'the image')}\n\n`);
-      md.appendMarkdown(`Predicted **${p.prediction.top[0]?.name ?? '?'}** (${pct(p.prediction.top[0]?.probability ?? 0)})${p.prediction.top.slice(1).map((t) => ` · ${t.name} ${pct(t.probability)}`).join('')}\n\n`);
+      md.appendMarkdown(`Predicted **${escapeMarkdown(p.prediction.top[0]?.name ?? '?')}** (${pct(p.prediction.top[0]?.probability ?? 0)})${p.prediction.top.slice(1).map((t) => ` · ${escapeMarkdown(t.name)} ${pct(t.probability)}`).join('')}\n\n`);
       md.appendMarkdown(`_No SAE for this model: ${commandLink('choose one', 'fact.selectSae', { model })} to see its concepts._ · ${open}`);
       return md;
     }
     const r = await this.fact.core().call('explainConcepts', { model, sae, image: file, topConcepts: 3 });
     const e = r.explanation;
     const name = this.fact.saes.displayName(model, sae);
-    md.appendMarkdown(`**FaCT** · \`${path.basename(file)}\` through SAE \`${name}\`\n\n`);
+    md.appendMarkdown(`**FaCT** · ${codeSpan(path.basename(file))} through SAE ${codeSpan(name)}\n\n`);
     const lead = e.traced[0];
     const leadThumb = lead ? await squareThumbnail(lead.png, 48, '#000000').catch(() => undefined) : undefined;
     const pics = [input ? img(input, 48, 48, 'the image') : '', leadThumb ? img(leadThumb, 48, 48, `trace of concept ${lead!.concept}`) : ''].filter(Boolean).join(' ');
     const top = e.top[0];
-    md.appendMarkdown(`${pics ? `${pics} ` : ''}Predicted **${top?.name ?? '?'}** (${pct(top?.probability ?? 0)})${e.predictedWithoutSae !== top?.index ? ` — without the SAE: ${e.top.find((t) => t.index === e.predictedWithoutSae)?.name ?? `class ${e.predictedWithoutSae}`}` : ''}${lead ? ` · trace: concept ${lead.concept}` : ''}\n\n`);
+    md.appendMarkdown(`${pics ? `${pics} ` : ''}Predicted **${escapeMarkdown(top?.name ?? '?')}** (${pct(top?.probability ?? 0)})${e.predictedWithoutSae !== top?.index ? ` — without the SAE: ${escapeMarkdown(e.top.find((t) => t.index === e.predictedWithoutSae)?.name ?? `class ${e.predictedWithoutSae}`)}` : ''}${lead ? ` · trace: concept ${lead.concept}` : ''}\n\n`);
     md.appendMarkdown(`| concept | contribution | share |\n|---|---:|---:|\n`);
     for (const t of e.traced) md.appendMarkdown(`| ${commandLink(`#${t.concept}`, 'fact.openConcept', { model, sae, concept: t.concept })} | ${num(t.contribution)} | ${num(t.share, 1)} % |\n`);
     if (e.other.concepts) md.appendMarkdown(`| ${e.other.concepts} other | ${num(e.other.contribution)} | ${num(e.other.share, 1)} % |\n`);

@@ -71,3 +71,14 @@ export function resolveImagePath(text: string, documentDir: string | undefined, 
   const candidates = path.isAbsolute(t) ? [t] : [...(documentDir ? [path.resolve(documentDir, t)] : []), ...roots.map((r) => path.resolve(r, t))];
   return candidates.find((c) => existsSync(c));
 }
+
+/** Text from files we did not write (card.json class and model names, file names, messages) as literal markdown:
+ *  no links (a `[x](command:…)` could run a command), images, HTML, theme icons or table breaks. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/[\\`*_{}[\]()#+\-.!|<>$~&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+}
+
+/** A name shown as inline code: markdown is not interpreted inside, so only backticks and line breaks need care. */
+export function codeSpan(text: string): string {
+  return `\`${text.replace(/[\r\n]+/g, ' ').replace(/`/g, 'ʼ')}\``;
+}

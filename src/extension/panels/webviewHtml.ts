@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  // Panels load only their own bundle and media by URI; images, traces and strips arrive as data: URLs in messages,
+  // so no workspace folder needs to be readable from a webview.
   const roots = [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
-  for (const f of vscode.workspace.workspaceFolders ?? []) roots.push(f.uri);
   return { enableScripts: true, localResourceRoots: roots, retainContextWhenHidden: false };
 }
 
