@@ -20,7 +20,7 @@ import { explanationToRgba } from '../render/colorMap';
 import { inputToRgba, toRgba8 } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
 import { readContainedFile } from '../util/containedFile';
-import { writeFileAtomic } from '../util/files';
+import { removeDeadTemporaries, writeFileAtomic } from '../util/files';
 import { presenceTraces } from './presenceTraces';
 import { cropAroundMass, type Crop } from './traceCrop';
 
@@ -147,6 +147,9 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   }
   const dir = path.join(opts.checkpointDir, ATLAS_DIR);
   await fs.mkdir(path.join(dir, 'concepts'), { recursive: true });
+  // Strips half-written by a killed build are not left beside the new ones.
+  await removeDeadTemporaries(dir);
+  await removeDeadTemporaries(path.join(dir, 'concepts'));
   const concepts: AtlasConcept[] = [];
   for (let c = 0; c < K; c++) {
     const s = stats[c]!;

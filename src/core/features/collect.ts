@@ -59,9 +59,12 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   const seed = manifest.seed;
   const t0 = Date.now();
   const startImage = manifest.imagesDone;
+  // A resumed run computes the same batches as an uninterrupted one (onnxruntime's results can depend on the batch's
+  // size), so it starts at the batch holding the first image not done and keeps only the images from there on.
+  const firstBatch = Math.floor(startImage / batchSize) * batchSize;
   const decode = (from: number) => decodeRange(opts.dataset, from, Math.min(images, from + batchSize));
-  let next = startImage < images ? decode(startImage) : undefined;
-  for (let from = startImage; from < images; from += batchSize) {
+  let next = startImage < images ? decode(firstBatch) : undefined;
+  for (let from = firstBatch; from < images; from += batchSize) {
     throwIfAborted(opts.signal, 'Feature collection');
     const decoded = await next!;
     const to = Math.min(images, from + batchSize);
@@ -74,6 +77,7 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     const run = good.length ? await explainer.layerGradients(batch, good.length, 'predicted', [layer.tensor]) : undefined;
     let k = 0;
     for (const d of decoded) {
+      if (d.index < startImage) { if (d.image) k++; continue; } // done before the resume
       if (!d.image) { writer.markSkipped(d.index, d.id, d.error!); continue; }
       const f = run!.features[layer.tensor]!.data;
       const g = run!.gradients[layer.tensor]!.data;

@@ -69,7 +69,7 @@ export class ShardWriter {
       const bytes = serializeSafetensors({ features, image: { shape: [this.openVectors], data: Int32Array.from(this.images) }, position: { shape: [this.openVectors], data: Int32Array.from(this.positions) } });
       const name = `shard-${String(m.shards.length).padStart(5, '0')}.safetensors`;
       const target = path.join(this.dir, name);
-      const tmp = `${target}.tmp`;
+      const tmp = `${target}.tmp-${process.pid}`;
       try {
         await this.io.writeFile(tmp, bytes);
         await this.io.rename(tmp, target);

@@ -23,7 +23,7 @@ import { SaeEncoder } from '../sae/saeEncoder';
 import type { SaeWeights } from '../sae/saeConfig';
 import { sha256Hex } from '../util/sha256';
 import { containedPath } from '../util/containedFile';
-import { writeFileAtomic } from '../util/files';
+import { removeDeadTemporaries, writeFileAtomic } from '../util/files';
 import { withWriterLock } from '../util/writerLock';
 import { cardPathFor } from '../model/card';
 import type { CallContext } from './callContext';
@@ -134,6 +134,7 @@ export const saeHandlers: Handlers = {
         onProgress: (d, t) => call.progress(`Evaluated ${d}/${t} images`, d / t),
       });
       const file = path.join(s.dir, besideCheckpoint.evaluation);
+      await removeDeadTemporaries(path.dirname(file));
       await saveEvaluationRecords(file, records!);
       const summary: EvaluationSummary = { checkpointSha256: s.sha256, dataset: spec, datasetSource: data.source, metrics, recordsSha256: sha256Hex(await fs.readFile(file)), evaluatedAt: new Date().toISOString() };
       await writeJson(path.join(s.dir, besideCheckpoint.evaluationJson), summary);

@@ -129,17 +129,18 @@ export function hasTrainState(dir: string): boolean {
 export async function saveTrainState(dir: string, s: TrainState): Promise<void> {
   const { wEnc, wDec, mEnc, vEnc, mDec, vDec, step } = s.params;
   const K = s.settings.dictSize, d = s.dModel;
+  const json: TrainStateJson = {
+    format: 1, step, settings: s.settings, dModel: d, sourceCount: s.sourceCount, inputScale: s.inputScale,
+    epoch: s.epoch, batch: s.batch, seconds: s.seconds, ...(s.best ? { best: s.best } : {}), savedAt: new Date().toISOString(),
+  };
+  // The tensors' header carries the whole state too: the tensor file is replaced atomically, so a kill between the
+  // two writes leaves a state that resumes from the tensors' step (the JSON beside it is for people and tools).
   await writeSafetensors(path.join(dir, checkpointFiles.trainState), {
     wEnc: { shape: [K, d], data: wEnc }, wDec: { shape: [d, K], data: wDec },
     mEnc: { shape: [K, d], data: mEnc }, vEnc: { shape: [K, d], data: vEnc },
     mDec: { shape: [d, K], data: mDec }, vDec: { shape: [d, K], data: vDec },
     sinceFired: { shape: [K], data: s.sinceFired },
-  }, { step: String(step) });
-  const json: TrainStateJson = {
-    format: 1, step, settings: s.settings, dModel: d, sourceCount: s.sourceCount, inputScale: s.inputScale,
-    epoch: s.epoch, batch: s.batch, seconds: s.seconds, ...(s.best ? { best: s.best } : {}), savedAt: new Date().toISOString(),
-  };
-  // The JSON goes last and names the step the tensors hold, so a crash between the two writes is detected.
+  }, { step: String(step), state: JSON.stringify(json) });
   await writeFileAtomic(path.join(dir, checkpointFiles.trainStateJson), `${JSON.stringify(json, null, 2)}\n`);
 }
 
@@ -154,6 +155,13 @@ export async function loadTrainState(dir: string): Promise<TrainState> {
     throw new FactError('bad-input', `The training state '${jsonFile}' is not valid JSON (truncated?); delete it to start over.`, { file: jsonFile });
   }
   const file = await readSafetensors(tensorFile);
+  if (file.metadata.state) {
+    try {
+      json = JSON.parse(file.metadata.state) as TrainStateJson;
+    } catch {
+      throw new FactError('bad-input', `The training state in '${tensorFile}' is damaged; delete the training state to start over.`, { file: tensorFile });
+    }
+  }
   if (file.metadata.step !== String(json.step)) {
     throw new FactError('bad-input', `'${tensorFile}' holds step ${file.metadata.step ?? '?'} but '${jsonFile}' says step ${json.step}: the state was not saved completely; delete both files to start over.`, { file: tensorFile });
   }

@@ -1,5 +1,5 @@
 // File-system edges shared by the core: reading with errors that name the file, and atomic writes.
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FactError } from '../errors';
 import { fileSystemError } from './fileSystemError';
@@ -20,11 +20,51 @@ export async function readFileOrThrow(file: string, what = 'file'): Promise<Buff
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
   try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await makeFolder(path.dirname(file));
     await fs.writeFile(tmp, data);
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw fileSystemError(e, file, typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength) ?? e;
+  }
+}
+
+/** Deletes the temporaries (`NAME.tmp-PID-…`) that writers killed mid-write left in `dir`: only those of processes that
+ *  no longer run, so a live writer's file is never touched. */
+export async function removeDeadTemporaries(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/.exec(name);
+    if (m && !processRuns(Number(m[1]))) await fs.rm(path.join(dir, name), { force: true }).catch(() => undefined);
+  }
+}
+
+/** Whether a process with this PID runs on this machine. */
+export function processRuns(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** mkdir -p whose failure names the real cause: Node's recursive mkdir reports a read-only file system as ENOENT. */
+export async function makeFolder(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(path.dirname(dir))) throw fileSystemError(e, dir) ?? e;
+    try {
+      await fs.mkdir(dir);
+    } catch (inner) {
+      throw fileSystemError(inner, dir) ?? inner;
+    }
   }
 }

@@ -6,6 +6,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FactError } from '../errors';
+import { makeFolder, processRuns, removeDeadTemporaries } from './files';
 
 export const LOCK_FILE = '.fact-writer.lock';
 
@@ -19,10 +20,10 @@ const held = new Set<string>();
 /** Takes the writer lock of `dir` (created if missing) for `command`; `note` hears about a stale lock taken over. */
 export async function acquireWriterLock(dir: string, command: string, note: (message: string) => void = () => undefined): Promise<WriterLock> {
   const created = !existsSync(dir);
-  await fs.mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   const file = path.join(dir, LOCK_FILE);
   const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command };
-  const tmp = `${file}.${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   await fs.writeFile(tmp, `${JSON.stringify(holder, null, 2)}\n`);
   try {
     for (let attempt = 0; ; attempt++) {
@@ -45,6 +46,8 @@ export async function acquireWriterLock(dir: string, command: string, note: (mes
     await fs.rm(tmp, { force: true });
   }
   held.add(file);
+  // The folder is ours now: what a killed writer left half-written goes.
+  await removeDeadTemporaries(dir);
   return {
     file, holder,
     async release() {
@@ -80,12 +83,7 @@ async function readHolder(file: string): Promise<LockHolder | undefined> {
 function isStale(h: LockHolder, file: string): boolean {
   if (h.host !== os.hostname()) return false;
   if (h.pid === process.pid) return !held.has(file);
-  try {
-    process.kill(h.pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processRuns(h.pid);
 }
 
 function describe(h: LockHolder): string {
