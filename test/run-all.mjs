@@ -2,8 +2,10 @@
 //   1. type-check (tsc --noEmit: esbuild does not type-check)      — one test
 //   2. build the bundles (esbuild)                                 — one test
 //   3. unit tests of src/core, the CLI and the protocol (node:test, TypeScript through tsx)
-//   4. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
-// `--only unit` or `--only editor` runs a part.
+//   4. the fault-injection suite (test/faults: real `fact` processes killed and resumed, two writers, a full disk,
+//      crafted files; needs the build of step 2; about 2 minutes alone on 2 cores)
+//   5. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
+// `--only unit`, `--only faults` or `--only editor` runs a part.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -38,7 +40,7 @@ function testFiles(dir) {
   });
 }
 
-if (want('unit') || want('editor')) {
+if (want('unit') || want('faults') || want('editor')) {
   step('type-check');
   const tsc = run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', '.']);
   record('type-check', tsc.ok);
@@ -65,6 +67,25 @@ if (want('unit')) {
     for (const f of c.failures) failures.push(`unit: ${f.name} (${path.relative(root, f.file ?? '')})`);
     if (!r.ok && c.failed === 0) record('unit test runner', false, `exit ${r.status}`);
   } else record('unit test runner', false, 'no results');
+}
+
+if (want('faults')) {
+  step('fault-injection suite');
+  const countFile = path.join(outDir, 'fault-counts.json');
+  rmSync(countFile, { force: true });
+  const r = run(process.execPath, [
+    '--import', 'tsx', '--test', '--test-concurrency=1',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`, `--test-reporter-destination=${countFile}`,
+    ...testFiles(path.join(root, 'test', 'faults')).sort(),
+  ]);
+  if (existsSync(countFile)) {
+    const c = JSON.parse(readFileSync(countFile, 'utf8'));
+    passed += c.passed;
+    failed += c.failed;
+    for (const f of c.failures) failures.push(`faults: ${f.name} (${path.relative(root, f.file ?? '')})`);
+    if (!r.ok && c.failed === 0) record('fault test runner', false, `exit ${r.status}`);
+  } else record('fault test runner', false, 'no results');
 }
 
 // The default SAE ships without its per-image evaluation records (28 MB) and concept atlas (33 MB): like a user's

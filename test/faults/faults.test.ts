@@ -16,6 +16,8 @@ import { FactProcess, runFact, seededPoints, type FactRun } from './factProcess'
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 const SEED = Number(process.env.FACT_FAULT_SEED ?? 12);
 const KILLS = 5;
+// Kill points leave at least a third of the job's progress lines to come, so the kill always lands before the end
+// (collect and evaluate print 10 lines, the atlas build about 150, training at least one per epoch of 12).
 const table: { case: string; kills: string; outcome: string }[] = [];
 const started = Date.now();
 
@@ -27,7 +29,7 @@ const noStack = (r: FactRun) => assert.doesNotMatch(r.err, /internal error|\n\s+
 let root: string;
 let data: string;
 const collectArgs = (out: string) => ['collect', tiny, '--layer', 'layer2', '--data', data, '--out', out, '--samples', '16', '--shard-size', '100'];
-const trainArgs = (store: string, out: string) => ['train', tiny, '--features', store, '--out', out, '--k', '2', '--dict-size', '16', '--epochs', '8', '--batch', '64', '--threads', '1'];
+const trainArgs = (store: string, out: string) => ['train', tiny, '--features', store, '--out', out, '--k', '2', '--dict-size', '16', '--epochs', '12', '--batch', '64', '--threads', '1'];
 const evaluateArgs = (ckpt: string) => ['evaluate', tiny, '--sae', ckpt, '--data', data, '--json'];
 const conceptsArgs = (ckpt: string) => ['concepts', tiny, '--sae', ckpt, '--json'];
 
@@ -106,7 +108,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
   it('collect: killed at seeded points and run again, the store equals an uninterrupted one', async () => {
     const base = tempDir('fact-fault-collect-');
     let n = 0;
-    const points = seededPoints(SEED, KILLS, 1, 7);
+    const points = seededPoints(SEED, KILLS, 1, 6);
     for (const at of points) {
       const out = path.join(base, `s${n++}`);
       await killThenResume('collect', collectArgs(out), /^\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), true);
@@ -116,7 +118,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
 
   it('train (--threads 1): killed at seeded points and run again, the weights equal an uninterrupted run', async () => {
     const base = tempDir('fact-fault-train-');
-    const points = seededPoints(SEED + 1, KILLS, 1, 7);
+    const points = seededPoints(SEED + 1, KILLS, 1, 8);
     let n = 0;
     for (const at of points) {
       const out = path.join(base, `c${n++}`);
@@ -126,8 +128,8 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
   });
 
   it('evaluate and the atlas build: killed at seeded points and run again, the records and the atlas equal an uninterrupted run', async () => {
-    const evalPoints = seededPoints(SEED + 2, KILLS, 1, 7);
-    const atlasPoints = seededPoints(SEED + 3, KILLS, 1, 120);
+    const evalPoints = seededPoints(SEED + 2, KILLS, 1, 6);
+    const atlasPoints = seededPoints(SEED + 3, KILLS, 1, 100);
     for (let i = 0; i < KILLS; i++) {
       const ckpt = freshCheckpointCopy('fact-fault-eval-');
       await killThenResume('evaluate', evaluateArgs(ckpt), /^Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), false);
