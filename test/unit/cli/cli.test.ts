@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { cli } from '../../support/cli';
@@ -72,6 +72,19 @@ describe('fact CLI', () => {
     assert.equal((await cli('inspect', tiny, '--bogus')).code, 2);
     assert.equal((await cli('frobnicate')).code, 2);
     assert.equal((await cli('predict', tiny, 'x.png', '--ep', 'tpu')).code, 2);
+  });
+
+  it('numeric options are checked before any work: exit 2 naming the option, nothing written', async () => {
+    const out = path.join(tempDir('fact-num-'), 'store');
+    for (const [option, value] of [['--seed', 'abc'], ['--seed', '-1'], ['--samples', '1.5'], ['--budget-gb', 'Infinity'], ['--shard-size', '']]) {
+      const r = await cli('collect', tiny, '--layer', 'layer2', '--out', out, option!, value!);
+      assert.equal(r.code, 2, `${option} ${value}`);
+      assert.match(r.err, new RegExp(`^${option} must be`));
+      assert.ok(!existsSync(out), 'nothing written');
+    }
+    const r = await cli('train', tiny, '--features', out, '--out', out, '--k', '2', '--dict-size', '8', '--validate-split', 'test', '--validate-from', 'abc');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--validate-from must be a whole number, 0 or more, not 'abc'/);
   });
 });
 
