@@ -6,6 +6,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FactError } from '../errors';
+import { fileSystemError } from './fileSystemError';
 import { makeFolder, processRuns, removeDeadTemporaries } from './files';
 
 export const LOCK_FILE = '.fact-writer.lock';
@@ -23,17 +24,15 @@ export async function acquireWriterLock(dir: string, command: string, note: (mes
   await makeFolder(dir);
   const file = path.join(dir, LOCK_FILE);
   const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command };
-  const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-  await fs.writeFile(tmp, `${JSON.stringify(holder, null, 2)}\n`);
+  const content = `${JSON.stringify(holder, null, 2)}\n`;
   try {
     for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.link(tmp, file);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw e;
-      }
+      if (await createExclusive(file, content)) break;
+      if (attempt >= 3) throw new FactError('locked', `Could not take the writer lock '${file}': other jobs keep taking it.`, { file });
       const other = await readHolder(file);
+      if (!other && await isFresh(file)) {
+        throw new FactError('locked', `'${dir}' is being locked by another job at this moment ('${file}'); try again in a moment.`, { file });
+      }
       if (other && !isStale(other, file)) {
         throw new FactError('locked', `'${dir}' is being written by another job: ${describe(other)}. Wait for it to finish, or stop it; if it no longer runs, delete '${file}'.`, { file, holder: other });
       }
@@ -42,8 +41,8 @@ export async function acquireWriterLock(dir: string, command: string, note: (mes
         : `Taking over an unreadable lock file in '${dir}'.`);
       await fs.rm(file, { force: true });
     }
-  } finally {
-    await fs.rm(tmp, { force: true });
+  } catch (e) {
+    throw fileSystemError(e, dir) ?? e;
   }
   held.add(file);
   // The folder is ours now: what a killed writer left half-written goes.
@@ -67,6 +66,39 @@ export async function withWriterLock<T>(dir: string, command: string, note: (mes
     return await work();
   } finally {
     await lock.release().catch(() => undefined);
+  }
+}
+
+/** Creates `file` holding `content` unless it exists (false then). Written aside and hard-linked into place, so it is
+ *  never seen half-written; where the file system has no hard links, an exclusive create (O_EXCL) instead. */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  await fs.writeFile(tmp, content);
+  try {
+    await fs.link(tmp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')) throw e;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+  try {
+    await fs.writeFile(file, content, { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+/** A lock file written in the last few seconds may still be being filled (the O_EXCL fallback). */
+async function isFresh(file: string): Promise<boolean> {
+  try {
+    return Date.now() - (await fs.stat(file)).mtimeMs < 5000;
+  } catch {
+    return false;
   }
 }
 

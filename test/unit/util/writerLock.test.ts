@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireWriterLock, LOCK_FILE, withWriterLock } from '../../../src/core/util/writerLock';
@@ -36,6 +36,17 @@ describe('writer locks', () => {
     await lock.release();
     left(dead, 'another-host');
     await assert.rejects(acquireWriterLock(dir, 'z'), /PID \d+ on another-host/);
+  });
+
+  it('an unreadable lock is refused while it may still be being written, and taken over once old', async () => {
+    const dir = tempDir('fact-lock-');
+    const file = path.join(dir, LOCK_FILE);
+    writeFileSync(file, '');
+    await assert.rejects(acquireWriterLock(dir, 'x'), /being locked by another job at this moment/);
+    utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const notes: string[] = [];
+    await (await acquireWriterLock(dir, 'x', (m) => notes.push(m))).release();
+    assert.match(notes.join(), /Taking over an unreadable lock file/);
   });
 
   it('leaves no folder behind when it made one only for the lock', async () => {
