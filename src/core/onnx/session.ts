@@ -104,8 +104,8 @@ export async function openSession(model: Uint8Array, opts: SessionOptions = {}):
   }
   if (requested === 'cpu') return new ProviderSession(await onCpu(), 'cpu', autoNote, onCpu, undefined);
   try {
-    const bytes = requested === 'webgpu' ? webgpuBytes(model) : model;
-    const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: [requested] });
+    const { bytes, provider } = requested === 'webgpu' ? forWebGpu(model) : { bytes: model, provider: requested };
+    const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: [provider] });
     return new ProviderSession(session, requested, undefined, onCpu, requested === 'webgpu' ? webgpuAdapterLabel() : undefined);
   } catch (e) {
     const reason = `${requested} is not available: ${explainProviderFailure(requested, e, opts)} Running on the CPU instead.`;
@@ -113,10 +113,13 @@ export async function openSession(model: Uint8Array, opts: SessionOptions = {}):
   }
 }
 
-/** The model with the WebGPU rewrites applied (the same bytes when none apply). */
-function webgpuBytes(model: Uint8Array): Uint8Array {
-  const { model: rewritten, rewrites } = rewriteForWebGpu(decodeModel(model));
-  return rewrites.length ? encodeModel(rewritten) : model;
+/** The model with the WebGPU rewrites applied (the same bytes when none apply) and the provider's options. */
+function forWebGpu(model: Uint8Array): { bytes: Uint8Array; provider: ort.InferenceSession.ExecutionProviderConfig } {
+  const { model: rewritten, rewrites, cpuNodes } = rewriteForWebGpu(decodeModel(model));
+  return {
+    bytes: rewrites.length ? encodeModel(rewritten) : model,
+    provider: cpuNodes.length ? { name: 'webgpu', forceCpuNodeNames: cpuNodes } : 'webgpu',
+  };
 }
 
 export function firstLine(s: string): string {

@@ -5,6 +5,9 @@
 //    weight are padded with zero channels to the next multiple of 4, which changes no value.
 //  - Sum has no WebGPU kernel, so onnxruntime silently ran it on the CPU, copying image-sized gradients between the
 //    devices; it becomes a chain of Adds.
+//  - MaxPool with its Indices output (the explanation graph's frozen max selections) fails at its first WebGPU run
+//    ("The Indices output is not supported yet"): those nodes are named for onnxruntime's forceCpuNodeNames, so
+//    only they run on the CPU (one pass over a feature map) instead of the whole graph falling back.
 // The rewritten graph computes the same function; the WebGPU tests compare it with the CPU's.
 import { DataType } from './schema';
 import { int, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './types';
@@ -18,13 +21,14 @@ export function webgpuConvChannelsAreWrong(channels: number): boolean {
 }
 
 /** Returns a rewritten copy of the model (the input is left untouched) and what was changed. */
-export function rewriteForWebGpu(model: OnnxModel): { model: OnnxModel; rewrites: WebGpuRewrite[] } {
+export function rewriteForWebGpu(model: OnnxModel): { model: OnnxModel; rewrites: WebGpuRewrite[]; cpuNodes: string[] } {
   const g = model.graph!;
   const opset = int(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 17);
   const initializers = new Map(g.initializer.map((t) => [t.name, t]));
   const added: OnnxTensor[] = [];
   const nodes: OnnxNode[] = [];
   const rewrites: WebGpuRewrite[] = [];
+  const cpuNodes: string[] = [];
   let counter = 0;
   const fresh = (hint: string) => `fact_webgpu/${hint}__${counter++}`;
 
@@ -51,10 +55,17 @@ export function rewriteForWebGpu(model: OnnxModel): { model: OnnxModel; rewrites
       rewrites.push({ node: n.name, change: `input channels ${padded.from} padded with zeros to ${padded.to}` });
       continue;
     }
+    if (n.opType === 'MaxPool' && n.output[1]) {
+      const named = n.name ? n : { ...n, name: fresh('maxpool') };
+      cpuNodes.push(named.name);
+      rewrites.push({ node: named.name, change: 'MaxPool with Indices runs on the CPU' });
+      nodes.push(named);
+      continue;
+    }
     nodes.push(n);
   }
-  if (!rewrites.length) return { model, rewrites };
-  return { model: { ...model, graph: { ...g, node: nodes, initializer: [...g.initializer, ...added] } }, rewrites };
+  if (!rewrites.length) return { model, rewrites, cpuNodes };
+  return { model: { ...model, graph: { ...g, node: nodes, initializer: [...g.initializer, ...added] } }, rewrites, cpuNodes };
 }
 
 function plainNode(opType: string, input: string[], output: string[], name: string, attribute: OnnxAttribute[] = []): OnnxNode {
