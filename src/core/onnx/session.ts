@@ -3,6 +3,7 @@
 // A graph that starts on WebGPU but fails at its first run (a kernel that does not compile) falls back to the CPU
 // for that session, naming the node. Every run records where it ran (providerUsage), so results can say so.
 import * as ort from 'onnxruntime-node';
+import { checkCudaLibraries } from './cudaLibraries';
 import { chooseAutoProvider, explainProviderFailure, webgpuAdapterLabel } from './devices';
 import { decodeModel, encodeModel } from './modelFile';
 import { recordProviderUse } from './providerUsage';
@@ -103,6 +104,8 @@ export async function openSession(model: Uint8Array, opts: SessionOptions = {}):
     autoNote = choice.note;
   }
   if (requested === 'cpu') return new ProviderSession(await onCpu(), 'cpu', autoNote, onCpu, undefined);
+  const cudaProblem = requested === 'cuda' ? checkCudaLibraries(opts.cudaLibraryPath).problem : undefined;
+  if (cudaProblem) return new ProviderSession(await onCpu(), 'cpu', `cuda is not available: ${cudaProblem} Running on the CPU instead.`, onCpu, undefined);
   try {
     const { bytes, provider } = requested === 'webgpu' ? forWebGpu(model) : { bytes: model, provider: requested };
     const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: [provider] });
