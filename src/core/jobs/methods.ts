@@ -24,9 +24,17 @@ const plain: { [M in MethodName]: Handler<M> } = { ...modelHandlers, ...saeHandl
 
 function withRanOn<M extends MethodName>(h: Handler<M>): (params: CoreMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<MethodResult<M>> {
   return async (params, services, call) => {
-    const { value, ranOn } = await trackProviders(() => h(params, services, call));
+    const { value, ranOn } = await trackProviders((usage) => h(params, services, {
+      ...call,
+      // A long job on a GPU says so in its progress ("… (on webgpu)"); CPU runs read as before.
+      progress: (message, fraction, data) => call.progress(onGpu(message, usage.summary()), fraction, data),
+    }));
     return { ...value, ...ranOn };
   };
+}
+
+function onGpu(message: string, ran: RanOn): string {
+  return ran.executionProvider && ran.executionProvider !== 'cpu' ? `${message} (on ${ran.executionProvider})` : message;
 }
 
 export const handlers = Object.fromEntries(Object.entries(plain).map(([name, h]) => [name, withRanOn(h as Handler<MethodName>)])) as Handlers;

@@ -42,9 +42,9 @@ export class ProviderUsage {
 const scope = new AsyncLocalStorage<ProviderUsage>();
 
 /** Runs `fn` in a new scope and returns its result with the providers that ran during it. */
-export async function trackProviders<T>(fn: () => Promise<T>): Promise<{ value: T; ranOn: RanOn }> {
+export async function trackProviders<T>(fn: (usage: ProviderUsage) => Promise<T>): Promise<{ value: T; ranOn: RanOn }> {
   const usage = new ProviderUsage(scope.getStore());
-  const value = await scope.run(usage, fn);
+  const value = await scope.run(usage, () => fn(usage));
   return { value, ranOn: usage.summary() };
 }
 
