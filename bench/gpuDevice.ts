@@ -4,6 +4,7 @@
 // collection samples from; decoding and shard writing are not included), and SAE training steps at FaCT's shape
 // (d 2048, 16,384 concepts, k 16, AuxK on, batch 4096). Prints one JSON object (and a table on stderr).
 //   node gpuDevice.js --model resnet50-bench.onnx --ep webgpu|cuda|cpu [--threads N] [--batch 8] [--seconds 40]
+//     [--sae d,K,k,B]   (default FaCT's 2048,16384,16,4096; smaller only to smoke-test the script)
 import { Explainer } from '../src/core/engine/explainer';
 import { openModel } from '../src/core/model/modelContext';
 import { resolveModelLayer } from '../src/core/model/modelLayers';
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
     figures.collectLayer4ImagesPerS = (batch / collect.ms) * 1000;
     await explainer.dispose();
 
-    const d = 2048, K = 16384, k = 16, B = 4096;
+    const [d, K, k, B] = arg('sae', '2048,16384,16,4096').split(',').map(Number) as [number, number, number, number];
+    figures.sae = { d, K, k, B };
     const step = await TrainStepSession.open({ dModel: d, dictSize: K, k, auxK: true, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, options);
     const xs = Float32Array.from({ length: B * d }, () => normal() / Math.sqrt(d));
     const dead = new Uint8Array(K);
