@@ -9,6 +9,7 @@ import { Explainer } from '../src/core/engine/explainer';
 import { collectFeatures } from '../src/core/features/collect';
 import { openModel } from '../src/core/model/modelContext';
 import { ModelRunner } from '../src/core/model/modelRunner';
+import { benchSession } from './benchProvider';
 import type { BenchRow } from './runOne';
 
 export async function run(report: (r: BenchRow) => void): Promise<void> {
@@ -17,7 +18,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   const dataset = await openDataset(ctx, { kind: 'split', split: 'train' });
   const images = 2048;
   const batch = 32;
-  const runner = new ModelRunner({ threads: 2 });
+  const runner = new ModelRunner(benchSession(2));
   const per = 2 * 28 * 28;
   const x = new Float32Array(batch * per);
   let t0 = performance.now();
@@ -26,7 +27,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     await runner.run(ctx, x, batch, ['layer3']);
   }
   const forward = images / ((performance.now() - t0) / 1000);
-  const explainer = await Explainer.create(ctx, { threads: 2 });
+  const explainer = await Explainer.create(ctx, benchSession(2));
   for (const [layer, dtype] of [['layer3', 'float16'], ['layer2', 'float32']] as const) {
     const out = path.join(os.tmpdir(), `fact-bench-collect-${layer}`);
     rmSync(out, { recursive: true, force: true });

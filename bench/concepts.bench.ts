@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { handlers } from '../src/core/jobs/methods';
 import { CoreServices } from '../src/core/jobs/services';
+import { benchSession } from './benchProvider';
 import type { BenchRow } from './runOne';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -18,7 +19,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   const sae = mkdtempSync(path.join(os.tmpdir(), 'fact-bench-sae-'));
   cpSync(path.join(root, 'saes', 'layer3'), sae, { recursive: true });
   rmSync(path.join(sae, 'atlas'), { recursive: true, force: true });
-  const services = new CoreServices({ threads: 2 });
+  const services = new CoreServices(benchSession(2));
   const call = { signal: new AbortController().signal, progress: () => undefined };
   const image = path.join(root, 'samples', '0002-trouser.png');
   await handlers.explainConcepts({ model, sae, image }, services, call);

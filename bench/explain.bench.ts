@@ -15,6 +15,7 @@ import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { Explainer } from '../src/core/engine/explainer';
 import { openModel } from '../src/core/model/modelContext';
+import { benchSession } from './benchProvider';
 import type { BenchRow } from './runOne';
 
 const root = path.join(__dirname, '..');
@@ -50,7 +51,7 @@ function readF32(file: string): Float32Array {
 async function ours(file: string, batch: Float32Array, n: number, repeats: number, batchRepeats: number): Promise<Timings> {
   const t0 = performance.now();
   const ctx = await openModel(file);
-  const explainer = await Explainer.create(ctx, { threads });
+  const explainer = await Explainer.create(ctx, benchSession(threads));
   const coldMs = performance.now() - t0;
   try {
     const per = batch.length / n;

@@ -13,6 +13,7 @@ import { ArrayVectorSource } from '../src/core/features/vectorSource';
 import { initialState, seededNormal } from '../src/core/sae/initialWeights';
 import { trainSae } from '../src/core/sae/trainer';
 import { TrainStepSession } from '../src/core/sae/trainStepSession';
+import { benchSession } from './benchProvider';
 import type { BenchRow } from './runOne';
 
 const python = '/usr/bin/python3';
@@ -24,7 +25,7 @@ interface Shape { label: string; d: number; K: number; k: number; B: number; ste
 
 /** Median ms per step of our graph, with AuxK active when `dead` latents are candidates. */
 async function oursMsPerStep(s: Shape): Promise<number> {
-  const session = await TrainStepSession.open({ dModel: s.d, dictSize: s.K, k: s.k, auxK: s.dead > 0, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, { threads });
+  const session = await TrainStepSession.open({ dModel: s.d, dictSize: s.K, k: s.k, auxK: s.dead > 0, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, benchSession(threads));
   const normal = seededNormal(1);
   const x = Float32Array.from({ length: s.B * s.d }, () => normal() / Math.sqrt(s.d));
   const dead = new Uint8Array(s.K);
@@ -101,7 +102,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   const normal = seededNormal(3);
   const source = new ArrayVectorSource(Float32Array.from({ length: count * d }, () => normal()), d);
   const t0 = performance.now();
-  await trainSae(source, { k: 16, dictSize: 2048, layer: 'bench', modelSha256: '', batchSize: 4096, epochs: 1, warmupEpochs: 0, constantUntilEpoch: 0 }, { checkpointDir: mkdtempSync(path.join(tmpdir(), 'fact-bench-')), threads });
+  await trainSae(source, { k: 16, dictSize: 2048, layer: 'bench', modelSha256: '', batchSize: 4096, epochs: 1, warmupEpochs: 0, constantUntilEpoch: 0 }, { checkpointDir: mkdtempSync(path.join(tmpdir(), 'fact-bench-')), ...benchSession(threads) });
   report({ name: 'trainSae end to end, d=128 K=2048 k=16, 12 batches of 4096', ours: (count / (performance.now() - t0)) * 1000, unit: 'vectors/s', note: 'includes the input-scale pass, session start and the checkpoint write' });
 }
 

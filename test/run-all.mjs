@@ -7,9 +7,11 @@
 //   5. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
 // `--only unit`, `--only faults` or `--only editor` runs a part.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installLavapipe } from './support/installLavapipe.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, '.test-output');
@@ -50,6 +52,12 @@ if (want('unit') || want('faults') || want('editor')) {
 }
 
 if (want('unit')) {
+  // The WebGPU tests run onnxruntime's WebGPU provider on Mesa's software Vulkan driver; installed like Chromium is
+  // (from Debian's bookworm-backports), or skipped by those tests with the reason printed here.
+  step('WebGPU without a GPU: Mesa lavapipe');
+  const lavapipe = installLavapipe();
+  console.log(lavapipe.installed ? 'lavapipe: present' : `lavapipe: not installed (${lavapipe.reason}); the WebGPU tests will skip`);
+  process.env.XDG_RUNTIME_DIR ??= mkdtempSync(path.join(tmpdir(), 'fact-xdg-'));
   step('unit tests');
   const countFile = path.join(outDir, 'unit-counts.json');
   rmSync(countFile, { force: true });

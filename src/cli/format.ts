@@ -1,4 +1,5 @@
 // Plain-text rendering of core results for the terminal.
+import type { ProviderProbe } from '../core/onnx/devices';
 import type { ModelInspection } from '../core/model/inspectModel';
 import type { CheckReport } from '../core/engine/checkModel';
 import type { FeatureManifest } from '../core/features/manifest';
@@ -144,4 +145,12 @@ export function formatConsistency(r: Omit<ConsistencyReport, never>): string {
     `  not scored             ${r.dropped.length} concepts (${r.dropped.filter((d) => d.images === 0).length} never present, the others with too few images)`,
     `  time                   ${r.seconds.toFixed(1)} s (${(r.seconds / Math.max(1, r.concepts.length)).toFixed(3)} s per concept)`,
   ].join('\n');
+}
+
+/** `fact devices`: one block per provider — what it runs on, or why not and what to install. */
+export function formatDevices(providers: ProviderProbe[], auto: string): string {
+  const lines = providers.map((p) => p.available
+    ? `  ${p.provider.padEnd(7)} available: ${p.device ?? ''}${p.software ? ' — a software adapter (slow; --ep auto never picks it)' : ''}${p.probeMs !== undefined ? ` (probe ${p.probeMs} ms)` : ''}`
+    : `  ${p.provider.padEnd(7)} not available: ${p.problem ?? ''}`);
+  return ['Execution providers:', ...lines, `--ep auto uses: ${auto}`].join('\n');
 }

@@ -3,10 +3,12 @@ import { isFactError } from '../core/errors';
 import { fileSystemError } from '../core/util/fileSystemError';
 import { handlers, type CallContext } from '../core/jobs/methods';
 import { CoreServices } from '../core/jobs/services';
-import { executionProviders, type ExecutionProvider } from '../core/onnx/session';
+import { chooseAutoProvider, probeAllProviders } from '../core/onnx/devices';
+import { ranOnLine, trackProviders } from '../core/onnx/providerUsage';
+import { executionProviders, type RequestedProvider } from '../core/onnx/session';
 import { parseArgs, UsageError } from './args';
 import { readNumericOptions } from './options';
-import { formatCheck, formatConcept, formatConsistency, formatDecision, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
+import { formatCheck, formatConcept, formatConsistency, formatDecision, formatDevices, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import type { DatasetSpec } from '../core/data/openDataset';
 import type { FeatureDtype } from '../core/features/manifest';
 
@@ -45,10 +47,15 @@ Usage:
                                                  build (or read) the concept atlas; --concept shows one
   fact consistency MODEL --sae CKPT [--foundation FILE.onnx] [--mean-images N]
                                                  C² score of every concept, the random baseline, Δ_rand
+  fact devices [--json]                          the execution providers available here (each probed with
+                                                 a tiny graph), their adapters, and what to install
 
 Options:
   --json                 machine-readable output on stdout
-  --ep cpu|cuda|webgpu   execution provider (falls back to cpu, with a note, when unavailable)
+  --ep auto|cpu|cuda|webgpu
+                         execution provider (default auto: a real GPU when one works, never a software
+                         adapter; a provider that cannot start falls back to cpu, saying why)
+  --cuda-libs DIR        the folder with onnxruntime's CUDA provider libraries, to check and report
   --threads N            intra-op threads
   --help                 this text
 
@@ -61,18 +68,27 @@ export interface CliIO { out: (s: string) => void; err: (s: string) => void }
 const defaultIO: CliIO = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
 
 export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<number> {
+  // Text output ends with where the work ran (JSON results carry it as fields).
+  const { value: code, ranOn } = await trackProviders(() => runCommand(argv, io));
+  const line = ranOnLine(ranOn);
+  if (line && (code === 0 || code === 3) && !argv.includes('--json')) io.out(line);
+  return code;
+}
+
+async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === 'help') { io.out(USAGE); return command ? 0 : 2; }
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', 'overwrite', 'allow-incomplete'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', 'overwrite', 'allow-incomplete'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images', 'cuda-libs'] });
     json = args.options.json === true;
     const num = readNumericOptions(args.options);
-    const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
+    const ep = (args.options.ep ?? 'auto') as RequestedProvider;
     if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
     const threads = args.options.threads ? num['threads']! : undefined;
-    services = new CoreServices({ executionProvider: ep, ...(threads ? { threads } : {}) });
+    const cudaLibraryPath = args.options['cuda-libs'] as string | undefined;
+    services = new CoreServices({ executionProvider: ep, ...(threads ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}) });
     const abort = new AbortController();
     const onSignal = () => { io.err('\nStopping (the job can be resumed)…'); abort.abort(); };
     process.once('SIGINT', onSignal);
@@ -192,6 +208,12 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         const r = await handlers.consistency({ model, sae: o.sae as string, ...(o.foundation ? { foundation: o.foundation as string } : {}), ...(o['mean-images'] ? { meanImages: num['mean-images']! } : {}) }, services, call);
         const { histogram: _h, ...rest } = r;
         io.out(json ? JSON.stringify(rest, null, 2) : formatConsistency(rest));
+        return 0;
+      }
+      case 'devices': {
+        const providers = await probeAllProviders(services.options);
+        const auto = await chooseAutoProvider(services.options);
+        io.out(json ? JSON.stringify({ providers, auto: auto.provider, ...(auto.note ? { autoNote: auto.note } : {}) }, null, 2) : formatDevices(providers, auto.provider));
         return 0;
       }
       case 'check': {

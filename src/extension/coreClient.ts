@@ -2,7 +2,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CoreWorker } from '../core/jobs/workerClient';
-import type { ExecutionProvider } from '../core/onnx/session';
+import type { RequestedProvider } from '../core/onnx/session';
+import { noteRanOn } from './ranOn';
 
 let worker: CoreWorker | undefined;
 
@@ -10,11 +11,13 @@ export function core(): CoreWorker {
   if (!worker) {
     const cfg = vscode.workspace.getConfiguration('fact');
     const threads = cfg.get<number>('threads', 0);
+    const cudaLibraryPath = cfg.get<string>('cudaLibraryPath', '');
     worker = new CoreWorker(
-      { executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}) },
+      { executionProvider: cfg.get<RequestedProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}) },
       // The bundle sits in dist/ next to worker.js.
       { file: path.join(__dirname, 'worker.js') },
     );
+    worker.onRanOn = noteRanOn;
   }
   return worker;
 }
@@ -22,7 +25,10 @@ export function core(): CoreWorker {
 export function registerCoreLifecycle(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads')) void disposeCore();
+      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads') || e.affectsConfiguration('fact.cudaLibraryPath')) {
+        noteRanOn(undefined);
+        void disposeCore();
+      }
     }),
     { dispose: () => void disposeCore() },
   );

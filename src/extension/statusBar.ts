@@ -3,6 +3,7 @@
 // else its only checkpoint — (click → FaCT: Choose SAE…), shown when the model has any.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { lastRanOn, onDidChangeRanOn } from './ranOn';
 import { isEmbedded, modelDisplayName } from './models';
 import { checkpointFacts } from './tree/saeCheckpoints';
 import type { Fact } from './services';
@@ -53,8 +54,13 @@ export function statusText(fact: Fact): StatusText {
     parts.push('no model');
     tip.push('No active model: click to choose one (the embedded default works with no set-up).');
   }
-  parts.push(ep);
-  tip.push(`Execution provider: ${ep} (setting fact.executionProvider)`);
+  // The provider that actually ran the last model call, once one has; until then the setting.
+  const ran = lastRanOn();
+  const actual = ran?.executionProvider;
+  parts.push(actual && actual !== ep ? `${actual} (asked ${ep})` : actual ?? ep);
+  tip.push(actual
+    ? `Execution provider: ${actual}${ran?.adapter ? ` on ${ran.adapter}` : ''} (setting fact.executionProvider: ${ep})${ran?.fallbackReason ? `\n${ran.fallbackReason}` : ''}`
+    : `Execution provider: ${ep} (setting fact.executionProvider)`);
   let spin = '';
   if (jobs.length) {
     const j = jobs[0]!;
@@ -118,5 +124,6 @@ export function registerStatusBar(fact: Fact): vscode.Disposable {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('fact.executionProvider')) update();
     }),
+    onDidChangeRanOn(() => update()),
   );
 }

@@ -1,5 +1,6 @@
 // An SAE checkpoint as the jobs use it: its weights (checked against the model and layer), an encoder, and the
 // files kept beside it — the evaluation records, the concept atlas, the consistency scores.
+import type { RequestedProvider } from '../onnx/session';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FactError } from '../errors';
@@ -41,7 +42,7 @@ export interface EvaluationSummary {
   evaluatedAt: string;
 }
 
-export async function openSaeContext(ctx: ModelContext, dir: string, executionProvider?: 'cpu' | 'cuda' | 'webgpu'): Promise<SaeContext> {
+export async function openSaeContext(ctx: ModelContext, dir: string, executionProvider?: RequestedProvider): Promise<SaeContext> {
   if (!existsSync(path.join(dir, checkpointFiles.cfg))) {
     throw new FactError('bad-checkpoint', `'${dir}' is not an SAE checkpoint folder: it has no ${checkpointFiles.cfg}.`, { file: dir });
   }

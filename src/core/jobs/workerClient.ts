@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { cancelledError, deserializeError } from '../errors';
+import type { RanOn } from '../onnx/providerUsage';
 import type { SessionOptions } from '../onnx/session';
 import type { ProgressData } from './callContext';
 import type { CoreMethods, MethodName } from './methods';
@@ -65,7 +66,11 @@ export class CoreWorker {
     if (!p) return;
     if (m.type === 'progress') return p.onProgress?.(m.message, m.fraction, m.data);
     this.pending.delete(m.id);
-    if (m.type === 'result') p.resolve(m.value);
+    if (m.type === 'result') {
+      const ran = m.value as RanOn | undefined;
+      if (ran?.executionProvider) this.onRanOn?.(ran);
+      p.resolve(m.value);
+    }
     else p.reject(deserializeError(m.error));
   }
 
@@ -73,6 +78,9 @@ export class CoreWorker {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
+
+  /** Told where each call that ran a model actually ran (the status bar shows it). */
+  onRanOn?: (ranOn: RanOn) => void;
 
   call<M extends MethodName>(method: M, params: CoreMethods[M]['params'], opts: CallOptions = {}): Promise<CoreMethods[M]['result']> {
     if (opts.signal?.aborted) return Promise.reject(cancelledError());

@@ -1,7 +1,7 @@
 // Runs the training-step graph: one onnxruntime session, state in, state and metrics out.
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
-import { openSession, type ExecutionProvider } from '../onnx/session';
+import { openSession, type ExecutionProvider, type RequestedProvider, type RunnableSession } from '../onnx/session';
 import { buildTrainStepGraph, stepInputs as I, stepOutputs as O, type StepState, type TrainStepGraphOptions } from './trainStepGraph';
 
 type FloatArray = Float32Array | Float64Array;
@@ -39,12 +39,12 @@ export interface StepRunResult<A extends FloatArray> extends StepMetrics<A> {
 export class TrainStepSession {
   private constructor(
     readonly options: TrainStepGraphOptions,
-    private readonly session: ort.InferenceSession,
+    private readonly session: RunnableSession,
     readonly executionProvider: ExecutionProvider,
     readonly fallbackReason: string | undefined,
   ) {}
 
-  static async open(options: TrainStepGraphOptions, session: { executionProvider?: ExecutionProvider; threads?: number } = {}): Promise<TrainStepSession> {
+  static async open(options: TrainStepGraphOptions, session: { executionProvider?: RequestedProvider; threads?: number } = {}): Promise<TrainStepSession> {
     const opened = await openSession(encodeModel(buildTrainStepGraph(options)), session);
     return new TrainStepSession(options, opened.session, opened.executionProvider, opened.fallbackReason);
   }

@@ -4,7 +4,7 @@
 // depends only on (seed, epoch), and everything else that changes during training is in the saved state.
 import { cancelledError, FactError, isFactError } from '../errors';
 import type { VectorSource } from '../features/vectorSource';
-import type { ExecutionProvider } from '../onnx/session';
+import type { ExecutionProvider, RequestedProvider } from '../onnx/session';
 import { deleteTrainState, hasTrainState, loadSae, loadTrainState, saveSae, saveTrainState, type SaeCheckpointCfg, type TrainState } from './checkpoint';
 import { initialState } from './initialWeights';
 import { learningRateAt, lrSchedule, resolveTrainSettings, type SaeConfig, type SaeWeights, type TrainSettings, type TrainSettingsInput } from './saeConfig';
@@ -43,7 +43,7 @@ export interface TrainOptions {
   validate?: (weights: SaeWeights) => Promise<number>;
   /** Continue from the training state in checkpointDir when there is one. */
   resume?: boolean;
-  executionProvider?: ExecutionProvider;
+  executionProvider?: RequestedProvider;
   threads?: number;
   /** Minimum time between progress reports (default 1000 ms; 0 reports every step). */
   progressIntervalMs?: number;

@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
+import { ranOnLabel } from '../ranOn';
 import {
   explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema,
   type ConceptDecisionView, type ConceptStripView, type ExplainHostMessage, type ExplainPanelState, type ExplainView, type ExplainWebviewMessage,
@@ -281,7 +282,8 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     const html = renderExplainReport(v, {
       generatedAt: new Date(),
       tool: `FaCT for VS Code ${(ext?.packageJSON as { version?: string } | undefined)?.version ?? ''}`.trim(),
-      executionProvider: vscode.workspace.getConfiguration('fact').get<string>('executionProvider', 'cpu'),
+      // The provider that actually ran (with the adapter), else the setting.
+      executionProvider: ranOnLabel() ?? vscode.workspace.getConfiguration('fact').get<string>('executionProvider', 'cpu'),
     }, concepts);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(html, 'utf8'));
     log().info(`Exported the explanation of ${v.image} (${v.className}) to ${uri.fsPath} (${(html.length / 1024).toFixed(0)} KB).`);
