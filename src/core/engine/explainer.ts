@@ -10,6 +10,8 @@ import { constantLookup, type ConstantValue } from '../onnx/constants';
 import { encodeModel } from '../onnx/modelFile';
 import { openSession, type OpenedSession, type SessionOptions } from '../onnx/session';
 import { encodeWithExtraOutputs } from '../onnx/surgery';
+import { runInFixedBatches } from '../model/fixedBatch';
+import type { OnnxNode } from '../onnx/types';
 import { findExplainedInput, type ExplainedInput } from './explainedInput';
 import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraph, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
 import { describeNode, linearize, type Linearization } from './linearize';
@@ -62,6 +64,7 @@ export class Explainer {
     const explained = findExplainedInput(ctx, constant);
     const lin = linearize(ctx.index.order, explained.tensor, constant);
     checkOutputIsLinear(ctx, lin, explained.tensor);
+    checkFoldedParameters(ctx, linearPath(ctx.index.order, lin, explained.tensor, ctx.logitsOutput), lin);
     const shapes = await probeShapes(ctx, lin, explained.tensor, options);
     const shape = (t: string) => {
       const s = shapes.get(t);
@@ -132,13 +135,25 @@ export class Explainer {
 
   private async run(spec: ExplanationGraphSpec, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     const { graph, opened } = await this.graph(spec);
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
     const outputs = graph.model.graph!.output.map((o) => o.name);
-    const r = await opened.session.run(ortFeeds, outputs);
-    const out: Record<string, Tensor> = {};
-    for (const name of outputs) out[name] = { data: r[name]!.data as Float32Array, dims: r[name]!.dims.map(Number) };
-    return out;
+    const runOnce = async (f: Record<string, Tensor>) => {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [k, v] of Object.entries(f)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
+      const r = await opened.session.run(ortFeeds, outputs);
+      const out: Record<string, Tensor> = {};
+      for (const name of outputs) out[name] = { data: r[name]!.data as Float32Array, dims: r[name]!.dims.map(Number) };
+      return out;
+    };
+    // A fixed-batch model runs in batches of its own size; a cotangent with one row per image is cut with them.
+    const batchFeed = spec.fromIsInput ? spec.from : this.ctx.imageInput.name;
+    const n = feeds[batchFeed]!.dims[0]!;
+    const fixed = this.ctx.fixedBatch;
+    if (!fixed || n === fixed) return runOnce(feeds);
+    const cot = feeds[COTANGENT];
+    if (cot && cot.dims[0] !== n) {
+      throw new FactError('bad-input', `'${this.ctx.file}' takes exactly ${fixed} image(s) per run, so it cannot trace several cotangents of one image; export it with a dynamic batch axis (dynamic_axes={'image': {0: 'batch'}}).`, { file: this.ctx.file });
+    }
+    return runInFixedBatches(fixed, feeds, cot ? [batchFeed, COTANGENT] : [batchFeed], runOnce);
   }
 
   /** Explains each image of a batch for one class each (the predicted class where `classes[i]` is undefined). */
@@ -271,7 +286,22 @@ function checkOutputIsLinear(ctx: ModelContext, lin: Linearization, from: string
   throw new FactError('unsupported-model', `'${ctx.file}' output '${out}' does not depend on the input '${from}'.`, { file: ctx.file });
 }
 
-/** One pass at batch 1 that records the shape of every tensor on the linear path and of the factors it reads. */
+/** Ops whose transpose reads a parameter as a constant (a Slice's starts, a Gather's indices, a Pad's pads, …). */
+const CONSTANT_PARAMETERS = new Set(['Slice', 'Pad', 'Gather', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'Split']);
+
+/** A parameter the normalisation could not fold because it follows the batch size: name the node that needs it. */
+function checkFoldedParameters(ctx: ModelContext, path: OnnxNode[], lin: Linearization): void {
+  for (const n of path) {
+    if (!CONSTANT_PARAMETERS.has(n.opType)) continue;
+    for (const t of n.input.slice(1)) {
+      const p = t ? ctx.batchDependent.get(t) : undefined;
+      if (!p || lin.kind.get(t) === 'linear' || lin.kind.get(t) === 'affine') continue;
+      throw new FactError('unsupported-model', `${describeNode(n)} in '${ctx.file}' takes '${t}', which ${describeNode(p)} computes from the batch size: it cannot be folded to a constant, so the node cannot be transposed. Compute it from the image's shape without the batch axis (or export with a fixed batch).`, { file: ctx.file, node: n.name, op: n.opType });
+    }
+  }
+}
+
+/** One pass at batch 1 (or the model's fixed batch) that records the shape of every tensor on the linear path and of the factors it reads. */
 async function probeShapes(ctx: ModelContext, lin: Linearization, from: string, options: SessionOptions): Promise<Map<string, number[]>> {
   const path = linearPath(ctx.index.order, lin, from, ctx.logitsOutput);
   const tensors = new Set<string>([from, ctx.logitsOutput]);
@@ -282,7 +312,7 @@ async function probeShapes(ctx: ModelContext, lin: Linearization, from: string, 
   try {
     const { channels, height, width } = ctx.imageInput;
     const side = ctx.preprocess.centerCrop;
-    const dims = [1, channels, height ?? side, width ?? side];
+    const dims = [ctx.fixedBatch ?? 1, channels, height ?? side, width ?? side];
     const data = new Float32Array(product(dims)).fill(0.5);
     const r = await opened.session.run({ [ctx.imageInput.name]: new ort.Tensor('float32', data, dims) });
     const shapes = new Map<string, number[]>();
