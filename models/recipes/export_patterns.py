@@ -163,9 +163,9 @@ class Head(nn.Module):
 # the patterns
 # ------------------------------------------------------------------------------------------------------------------
 class Ln2d(nn.Module):
-    def __init__(self, w=8, classes=5, depth=2):
+    def __init__(self, w=8, classes=5, depth=2, stem_stride=1):
         super().__init__()
-        layers = [BConv(6, w)]
+        layers = [BConv(6, w, stride=stem_stride)]
         for _ in range(depth):
             layers += [PositionNorm(w), BConv(w, w)]
         self.body = nn.Sequential(*layers)
@@ -209,9 +209,9 @@ class Block(nn.Module):
 class LnBlock(nn.Module):
     """A conv stem, tokens by flatten/transpose, one transformer block with bias-free LayerNorms, mean pooling."""
 
-    def __init__(self, dim=16, heads=2, classes=5):
+    def __init__(self, dim=16, heads=2, classes=5, stem_stride=2):
         super().__init__()
-        self.stem = BConv(6, dim, stride=2)
+        self.stem = BConv(6, dim, stride=stem_stride)
         self.block = Block(dim, heads)
         self.fc = BLinear(dim, classes)
 
@@ -221,9 +221,9 @@ class LnBlock(nn.Module):
 
 
 class MaxOut(nn.Module):
-    def __init__(self, w=8, classes=5):
+    def __init__(self, w=8, classes=5, stem_stride=1):
         super().__init__()
-        self.body = nn.Sequential(BConv(6, w, max_out=2), BConv(w, w, max_out=2))
+        self.body = nn.Sequential(BConv(6, w, stride=stem_stride, max_out=2), BConv(w, w, max_out=2))
         self.head = Head(w, classes)
 
     def forward(self, x):
@@ -252,9 +252,9 @@ class ViT(nn.Module):
 
 
 class GroupNormStem(nn.Module):
-    def __init__(self, w=8, classes=5):
+    def __init__(self, w=8, classes=5, stem_stride=1):
         super().__init__()
-        self.body = nn.Sequential(BConv(6, w), GroupNormDetachable(2, w), BConv(w, w, stride=2), GroupNormDetachable(w, w), BConv(w, w))
+        self.body = nn.Sequential(BConv(6, w, stride=stem_stride), GroupNormDetachable(2, w), BConv(w, w, stride=2), GroupNormDetachable(w, w), BConv(w, w))
         self.head = Head(w, classes)
 
     def forward(self, x):
@@ -271,9 +271,9 @@ class ResNeXtBlock(nn.Module):
 
 
 class ResNeXt(nn.Module):
-    def __init__(self, w=8, groups=4, classes=5, blocks=2):
+    def __init__(self, w=8, groups=4, classes=5, blocks=2, stem_stride=1):
         super().__init__()
-        self.stem = BConv(6, w)
+        self.stem = BConv(6, w, stride=stem_stride)
         self.blocks = nn.Sequential(*[ResNeXtBlock(w, groups) for _ in range(blocks)])
         self.head = Head(w, classes)
 
@@ -291,9 +291,9 @@ class DenseLayer(nn.Module):
 
 
 class DenseNet(nn.Module):
-    def __init__(self, w=8, growth=4, layers=3, classes=5):
+    def __init__(self, w=8, growth=4, layers=3, classes=5, stem_stride=1):
         super().__init__()
-        mods = [BConv(6, w)]
+        mods = [BConv(6, w, stride=stem_stride)]
         for i in range(layers):
             mods.append(DenseLayer(w + i * growth, growth))
         self.body = nn.Sequential(*mods)
@@ -304,22 +304,22 @@ class DenseNet(nn.Module):
 
 
 PATTERNS = OrderedDict(
-    ln2d=dict(small=lambda: Ln2d(), full=lambda: Ln2d(w=256, classes=1000, depth=8), image=16, full_image=224,
+    ln2d=dict(small=lambda: Ln2d(), full=lambda: Ln2d(w=256, classes=1000, depth=4, stem_stride=4), image=16, full_image=224,
               expect=["LayerNormalization with an empty bias input", "Transpose"],
               words="B-cos convs with bias-free LayerNorms over the channels of each position (via permute)"),
-    ln_block=dict(small=lambda: LnBlock(), full=lambda: LnBlock(dim=384, heads=6, classes=1000), image=16, full_image=224,
+    ln_block=dict(small=lambda: LnBlock(), full=lambda: LnBlock(dim=384, heads=6, classes=1000, stem_stride=16), image=16, full_image=224,
                   expect=["LayerNormalization with an empty bias input", "Slice"],
                   words="a transformer block on conv tokens: bias-free LayerNorms, qkv.chunk(3), detached attention"),
-    maxout=dict(small=lambda: MaxOut(), full=lambda: MaxOut(w=256, classes=1000), image=16, full_image=224,
+    maxout=dict(small=lambda: MaxOut(), full=lambda: MaxOut(w=256, classes=1000, stem_stride=4), image=16, full_image=224,
                 expect=["Shape", "ReduceMax"], words="B-cos convs with max-out 2 through unflatten + amax"),
     vit=dict(small=lambda: ViT(), full=lambda: ViT(image=224, patch=16, dim=384, heads=6, depth=12, classes=1000), image=16, full_image=224,
              expect=["LayerNormalization with an empty bias input", "Shape", "Slice"],
              words="a ViT: rearrange-style patch embedding from x.shape, positional embedding, qkv.chunk(3), detached attention"),
-    groupnorm=dict(small=lambda: GroupNormStem(), full=lambda: GroupNormStem(w=256, classes=1000), image=16, full_image=224,
+    groupnorm=dict(small=lambda: GroupNormStem(), full=lambda: GroupNormStem(w=256, classes=1000, stem_stride=4), image=16, full_image=224,
                    expect=["InstanceNormalization"], words="a conv stem with GroupNorm (2 groups, then one group per channel)"),
-    resnext=dict(small=lambda: ResNeXt(), full=lambda: ResNeXt(w=256, groups=32, classes=1000, blocks=8), image=16, full_image=224,
+    resnext=dict(small=lambda: ResNeXt(), full=lambda: ResNeXt(w=256, groups=32, classes=1000, blocks=4, stem_stride=4), image=16, full_image=224,
                  expect=["grouped Conv"], words="ResNeXt-style residual blocks with 4-group 3x3 B-cos convs"),
-    densenet=dict(small=lambda: DenseNet(), full=lambda: DenseNet(w=64, growth=32, layers=12, classes=1000), image=16, full_image=224,
+    densenet=dict(small=lambda: DenseNet(), full=lambda: DenseNet(w=64, growth=32, layers=12, classes=1000, stem_stride=4), image=16, full_image=224,
                   expect=["Concat"], words="DenseNet layers: position norm, B-cos conv, concatenation"),
 )
 
