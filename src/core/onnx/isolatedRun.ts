@@ -23,6 +23,7 @@ export interface IsolatedRunRequest {
   runs: Record<string, number[]>[];
   outputs: string[];
   maxValues?: number;
+  /** Intra-op threads; 0 (the default) lets onnxruntime choose. */
   threads?: number;
 }
 
@@ -121,7 +122,7 @@ class ProbeHost {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting = { id, resolve, reject };
-      child.send({ id, model: req.modelFile, runs: req.runs, outputs: req.outputs, maxValues: req.maxValues ?? 4096, threads: req.threads ?? 1 });
+      child.send({ id, model: req.modelFile, runs: req.runs, outputs: req.outputs, maxValues: req.maxValues ?? 4096, threads: req.threads ?? 0 });
     });
   }
 }

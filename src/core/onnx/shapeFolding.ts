@@ -62,7 +62,8 @@ export function foldShapeTensors(g: OnnxGraph, index: GraphIndex, derived: strin
     }
     const target = dtype ? batchAsCopiedDim(t, index, runs) : undefined;
     if (target) constants.set(t, makeTensor(t, dtype!, first.dims, target));
-    else batchDependent.set(t, index.producer.get(t)!);
+    else if (differs(seen as IsolatedTensor[])) batchDependent.set(t, index.producer.get(t)!);
+    // (a tensor too large to compare that keeps its shape is left as it is: neither folded nor blamed)
   }
   // The folded tensors become initializers; nodes no longer needed for any output are dropped.
   const initializer = [...g.initializer, ...constants.values()];
@@ -114,6 +115,12 @@ function liveNodes(nodes: OnnxNode[], outputs: string[]): OnnxNode[] {
     for (const i of p.input) if (i) stack.push(i);
   }
   return nodes.filter((n) => live.has(n));
+}
+
+/** Whether the runs at different batch sizes saw different shapes or (where known) different values. */
+function differs(seen: IsolatedTensor[]): boolean {
+  const first = seen[0]!;
+  return seen.some((s) => !sameArray(s.dims, first.dims) || (s.values && first.values && !sameArray(s.values, first.values)));
 }
 
 function sameArray(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
