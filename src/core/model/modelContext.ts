@@ -6,6 +6,7 @@ import { preprocessConfigFor } from '../data/preprocess';
 import { indexGraph, type GraphIndex } from '../onnx/graphIndex';
 import { findImageInput, type ImageInput } from '../onnx/inspect';
 import { encodeModel, loadModelFile, type LoadedModel } from '../onnx/modelFile';
+import { warmIsolatedRunner } from '../onnx/isolatedRun';
 import { normalizeModel } from '../onnx/normalize';
 import type { OnnxNode } from '../onnx/types';
 import { valueInfoShape } from '../onnx/types';
@@ -35,6 +36,7 @@ export interface OpenOptions {
 }
 
 export async function openModel(file: string, options: OpenOptions = {}): Promise<ModelContext> {
+  warmIsolatedRunner();
   const fromFile = await loadModelFile(file);
   const card = await readCardFor(file);
   const g0 = fromFile.graph;

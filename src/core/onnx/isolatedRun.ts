@@ -77,6 +77,13 @@ class ProbeHost {
   private queue: Promise<unknown> = Promise.resolve();
   private nextId = 1;
 
+  /** Starts the child (Node and onnxruntime load) while the caller is still reading the model. */
+  warm(): void {
+    if (this.child) return;
+    this.child = this.start();
+    this.idle(this.child);
+  }
+
   run(req: Omit<IsolatedRunRequest, 'model'> & { modelFile: string }): Promise<IsolatedRunResult> {
     const next = this.queue.then(() => this.runNow(req));
     this.queue = next.catch(() => undefined);
@@ -128,6 +135,10 @@ class ProbeHost {
 }
 
 const host = new ProbeHost();
+
+export function warmIsolatedRunner(): void {
+  host.warm();
+}
 
 export async function runIsolated(req: IsolatedRunRequest): Promise<IsolatedRunResult> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fact-probe-'));
