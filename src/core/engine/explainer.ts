@@ -307,12 +307,19 @@ async function probeShapes(ctx: ModelContext, lin: Linearization, from: string, 
   const tensors = new Set<string>([from, ctx.logitsOutput]);
   for (const n of path) for (const t of [...n.input, ...n.output]) if (t && ctx.index.producer.has(t)) tensors.add(t);
   for (const t of [...tensors]) if (ctx.index.realInputs.includes(t)) tensors.delete(t);
+  const { channels, height, width } = ctx.imageInput;
+  const inputDims = [ctx.fixedBatch ?? 1, channels, height ?? ctx.preprocess.centerCrop, width ?? ctx.preprocess.centerCrop];
+  // The normalisation's run (in its child process) recorded every tensor's shape; run again only if one is missing.
+  if ([...tensors].every((t) => ctx.shapes.has(t))) {
+    const shapes = new Map<string, number[]>([...tensors].map((t) => [t, ctx.shapes.get(t)!]));
+    shapes.set(ctx.imageInput.name, inputDims);
+    for (const init of ctx.loaded.graph.initializer) shapes.set(init.name, init.dims.map(Number));
+    return shapes;
+  }
   const taps = [...tensors].filter((t) => t !== ctx.logitsOutput);
   const opened = await openSession(encodeWithExtraOutputs(ctx.loaded.model, taps), options);
   try {
-    const { channels, height, width } = ctx.imageInput;
-    const side = ctx.preprocess.centerCrop;
-    const dims = [ctx.fixedBatch ?? 1, channels, height ?? side, width ?? side];
+    const dims = inputDims;
     const data = new Float32Array(product(dims)).fill(0.5);
     const r = await opened.session.run({ [ctx.imageInput.name]: new ort.Tensor('float32', data, dims) });
     const shapes = new Map<string, number[]>();

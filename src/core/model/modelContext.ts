@@ -20,6 +20,8 @@ export interface ModelContext {
   fixedBatch: number | undefined;
   /** Shape tensors that follow the batch size and so could not be folded, with the node computing each. */
   batchDependent: Map<string, OnnxNode>;
+  /** The shape of every tensor the graph computes, at batch 1 (or the fixed batch), from the normalisation's run. */
+  shapes: Map<string, number[]>;
   index: GraphIndex;
   card: ModelCard | undefined;
   imageInput: ImageInput;
@@ -68,7 +70,7 @@ export async function openModel(file: string, options: OpenOptions = {}): Promis
   if (card?.classes && numClasses !== undefined && card.classes.length !== numClasses) {
     throw new FactError('bad-card', `The card of '${file}' lists ${card.classes.length} classes but the model has ${numClasses} logits.`, { file });
   }
-  return { file, loaded, fixedBatch, batchDependent: normalized.batchDependent, index, card, imageInput, preprocess, logitsOutput, classes: card?.classes };
+  return { file, loaded, fixedBatch, batchDependent: normalized.batchDependent, shapes: normalized.shapes, index, card, imageInput, preprocess, logitsOutput, classes: card?.classes };
 }
 
 export function className(ctx: ModelContext, k: number): string {

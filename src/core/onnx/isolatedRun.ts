@@ -19,9 +19,10 @@ export interface IsolatedTensor {
 
 export interface IsolatedRunRequest {
   model: Uint8Array;
-  /** One entry per run: input name → dimensions (the input is filled with a constant). */
-  runs: Record<string, number[]>[];
-  outputs: string[];
+  /** One entry per run: input name → dimensions (the input is filled with a constant), and the outputs to fetch. */
+  runs: { inputs: Record<string, number[]>; outputs: string[] }[];
+  /** Outputs whose values come back (when they have at most `maxValues` elements); the others return their shape. */
+  valuesFor?: string[];
   maxValues?: number;
   /** Intra-op threads; 0 (the default) lets onnxruntime choose. */
   threads?: number;
@@ -44,14 +45,16 @@ process.on('message', async (req) => {
     session = await ort.InferenceSession.create(req.model, { graphOptimizationLevel: 'all', logSeverityLevel: 3, intraOpNumThreads: req.threads,
       extra: { session: { intra_op: { allow_spinning: '0' } } } });
     const runs = [];
+    const valuesFor = new Set(req.valuesFor);
     for (const run of req.runs) {
       const feeds = {};
-      for (const [name, dims] of Object.entries(run)) feeds[name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)).fill(0.5), dims);
-      const r = await session.run(feeds, req.outputs);
+      for (const [name, dims] of Object.entries(run.inputs)) feeds[name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)).fill(0.5), dims);
+      const r = await session.run(feeds, run.outputs);
       const out = {};
-      for (const name of req.outputs) {
+      for (const name of run.outputs) {
         const t = r[name];
-        out[name] = { type: t.type, dims: t.dims.map(Number), values: t.type !== 'string' && t.size <= req.maxValues ? Array.from(t.data, Number) : undefined };
+        const values = valuesFor.has(name) && t.type !== 'string' && t.size <= req.maxValues ? Array.from(t.data, Number) : undefined;
+        out[name] = { type: t.type, dims: t.dims.map(Number), values };
       }
       runs.push(out);
     }
@@ -129,7 +132,7 @@ class ProbeHost {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting = { id, resolve, reject };
-      child.send({ id, model: req.modelFile, runs: req.runs, outputs: req.outputs, maxValues: req.maxValues ?? 4096, threads: req.threads ?? 0 });
+      child.send({ id, model: req.modelFile, runs: req.runs, valuesFor: req.valuesFor ?? [], maxValues: req.maxValues ?? 4096, threads: req.threads ?? 0 });
     });
   }
 }

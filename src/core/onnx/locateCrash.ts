@@ -6,7 +6,7 @@ import { runIsolated } from './isolatedRun';
 import { encodeModel } from './modelFile';
 import type { OnnxModel, OnnxNode } from './types';
 
-export async function locateCrash(model: OnnxModel, runs: Record<string, number[]>[]): Promise<OnnxNode | undefined> {
+export async function locateCrash(model: OnnxModel, inputs: Record<string, number[]>): Promise<OnnxNode | undefined> {
   const g = model.graph!;
   const order = indexGraph(g).order;
   const crashes = async (k: number): Promise<boolean> => {
@@ -15,7 +15,7 @@ export async function locateCrash(model: OnnxModel, runs: Record<string, number[
     const frontier = nodes.flatMap((n) => n.output).filter((o) => o && !read.has(o));
     // Outputs are declared without a type: onnxruntime infers it, and a wrong guess would fail before the crash.
     const prefix: OnnxModel = { ...model, graph: { ...g, node: nodes, output: frontier.map((name) => ({ name })), valueInfo: [] } };
-    const r = await runIsolated({ model: encodeModel(prefix), runs: runs.slice(0, 1), outputs: frontier, maxValues: 0 });
+    const r = await runIsolated({ model: encodeModel(prefix), runs: [{ inputs, outputs: frontier }] });
     return !r.ok && r.crashed;
   };
   let lo = 0;

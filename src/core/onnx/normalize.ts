@@ -39,6 +39,8 @@ export interface NormalizedModel {
   folded: string[];
   /** Shape tensors that follow the batch size, with the node computing each: constants the engine cannot use. */
   batchDependent: Map<string, OnnxNode>;
+  /** The shape of every tensor the graph computes, at batch 1 (or the fixed batch). */
+  shapes: Map<string, number[]>;
 }
 
 export function checkOpset(model: OnnxModel, source: string): void {
@@ -58,16 +60,20 @@ export async function normalizeModel(original: OnnxModel, opts: NormalizeOptions
   const index = indexGraph(graph);
   const derived = shapeDerivedTensors(index);
   const batches = opts.fixedBatch ? [opts.fixedBatch] : derived.length ? [1, 2] : [1];
-  const runs = batches.map((n) => ({ [opts.imageInput]: [n, ...opts.imageDims] }));
-  const outputs = derived.length ? derived : [graph.output[0]!.name];
-  const probeModel: OnnxModel = { ...model, graph: { ...graph, output: [...graph.output, ...derived.filter((t) => !graph.output.some((o) => o.name === t)).map((name) => ({ name }))] } };
-  const result = await runIsolated({ model: encodeModel(probeModel), runs, outputs });
+  // The first run fetches every tensor, for its shape (the analyses need them, and a second in-process probe is
+  // then unnecessary); later runs fetch only the shape computations.
+  const every = [...new Set(graph.node.flatMap((n) => n.output).filter(Boolean))];
+  const runs = batches.map((n, i) => ({ inputs: { [opts.imageInput]: [n, ...opts.imageDims] }, outputs: i === 0 ? every : derived }));
+  const declared = new Set(graph.output.map((o) => o.name));
+  const probeModel: OnnxModel = { ...model, graph: { ...graph, output: [...graph.output, ...every.filter((t) => !declared.has(t)).map((name) => ({ name }))] } };
+  const result = await runIsolated({ model: encodeModel(probeModel), runs, valuesFor: derived });
   if (!result.ok) {
-    if (result.crashed) throw crashError(opts.source, await locateCrash(model, runs));
+    if (result.crashed) throw crashError(opts.source, await locateCrash(model, runs[0]!.inputs));
     throw new FactError('unsupported-model', `onnxruntime cannot run '${opts.source}': ${result.message.split('\n')[0]}`, { file: opts.source });
   }
-  if (!derived.length) return { model, droppedEmptyInputs: dropped, folded: [], batchDependent: new Map() };
+  const shapes = new Map(Object.entries(result.runs[0]!).map(([t, v]) => [t, v.dims]));
+  if (!derived.length) return { model, droppedEmptyInputs: dropped, folded: [], batchDependent: new Map(), shapes };
   const probeRuns: ProbeRun[] = result.runs.map((tensors, i) => ({ batch: batches[i]!, tensors }));
   const folded = foldShapeTensors(graph, index, derived, probeRuns);
-  return { model: { ...model, graph: folded.graph }, droppedEmptyInputs: dropped, folded: folded.folded, batchDependent: folded.batchDependent };
+  return { model: { ...model, graph: folded.graph }, droppedEmptyInputs: dropped, folded: folded.folded, batchDependent: folded.batchDependent, shapes };
 }
