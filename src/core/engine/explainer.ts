@@ -150,10 +150,21 @@ export class Explainer {
     const fixed = this.ctx.fixedBatch;
     if (!fixed || n === fixed) return runOnce(feeds);
     const cot = feeds[COTANGENT];
-    if (cot && cot.dims[0] !== n) {
-      throw new FactError('bad-input', `'${this.ctx.file}' takes exactly ${fixed} image(s) per run, so it cannot trace several cotangents of one image; export it with a dynamic batch axis (dynamic_axes={'image': {0: 'batch'}}).`, { file: this.ctx.file });
+    if (!cot || cot.dims[0] === n) return runInFixedBatches(fixed, feeds, cot ? [batchFeed, COTANGENT] : [batchFeed], runOnce);
+    if (n !== 1) throw new FactError('internal', `${cot.dims[0]} cotangents for ${n} images.`);
+    // One image, many cotangents (traces): each run takes the image `fixed` times, one cotangent row per copy; the
+    // forward outputs are the image's own (its first row), the gradients and bias terms one row per cotangent.
+    const image = feeds[batchFeed]!;
+    const m = cot.dims[0]!;
+    const copies = new Float32Array(m * image.data.length);
+    for (let r = 0; r < m; r++) copies.set(image.data, r * image.data.length);
+    const out = await runInFixedBatches(fixed, { ...feeds, [batchFeed]: { data: copies, dims: [m, ...image.dims.slice(1)] } }, [batchFeed, COTANGENT], runOnce);
+    for (const [name, t] of Object.entries(out)) {
+      if (name === BIAS || name.startsWith(gradientName(''))) continue;
+      const per = product(t.dims.slice(1));
+      out[name] = { data: t.data.slice(0, per), dims: [1, ...t.dims.slice(1)] };
     }
-    return runInFixedBatches(fixed, feeds, cot ? [batchFeed, COTANGENT] : [batchFeed], runOnce);
+    return out;
   }
 
   /** Explains each image of a batch for one class each (the predicted class where `classes[i]` is undefined). */

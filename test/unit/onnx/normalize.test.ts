@@ -166,4 +166,22 @@ describe('model normalisation on open', () => {
     assert.ok(maxRelDiff(run.outputs.logits!.data, Float32Array.from(eb.flatMap((e) => Array.from(e.logits)))) < 1e-6);
     await Promise.all([a.dispose(), b.dispose(), runner.dispose()]);
   });
+
+  it('traces many cotangents of one image through a model with a fixed batch of 2, as the dynamic model does', async () => {
+    const fixed = await openModel(save(layerNormModel(true, 2), 'ln-batch2.onnx'));
+    const dynamic = await openModel(save(layerNormModel(false), 'ln-dynamic.onnx'));
+    const [a, b] = [await Explainer.create(fixed), await Explainer.create(dynamic)];
+    const layer = fixed.loaded.graph.node.find((n) => n.opType === 'LayerNormalization')!.output[0]!;
+    const rr = seededRandom(4);
+    const u = Float32Array.from({ length: 3 * 64 }, () => rr() - 0.5);
+    const x = images(1);
+    const [ta, tb] = [await a.traceFromLayer(x, layer, u, 3), await b.traceFromLayer(x, layer, u, 3)];
+    assert.deepEqual(ta.traces.dims, [3, 2, 4, 4]);
+    assert.deepEqual(ta.features.dims, tb.features.dims);
+    assert.ok(maxRelDiff(ta.traces.data, tb.traces.data) < 1e-6);
+    assert.ok(maxRelDiff(ta.features.data, tb.features.data) < 1e-6);
+    const [ea, eb] = [await a.explain(images(3), 3), await b.explain(images(3), 3)];
+    for (let i = 0; i < 3; i++) assert.ok(maxRelDiff(ea[i]!.weights, eb[i]!.weights) < 1e-6);
+    await Promise.all([a.dispose(), b.dispose()]);
+  });
 });
