@@ -312,9 +312,22 @@ const fs = require('fs');
 """
 
 
+def drop_trailing_empty_inputs(model) -> int:
+    """The app's first normalisation step (src/core/onnx/emptyInputs.ts), in place: torch writes a bias-free
+    LayerNorm as LayerNormalization(X, scale, ""), on which onnxruntime 1.30 crashes; a trailing empty input means
+    "not given", exactly as a shorter input list does. Returns how many inputs were dropped."""
+    dropped = 0
+    for n in model.graph.node:
+        while len(n.input) and n.input[-1] == "":
+            n.input.pop()
+            dropped += 1
+    return dropped
+
+
 def ort_run(model_path: str, x: np.ndarray, output_names: Sequence[str] = ("logits",),
             extra_outputs: Sequence[str] = ()) -> Optional[Dict[str, np.ndarray]]:
-    """Runs the ONNX model in onnxruntime-node (CPU) if it can be found; returns None otherwise.
+    """Runs the ONNX model in onnxruntime-node (CPU) if it can be found; returns None otherwise. The model is
+    normalised first as the app does (a copy; the file is not changed), and a crash of onnxruntime is reported.
     `extra_outputs` are intermediate tensors (e.g. 'layer2') that are added as graph outputs for the run."""
     nm = _ort_node_modules()
     if nm is None or shutil.which("node") is None:
@@ -322,14 +335,13 @@ def ort_run(model_path: str, x: np.ndarray, output_names: Sequence[str] = ("logi
     import onnx
 
     with tempfile.TemporaryDirectory() as td:
-        mp = model_path
-        if extra_outputs:
-            m = onnx.load(model_path)
-            for name in extra_outputs:
-                vi = onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
-                m.graph.output.append(vi)
-            mp = os.path.join(td, "model.onnx")
-            onnx.save(m, mp)
+        m = onnx.load(model_path)
+        drop_trailing_empty_inputs(m)
+        for name in extra_outputs:
+            vi = onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+            m.graph.output.append(vi)
+        mp = os.path.join(td, "model.onnx")
+        onnx.save(m, mp)
         xin = np.ascontiguousarray(x, dtype=np.float32)
         xin.tofile(os.path.join(td, "in.bin"))
         js = os.path.join(td, "run.js")
@@ -337,8 +349,13 @@ def ort_run(model_path: str, x: np.ndarray, output_names: Sequence[str] = ("logi
             f.write(_ORT_JS)
         names = list(output_names) + list(extra_outputs)
         env = dict(os.environ, NODE_PATH=nm)
-        subprocess.run(["node", js, mp, os.path.join(td, "in.bin"), json.dumps(list(xin.shape)), ",".join(names),
-                        td], check=True, env=env)
+        r = subprocess.run(["node", js, mp, os.path.join(td, "in.bin"), json.dumps(list(xin.shape)), ",".join(names),
+                            td], env=env)
+        if r.returncode < 0 or r.returncode >= 128:
+            raise SystemExit(f"onnxruntime crashed while loading {model_path} (exit {r.returncode}); "
+                             "run `npx fact check` on it to find the node")
+        if r.returncode != 0:
+            raise SystemExit(f"onnxruntime could not run {model_path} (exit {r.returncode})")
         out = {}
         for n in names:
             with open(os.path.join(td, n + ".json")) as f:

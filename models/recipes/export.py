@@ -19,7 +19,10 @@ Run with /usr/bin/python3.
        W/||W|| (norm over all but the output dimension). NOTE: not tested against the library itself (it is not
        installable here); the op-list check below catches a normalisation that was left in the graph.
    Checks: onnx.checker, no computation on weights left in the graph (a node whose inputs are all constants), the
-   op list is printed, and, if onnxruntime-node is found, ORT's logits are compared with PyTorch's.
+   op list is printed, and, if onnxruntime-node is found, ORT's logits are compared with PyTorch's (on a copy
+   normalised as the app normalises: trailing empty optional inputs dropped; an onnxruntime crash is reported).
+   --weights and --checkpoint are loaded as tensors only (torch.load(weights_only=True)): a .pt is a pickle, and
+   unpickling runs code from the file. --trust-checkpoint loads it fully, for files you trust.
 
 2) FaCT SAE checkpoint -> sae.safetensors + cfg.json:
     /usr/bin/python3 models/recipes/export.py sae --checkpoint v0.1-...pt --layer layer4 --out DIR
@@ -56,10 +59,32 @@ def _load_factory(spec: str):
     return getattr(importlib.import_module(mod), fn)
 
 
-def _load_weights(model, path: str) -> None:
+def load_checkpoint(path: str, trust: bool):
+    """torch.load of a .pt unpickles it, and unpickling runs whatever code the file names: a checkpoint from
+    elsewhere could do anything on this machine. So only tensors (and dicts/lists of them) are loaded
+    (weights_only=True, torch >= 1.13) unless the user says they trust the file with --trust-checkpoint."""
+    import inspect
+
     import torch
 
-    sd = torch.load(path, map_location="cpu")
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: no such checkpoint file")
+    if trust:
+        return torch.load(path, map_location="cpu")
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        raise SystemExit(f"{path}: this torch ({torch.__version__}) cannot load tensors only, and loading a .pt fully "
+                         "runs code stored in it (pickle). If you trust where the file came from, rerun with "
+                         "--trust-checkpoint.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises UnpicklingError or RuntimeError depending on the version
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SystemExit(f"{path} holds more than tensors ({first}). Loading it fully runs code stored in the file "
+                         "(pickle); if you trust where it came from, rerun with --trust-checkpoint.")
+
+
+def _load_weights(model, path: str, trust: bool = False) -> None:
+    sd = load_checkpoint(path, trust)
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]
@@ -129,7 +154,7 @@ def export_model(args) -> dict:
     factory = _load_factory(args.module)
     model = factory(**json.loads(args.factory_kwargs or "{}"))
     if args.weights:
-        _load_weights(model, args.weights)
+        _load_weights(model, args.weights, args.trust_checkpoint)
     model.eval()
     to_inference_form(model)
     n_lib = convert_library_modules(model)
@@ -196,10 +221,10 @@ def export_model(args) -> dict:
 # ----------------------------------------------------------------------------------------------------------------
 # SAE
 # ----------------------------------------------------------------------------------------------------------------
-def convert_sae(checkpoint: str, out_dir: str, layer: str, model_onnx: Optional[str] = None) -> dict:
+def convert_sae(checkpoint: str, out_dir: str, layer: str, model_onnx: Optional[str] = None, trust: bool = False) -> dict:
     import torch
 
-    sd = torch.load(checkpoint, map_location="cpu")
+    sd = load_checkpoint(checkpoint, trust)
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     enc = sd["encoder.weight"].detach().to(torch.float32).contiguous().numpy()
@@ -250,16 +275,20 @@ def main() -> None:
     m.add_argument("--classes")
     m.add_argument("--logit-bias", default="auto")
     m.add_argument("--opset", type=int, default=17)
+    m.add_argument("--trust-checkpoint", action="store_true",
+                   help="load --weights fully (pickle runs code from the file); by default only tensors are loaded")
     s = sub.add_parser("sae")
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--layer", required=True)
     s.add_argument("--model-onnx", required=True)
+    s.add_argument("--trust-checkpoint", action="store_true",
+                   help="load --checkpoint fully (pickle runs code from the file); by default only tensors are loaded")
     args = ap.parse_args()
     if args.cmd == "model":
         export_model(args)
     else:
-        convert_sae(args.checkpoint, args.out, args.layer, args.model_onnx)
+        convert_sae(args.checkpoint, args.out, args.layer, args.model_onnx, args.trust_checkpoint)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Dependencies (Debian bookworm, as root):
 Run from the repository root, after train_default.py has written models/fashion-mnist-bcos/model.onnx:
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/bin/python3 models/recipes/make_fixtures.py
 Options: --only default|structures|sae (repeatable), --full-width (export full-width ResNet-50 / DenseNet-121 /
-ViT-C-S shapes into models/.bench/<arch>/ instead of writing fixtures).
+ViT-C-S shapes into models/.bench/<arch>/, and export_patterns.py's raw-export patterns at full width into
+models/.bench/pattern-<name>/, instead of writing fixtures).
 
 Every golden value is computed with PyTorch autograd in float64 (the model cast to double; explanation mode detaches
 the dynamic factors) from the float32 input, and stored as float32 (int64 for class indices) in safetensors.
@@ -580,6 +581,10 @@ def main() -> None:
     os.makedirs(BENCH, exist_ok=True)
     if args.full_width:
         make_full_width()
+        # and the raw-export patterns (plain torch.onnx.export, as B-cos-v2's authors export) at full width
+        import export_patterns
+        for name in export_patterns.PATTERNS:
+            export_patterns.make(name, True)
         return
     index_path = os.path.join(FIX, "index.json")
     index = json.load(open(index_path)) if os.path.exists(index_path) else OrderedDict()

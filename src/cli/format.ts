@@ -96,9 +96,11 @@ export function formatDecision(r: DecisionResult): string {
   const lines = [`${r.image}`];
   for (const [k, c] of e.top.entries()) lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`);
   lines.push(`Explained class: ${e.className} (${e.classIndex}) with the SAE of ${r.sae}`);
-  lines.push(`  ${'concept'.padEnd(10)} ${'contribution'.padStart(12)} ${'share'.padStart(8)} ${'presence'.padStart(10)}`);
-  for (const t of e.traced) lines.push(`  ${String(t.concept).padEnd(10)} ${num(t.contribution).padStart(12)} ${`${t.share.toFixed(1)}%`.padStart(8)} ${num(t.presence).padStart(10)}`);
-  if (e.other.concepts) lines.push(`  ${`${e.other.concepts} others`.padEnd(10)} ${num(e.other.contribution).padStart(12)} ${`${e.other.share.toFixed(1)}%`.padStart(8)}`);
+  // Two shares: of the positive contributions, and of the logit (how FaCT's figures count).
+  lines.push(`  ${'concept'.padEnd(10)} ${'contribution'.padStart(12)} ${'share'.padStart(8)} ${'of logit'.padStart(9)} ${'presence'.padStart(10)}`);
+  for (const t of e.traced) lines.push(`  ${String(t.concept).padEnd(10)} ${num(t.contribution).padStart(12)} ${`${t.share.toFixed(1)}%`.padStart(8)} ${`${t.shareOfLogit.toFixed(1)}%`.padStart(9)} ${num(t.presence).padStart(10)}`);
+  if (e.other.concepts) lines.push(`  ${`${e.other.concepts} others`.padEnd(10)} ${num(e.other.contribution).padStart(12)} ${`${e.other.share.toFixed(1)}%`.padStart(8)} ${`${e.other.shareOfLogit.toFixed(1)}%`.padStart(9)}`);
+  lines.push('  share: of Σ max(c_k, 0); of logit: c_k / logit (the paper\'s figures)');
   const sum = e.concepts.reduce((a, c) => a + c.contribution, 0);
   lines.push(`  completeness   Σ c_k + bias = ${num(sum)} + ${num(e.bias)} = ${num(sum + e.bias)}; logit ${num(e.logit)}; error ${e.completenessError.toExponential(2)}`);
   if (r.html) lines.push(`  wrote ${r.html}`);

@@ -4,6 +4,7 @@ export type FactErrorCode =
   | 'file-missing'
   | 'not-onnx'
   | 'unsupported-model'
+  | 'onnxruntime-crash'
   | 'not-image-model'
   | 'bad-layer'
   | 'bad-image'

@@ -1,5 +1,6 @@
 // A decision explained through concepts (`fact explain … --sae`): with the SAE in place, the prediction, every
-// active concept's contribution to the explained logit and its share 100·c_k/Σ max(c, 0), the top concepts each with
+// active concept's contribution to the explained logit and its share — two definitions, labelled: 100·c_k/Σ max(c, 0)
+// (of the positive contributions) and 100·c_k/logit (FaCT's figures) — the top concepts each with
 // its input-level trace (its presence back-propagated in explanation mode), the other concepts together, the
 // full-logit explanation, and the completeness line Σ_k c_k + bias = logit.
 import { FactError } from '../errors';
@@ -18,12 +19,23 @@ import { inputToRgba } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
 import { conceptCotangent } from './conceptCotangents';
 
-export interface ConceptShare { concept: number; presence: number; contribution: number; share: number }
+export interface ConceptShare {
+  concept: number;
+  presence: number;
+  contribution: number;
+  /** 100·c_k / Σ max(c, 0): the concept's part of the positive contributions. */
+  share: number;
+  /** 100·c_k / logit: the definition of FaCT's figures, for comparing with the paper. */
+  shareOfLogit: number;
+}
 
 export interface TracedConcept extends ConceptShare {
   trace: RgbaImage;
-  /** Σ x·trace, which equals the presence (completeness at the input). */
+  /** Σ x·trace. It equals the presence only when no constant joins the path between the input and the SAE's
+   *  layer; otherwise traceSum + traceBias = presence, where traceBias is what those constants (a ViT's positional
+   *  embedding) contribute to the presence in explanation mode. */
   traceSum: number;
+  traceBias: number;
 }
 
 export interface DecisionExplanation {
@@ -37,7 +49,7 @@ export interface DecisionExplanation {
   /** Every active concept, by contribution, largest first. */
   concepts: ConceptShare[];
   traced: TracedConcept[];
-  other: { concepts: number; contribution: number; share: number; trace: RgbaImage };
+  other: { concepts: number; contribution: number; share: number; shareOfLogit: number; trace: RgbaImage };
   full: { trace: RgbaImage; contributionMapSum: number };
   completenessError: number;
   input: RgbaImage;
@@ -63,7 +75,9 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
   const [c] = conceptContributions(codes, g, 1, layout.locations, sae.wDec, sae.cfg.dictSize);
   const positive = Array.from(c!.contribution).reduce((a, v) => a + Math.max(0, v), 0);
   const share = (v: number) => (positive > 0 ? (100 * v) / positive : 0);
-  const concepts: ConceptShare[] = Array.from(c!.concepts, (concept, t) => ({ concept, presence: c!.presence[t]!, contribution: c!.contribution[t]!, share: share(c!.contribution[t]!) }))
+  const logitOf = head.logits.data[cls]!;
+  const shareOfLogit = (v: number) => (logitOf !== 0 ? (100 * v) / logitOf : 0);
+  const concepts: ConceptShare[] = Array.from(c!.concepts, (concept, t) => ({ concept, presence: c!.presence[t]!, contribution: c!.contribution[t]!, share: share(c!.contribution[t]!), shareOfLogit: shareOfLogit(c!.contribution[t]!) }))
     .sort((a, b) => b.contribution - a.contribution);
   const topN = Math.min(opts.topConcepts ?? 16, concepts.length);
   const top = concepts.slice(0, topN);
@@ -98,8 +112,8 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
     logit,
     bias,
     concepts,
-    traced: top.map((t, i) => ({ ...t, trace: render(i), traceSum: dot(i) })),
-    other: { concepts: rest.length, contribution: otherContribution, share: share(otherContribution), trace: render(topN) },
+    traced: top.map((t, i) => ({ ...t, trace: render(i), traceSum: dot(i), traceBias: traces.bias[i]! })),
+    other: { concepts: rest.length, contribution: otherContribution, share: share(otherContribution), shareOfLogit: shareOfLogit(otherContribution), trace: render(topN) },
     full: { trace: render(topN + 1), contributionMapSum: dot(topN + 1) },
     completenessError: Math.abs(sum + bias - logit),
     input: inputToRgba(input, channels, side, side),

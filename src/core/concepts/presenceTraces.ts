@@ -1,6 +1,8 @@
 // Presence traces of several concepts on one image: features at the SAE's layer, the SAE's codes, one presence
 // cotangent per concept, all back-propagated to the input in one fan-out run. Also each trace's per-pixel
-// contribution map Σ_c x_c·trace_c (it sums to the concept's presence).
+// contribution map Σ_c x_c·trace_c. The map sums to the concept's presence only when no constant joins the path
+// between the input and the layer; otherwise map total + bias = presence, the bias being what those constants (a
+// ViT's positional embedding) contribute in explanation mode.
 import type { Explainer } from '../engine/explainer';
 import type { LayerLayout } from '../evaluate/layerLayout';
 import { toVectors } from '../evaluate/layerLayout';
@@ -16,6 +18,8 @@ export interface PresenceTraces {
   traces: Float32Array[];
   /** One H × W contribution map per concept. */
   maps: Float64Array[];
+  /** Per concept, the part of its presence that comes from constants on the path (zero when none joins). */
+  bias: Float32Array;
 }
 
 export async function presenceTraces(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, tensor: string, layout: LayerLayout, sae: CotangentSae, encode: SaeEncodeFn, x: Float32Array, concepts: number[]): Promise<PresenceTraces> {
@@ -34,5 +38,5 @@ export async function presenceTraces(ctx: ModelContext, runner: ModelRunner, exp
     for (let ch = 0; ch < channels; ch++) for (let p = 0; p < plane; p++) map[p]! += input[ch * plane + p]! * w[ch * plane + p]!;
     return map;
   });
-  return { input, traces, maps };
+  return { input, traces, maps, bias: t.bias };
 }

@@ -21,6 +21,9 @@ export interface ImageExplanation {
   height: number;
   width: number;
   images: { input: RgbaImage; explanation: RgbaImage; contributions: RgbaImage };
+  /** The raw arrays over the explained (encoded) input, channels × H × W: W(x) for the class, and x ⊙ W(x), whose
+   *  sum over channels is the contribution map and whose total plus the bias is the logit. */
+  arrays: { dims: number[]; weights: Float32Array; contributions: Float32Array };
 }
 
 export async function explainImage(ctx: ModelContext, explainer: Explainer, raw: RawImage, classIndex?: number, topK = 5): Promise<ImageExplanation> {
@@ -43,6 +46,7 @@ export async function explainImage(ctx: ModelContext, explainer: Explainer, raw:
     positiveContribution: positive,
     height: side,
     width: side,
+    arrays: { dims: [channels, side, side], weights: ex.weights, contributions: ex.input.map((v, i) => v * ex.weights[i]!) },
     images: {
       input: inputToRgba(ex.input, channels, side, side),
       explanation: explanationToRgba(ex.weights, ex.input, channels, side, side),

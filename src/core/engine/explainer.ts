@@ -10,6 +10,8 @@ import { constantLookup, type ConstantValue } from '../onnx/constants';
 import { encodeModel } from '../onnx/modelFile';
 import { openSession, type OpenedSession, type SessionOptions } from '../onnx/session';
 import { encodeWithExtraOutputs } from '../onnx/surgery';
+import { runInFixedBatches } from '../model/fixedBatch';
+import type { OnnxNode } from '../onnx/types';
 import { findExplainedInput, type ExplainedInput } from './explainedInput';
 import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraph, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
 import { describeNode, linearize, type Linearization } from './linearize';
@@ -62,6 +64,7 @@ export class Explainer {
     const explained = findExplainedInput(ctx, constant);
     const lin = linearize(ctx.index.order, explained.tensor, constant);
     checkOutputIsLinear(ctx, lin, explained.tensor);
+    checkFoldedParameters(ctx, linearPath(ctx.index.order, lin, explained.tensor, ctx.logitsOutput), lin);
     const shapes = await probeShapes(ctx, lin, explained.tensor, options);
     const shape = (t: string) => {
       const s = shapes.get(t);
@@ -132,12 +135,35 @@ export class Explainer {
 
   private async run(spec: ExplanationGraphSpec, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     const { graph, opened } = await this.graph(spec);
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
     const outputs = graph.model.graph!.output.map((o) => o.name);
-    const r = await opened.session.run(ortFeeds, outputs);
-    const out: Record<string, Tensor> = {};
-    for (const name of outputs) out[name] = { data: r[name]!.data as Float32Array, dims: r[name]!.dims.map(Number) };
+    const runOnce = async (f: Record<string, Tensor>) => {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [k, v] of Object.entries(f)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
+      const r = await opened.session.run(ortFeeds, outputs);
+      const out: Record<string, Tensor> = {};
+      for (const name of outputs) out[name] = { data: r[name]!.data as Float32Array, dims: r[name]!.dims.map(Number) };
+      return out;
+    };
+    // A fixed-batch model runs in batches of its own size; a cotangent with one row per image is cut with them.
+    const batchFeed = spec.fromIsInput ? spec.from : this.ctx.imageInput.name;
+    const n = feeds[batchFeed]!.dims[0]!;
+    const fixed = this.ctx.fixedBatch;
+    if (!fixed || n === fixed) return runOnce(feeds);
+    const cot = feeds[COTANGENT];
+    if (!cot || cot.dims[0] === n) return runInFixedBatches(fixed, feeds, cot ? [batchFeed, COTANGENT] : [batchFeed], runOnce);
+    if (n !== 1) throw new FactError('internal', `${cot.dims[0]} cotangents for ${n} images.`);
+    // One image, many cotangents (traces): each run takes the image `fixed` times, one cotangent row per copy; the
+    // forward outputs are the image's own (its first row), the gradients and bias terms one row per cotangent.
+    const image = feeds[batchFeed]!;
+    const m = cot.dims[0]!;
+    const copies = new Float32Array(m * image.data.length);
+    for (let r = 0; r < m; r++) copies.set(image.data, r * image.data.length);
+    const out = await runInFixedBatches(fixed, { ...feeds, [batchFeed]: { data: copies, dims: [m, ...image.dims.slice(1)] } }, [batchFeed, COTANGENT], runOnce);
+    for (const [name, t] of Object.entries(out)) {
+      if (name === BIAS || name.startsWith(gradientName(''))) continue;
+      const per = product(t.dims.slice(1));
+      out[name] = { data: t.data.slice(0, per), dims: [1, ...t.dims.slice(1)] };
+    }
     return out;
   }
 
@@ -271,18 +297,40 @@ function checkOutputIsLinear(ctx: ModelContext, lin: Linearization, from: string
   throw new FactError('unsupported-model', `'${ctx.file}' output '${out}' does not depend on the input '${from}'.`, { file: ctx.file });
 }
 
-/** One pass at batch 1 that records the shape of every tensor on the linear path and of the factors it reads. */
+/** Ops whose transpose reads a parameter as a constant (a Slice's starts, a Gather's indices, a Pad's pads, …). */
+const CONSTANT_PARAMETERS = new Set(['Slice', 'Pad', 'Gather', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'Split']);
+
+/** A parameter the normalisation could not fold because it follows the batch size: name the node that needs it. */
+function checkFoldedParameters(ctx: ModelContext, path: OnnxNode[], lin: Linearization): void {
+  for (const n of path) {
+    if (!CONSTANT_PARAMETERS.has(n.opType)) continue;
+    for (const t of n.input.slice(1)) {
+      const p = t ? ctx.batchDependent.get(t) : undefined;
+      if (!p || lin.kind.get(t) === 'linear' || lin.kind.get(t) === 'affine') continue;
+      throw new FactError('unsupported-model', `${describeNode(n)} in '${ctx.file}' takes '${t}', which ${describeNode(p)} computes from the batch size: it cannot be folded to a constant, so the node cannot be transposed. Compute it from the image's shape without the batch axis (or export with a fixed batch).`, { file: ctx.file, node: n.name, op: n.opType });
+    }
+  }
+}
+
+/** One pass at batch 1 (or the model's fixed batch) that records the shape of every tensor on the linear path and of the factors it reads. */
 async function probeShapes(ctx: ModelContext, lin: Linearization, from: string, options: SessionOptions): Promise<Map<string, number[]>> {
   const path = linearPath(ctx.index.order, lin, from, ctx.logitsOutput);
   const tensors = new Set<string>([from, ctx.logitsOutput]);
   for (const n of path) for (const t of [...n.input, ...n.output]) if (t && ctx.index.producer.has(t)) tensors.add(t);
   for (const t of [...tensors]) if (ctx.index.realInputs.includes(t)) tensors.delete(t);
+  const { channels, height, width } = ctx.imageInput;
+  const inputDims = [ctx.fixedBatch ?? 1, channels, height ?? ctx.preprocess.centerCrop, width ?? ctx.preprocess.centerCrop];
+  // The normalisation's run (in its child process) recorded every tensor's shape; run again only if one is missing.
+  if ([...tensors].every((t) => ctx.shapes.has(t))) {
+    const shapes = new Map<string, number[]>([...tensors].map((t) => [t, ctx.shapes.get(t)!]));
+    shapes.set(ctx.imageInput.name, inputDims);
+    for (const init of ctx.loaded.graph.initializer) shapes.set(init.name, init.dims.map(Number));
+    return shapes;
+  }
   const taps = [...tensors].filter((t) => t !== ctx.logitsOutput);
   const opened = await openSession(encodeWithExtraOutputs(ctx.loaded.model, taps), options);
   try {
-    const { channels, height, width } = ctx.imageInput;
-    const side = ctx.preprocess.centerCrop;
-    const dims = [1, channels, height ?? side, width ?? side];
+    const dims = inputDims;
     const data = new Float32Array(product(dims)).fill(0.5);
     const r = await opened.session.run({ [ctx.imageInput.name]: new ort.Tensor('float32', data, dims) });
     const shapes = new Map<string, number[]>();

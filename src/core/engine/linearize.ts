@@ -38,7 +38,7 @@ const SHAPE_ONLY = new Set(['Shape', 'Size', 'ConstantOfShape', 'EyeLike']);
 const LINEAR_UNARY = new Set([
   'Identity', 'Dropout', 'Cast', 'Neg', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Expand',
   'Slice', 'Pad', 'Gather', 'GlobalAveragePool', 'AveragePool', 'ReduceSum', 'ReduceMean', 'Split', 'Conv',
-  'ConvTranspose', 'BatchNormalization', 'LayerNormalization',
+  'ConvTranspose', 'BatchNormalization', 'LayerNormalization', 'InstanceNormalization',
 ]);
 /** Ops that select among their inputs' entries; the selection is frozen, so they act linearly. */
 const SELECTION = new Set(['Relu', 'LeakyRelu', 'MaxPool', 'ReduceMax', 'ReduceMin', 'Max', 'Min', 'Where']);
@@ -55,6 +55,9 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
   const problem = new Map<string, string>();
   const biasNodes: OnnxNode[] = [];
   const kindOf = (t: string): Kind => (t ? kind.get(t) ?? 'const' : 'const');
+  const producers = new Map<string, OnnxNode>();
+  for (const n of order) for (const o of n.output) if (o) producers.set(o, n);
+  const producerOf = (t: string) => producers.get(t);
   const isVar = (k: Kind) => k === 'linear' || k === 'affine';
 
   for (const n of order) {
@@ -105,7 +108,7 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
       if (ins.some((k) => k === 'dynamic')) { out('dynamic', `${describeNode(n)} adds an input-dependent non-linear term`); continue; }
       const constantsJoin = n.input.some((t, i) => ins[i] === 'const' && t && !isAllZero(constant(t)));
       if (constantsJoin && n.opType !== 'Concat') biasNodes.push(n);
-      out(result(constantsJoin));
+      out(result(constantsJoin), undefined, constantsJoin ? groupNormBias(n, producerOf) : undefined);
       continue;
     }
     if (SELECTION.has(n.opType)) {
@@ -147,11 +150,32 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
   return { kind, dynamicBecause, problem, biasNodes };
 }
 
+/**
+ * torch exports GroupNorm as InstanceNormalization on (N, G, ·) → Reshape back → Mul γ → Add β. A non-zero β is a
+ * bias on the path, like a convolution's: B-cos models use bias-free norms, and the contributions would not sum to
+ * the logit. (A constant added anywhere else, such as a ViT's positional embedding, is the bias term's business.)
+ */
+function groupNormBias(add: OnnxNode, producerOf: (t: string) => OnnxNode | undefined): string | undefined {
+  if (add.opType !== 'Add') return undefined;
+  for (const t of add.input) {
+    const mul = producerOf(t);
+    if (mul?.opType !== 'Mul') continue;
+    for (const m of mul.input) {
+      let p = producerOf(m);
+      if (p?.opType === 'Reshape') p = producerOf(p.input[0]!);
+      if (p?.opType === 'InstanceNormalization') {
+        return `${describeNode(add)} adds a non-zero affine bias after the group norm ${describeNode(p)}: a bias on the path, so contributions would not sum to the logit (use a bias-free norm, affine bias zero)`;
+      }
+    }
+  }
+  return undefined;
+}
+
 function biasProblem(n: OnnxNode, constant: (name: string) => ConstantValue | undefined): string | undefined {
   const bias = (name: string | undefined) => !!name && !isAllZero(constant(name));
   const msg = `${describeNode(n)} has a bias: contributions would not sum to the logit`;
   if ((n.opType === 'Conv' || n.opType === 'ConvTranspose') && bias(n.input[2])) return msg;
-  if (n.opType === 'LayerNormalization' && bias(n.input[2])) return msg;
+  if ((n.opType === 'LayerNormalization' || n.opType === 'InstanceNormalization') && bias(n.input[2])) return msg;
   if (n.opType === 'BatchNormalization') {
     const scale = constant(n.input[1]!);
     const b = constant(n.input[2]!);

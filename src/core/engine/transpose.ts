@@ -280,6 +280,8 @@ function rule(ctx: TransposeContext, n: OnnxNode, outs: (string | undefined)[], 
       const h = b.op('Mul', [b.op('Mul', [g, p1!]), invStd]);
       return [[x, b.op('Sub', [h, e.reduceMean(h, axes, true)])]];
     }
+    case 'InstanceNormalization':
+      return [[x, instanceNormTranspose(ctx, n, g, frozen)]];
     default:
       throw unsupported(n, `the transposer does not support ${n.opType}`);
   }
@@ -506,4 +508,26 @@ function gatherTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string 
   gg = b.op('Transpose', [gg], { perm: attr.ints(toLast) });
   gg = b.op('MatMul', [gg, e.f32(onehot, [picks.length, size], 'gather_onehot')]);
   return b.op('Transpose', [gg], { perm: attr.ints(fromLast) });
+}
+
+/**
+ * InstanceNormalization (how torch exports F.group_norm and instance norms), in B-cos-v2's explanation mode: its
+ * detachable group norm detaches the variance only, so y = (x − mean)·γ·s with s = 1/√(var+ε) frozen and the
+ * centring kept linear (self-adjoint). Statistics run over the spatial axes of each sample and channel.
+ */
+function instanceNormTranspose(ctx: TransposeContext, n: OnnxNode, g: string, frozen: string[]): string {
+  const { e } = ctx;
+  const b = e.b;
+  const x = n.input[0]!;
+  const sx = ctx.shape(x);
+  const axes = [...Array(sx.length - 2).keys()].map((k) => k + 2);
+  const scale = ctx.constant(n.input[1]!);
+  if (!scale) throw unsupported(n, 'its scale is not constant');
+  const gamma = e.f32(Array.from(scale.data), [1, sx[1]!, ...axes.map(() => 1)], 'in_scale');
+  const centred = b.op('Sub', [x, e.reduceMean(x, axes, true)]);
+  const variance = e.reduceMean(b.op('Mul', [centred, centred]), axes, true);
+  const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, e.scalar(attrFloat(n, 'epsilon', 1e-5))])])]);
+  frozen.push(`${n.output[0]} (variance)`);
+  const h = b.op('Mul', [b.op('Mul', [g, gamma]), invStd]);
+  return b.op('Sub', [h, e.reduceMean(h, axes, true)]);
 }

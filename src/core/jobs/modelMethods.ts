@@ -12,6 +12,7 @@ import { checkModel, type CheckReport } from '../engine/checkModel';
 import { explainImage, type ImageExplanation } from '../engine/explainImage';
 import { rgbaToPng, sideBySide } from '../render/png';
 import { writeFileAtomic } from '../util/files';
+import { encodeNpy } from '../util/npy';
 import { isFactError, throwIfAborted } from '../errors';
 import { inspectModel, type ModelInspection } from '../model/inspectModel';
 import { predictImages, type Prediction } from '../model/predict';
@@ -20,7 +21,7 @@ import type { CoreServices } from './services';
 
 export interface ImagePrediction { image: string; prediction?: Prediction; error?: string }
 
-export type ExplanationSummary = Omit<ImageExplanation, 'images'>;
+export type ExplanationSummary = Omit<ImageExplanation, 'images' | 'arrays'>;
 export interface ExplainResult {
   model: string;
   image: string;
@@ -50,7 +51,7 @@ export const modelHandlers: Handlers = {
     const explainer = await services.explainer(model);
     const raw = await decodeImageFile(image, ctx.preprocess.colorSpace);
     call.progress('Explaining');
-    const { images, ...explanation } = await explainImage(ctx, explainer, raw, classIndex);
+    const { images, arrays, ...explanation } = await explainImage(ctx, explainer, raw, classIndex);
     const scale = Math.max(1, Math.floor(224 / explanation.width));
     const [input, colour, contributions] = await Promise.all([images.input, images.explanation, images.contributions].map((i) => rgbaToPng(i, scale)));
     const files: string[] = [];
@@ -64,7 +65,12 @@ export const modelHandlers: Handlers = {
       // B-cos explanations are shown on black, where their transparent (non-contributing) pixels read as "nothing".
       const onBlack = await sharp(colour!).flatten({ background: '#000000' }).png().toBuffer();
       await writeFileAtomic(panel, await sideBySide([input!, onBlack, contributions!]));
-      files.push(target, panel);
+      // The raw arrays (C×H×W float32 .npy), to compare with one's own PyTorch code.
+      const wx = path.join(outDir, `${stem}-${cls}-wx.npy`);
+      const xwx = path.join(outDir, `${stem}-${cls}-x-times-wx.npy`);
+      await writeFileAtomic(wx, encodeNpy(arrays.weights, arrays.dims));
+      await writeFileAtomic(xwx, encodeNpy(arrays.contributions, arrays.dims));
+      files.push(target, panel, wx, xwx);
     }
     return { model, image, explanation, png: { input: input!.toString('base64'), explanation: colour!.toString('base64'), contributions: contributions!.toString('base64') }, files };
   },

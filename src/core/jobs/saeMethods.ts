@@ -322,7 +322,7 @@ async function decisionOf(services: CoreServices, ctx: ModelContext, s: SaeConte
       explanation: {
         ...rest,
         traced: traced.map(({ trace: _t, ...t }, i) => ({ ...t, png: traces[i]!.toString('base64') })),
-        other: { concepts: o.concepts, contribution: o.contribution, share: o.share, png: other!.toString('base64') },
+        other: { concepts: o.concepts, contribution: o.contribution, share: o.share, shareOfLogit: o.shareOfLogit, png: other!.toString('base64') },
         full: { png: full!.toString('base64'), contributionMapSum: f.contributionMapSum },
         input: input!.toString('base64'),
       },

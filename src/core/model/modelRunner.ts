@@ -4,6 +4,7 @@ import { FactError } from '../errors';
 import { openSession, type OpenedSession, type SessionOptions } from '../onnx/session';
 import { SessionCache } from '../onnx/sessionCache';
 import { encodeWithExtraOutputs } from '../onnx/surgery';
+import { runInFixedBatches } from './fixedBatch';
 import type { ModelContext } from './modelContext';
 
 export interface RunResult {
@@ -36,18 +37,22 @@ export class ModelRunner {
     }
     const opened = await this.session(ctx, extraOutputs);
     const wanted = [ctx.logitsOutput, ...extraOutputs];
-    const feeds = { [ctx.imageInput.name]: new ort.Tensor('float32', batch, dims) };
-    let result: ort.InferenceSession.OnnxValueMapType;
-    try {
-      result = await opened.session.run(feeds, wanted);
-    } catch (e) {
-      throw new FactError('bad-input', `onnxruntime could not run '${ctx.file}': ${(e as Error).message.split('\n')[0]}`, { file: ctx.file });
-    }
-    const outputs: RunResult['outputs'] = {};
-    for (const name of wanted) {
-      const t = result[name]!;
-      outputs[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
-    }
+    // A fixed-batch model runs in batches of its own size.
+    const outputs = await runInFixedBatches(ctx.fixedBatch, { [ctx.imageInput.name]: { data: batch, dims } }, [ctx.imageInput.name], async (f) => {
+      const image = f[ctx.imageInput.name]!;
+      let result: ort.InferenceSession.OnnxValueMapType;
+      try {
+        result = await opened.session.run({ [ctx.imageInput.name]: new ort.Tensor('float32', image.data, image.dims) }, wanted);
+      } catch (e) {
+        throw new FactError('bad-input', `onnxruntime could not run '${ctx.file}': ${(e as Error).message.split('\n')[0]}`, { file: ctx.file });
+      }
+      const out: RunResult['outputs'] = {};
+      for (const name of wanted) {
+        const t = result[name]!;
+        out[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
+      }
+      return out;
+    });
     return { outputs, executionProvider: opened.executionProvider, ...(opened.fallbackReason ? { fallbackReason: opened.fallbackReason } : {}) };
   }
 

@@ -36,7 +36,7 @@ export function tensorValues(t: OnnxTensor): ConstantValue {
 }
 
 
-/** A lookup of every constant tensor's value: initializers, and Constant nodes with a `value` tensor. */
+/** A lookup of every constant tensor's value: initializers, Constant nodes, and Identity copies of either. */
 export function constantLookup(g: OnnxGraph): (name: string) => ConstantValue | undefined {
   const tensors = new Map<string, OnnxTensor>(g.initializer.map((t) => [t.name, t]));
   for (const n of g.node) {
@@ -49,6 +49,14 @@ export function constantLookup(g: OnnxGraph): (name: string) => ConstantValue | 
     if (vi) {
       const ints = vi.name === 'value_int' ? [int(vi.i)] : vi.ints.map(int);
       tensors.set(n.output[0]!, { name: n.output[0]!, dims: vi.name === 'value_int' ? [] : [ints.length], dataType: DataType.int64, rawData: new Uint8Array(BigInt64Array.from(ints, BigInt).buffer), floatData: [], int32Data: [], int64Data: [], doubleData: [], dataLocation: 0, externalData: [] });
+    }
+  }
+  // torch.onnx.export shares equal initializers (two zero biases) through Identity nodes.
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const n of g.node) {
+      const source = n.opType === 'Identity' ? tensors.get(n.input[0]!) : undefined;
+      if (source && !tensors.has(n.output[0]!)) { tensors.set(n.output[0]!, source); changed = true; }
     }
   }
   const cache = new Map<string, ConstantValue>();

@@ -2,7 +2,6 @@
 // adding them as outputs of a re-encoded copy of the model. The original model object is left untouched.
 import { FactError } from '../errors';
 import { encodeModel } from './modelFile';
-import { DataType } from './schema';
 import type { OnnxModel, OnnxValueInfo } from './types';
 
 export function withExtraOutputs(model: OnnxModel, tensors: string[]): OnnxModel {
@@ -15,8 +14,9 @@ export function withExtraOutputs(model: OnnxModel, tensors: string[]): OnnxModel
     if (existing.has(t)) continue;
     if (!produced.has(t)) throw new FactError('bad-layer', `The model has no tensor '${t}' produced by a node.`, { tensor: t });
     existing.add(t);
-    // Declared type when the model carries shape information; otherwise float32, the only type layers have here.
-    extra.push(known.get(t) ?? { name: t, type: { tensorType: { elemType: DataType.float32 } } });
+    // The declared type when the model (or its normalisation) records one; otherwise no type at all: onnxruntime
+    // infers it, where a guess would be wrong for the int64 and bool tensors of shape computations.
+    extra.push(known.get(t) ?? { name: t });
   }
   return { ...model, graph: { ...g, output: [...g.output, ...extra] } };
 }
