@@ -7,6 +7,7 @@ import { parseArgs, UsageError } from './args';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import type { DatasetSpec } from '../core/data/openDataset';
 import type { FeatureDtype } from '../core/features/manifest';
+import { saeInits } from '../core/sae/saeConfig';
 
 const USAGE = `fact — Faithful Concept Traces for B-cos models
 
@@ -31,7 +32,10 @@ Usage:
                                                  default data: the model card's "train" split)
   fact train MODEL --features STORE --out CKPT --k K --dict-size M [--epochs E] [--batch B] [--lr LR]
              [--seed S] [--validate-split NAME --validate-from I --validate-count N] [--skip-damaged]
-                                                 train a bias-free TopK SAE (resumes from CKPT's state)
+             [--init isotropic|fact] [--state-every SECONDS]
+                                                 train a bias-free TopK SAE (resumes from CKPT's state,
+                                                 saved every epoch and every --state-every s, default 180;
+                                                 same seed and --threads: byte-identical weights)
   fact evaluate MODEL --sae CKPT [--data FOLDER | --images IDX --labels IDX | --split NAME] [--limit N]
                                                  accuracy with the SAE, L0, coverage, alive concepts;
                                                  saves presence and contributions beside CKPT
@@ -43,7 +47,7 @@ Usage:
 Options:
   --json                 machine-readable output on stdout
   --ep cpu|cuda|webgpu   execution provider (falls back to cpu, with a note, when unavailable)
-  --threads N            intra-op threads
+  --threads N            intra-op threads (training: default all cores)
   --help                 this text
 
 Exit codes: 0 success, 1 bad input or a model that is not dynamic-linear (the message says which
@@ -60,7 +64,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images', 'init', 'state-every'] });
     json = args.options.json === true;
     const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
     if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
@@ -149,6 +153,8 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
           ...(o.lr ? { lr: positiveNumber(o.lr as string, '--lr') } : {}), ...(o.seed ? { seed: Number(o.seed) } : {}),
           ...(o['validate-split'] ? { validation: { dataset: { kind: 'split' as const, split: o['validate-split'] as string }, ...(o['validate-from'] ? { offset: Number(o['validate-from']) } : {}), ...(o['validate-count'] ? { limit: positiveInt(o['validate-count'] as string, '--validate-count') } : {}) } } : {}),
           ...(o['skip-damaged'] ? { skipDamagedShards: true } : {}),
+          ...(o.init !== undefined ? { init: oneOf(o.init as string, saeInits, '--init') } : {}),
+          ...(o['state-every'] !== undefined ? { stateEverySeconds: positiveNumber(o['state-every'] as string, '--state-every') } : {}),
         }, services, call);
         io.out(json ? JSON.stringify(r, null, 2) : formatTraining(r, o.out as string));
         return 0;
@@ -230,6 +236,11 @@ function positiveNumber(v: string, name: string): number {
   const n = Number(v);
   if (!(n > 0)) throw new UsageError(`${name} must be a positive number.`);
   return n;
+}
+
+function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${name} must be ${allowed.join(' or ')}, not '${v}'.`);
+  return v as T;
 }
 
 function positiveInt(v: string, name: string): number {

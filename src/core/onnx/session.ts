@@ -5,6 +5,9 @@ import * as ort from 'onnxruntime-node';
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export const executionProviders: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
 
+/** The onnxruntime build doing the computing (recorded with trained checkpoints: results can change between versions). */
+export const onnxruntimeVersion: string = ort.env.versions.node ?? ort.env.versions.common;
+
 export interface SessionOptions {
   executionProvider?: ExecutionProvider;
   /** Intra-op threads; 0 or undefined lets onnxruntime choose. */
