@@ -4,7 +4,9 @@
 #   features: the first 18,000 images of the shipped training subset, all 49 locations of layer3 (⌊72·512/128⌋ = 288
 #             is capped at 7·7), float16, in an ignored folder;
 #   training: k = 8, 1,024 concepts (8× the 128 channels), 10 epochs of 4,096-vector batches, validated on the
-#             last 2,000 training-subset images (held out from collection), best checkpoint kept;
+#             last 2,000 training-subset images (held out from collection), the latest epoch within one standard
+#             error of the best validation accuracy kept; all cores (cfg.json records the thread count: with the
+#             same count the weights are byte-identical);
 #   evaluation: the 10,000 test images; C² with the shipped reference feature model.
 set -euo pipefail
 M=models/fashion-mnist-bcos/model.onnx

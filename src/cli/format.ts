@@ -112,7 +112,8 @@ export function formatTraining(r: SaeMethods['train']['result'], dir: string): s
   return [
     `SAE checkpoint ${dir}: k ${c.k}, ${c.dictSize} concepts on ${c.layer} (${c.dModel}-dimensional)`,
     `  ${r.steps} steps in ${r.seconds.toFixed(1)} s on ${r.executionProvider}${r.resumed ? ' (resumed)' : ''}${r.fallbackReason ? ` — ${r.fallbackReason}` : ''}`,
-    ...(r.best ? [`  best validation score ${(100 * r.best.score).toFixed(2)}% after epoch ${r.best.epoch}`] : []),
+    `  ${r.threads} intra-op thread${r.threads === 1 ? '' : 's'}, onnxruntime ${c.training?.onnxruntime ?? '?'} (same seed and threads: same weights)`,
+    ...(r.best ? [`  kept epoch ${r.best.epoch} (validation score ${(100 * r.best.score).toFixed(2)}%; ${c.validation?.rule ?? ''})`] : []),
     ...Object.entries(c.metrics ?? {}).map(([k, v]) => `  ${k.padEnd(22)} ${num(v)}`),
   ].join('\n');
 }

@@ -11,6 +11,7 @@ import { readNumericOptions } from './options';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatDevices, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import type { DatasetSpec } from '../core/data/openDataset';
 import type { FeatureDtype } from '../core/features/manifest';
+import { saeInits } from '../core/sae/saeConfig';
 
 const USAGE = `fact — Faithful Concept Traces for B-cos models
 
@@ -35,9 +36,11 @@ Usage:
                                                  default data: the model card's "train" split)
   fact train MODEL --features STORE --out CKPT --k K --dict-size M [--epochs E] [--batch B] [--lr LR]
              [--seed S] [--validate-split NAME --validate-from I --validate-count N] [--skip-damaged]
-             [--overwrite] [--allow-incomplete]
-                                                 train a bias-free TopK SAE (resumes from CKPT's state;
-                                                 a finished CKPT is retrained only with --overwrite; a
+             [--overwrite] [--allow-incomplete] [--init isotropic|fact] [--state-every SECONDS]
+                                                 train a bias-free TopK SAE (resumes from CKPT's state,
+                                                 saved every epoch and every --state-every s, default 180;
+                                                 same seed and --threads: byte-identical weights; a
+                                                 finished CKPT is retrained only with --overwrite; a
                                                  store whose collection did not finish only with
                                                  --allow-incomplete)
   fact evaluate MODEL --sae CKPT [--data FOLDER | --images IDX --labels IDX | --split NAME] [--limit N]
@@ -56,7 +59,7 @@ Options:
                          execution provider (default auto: a real GPU when one works, never a software
                          adapter; a provider that cannot start falls back to cpu, saying why)
   --cuda-libs DIR        the folder with onnxruntime's CUDA provider libraries, to check and report
-  --threads N            intra-op threads
+  --threads N            intra-op threads (training: default all cores)
   --help                 this text
 
 Exit codes: 0 success, 1 bad input or a model that is not dynamic-linear (the message says which
@@ -81,7 +84,7 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', 'overwrite', 'allow-incomplete'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images', 'cuda-libs'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', 'overwrite', 'allow-incomplete'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images', 'cuda-libs', 'init', 'state-every'] });
     json = args.options.json === true;
     const num = readNumericOptions(args.options);
     const ep = (args.options.ep ?? 'auto') as RequestedProvider;
@@ -172,6 +175,8 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
           ...(o.lr ? { lr: num['lr']! } : {}), ...(o.seed ? { seed: num.seed! } : {}),
           ...(o['validate-split'] ? { validation: { dataset: { kind: 'split' as const, split: o['validate-split'] as string }, ...(o['validate-from'] ? { offset: num['validate-from']! } : {}), ...(o['validate-count'] ? { limit: num['validate-count']! } : {}) } } : {}),
           ...(o['skip-damaged'] ? { skipDamagedShards: true } : {}), ...(o.overwrite ? { overwrite: true } : {}), ...(o['allow-incomplete'] ? { allowIncomplete: true } : {}),
+          ...(o.init !== undefined ? { init: oneOf(o.init as string, saeInits, '--init') } : {}),
+          ...(o['state-every'] !== undefined ? { stateEverySeconds: num['state-every']! } : {}),
         }, services, call);
         io.out(json ? JSON.stringify(r, null, 2) : formatTraining(r, o.out as string));
         return 0;
@@ -256,6 +261,10 @@ function required(v: string | true | undefined, name: string): string {
   return v;
 }
 
+function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${name} must be ${allowed.join(' or ')}, not '${v}'.`);
+  return v as T;
+}
 if (require.main === module) {
   runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

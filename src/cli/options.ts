@@ -8,7 +8,7 @@ export type NumberKind = 'positive-int' | 'non-negative-int' | 'positive-number'
 export const numericOptions: Record<string, NumberKind> = {
   top: 'positive-int', threads: 'positive-int', samples: 'positive-int', 'budget-gb': 'positive-number', 'shard-size': 'positive-int',
   limit: 'positive-int', seed: 'non-negative-int', k: 'positive-int', 'dict-size': 'positive-int', epochs: 'positive-int', batch: 'positive-int',
-  lr: 'positive-number', 'validate-from': 'non-negative-int', 'validate-count': 'positive-int', concept: 'non-negative-int', 'mean-images': 'positive-int',
+  lr: 'positive-number', 'validate-from': 'non-negative-int', 'validate-count': 'positive-int', concept: 'non-negative-int', 'mean-images': 'positive-int', 'state-every': 'positive-number',
 };
 
 const described: Record<NumberKind, string> = {

@@ -1,6 +1,5 @@
 // An SAE checkpoint as the jobs use it: its weights (checked against the model and layer), an encoder, and the
 // files kept beside it — the evaluation records, the concept atlas, the consistency scores.
-import type { RequestedProvider } from '../onnx/session';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FactError } from '../errors';
@@ -9,6 +8,7 @@ import type { EvaluationMetrics } from '../evaluate/evaluate';
 import type { SaeEncodeFn } from '../evaluate/saeCodes';
 import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
+import type { SessionOptions } from '../onnx/session';
 import { checkpointFiles, loadSae, type SaeCheckpointCfg } from '../sae/checkpoint';
 import type { SaeWeights } from '../sae/saeConfig';
 import { SaeEncoder } from '../sae/saeEncoder';
@@ -42,13 +42,13 @@ export interface EvaluationSummary {
   evaluatedAt: string;
 }
 
-export async function openSaeContext(ctx: ModelContext, dir: string, executionProvider?: RequestedProvider): Promise<SaeContext> {
+export async function openSaeContext(ctx: ModelContext, dir: string, session: SessionOptions = {}): Promise<SaeContext> {
   if (!existsSync(path.join(dir, checkpointFiles.cfg))) {
     throw new FactError('bad-checkpoint', `'${dir}' is not an SAE checkpoint folder: it has no ${checkpointFiles.cfg}.`, { file: dir });
   }
   const sae = await loadSae(dir, { modelSha256: ctx.loaded.sha256 });
   const layer = resolveModelLayer(ctx, sae.cfg.layer);
-  const encoder = await SaeEncoder.create(sae, executionProvider ? { executionProvider } : {});
+  const encoder = await SaeEncoder.create(sae, session);
   const sha256 = sha256Hex(await fs.readFile(path.join(dir, checkpointFiles.weights)));
   return { dir, sae, sha256, tensor: layer.tensor, encode: (v, n) => encoder.encode(v, n), dispose: () => encoder.dispose() };
 }

@@ -18,9 +18,9 @@ import { resolveModelLayer } from '../model/modelLayers';
 import { histogramPng } from '../render/histogram';
 import { rgbaToPng } from '../render/png';
 import { checkpointFiles, deleteTrainState, hasTrainState } from '../sae/checkpoint';
-import { trainSae, type TrainProgress, type TrainResult } from '../sae/trainer';
+import { trainSae, type TrainProgress, type TrainResult, type ValidationScore } from '../sae/trainer';
 import { SaeEncoder } from '../sae/saeEncoder';
-import type { SaeWeights } from '../sae/saeConfig';
+import type { SaeInit, SaeWeights } from '../sae/saeConfig';
 import { sha256Hex } from '../util/sha256';
 import { containedPath } from '../util/containedFile';
 import { removeDeadTemporaries, writeFileAtomic } from '../util/files';
@@ -49,6 +49,10 @@ export interface TrainParams {
   /** Train on a store whose collection did not finish (a warning is still given). */
   allowIncomplete?: boolean;
   skipDamagedShards?: boolean;
+  /** Starting dictionary (default 'isotropic'; 'fact' reproduces FaCT's). */
+  init?: SaeInit;
+  /** Seconds between saves of the resumable state (besides every epoch end); default 180. */
+  stateEverySeconds?: number;
 }
 
 export interface DecisionResult {
@@ -86,7 +90,7 @@ function defaultDataset(ctx: ModelContext, given?: DatasetSpec): DatasetSpec {
 
 async function withSae<T>(services: CoreServices, model: string, sae: string, run: (ctx: ModelContext, s: SaeContext) => Promise<T>): Promise<T> {
   const ctx = await services.model(model);
-  const s = await openSaeContext(ctx, sae, services.options.executionProvider);
+  const s = await openSaeContext(ctx, sae, services.options);
   try {
     return await run(ctx, s);
   } finally {
@@ -261,39 +265,41 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
     call.progress(`warning: the feature store '${p.features}' is incomplete: ${state}; training on what it holds.`);
   }
   const layer = resolveModelLayer(ctx, store.manifest.layer.name);
-  let validate: ((w: SaeWeights) => Promise<number>) | undefined;
+  let validate: ((w: SaeWeights) => Promise<ValidationScore>) | undefined;
   if (p.validation) {
     const explainer = await services.explainer(p.model);
     const data = await openDataset(ctx, p.validation.dataset);
     validate = async (weights) => {
-      const encoder = await SaeEncoder.create(weights);
+      const encoder = await SaeEncoder.create(weights, services.options);
       try {
         const { metrics } = await evaluateSae(ctx, services.runner, explainer, { layer: layer.label, dataset: data, sae: weights, encode: (v, n) => encoder.encode(v, n), offset: p.validation!.offset ?? 0, ...(p.validation!.limit ? { limit: p.validation!.limit } : {}), signal: call.signal });
-        call.progress(`validation: accuracy with the SAE ${(100 * metrics.accuracyWithSae).toFixed(2)}% (without ${(100 * metrics.accuracy).toFixed(2)}%)`);
-        return metrics.accuracyWithSae;
+        const acc = metrics.accuracyWithSae;
+        // One standard error of an accuracy on n images: differences below it are noise (see selectionRule).
+        const tolerance = Math.sqrt((acc * (1 - acc)) / Math.max(metrics.images, 1));
+        call.progress(`validation: accuracy with the SAE ${(100 * acc).toFixed(2)}% ± ${(100 * tolerance).toFixed(2)} (without ${(100 * metrics.accuracy).toFixed(2)}%)`);
+        return { score: acc, tolerance };
       } finally {
         await encoder.dispose();
       }
     };
   }
   await fs.mkdir(p.out, { recursive: true });
-  let last: TrainProgress | undefined;
   const r = await trainSae(store, {
     k: p.k, dictSize: p.dictSize, layer: layer.label, modelSha256: ctx.loaded.sha256,
     ...(p.epochs ? { epochs: p.epochs } : {}), ...(p.batchSize ? { batchSize: p.batchSize } : {}), ...(p.lr ? { lr: p.lr } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
+    ...(p.init ? { init: p.init } : {}),
   }, {
     checkpointDir: p.out, signal: call.signal, resume: p.resume ?? true, ...(services.options.executionProvider ? { executionProvider: services.options.executionProvider } : {}),
     ...(services.options.threads ? { threads: services.options.threads } : {}),
+    ...(p.stateEverySeconds !== undefined ? { stateIntervalMs: p.stateEverySeconds * 1000 } : {}),
     ...(validate ? { validate } : {}),
-    onProgress: (t: TrainProgress) => (last = t, call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps,
+    onProgress: (t: TrainProgress) => (call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps,
       { kind: 'train', step: t.step, totalSteps: t.totalSteps, epoch: t.epoch, loss: t.loss, fvu: t.fvu, l0: t.l0, dead: t.dead, lr: t.lr, vectorsPerSecond: t.vectorsPerSecond, etaSeconds: t.etaSeconds, ...(t.validation !== undefined ? { validation: t.validation } : {}) })),
   });
   // The checkpoint records where its training vectors came from (the store's manifest, summarised).
   const cfgFile = path.join(p.out, checkpointFiles.cfg);
   const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
   cfg.collection = collectionSummary(store.manifest);
-  // The last reported averages: what the curves ended at.
-  if (last) cfg.metrics = { ...(cfg.metrics ?? {}), fvu: last.fvu, loss: last.loss, l0: last.l0, dead: last.dead };
   await writeJson(cfgFile, cfg);
   const { weights: _w, ...rest } = r;
   return rest;

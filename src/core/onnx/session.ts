@@ -14,6 +14,9 @@ export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export type RequestedProvider = ExecutionProvider | 'auto';
 export const executionProviders: readonly RequestedProvider[] = ['auto', 'cpu', 'cuda', 'webgpu'];
 
+/** The onnxruntime build doing the computing (recorded with trained checkpoints: results can change between versions). */
+export const onnxruntimeVersion: string = ort.env.versions.node ?? ort.env.versions.common;
+
 export interface SessionOptions {
   executionProvider?: RequestedProvider;
   /** Intra-op threads; 0 or undefined lets onnxruntime choose. */

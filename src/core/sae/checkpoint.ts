@@ -25,16 +25,28 @@ export interface SaeCheckpointCfg extends SaeConfig {
   architecture: 'bias-free-topk';
   training?: Partial<TrainSettings> & { steps?: number; seconds?: number; [key: string]: unknown };
   metrics?: Record<string, number>;
+  /** How the kept weights were chosen among the validated epochs, and every validation's score. */
+  validation?: ValidationRecord;
   createdAt: string;
 }
 
-export async function saveSae(dir: string, sae: SaeWeights, extra: { training?: SaeCheckpointCfg['training']; metrics?: Record<string, number> } = {}): Promise<SaeCheckpointCfg> {
+export interface ValidationRecord {
+  rule: string;
+  /** Score differences up to this are treated as noise. */
+  tolerance: number;
+  history: ValidationEntry[];
+}
+
+export interface ValidationEntry { epoch: number; step: number; score: number; tolerance: number }
+
+export async function saveSae(dir: string, sae: SaeWeights, extra: { training?: SaeCheckpointCfg['training']; metrics?: Record<string, number>; validation?: ValidationRecord } = {}): Promise<SaeCheckpointCfg> {
   const { k, dictSize: K, dModel: d } = sae.cfg;
   const cfg: SaeCheckpointCfg = {
     format: 1, architecture: 'bias-free-topk',
     k, dictSize: K, dModel: d, layer: sae.cfg.layer, modelSha256: sae.cfg.modelSha256, inputScale: sae.cfg.inputScale,
     ...(extra.training ? { training: extra.training } : {}),
     ...(extra.metrics ? { metrics: extra.metrics } : {}),
+    ...(extra.validation ? { validation: extra.validation } : {}),
     createdAt: new Date().toISOString(),
   };
   await writeSafetensors(path.join(dir, checkpointFiles.weights), {
@@ -118,12 +130,19 @@ export interface TrainState {
   /** Training seconds so far, over all runs. */
   seconds: number;
   best?: { score: number; epoch: number; step: number };
+  /** Every validation so far. */
+  validations?: ValidationEntry[];
+  /** Step-metric sums over the current epoch so far (the final metrics are those of the last epoch). */
+  epochSums?: MetricSums;
 }
+
+/** Sums of step metrics over a span of steps. */
+export interface MetricSums { steps: number; vectors: number; loss: number; mse: number; aux: number; errCentred: number; xCentred: number; fires: number }
 
 interface TrainStateJson extends Omit<TrainState, 'params' | 'sinceFired'> { format: 1; step: number; savedAt: string }
 
 export function hasTrainState(dir: string): boolean {
-  return existsSync(path.join(dir, checkpointFiles.trainStateJson));
+  return existsSync(path.join(dir, checkpointFiles.trainStateJson)) || existsSync(path.join(dir, checkpointFiles.trainState));
 }
 
 export async function saveTrainState(dir: string, s: TrainState): Promise<void> {
@@ -131,36 +150,33 @@ export async function saveTrainState(dir: string, s: TrainState): Promise<void> 
   const K = s.settings.dictSize, d = s.dModel;
   const json: TrainStateJson = {
     format: 1, step, settings: s.settings, dModel: d, sourceCount: s.sourceCount, inputScale: s.inputScale,
-    epoch: s.epoch, batch: s.batch, seconds: s.seconds, ...(s.best ? { best: s.best } : {}), savedAt: new Date().toISOString(),
+    epoch: s.epoch, batch: s.batch, seconds: s.seconds, ...(s.best ? { best: s.best } : {}),
+    ...(s.validations ? { validations: s.validations } : {}), ...(s.epochSums ? { epochSums: s.epochSums } : {}), savedAt: new Date().toISOString(),
   };
-  // The tensors' header carries the whole state too: the tensor file is replaced atomically, so a kill between the
-  // two writes leaves a state that resumes from the tensors' step (the JSON beside it is for people and tools).
+  // The tensors file also carries the whole state in its metadata, so its one atomic write is a complete state: a
+  // kill between the two writes leaves an older JSON beside a newer tensors file, and the tensors file wins.
   await writeSafetensors(path.join(dir, checkpointFiles.trainState), {
     wEnc: { shape: [K, d], data: wEnc }, wDec: { shape: [d, K], data: wDec },
     mEnc: { shape: [K, d], data: mEnc }, vEnc: { shape: [K, d], data: vEnc },
     mDec: { shape: [d, K], data: mDec }, vDec: { shape: [d, K], data: vDec },
     sinceFired: { shape: [K], data: s.sinceFired },
   }, { step: String(step), state: JSON.stringify(json) });
+  // The readable copy for people and older versions.
   await writeFileAtomic(path.join(dir, checkpointFiles.trainStateJson), `${JSON.stringify(json, null, 2)}\n`);
 }
 
 export async function loadTrainState(dir: string): Promise<TrainState> {
   const jsonFile = path.join(dir, checkpointFiles.trainStateJson);
   const tensorFile = path.join(dir, checkpointFiles.trainState);
+  const file = await readSafetensors(tensorFile);
+  const embedded = file.metadata.state;
   let json: TrainStateJson;
   try {
-    json = JSON.parse((await readFileOrThrow(jsonFile, 'training state')).toString('utf8')) as TrainStateJson;
+    json = JSON.parse(embedded ?? (await readFileOrThrow(jsonFile, 'training state')).toString('utf8')) as TrainStateJson;
   } catch (e) {
     if ((e as FactError).code === 'file-missing') throw e;
-    throw new FactError('bad-input', `The training state '${jsonFile}' is not valid JSON (truncated?); delete it to start over.`, { file: jsonFile });
-  }
-  const file = await readSafetensors(tensorFile);
-  if (file.metadata.state) {
-    try {
-      json = JSON.parse(file.metadata.state) as TrainStateJson;
-    } catch {
-      throw new FactError('bad-input', `The training state in '${tensorFile}' is damaged; delete the training state to start over.`, { file: tensorFile });
-    }
+    const bad = embedded ? tensorFile : jsonFile;
+    throw new FactError('bad-input', `The training state in '${bad}' is not valid JSON (truncated?); delete the training state to start over.`, { file: bad });
   }
   if (file.metadata.step !== String(json.step)) {
     throw new FactError('bad-input', `'${tensorFile}' holds step ${file.metadata.step ?? '?'} but '${jsonFile}' says step ${json.step}: the state was not saved completely; delete both files to start over.`, { file: tensorFile });
@@ -182,6 +198,7 @@ export async function loadTrainState(dir: string): Promise<TrainState> {
     settings: json.settings, dModel: d, sourceCount: json.sourceCount, inputScale: json.inputScale, params,
     sinceFired: Float64Array.from(tensor('sinceFired', [K]) as Float64Array),
     epoch: json.epoch, batch: json.batch, seconds: json.seconds, ...(json.best ? { best: json.best } : {}),
+    ...(json.validations ? { validations: json.validations } : {}), ...(json.epochSums ? { epochSums: json.epochSums } : {}),
   };
 }
 

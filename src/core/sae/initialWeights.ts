@@ -1,17 +1,28 @@
-// The starting dictionary: random unit-norm decoder columns and the encoder as their transpose (FaCT's init; the two
+// The starting dictionary: random unit-norm decoder columns and the encoder as their transpose (as FaCT; the two
 // are untied afterwards). Seeded and platform-independent, so a seed names one starting point everywhere.
+//   isotropic: each column uniform on the unit sphere (normalised Gaussian) — our default;
+//   fact:      FaCT's MyBiasFreeTopKSAE via dictionary_learning's AutoEncoderTopK: decoder = nn.Linear(K, d).weight,
+//              kaiming-uniform, i.e. i.i.d. U(−1/√K, 1/√K) entries, then each column divided by its norm (so the
+//              bound cancels); the directions lean towards the cube's diagonals instead of being isotropic.
+//              Same distribution as FaCT's, not the same numbers (PyTorch's generator is not reproduced).
+import type { SaeInit } from './saeConfig';
 import type { StepState } from './trainStepGraph';
 
-/** Standard-normal samples (Box–Muller) from a seeded mulberry32 generator. */
-export function seededNormal(seed: number): () => number {
+/** Uniform samples in (0, 1) from a seeded mulberry32 generator. */
+export function seededUniform(seed: number): () => number {
   let a = seed >>> 0;
-  const uniform = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32); // in (0, 1): log() stays finite
   };
+}
+
+/** Standard-normal samples (Box–Muller) from a seeded mulberry32 generator. */
+export function seededNormal(seed: number): () => number {
+  const uniform = seededUniform(seed);
   let spare: number | undefined;
   return () => {
     if (spare !== undefined) {
@@ -26,16 +37,17 @@ export function seededNormal(seed: number): () => number {
   };
 }
 
-/** W_dec [d,K] with unit-norm columns drawn uniformly on the sphere, W_enc [K,d] = W_decᵀ, zero Adam moments. */
-export function initialState(dModel: number, dictSize: number, seed: number): StepState<Float32Array> {
+/** W_dec [d,K] with unit-norm columns (see the header for `init`), W_enc [K,d] = W_decᵀ, zero Adam moments. */
+export function initialState(dModel: number, dictSize: number, seed: number, init: SaeInit = 'isotropic'): StepState<Float32Array> {
   const d = dModel, K = dictSize;
-  const normal = seededNormal(seed);
+  const uniform = seededUniform(seed);
+  const draw = init === 'fact' ? () => 2 * uniform() - 1 : seededNormal(seed);
   const wEnc = new Float32Array(K * d);
   const wDec = new Float32Array(d * K);
   const column = new Float64Array(d);
   for (let j = 0; j < K; j++) {
     let norm = 0;
-    for (let p = 0; p < d; p++) norm += (column[p] = normal()) ** 2;
+    for (let p = 0; p < d; p++) norm += (column[p] = draw()) ** 2;
     norm = Math.sqrt(norm);
     for (let p = 0; p < d; p++) wDec[p * K + j] = wEnc[j * d + p] = column[p]! / norm;
   }

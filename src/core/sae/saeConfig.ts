@@ -50,7 +50,13 @@ export interface TrainSettings {
   scaleBatches: number;
   /** A latent is dead when it has not fired in this many vectors; 0 means half the training vectors (FaCT). */
   deadAfterVectors: number;
+  /** Starting dictionary: 'isotropic' (unit columns uniform on the sphere) or 'fact' (FaCT's: nn.Linear's
+   *  kaiming-uniform columns, normalised), both with the encoder as the decoder's transpose. See initialWeights.ts. */
+  init: SaeInit;
 }
+
+export type SaeInit = 'isotropic' | 'fact';
+export const saeInits: readonly SaeInit[] = ['isotropic', 'fact'];
 
 export const defaultTrainSettings: Omit<TrainSettings, 'k' | 'dictSize' | 'layer' | 'modelSha256'> = {
   // FaCT trains with 32786 vectors per step on a GPU; 4096 keeps a CPU step under a few seconds at FaCT's sizes.
@@ -69,6 +75,7 @@ export const defaultTrainSettings: Omit<TrainSettings, 'k' | 'dictSize' | 'layer
   validateEvery: 2,
   scaleBatches: 550,
   deadAfterVectors: 0,
+  init: 'isotropic',
 };
 
 export type TrainSettingsInput = Partial<TrainSettings> & Pick<TrainSettings, 'k' | 'dictSize' | 'layer' | 'modelSha256'>;
@@ -100,6 +107,7 @@ export function resolveTrainSettings(input: TrainSettingsInput): TrainSettings {
   if (!(s.clipNorm > 0)) throw bad(`"clipNorm" must be positive, not ${s.clipNorm}`);
   for (const b of ['beta1', 'beta2'] as const) if (!(s[b] >= 0 && s[b] < 1)) throw bad(`"${b}" must be in [0, 1), not ${s[b]}`);
   if (!(s.eps > 0)) throw bad(`"eps" must be positive, not ${s.eps}`);
+  if (!saeInits.includes(s.init)) throw bad(`"init" must be ${saeInits.map((i) => `'${i}'`).join(' or ')}, not '${String(s.init)}'`);
   return s;
 }
 

@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, attr } from '../onnx/graphBuilder';
 import { encodeModel } from '../onnx/modelFile';
-import { openSession, type ExecutionProvider, type RequestedProvider, type RunnableSession } from '../onnx/session';
+import { openSession, type ExecutionProvider, type RunnableSession, type SessionOptions } from '../onnx/session';
 import type { OnnxModel } from '../onnx/types';
 import type { SaeWeights } from './saeConfig';
 import { topIndices } from './saeReference';
@@ -50,7 +50,7 @@ export class SaeEncoder {
     readonly fallbackReason: string | undefined,
   ) {}
 
-  static async create(sae: SaeWeights, opts: { executionProvider?: RequestedProvider; threads?: number; batchSize?: number } = {}): Promise<SaeEncoder> {
+  static async create(sae: SaeWeights, opts: SessionOptions & { batchSize?: number } = {}): Promise<SaeEncoder> {
     const { dModel: d, dictSize: K } = sae.cfg;
     const opened = await openSession(encodeModel(buildSaeEncoderGraph(sae.cfg)), { executionProvider: opts.executionProvider ?? 'cpu', ...(opts.threads ? { threads: opts.threads } : {}) });
     // Decoder columns as contiguous rows, once, so each batch gathers k rows per vector.

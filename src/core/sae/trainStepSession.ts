@@ -1,8 +1,9 @@
-// Runs the training-step graph: one onnxruntime session, state in, state and metrics out.
+// Runs the training step's three graphs (trainStepGraph.ts) in three onnxruntime sessions: state in, state and
+// metrics out. The accumulation session always has one intra-op thread; the others the thread count asked for.
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
 import { openSession, type ExecutionProvider, type RequestedProvider, type RunnableSession } from '../onnx/session';
-import { buildTrainStepGraph, stepInputs as I, stepOutputs as O, type StepState, type TrainStepGraphOptions } from './trainStepGraph';
+import { buildTrainStepGraphs, stepInputs as I, stepLinks as L, stepOutputs as O, type StepState, type TrainStepGraphOptions } from './trainStepGraph';
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -36,17 +37,27 @@ export interface StepRunResult<A extends FloatArray> extends StepMetrics<A> {
   gradDec?: A;
 }
 
+/** The accumulation graph's session: one intra-op thread on the CPU, whatever the job asked for. Its ScatterND adds
+ *  in index order there; on more threads onnxruntime 1.30 splits the additions over threads without locking and
+ *  loses some, and CUDA's scatter adds with atomics in no fixed order. Cheap: it is O(B·k·d), not O(B·K·d). */
+export const accumulationSessionOptions = { executionProvider: 'cpu', threads: 1 } as const;
+
 export class TrainStepSession {
   private constructor(
     readonly options: TrainStepGraphOptions,
-    private readonly session: RunnableSession,
+    private readonly coefficients: RunnableSession,
+    private readonly accumulate: RunnableSession,
+    private readonly update: RunnableSession,
     readonly executionProvider: ExecutionProvider,
     readonly fallbackReason: string | undefined,
   ) {}
 
   static async open(options: TrainStepGraphOptions, session: { executionProvider?: RequestedProvider; threads?: number } = {}): Promise<TrainStepSession> {
-    const opened = await openSession(encodeModel(buildTrainStepGraph(options)), session);
-    return new TrainStepSession(options, opened.session, opened.executionProvider, opened.fallbackReason);
+    const graphs = buildTrainStepGraphs(options);
+    const coefficients = await openSession(encodeModel(graphs.coefficients), session);
+    const accumulate = await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
+    const update = await openSession(encodeModel(graphs.update), session);
+    return new TrainStepSession(options, coefficients.session, accumulate.session, update.session, coefficients.executionProvider, coefficients.fallbackReason);
   }
 
   async run<A extends FloatArray>(input: StepRunInput<A>): Promise<StepRunResult<A>> {
@@ -56,14 +67,10 @@ export class TrainStepSession {
     const s = input.state;
     const t = (data: FloatArray, dims: number[]) => new ort.Tensor(dt, data, dims);
     const scalar = (v: number) => t(dt === 'float32' ? Float32Array.of(v) : Float64Array.of(v), []);
-    const feeds: Record<string, ort.Tensor> = {
-      [I.x]: t(input.x, [input.batch, d]),
-      [I.wEnc]: t(s.wEnc, [K, d]), [I.wDec]: t(s.wDec, [d, K]),
-      [I.mEnc]: t(s.mEnc, [K, d]), [I.vEnc]: t(s.vEnc, [K, d]),
-      [I.mDec]: t(s.mDec, [d, K]), [I.vDec]: t(s.vDec, [d, K]),
-      [I.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(s.step)), []),
-      [I.lr]: scalar(input.lr),
-    };
+    const x = t(input.x, [input.batch, d]);
+    const wEnc = t(s.wEnc, [K, d]);
+    const wDec = t(s.wDec, [d, K]);
+    const feeds: Record<string, ort.Tensor> = { [I.x]: x, [I.wEnc]: wEnc, [I.wDec]: wDec };
     if (o.auxK) {
       if (!input.deadCandidates) throw new Error('This training-step graph has AuxK and needs deadCandidates.');
       feeds[I.deadCandidates] = new ort.Tensor('bool', input.deadCandidates, [K]);
@@ -72,19 +79,31 @@ export class TrainStepSession {
         feeds[I.residual] = t(input.residual, [input.batch, d]);
       }
     }
-    const out = await this.session.run(feeds);
-    const arr = (name: string) => out[name]!.data as A;
-    const num = (name: string) => Number((out[name]!.data as FloatArray)[0]);
+    const coef = await this.coefficients.run(feeds);
+    const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
+    const sums = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
+    const out = await this.update.run({
+      [I.wEnc]: wEnc, [I.wDec]: wDec,
+      [I.mEnc]: t(s.mEnc, [K, d]), [I.vEnc]: t(s.vEnc, [K, d]),
+      [I.mDec]: t(s.mDec, [d, K]), [I.vDec]: t(s.vDec, [d, K]),
+      [I.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(s.step)), []),
+      [I.lr]: scalar(input.lr),
+      [L.gradEnc]: sums[L.gradEnc]!, [L.gradDecRows]: sums[L.gradDecRows]!,
+    });
+    const arr = (r: ort.InferenceSession.OnnxValueMapType, name: string) => r[name]!.data as A;
+    const num = (name: string) => Number((coef[name]!.data as FloatArray)[0]);
     return {
-      state: { wEnc: arr(O.wEnc), wDec: arr(O.wDec), mEnc: arr(O.mEnc), vEnc: arr(O.vEnc), mDec: arr(O.mDec), vDec: arr(O.vDec), step: s.step + 1 },
+      state: { wEnc: arr(out, O.wEnc), wDec: arr(out, O.wDec), mEnc: arr(out, O.mEnc), vEnc: arr(out, O.vEnc), mDec: arr(out, O.mDec), vDec: arr(out, O.vDec), step: s.step + 1 },
       loss: num(O.loss), mse: num(O.mse), auxLoss: num(O.auxLoss),
       sumSq: num(O.sumSq), sumSqCentered: num(O.sumSqCentered), sumSqErr: num(O.sumSqErr), sumSqErrCentered: num(O.sumSqErrCentered),
-      fireCounts: arr(O.fireCounts),
-      ...(o.gradientOutputs ? { gradEnc: arr(O.gradEnc), gradDec: arr(O.gradDec) } : {}),
+      fireCounts: arr(sums, O.fireCounts),
+      ...(o.gradientOutputs ? { gradEnc: arr(sums, L.gradEnc), gradDec: arr(out, O.gradDec) } : {}),
     };
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await this.coefficients.release();
+    await this.accumulate.release();
+    await this.update.release();
   }
 }

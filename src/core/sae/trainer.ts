@@ -2,12 +2,13 @@
 // learning rate, dead-latent counters for AuxK, progress, validation with best-checkpoint keeping, and cancellation
 // that leaves a resumable state. A resumed run ends with exactly the weights of an uninterrupted one: the data order
 // depends only on (seed, epoch), and everything else that changes during training is in the saved state.
+import * as os from 'node:os';
 import { cancelledError, FactError, isFactError } from '../errors';
 import type { VectorSource } from '../features/vectorSource';
-import type { ExecutionProvider, RequestedProvider } from '../onnx/session';
-import { deleteTrainState, hasTrainState, loadSae, loadTrainState, saveSae, saveTrainState, type SaeCheckpointCfg, type TrainState } from './checkpoint';
+import { onnxruntimeVersion, type ExecutionProvider, type RequestedProvider } from '../onnx/session';
+import { deleteTrainState, hasTrainState, loadSae, loadTrainState, saveSae, saveTrainState, type MetricSums, type SaeCheckpointCfg, type TrainState, type ValidationEntry, type ValidationRecord } from './checkpoint';
 import { initialState } from './initialWeights';
-import { learningRateAt, lrSchedule, resolveTrainSettings, type SaeConfig, type SaeWeights, type TrainSettings, type TrainSettingsInput } from './saeConfig';
+import { defaultTrainSettings, learningRateAt, lrSchedule, resolveTrainSettings, type SaeConfig, type SaeWeights, type TrainSettings, type TrainSettingsInput } from './saeConfig';
 import { TrainStepSession, type StepMetrics } from './trainStepSession';
 
 export interface TrainProgress {
@@ -38,26 +39,53 @@ export interface TrainOptions {
   checkpointDir: string;
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
-  /** Scores the SAE (higher is better, e.g. accuracy with it inserted); the checkpoint keeps the best-scoring weights.
-   *  Runs every `validateEvery` epochs and after the last; the arrays it gets must not be modified. */
-  validate?: (weights: SaeWeights) => Promise<number>;
+  /** Scores the SAE (higher is better, e.g. accuracy with it inserted), optionally with the score's noise (e.g. its
+   *  standard error); the checkpoint keeps the weights `selectionRule` names. Runs every `validateEvery` epochs and
+   *  after the last; the arrays it gets must not be modified. */
+  validate?: (weights: SaeWeights) => Promise<number | ValidationScore>;
   /** Continue from the training state in checkpointDir when there is one. */
   resume?: boolean;
   executionProvider?: RequestedProvider;
+  /** Intra-op threads of the training step (default: defaultTrainThreads()). The same seed, data, settings and
+   *  thread count give byte-identical weights on one machine; other thread counts give other (equally good) ones. */
   threads?: number;
   /** Minimum time between progress reports (default 1000 ms; 0 reports every step). */
   progressIntervalMs?: number;
-  /** A resumable state is also saved this often (default 10 minutes), besides at every epoch end and on cancel. */
+  /** A resumable state is also saved this often (default 3 minutes), besides at every epoch end and on cancel: a
+   *  killed run loses at most this much work. */
   stateIntervalMs?: number;
   /** Keep train-state.* after a finished run (default: deleted). */
   keepTrainState?: boolean;
 }
 
+export interface ValidationScore {
+  score: number;
+  /** Differences up to this are noise (e.g. one standard error of an accuracy). */
+  tolerance: number;
+}
+
+/** The kept weights: those of the latest validated epoch whose score is within the best score's tolerance of the best
+ *  so far. Later epochs have seen more data at a lower learning rate; a difference within the noise of the validation
+ *  (2,000 images: ±0.5 points of accuracy) does not make an earlier one better, and ties go to the later one. */
+export const selectionRule = 'latest epoch within tolerance of the best validation score';
+
+/** Threads of the training step when none are given: every core. Measured (bench/saeThreads.bench.ts, README):
+ *  the step is faster on all cores than on one at the default and at FaCT's ResNet-50 shapes. */
+export function defaultTrainThreads(): number {
+  return os.availableParallelism();
+}
+
+/** Training metrics over the last epoch (averages over its steps; FVU and L0 pooled over its vectors). */
+export interface FinalTrainMetrics { loss: number; mse: number; auxLoss: number; fvu: number; l0: number; dead: number; steps: number }
+
 export interface TrainResult {
-  /** The final weights (the checkpoint holds the best-validated ones when `validate` was given). */
+  /** The final weights (the checkpoint holds the selected ones when `validate` was given). */
   weights: SaeWeights;
   checkpoint: SaeCheckpointCfg;
   best?: { score: number; epoch: number; step: number };
+  validations?: ValidationEntry[];
+  finalMetrics: FinalTrainMetrics;
+  threads: number;
   steps: number;
   seconds: number;
   resumed: boolean;
@@ -81,35 +109,43 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
     ? checkResumable(await loadTrainState(opts.checkpointDir), settings, source)
     : {
       settings, dModel: d, sourceCount: source.count, inputScale: await estimateInputScale(source, settings, opts.signal),
-      params: initialState(d, K, settings.seed), sinceFired: new Float64Array(K), epoch: 0, batch: 0, seconds: 0,
+      params: initialState(d, K, settings.seed, settings.init), sinceFired: new Float64Array(K), epoch: 0, batch: 0, seconds: 0,
     };
+  st.validations ??= [];
+  const threads = opts.threads ?? defaultTrainThreads();
   const cfg: SaeConfig = { k: settings.k, dictSize: K, dModel: d, layer: settings.layer, modelSha256: settings.modelSha256, inputScale: st.inputScale };
 
   const graph = { dModel: d, dictSize: K, k: settings.k, auxkMax: settings.auxkMax, auxkCoef: settings.auxkCoef, clipNorm: settings.clipNorm, beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps };
-  const session = { executionProvider: opts.executionProvider ?? 'cpu', ...(opts.threads ? { threads: opts.threads } : {}) };
+  const session = { executionProvider: opts.executionProvider ?? 'cpu', threads };
   const plain = await TrainStepSession.open({ ...graph, auxK: false }, session);
   const auxEnabled = settings.auxkCoef > 0 && settings.auxkMax >= 1;
   let withAux: TrainStepSession | undefined;
 
+  let finalMetrics: FinalTrainMetrics | undefined;
   const started = performance.now();
   const secondsBefore = st.seconds;
   const stepsBefore = st.params.step;
   const elapsed = () => (performance.now() - started) / 1000;
   const saveState = async () => saveTrainState(opts.checkpointDir, { ...st, seconds: secondsBefore + elapsed() });
   const window = new MetricWindow();
+  const epochWindow = new MetricWindow(st.epochSums);
   let lastReport = performance.now();
   let lastStateSave = performance.now();
   const inv = 1 / st.inputScale;
   const candidates = new Uint8Array(K);
   let x = new Float32Array(B * d);
   let lastStep = { epoch: st.epoch, batch: st.batch };
+  const deadNow = () => {
+    let dead = 0;
+    for (let j = 0; j < K; j++) if (st.sinceFired[j]! >= deadAfter) dead++;
+    return dead;
+  };
 
   const report = (validation?: number) => {
     if (!opts.onProgress || window.steps === 0 && validation === undefined) return;
     const done = st.params.step - stepsBefore;
     const vps = (done * B) / Math.max(elapsed(), 1e-9);
-    let dead = 0;
-    for (let j = 0; j < K; j++) if (st.sinceFired[j]! >= deadAfter) dead++;
+    const dead = deadNow();
     opts.onProgress({
       step: st.params.step, totalSteps: schedule.totalSteps, epoch: lastStep.epoch, batchInEpoch: lastStep.batch,
       lr: learningRateAt(Math.max(st.params.step - 1, 0), schedule), ...window.summary(), dead,
@@ -147,9 +183,11 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
         lastStep = { epoch: st.epoch, batch: st.batch };
         st.batch++;
         window.add(out, batch.rows);
+        epochWindow.add(out, batch.rows);
+        st.epochSums = epochWindow.sums;
         const now = performance.now();
         if (now - lastReport >= (opts.progressIntervalMs ?? 1000)) report();
-        if (now - lastStateSave >= (opts.stateIntervalMs ?? 600_000)) {
+        if (now - lastStateSave >= (opts.stateIntervalMs ?? 180_000)) {
           await saveState();
           lastStateSave = now;
         }
@@ -159,15 +197,21 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
       const epochsDone = st.epoch + 1;
       const last = epochsDone === settings.epochs;
       if (opts.validate && (last || (settings.validateEvery > 0 && epochsDone % settings.validateEvery === 0))) {
-        const score = await opts.validate({ cfg, wEnc: st.params.wEnc, wDec: st.params.wDec });
-        if (!st.best || score > st.best.score) {
+        const scored = await opts.validate({ cfg, wEnc: st.params.wEnc, wDec: st.params.wDec });
+        const { score, tolerance } = typeof scored === 'number' ? { score: scored, tolerance: 0 } : scored;
+        // A validation cancelled and run again on resume replaces its own entry.
+        st.validations = [...st.validations!.filter((v) => v.step !== st.params.step), { epoch: epochsDone, step: st.params.step, score, tolerance }];
+        if (isSelected(st.validations)) {
           st.best = { score, epoch: epochsDone, step: st.params.step };
-          await saveSae(opts.checkpointDir, { cfg, wEnc: st.params.wEnc, wDec: st.params.wDec }, checkpointExtra(settings, st, secondsBefore + elapsed()));
+          await saveSae(opts.checkpointDir, { cfg, wEnc: st.params.wEnc, wDec: st.params.wDec }, checkpointExtra(settings, st, secondsBefore + elapsed(), threads));
         }
         report(score);
       } else report();
+      if (last) finalMetrics = { ...epochWindow.summary(), dead: deadNow(), steps: epochWindow.sums.steps };
       st.epoch = epochsDone;
       st.batch = 0;
+      epochWindow.reset();
+      st.epochSums = epochWindow.sums;
       if (!last) {
         await saveState();
         lastStateSave = performance.now();
@@ -187,12 +231,15 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
 
   const seconds = secondsBefore + elapsed();
   const weights: SaeWeights = { cfg, wEnc: st.params.wEnc, wDec: st.params.wDec };
+  if (!finalMetrics) throw new FactError('internal', 'SAE training ended without finishing its last epoch.');
+  const extra = checkpointExtra(settings, st, seconds, threads, finalMetrics);
   const checkpoint = opts.validate
-    ? await saveSae(opts.checkpointDir, await reloadBest(opts.checkpointDir, weights, st), checkpointExtra(settings, st, seconds))
-    : await saveSae(opts.checkpointDir, weights, checkpointExtra(settings, st, seconds));
+    ? await saveSae(opts.checkpointDir, await reloadBest(opts.checkpointDir, weights, st), extra)
+    : await saveSae(opts.checkpointDir, weights, extra);
   if (!opts.keepTrainState) await deleteTrainState(opts.checkpointDir);
   return {
-    weights, checkpoint, ...(st.best ? { best: st.best } : {}), steps: st.params.step, seconds, resumed,
+    weights, checkpoint, ...(st.best ? { best: st.best } : {}), ...(opts.validate ? { validations: st.validations! } : {}),
+    finalMetrics, threads, steps: st.params.step, seconds, resumed,
     executionProvider: plain.executionProvider, ...(plain.fallbackReason ? { fallbackReason: plain.fallbackReason } : {}),
   };
 }
@@ -211,6 +258,8 @@ export async function estimateInputScale(source: VectorSource, s: TrainSettings,
 }
 
 function checkResumable(st: TrainState, settings: TrainSettings, source: VectorSource): TrainState {
+  // States saved before a setting existed used its default.
+  st.settings = { ...defaultTrainSettings, ...st.settings };
   const changed = (Object.keys(settings) as (keyof TrainSettings)[]).filter((key) => st.settings[key] !== settings[key]);
   if (changed.length) {
     throw new FactError('bad-input', `Cannot resume: the saved training used other settings (${changed.map((key) => `${key}: ${String(st.settings[key])} → ${String(settings[key])}`).join(', ')}). Resume with the same settings or start over.`, { changed });
@@ -221,12 +270,31 @@ function checkResumable(st: TrainState, settings: TrainSettings, source: VectorS
   return st;
 }
 
-function checkpointExtra(settings: TrainSettings, st: TrainState, seconds: number) {
+/** Whether the newest validation is the one to keep (see selectionRule): within the best's tolerance of the best. */
+export function isSelected(history: ValidationEntry[]): boolean {
+  const latest = history.at(-1)!;
+  const best = history.reduce((a, b) => (b.score > a.score ? b : a));
+  return latest.score >= best.score - best.tolerance;
+}
+
+function checkpointExtra(settings: TrainSettings, st: TrainState, seconds: number, threads: number, final?: FinalTrainMetrics) {
+  const history = st.validations ?? [];
+  const validation: ValidationRecord | undefined = history.length
+    ? { rule: selectionRule, tolerance: history.reduce((a, b) => (b.score > a.score ? b : a)).tolerance, history }
+    : undefined;
+  const metrics: Record<string, number> = {
+    ...(st.best ? { validation: st.best.score, bestEpoch: st.best.epoch, bestStep: st.best.step } : {}),
+    // Over the last epoch (final weights): never a window that happened to be empty.
+    ...(final ? { fvu: round(final.fvu), loss: round(final.loss), l0: round(final.l0), dead: final.dead } : {}),
+  };
   return {
-    training: { ...settings, steps: st.params.step, seconds: Math.round(seconds * 10) / 10 },
-    ...(st.best ? { metrics: { validation: st.best.score, bestEpoch: st.best.epoch, bestStep: st.best.step } } : {}),
+    training: { ...settings, steps: st.params.step, seconds: Math.round(seconds * 10) / 10, threads, onnxruntime: onnxruntimeVersion },
+    ...(Object.keys(metrics).length ? { metrics } : {}),
+    ...(validation ? { validation } : {}),
   };
 }
+
+const round = (v: number) => Math.round(v * 1e4) / 1e4;
 
 /** After a validated run the best weights are already on disk; read them back to rewrite cfg.json with the totals. */
 async function reloadBest(dir: string, fallback: SaeWeights, st: TrainState): Promise<SaeWeights> {
@@ -235,34 +303,39 @@ async function reloadBest(dir: string, fallback: SaeWeights, st: TrainState): Pr
   return { cfg: fallback.cfg, wEnc: best.wEnc, wDec: best.wDec };
 }
 
-/** Running sums of step metrics between two progress reports. */
+const noSums = (): MetricSums => ({ steps: 0, vectors: 0, loss: 0, mse: 0, aux: 0, errCentred: 0, xCentred: 0, fires: 0 });
+
+/** Running sums of step metrics: between two progress reports, and over the current epoch. */
 class MetricWindow {
-  steps = 0;
-  private vectors = 0;
-  private loss = 0;
-  private mse = 0;
-  private aux = 0;
-  private errCentred = 0;
-  private xCentred = 0;
-  private fires = 0;
+  sums: MetricSums;
+
+  constructor(start?: MetricSums) {
+    this.sums = { ...noSums(), ...start };
+  }
+
+  get steps(): number {
+    return this.sums.steps;
+  }
 
   add(m: StepMetrics, rows: number): void {
-    this.steps++;
-    this.vectors += rows;
-    this.loss += m.loss;
-    this.mse += m.mse;
-    this.aux += m.auxLoss;
-    this.errCentred += m.sumSqErrCentered;
-    this.xCentred += m.sumSqCentered;
-    for (let j = 0; j < m.fireCounts.length; j++) this.fires += m.fireCounts[j]!;
+    const s = this.sums;
+    s.steps++;
+    s.vectors += rows;
+    s.loss += m.loss;
+    s.mse += m.mse;
+    s.aux += m.auxLoss;
+    s.errCentred += m.sumSqErrCentered;
+    s.xCentred += m.sumSqCentered;
+    for (let j = 0; j < m.fireCounts.length; j++) s.fires += m.fireCounts[j]!;
   }
 
   summary() {
-    const n = Math.max(this.steps, 1);
-    return { loss: this.loss / n, mse: this.mse / n, auxLoss: this.aux / n, fvu: this.errCentred / (this.xCentred || 1), l0: this.fires / Math.max(this.vectors, 1) };
+    const s = this.sums;
+    const n = Math.max(s.steps, 1);
+    return { loss: s.loss / n, mse: s.mse / n, auxLoss: s.aux / n, fvu: s.errCentred / (s.xCentred || 1), l0: s.fires / Math.max(s.vectors, 1) };
   }
 
   reset(): void {
-    Object.assign(this, { steps: 0, vectors: 0, loss: 0, mse: 0, aux: 0, errCentred: 0, xCentred: 0, fires: 0 });
+    this.sums = noSums();
   }
 }

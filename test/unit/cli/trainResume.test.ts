@@ -2,6 +2,7 @@
 // call settles at once on cancel) waits for that run and then resumes from its saved state.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { handlers } from '../../../src/core/jobs/methods';
 import { CoreServices } from '../../../src/core/jobs/services';
@@ -17,7 +18,7 @@ describe('resuming a cancelled SAE training', () => {
     const store = path.join(tempDir('fact-resume-'), 'features');
     assert.equal((await cli('collect', tiny, '--layer', 'layer2', '--data', data, '--out', store, '--samples', '16')).code, 0);
     const out = path.join(tempDir('fact-resume-'), 'sae');
-    const services = new CoreServices();
+    const services = new CoreServices({ threads: 1 });
     const abort = new AbortController();
     const params = { model: tiny, features: store, out, k: 2, dictSize: 16, epochs: 4, batchSize: 32 };
     let cancelledAt = 0;
@@ -31,6 +32,11 @@ describe('resuming a cancelled SAE training', () => {
     assert.ok(cancelledAt > 0);
     assert.equal(r.resumed, true);
     assert.equal(r.steps, 4 * Math.floor((48 * 16) / 32));
+    // The job's thread count (--threads, the extension's fact.threads) reached the training step and is recorded.
+    assert.equal(r.threads, 1);
+    const cfg = JSON.parse(readFileSync(path.join(out, 'cfg.json'), 'utf8'));
+    assert.equal(cfg.training.threads, 1);
+    assert.ok(cfg.metrics.fvu > 0 && cfg.metrics.l0 > 0, 'last-epoch metrics recorded');
     await services.dispose();
   });
 });

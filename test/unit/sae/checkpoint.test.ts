@@ -96,7 +96,7 @@ describe('SAE checkpoints', () => {
     await assert.rejects(loadSae(dir, { dModel: 16 }), rejectsWith('bad-layer', /8-channel features.*16 channels/));
   });
 
-  it('saves and restores a training state, and resumes from the tensors when a kill left the JSON beside them behind', async () => {
+  it('saves and restores a training state, survives a kill between its two writes, and detects an old half-written one', async () => {
     const dir = tempDir('fact-ckpt-');
     const settings = resolveTrainSettings({ k: 4, dictSize: K, layer: 'l', modelSha256: sha });
     const params = { ...initialState(d, K, 3), step: 17 };
@@ -106,11 +106,15 @@ describe('SAE checkpoints', () => {
     assert.deepEqual(st.params, params);
     assert.deepEqual(st.sinceFired, sinceFired);
     assert.deepEqual({ ...st, params: undefined, sinceFired: undefined }, { settings, dModel: d, sourceCount: 5000, inputScale: 1.5, params: undefined, sinceFired: undefined, epoch: 2, batch: 5, seconds: 12, best: { score: 0.5, epoch: 2, step: 16 } });
+    // A kill after the tensors file (which carries the whole state) but before the JSON: the tensors file wins.
     const json = path.join(dir, checkpointFiles.trainStateJson);
-    // The tensors are written first and carry the whole state: a JSON from an earlier save does not matter.
-    writeFileSync(json, readFileSync(json, 'utf8').replace('"step": 17', '"step": 9').replace('"epoch": 2', '"epoch": 1'));
-    const again = await loadTrainState(dir);
-    assert.deepEqual([again.params.step, again.epoch, again.batch], [17, 2, 5]);
-    assert.deepEqual(again.params, params);
+    writeFileSync(json, readFileSync(json, 'utf8').replace('"step": 17', '"step": 16').replace('"batch": 5', '"batch": 4'));
+    const afterKill = await loadTrainState(dir);
+    assert.deepEqual([afterKill.params.step, afterKill.batch], [17, 5]);
+    // A tensors file from before the state was embedded must agree with its JSON.
+    const tensorsFile = path.join(dir, checkpointFiles.trainState);
+    const old = await readSafetensors(tensorsFile);
+    await writeSafetensors(tensorsFile, Object.fromEntries(Object.entries(old.tensors).map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }])), { step: '17' });
+    await assert.rejects(loadTrainState(dir), rejectsWith('bad-input', /step 17.*step 16.*not saved completely/));
   });
 });

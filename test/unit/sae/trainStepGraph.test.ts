@@ -37,6 +37,38 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('the SAE training-step graph', () => {
+  it('has the float64 reference\'s raw gradients at 1, 2 and 4 threads, with many vectors on each latent', async () => {
+    // 512 vectors, 16 latents, k 4: each latent is picked ~128 times per batch, so the gradient sums have many
+    // colliding terms (a racing scatter-add loses some of them on 2+ threads).
+    const h: StepHyper = { ...hyper, dModel: 8, dictSize: 16, k: 4 };
+    const n = seededNormal(11);
+    const fill = (len: number, f: () => number) => Float64Array.from({ length: len }, f);
+    const batch = 512;
+    const state: StepState<Float64Array> = {
+      wEnc: fill(16 * 8, n), wDec: fill(8 * 16, () => n() / Math.sqrt(8)), mEnc: fill(16 * 8, () => 0), vEnc: fill(16 * 8, () => 0),
+      mDec: fill(8 * 16, () => 0), vDec: fill(8 * 16, () => 0), step: 0,
+    };
+    const x = fill(batch * 8, n);
+    const deadCandidates = new Uint8Array(16).fill(1);
+    const ref = referenceTrainStep({ x, batch, state, lr: 1e-3, deadCandidates }, h);
+    for (const threads of [1, 2, 4]) {
+      const step = await TrainStepSession.open({ ...h, auxK: true, dtype: 'float64', gradientOutputs: true }, { threads });
+      try {
+        for (let run = 0; run < 3; run++) {
+          const out = await step.run({ x, batch, state, lr: 1e-3, deadCandidates });
+          assert.deepEqual(Array.from(out.fireCounts), Array.from(ref.fireCounts), `${threads} threads: fire counts`);
+          for (const key of ['gradEnc', 'gradDec'] as const) {
+            const err = relErr(out[key]!, ref[key]);
+            assert.ok(err <= 1e-12, `${threads} threads, run ${run}, ${key}: relative error ${err}`);
+            if (process.env.SAE_TEST_VERBOSE && run === 0) console.log(`${threads} threads ${key}: max relative error ${err.toExponential(2)}`);
+          }
+        }
+      } finally {
+        await step.dispose();
+      }
+    }
+  });
+
   for (const auxkMax of [4, 64]) {
     it(`has the gradients of its loss (central finite differences, float64, AuxK with ${auxkMax === 4 ? 'auxkMax < #dead' : '#dead < auxkMax'})`, async () => {
       const h = { ...hyper, auxkMax };
