@@ -32,7 +32,7 @@ function installSlurm(): string | undefined {
   if (process.getuid?.() !== 0) return 'Slurm (slurm-wlm, munge) is not installed and installing it needs root';
   if (!onPath('apt-get')) return 'Slurm is not installed and there is no apt-get to install it';
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '-qq', 'slurm-wlm', 'munge'], { env, stdio: 'ignore' });
+  let r = spawnSync('apt-get', ['install', '-y', '-qq', 'slurm-wlm', 'munge'], { env, encoding: 'utf8' });
   if (r.status !== 0) {
     spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore' });
     r = spawnSync('apt-get', ['install', '-y', '-qq', 'slurm-wlm', 'munge'], { env, encoding: 'utf8' });

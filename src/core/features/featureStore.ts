@@ -3,11 +3,10 @@
 // memory: a window of a few shards is loaded, its rows permuted, and full batches emitted (each window's remainder
 // of fewer than a batch is dropped, so batch counts are known without reading and resuming is exact).
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { FactError, throwIfAborted } from '../errors';
 import { sha256Hex } from '../util/sha256';
 import { asFloat32, parseSafetensors } from '../util/safetensors';
-import { checkManifestMatches, readManifest, type FeatureManifest, type ShardEntry } from './manifest';
+import { checkManifestMatches, readManifest, shardPath, type FeatureManifest, type ShardEntry } from './manifest';
 import { permutation, type BatchOptions, type VectorBatch, type VectorSource } from './vectorSource';
 
 export interface OpenStoreOptions {
@@ -39,7 +38,7 @@ export class FeatureStore implements VectorSource {
       const problem = await checkShard(dir, s);
       if (!problem) { good.push(s); continue; }
       if ((opts.onBadShard ?? 'stop') === 'stop') {
-        throw new FactError('bad-store', `${problem} Run again with the option to skip damaged shards, or collect again.`, { file: path.join(dir, s.file) });
+        throw new FactError('bad-store', `${problem} Run again with the option to skip damaged shards, or collect again.`, { file: shardPath(dir, s) });
       }
       opts.onSkip?.(s.file, problem);
     }
@@ -48,7 +47,7 @@ export class FeatureStore implements VectorSource {
   }
 
   async loadShard(s: ShardEntry): Promise<LoadedShard> {
-    const file = path.join(this.dir, s.file);
+    const file = shardPath(this.dir, s);
     const f = parseSafetensors(await fs.readFile(file), file);
     const features = f.tensors.features;
     if (!features || features.shape[0] !== s.vectors || features.shape[1] !== this.dim) {
@@ -99,8 +98,8 @@ export class FeatureStore implements VectorSource {
   }
 }
 
-async function checkShard(dir: string, s: ShardEntry): Promise<string | undefined> {
-  const file = path.join(dir, s.file);
+export async function checkShard(dir: string, s: ShardEntry): Promise<string | undefined> {
+  const file = shardPath(dir, s);
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(file);
