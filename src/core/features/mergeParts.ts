@@ -46,33 +46,35 @@ export async function mergeParts(storeDir: string, opts: MergeOptions = {}): Pro
   const rerun = opts.rerunHint ?? 'fact collect … --slurm --resume';
   const names = await listParts(storeDir);
   const parts: { name: string; dir: string; m: FeatureManifest; task: string }[] = [];
+  const notReady: { name: string; dir: string; task: string; t: number | undefined; what: string }[] = [];
   for (const name of names) {
     const dir = path.join(storeDir, PARTS_DIR, name);
     const t = taskOfPart(name);
     const task = t === undefined ? `part ${name}` : `task ${t}`;
-    if (!existsSync(path.join(dir, MANIFEST))) {
-      const state = t !== undefined ? opts.taskState?.(t) : undefined;
-      throw new FactError('bad-store', `Part '${dir}' (${task}) has not started collecting${state ? ` (${state})` : ''}. Wait for it, or run it again with \`${rerun}\`.`, { file: dir, part: name });
-    }
+    if (!existsSync(path.join(dir, MANIFEST))) { notReady.push({ name, dir, task, t, what: 'has not started collecting' }); continue; }
     const m = await readManifest(dir);
     if (!m.range) throw new FactError('bad-store', `'${dir}' is a whole feature store, not a part-store (its manifest has no image range).`, { file: path.join(dir, MANIFEST) });
     parts.push({ name, dir, m, task });
   }
-  const first = parts[0]!;
-  for (const p of parts.slice(1)) {
+  const first = parts[0];
+  for (const p of first ? parts.slice(1) : []) {
     for (const [field, get] of SAME) {
-      if (get(p.m) !== get(first.m)) {
-        throw new FactError('bad-store', `Part '${p.dir}' (${p.task}) does not belong with '${first.dir}': its ${field} is ${String(get(p.m))}, not ${String(get(first.m))} (${p.m.model.file} layer '${p.m.layer.name}').`, { file: path.join(p.dir, MANIFEST), field });
+      if (get(p.m) !== get(first!.m)) {
+        throw new FactError('bad-store', `Part '${p.dir}' (${p.task}) does not belong with '${first!.dir}': its ${field} is ${String(get(p.m))}, not ${String(get(first!.m))} (${p.m.model.file} layer '${p.m.layer.name}').`, { file: path.join(p.dir, MANIFEST), field });
       }
     }
   }
   for (const p of parts) {
-    if (!p.m.complete) {
-      const t = taskOfPart(p.name);
-      const state = t !== undefined ? opts.taskState?.(t) : undefined;
-      const [a, b] = p.m.range!;
-      throw new FactError('bad-store', `Part '${p.dir}' (${p.task}) is not complete: ${p.m.imagesDone - a} of ${b - a} images collected${state ? `; ${state}` : ''}. Wait for it to finish, or resume it with \`${rerun}\`.`, { file: p.dir, part: p.name });
-    }
+    const [a, b] = p.m.range!;
+    if (!p.m.complete) notReady.push({ ...p, t: taskOfPart(p.name), what: `is not complete: ${p.m.imagesDone - a} of ${b - a} images collected` });
+  }
+  if (notReady.length) {
+    // Every unfinished part in one message, each with what the scheduler says about its task.
+    const lines = notReady.map((p) => {
+      const state = p.t !== undefined ? opts.taskState?.(p.t) : undefined;
+      return `Part '${p.dir}' (${p.task}) ${p.what}${state ? `; ${state}` : ''}.`;
+    });
+    throw new FactError('bad-store', `${lines.join('\n')}\nWait for running tasks to finish; resume failed or cancelled ones with \`${rerun}\`.`, { file: storeDir, parts: notReady.map((p) => p.name) });
   }
   // The ranges must tile [0, images) exactly: no image missing, none twice.
   const sorted = [...parts].sort((x, y) => x.m.range![0] - y.m.range![0]);
@@ -83,7 +85,7 @@ export async function mergeParts(storeDir: string, opts: MergeOptions = {}): Pro
     if (a < at) throw new FactError('bad-store', `Part '${p.dir}' (${p.task}) overlaps another part at image ${a}.`, { file: p.dir });
     at = b;
   }
-  const images = first.m.dataset.images;
+  const images = first!.m.dataset.images;
   if (at !== images) throw new FactError('bad-store', `No part holds images ${at}–${images - 1} of ${images}.`, { file: storeDir });
   for (const p of sorted) {
     for (const s of p.m.shards) {
@@ -94,7 +96,7 @@ export async function mergeParts(storeDir: string, opts: MergeOptions = {}): Pro
     }
   }
   const now = new Date().toISOString();
-  const { range: _r, ...base } = first.m;
+  const { range: _r, ...base } = first!.m;
   const merged: FeatureManifest = {
     ...base,
     imagesDone: images, complete: true,
