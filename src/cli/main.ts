@@ -5,6 +5,7 @@ import { CoreServices } from '../core/jobs/services';
 import { executionProviders, type ExecutionProvider } from '../core/onnx/session';
 import { parseArgs, UsageError } from './args';
 import { runJobs, runMerge, slurmFlags, slurmUsage, slurmValues, submitToSlurm } from './slurm';
+import { planUsage, planValues, runPlan } from './plan';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import type { DatasetSpec } from '../core/data/openDataset';
 import type { FeatureDtype } from '../core/features/manifest';
@@ -41,6 +42,7 @@ Usage:
   fact consistency MODEL --sae CKPT [--foundation FILE.onnx] [--mean-images N]
                                                  C² score of every concept, the random baseline, Δ_rand
 ${slurmUsage}
+${planUsage}
 
 Options:
   --json                 machine-readable output on stdout
@@ -63,7 +65,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', ...slurmFlags], values: [...slurmValues, 'range', 'top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', ...slurmFlags], values: [...slurmValues, ...planValues, 'range', 'top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images'] });
     json = args.options.json === true;
     const ep = (args.options.ep ?? 'cpu') as ExecutionProvider;
     if (!executionProviders.includes(ep)) throw new UsageError(`--ep must be one of ${executionProviders.join(', ')}.`);
@@ -77,6 +79,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
     const call: CallContext = { signal: abort.signal, progress: (m) => { if (!json) io.err(m); } };
     if (command === 'merge') return await runMerge(args.positional, io, json, abort.signal);
     if (command === 'jobs') return await runJobs(args.positional, io, json);
+    if (command === 'plan') return await runPlan(args, services, io, json);
     if (args.options.slurm) {
       if (!['collect', 'train', 'evaluate', 'consistency'].includes(command)) throw new UsageError(`--slurm works with collect, train, evaluate and consistency, not ${command}.`);
       if (!args.positional[0]) throw new UsageError(`fact ${command} --slurm takes a MODEL.`);

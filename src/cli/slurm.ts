@@ -7,7 +7,7 @@ import { FactError } from '../core/errors';
 import type { CoreServices } from '../core/jobs/services';
 import { mergeParts } from '../core/features/mergeParts';
 import { splitShellWords, type FactCommand, type SlurmOptions } from '../core/slurm/batchScript';
-import { activeTasks, resumeCollection, submitCollection } from '../core/slurm/slurmCollect';
+import { activeTasks, readCollectPlan, resumeCollection, submitCollection } from '../core/slurm/slurmCollect';
 import { commandOnPath, scancel, slurmAvailable } from '../core/slurm/slurmCommands';
 import { submitSingleJob } from '../core/slurm/slurmJob';
 import { factJobs } from '../core/slurm/jobStatus';
@@ -118,8 +118,9 @@ export async function runMerge(argv: string[], io: CliIO, json: boolean, signal:
   const env = process.env;
   const canAsk = commandOnPath('squeue', env) !== undefined;
   let tasks: ReturnType<typeof activeTasks> | undefined;
+  const plan = await readCollectPlan(store);
   const m = await mergeParts(store, {
-    signal,
+    signal, ...(plan ? { expectedParts: plan.ranges.length } : {}),
     rerunHint: `fact collect … --out ${store} --slurm --resume`,
     taskState: (t) => {
       if (!canAsk) return undefined;

@@ -22,6 +22,8 @@ export function taskOfPart(name: string): number | undefined {
 export interface MergeOptions {
   /** What the scheduler says about a part's task (e.g. "job 12_2 is RUNNING"), for an incomplete part. */
   taskState?: (task: number) => string | undefined;
+  /** How many parts the collection was planned with (parts not yet started have no folder). */
+  expectedParts?: number;
   /** How to run a task again, for the error messages. */
   rerunHint?: string;
   signal?: AbortSignal;
@@ -34,8 +36,12 @@ const SAME: [string, (m: FeatureManifest) => unknown][] = [
   ['dataset', (m) => m.dataset.source], ['dataset images', (m) => m.dataset.images], ['shard size', (m) => m.shardVectors],
 ];
 
-export async function listParts(storeDir: string): Promise<string[]> {
+export async function listParts(storeDir: string, expected = 0): Promise<string[]> {
   const dir = path.join(storeDir, PARTS_DIR);
+  if (expected > 0) {
+    const found = existsSync(dir) ? (await fs.readdir(dir)).filter(isPlainName) : [];
+    return [...new Set([...found, ...Array.from({ length: expected }, (_, i) => partName(i))])].sort();
+  }
   if (!existsSync(dir)) throw new FactError('bad-store', `'${storeDir}' has no ${PARTS_DIR}/ folder of part-stores to merge.`, { file: storeDir });
   const names = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && isPlainName(e.name)).map((e) => e.name).sort();
   if (names.length === 0) throw new FactError('bad-store', `'${dir}' holds no part-stores.`, { file: dir });
@@ -44,7 +50,7 @@ export async function listParts(storeDir: string): Promise<string[]> {
 
 export async function mergeParts(storeDir: string, opts: MergeOptions = {}): Promise<FeatureManifest> {
   const rerun = opts.rerunHint ?? 'fact collect … --slurm --resume';
-  const names = await listParts(storeDir);
+  const names = await listParts(storeDir, opts.expectedParts);
   const parts: { name: string; dir: string; m: FeatureManifest; task: string }[] = [];
   const notReady: { name: string; dir: string; task: string; t: number | undefined; what: string }[] = [];
   for (const name of names) {

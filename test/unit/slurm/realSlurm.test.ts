@@ -15,7 +15,6 @@ import { storeBytesPerImage } from '../../support/storeImages';
 import { cli } from '../../support/cli';
 
 const model = path.join(defaultModelDir, 'model.onnx');
-const fact = path.join(repoRoot, 'bin', 'fact.js');
 const IMAGES = 400;
 const collectArgs = ['collect', model, '--layer', 'layer3', '--limit', String(IMAGES), '--samples', '8', '--shard-size', '40', '--dtype', 'float16', '--threads', '1'];
 /** Polls are bounded so that a broken cluster fails the test instead of hanging it (the whole file runs in < 2 min). */
@@ -23,11 +22,6 @@ const POLLS = 1200;
 
 let cluster: SlurmCluster | undefined;
 let skip: string | undefined;
-
-function run(args: string[], env = cluster!.env): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [fact, ...args], { env, encoding: 'utf8', cwd: repoRoot });
-  return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
-}
 
 function squeue(): { id: string; state: string; comment: string }[] {
   const out = spawnSync('squeue', ['-h', '-r', '--states=all', '-o', '%i|%T|%k'], { env: cluster!.env, encoding: 'utf8' }).stdout ?? '';
@@ -70,7 +64,7 @@ describe('on a real Slurm cluster', () => {
   it('collects as a 4-task array; a task cancelled midway resumes its part; the merge equals a one-machine collection byte for byte per image', async (t) => {
     if (skip) return t.skip(skip);
     const t0 = Date.now();
-    const submitted = run([...collectArgs, '--out', store, '--slurm', '--tasks', '4']);
+    const submitted = await cli(...[...collectArgs, '--out', store, '--slurm', '--tasks', '4']);
     assert.equal(submitted.code, 0, submitted.err);
     const plan = JSON.parse(readFileSync(path.join(store, 'slurm', 'collect.json'), 'utf8'));
     const arrayJob = plan.submissions[0].arrayJobId as string;
@@ -95,11 +89,11 @@ describe('on a real Slurm cluster', () => {
     const stopped = await readManifest(part1);
     assert.ok(!stopped.complete && stopped.shards.length > 0, `task 1 should have stopped midway (${stopped.imagesDone} done of ${JSON.stringify(stopped.range)})`);
     assert.ok(!existsSync(path.join(store, 'manifest.json')), 'nothing was merged');
-    const listed = run(['jobs']);
+    const listed = await cli(...['jobs']);
     assert.match(listed.out, new RegExp(`${arrayJob}_1\\s+collect\\s+CANCELLED.*\\d+/100 images.*collect-${arrayJob}_1\\.out`));
 
     console.log(`# all but task 1 done after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const resumed = run([...collectArgs, '--out', store, '--slurm', '--resume', '--json']);
+    const resumed = await cli(...[...collectArgs, '--out', store, '--slurm', '--resume', '--json']);
     assert.equal(resumed.code, 0, resumed.err);
     const r = JSON.parse(resumed.out);
     assert.deepEqual(r.resubmitted, [1]);
@@ -112,11 +106,11 @@ describe('on a real Slurm cluster', () => {
     assert.equal(merged.parts!.length, 4);
 
     const t1 = Date.now();
-    const mergedBy = run(['merge', store]);
+    const mergedBy = await cli(...['merge', store]);
     assert.equal(mergedBy.code, 0, mergedBy.err);
     console.log(`# merge by hand: ${mergedBy.out.trim()}`);
     const t2 = Date.now();
-    const local = run([...collectArgs, '--out', single], process.env);
+    const local = await cli(...[...collectArgs, '--out', single]);
     assert.equal(local.code, 0, local.err);
     console.log(`# 4-task Slurm collection of ${IMAGES} images incl. a cancel and resume: ${wall.toFixed(1)} s; one machine: ${((Date.now() - t2) / 1000).toFixed(1)} s; merge by hand incl. CLI start ${((t2 - t1) / 1000).toFixed(1)} s`);
     const a = await storeBytesPerImage(single);
@@ -131,7 +125,7 @@ describe('on a real Slurm cluster', () => {
     const t0 = Date.now();
     const dir = tempDir('fact-slurm-train-');
     const trainArgs = ['train', model, '--features', store, '--k', '4', '--dict-size', '64', '--epochs', '3', '--batch', '64', '--threads', '1'];
-    const submitted = run([...trainArgs, '--out', path.join(dir, 'slurm'), '--slurm', '--requeue', '--time', '10', '--json']);
+    const submitted = await cli(...[...trainArgs, '--out', path.join(dir, 'slurm'), '--slurm', '--requeue', '--time', '10', '--json']);
     assert.equal(submitted.code, 0, submitted.err);
     const job = JSON.parse(submitted.out).jobId as string;
     // Midway: the first epoch's state is saved. Then Slurm requeues the job (as after preemption).
@@ -142,7 +136,7 @@ describe('on a real Slurm cluster', () => {
     console.log(`# training job: requeued after ${((tr - t0) / 1000).toFixed(1)} s, finished ${((Date.now() - tr) / 1000).toFixed(1)} s later`);
     const log = readFileSync(path.join(dir, 'slurm', 'slurm', 'logs', `train-${job}.out`), 'utf8');
     assert.equal(squeue().find((j) => j.id === job)?.state, 'COMPLETED', log);
-    const local = run([...trainArgs, '--out', path.join(dir, 'local')], process.env);
+    const local = await cli(...[...trainArgs, '--out', path.join(dir, 'local')]);
     assert.equal(local.code, 0, local.err);
     const weights = (d: string) => readFileSync(path.join(dir, d, 'sae.safetensors'));
     assert.ok(Buffer.compare(weights('slurm'), weights('local')) === 0, `the Slurm-trained weights differ from the local run's (requeue: ${requeued.status === 0 ? 'done' : requeued.stderr}); log:\n${log}`);
@@ -152,14 +146,14 @@ describe('on a real Slurm cluster', () => {
     if (skip) return t.skip(skip);
     const t0 = Date.now();
     const out = path.join(tempDir('fact-slurm-refused-'), 'features');
-    const partition = run([...collectArgs, '--out', out, '--slurm', '--partition', 'nosuchpartition']);
+    const partition = await cli(...[...collectArgs, '--out', out, '--slurm', '--partition', 'nosuchpartition']);
     assert.equal(partition.code, 1);
     assert.match(partition.err, /Slurm refused the job .*collect\.sbatch: .*[Ii]nvalid partition/);
-    const time = run([...collectArgs, '--out', `${out}-2`, '--slurm', '--time', '2-00:00:00']);
+    const time = await cli(...[...collectArgs, '--out', `${out}-2`, '--slurm', '--time', '2-00:00:00']);
     assert.equal(time.code, 1);
     assert.match(time.err, /Slurm refused the job .*: .*time limit/i);
     // `fact jobs cancel` on a job that waits (it may not start for an hour).
-    const waiting = run([...collectArgs, '--out', `${out}-3`, '--slurm', '--tasks', '1', '--sbatch-args=--begin=now+1hour', '--json']);
+    const waiting = await cli(...[...collectArgs, '--out', `${out}-3`, '--slurm', '--tasks', '1', '--sbatch-args=--begin=now+1hour', '--json']);
     assert.equal(waiting.code, 0, waiting.err);
     const id = JSON.parse(waiting.out).submission.arrayJobId as string;
     const cancelled = await cli('jobs', 'cancel', id);
