@@ -124,22 +124,30 @@ describe('on a real Slurm cluster', () => {
     assert.ok(existsSync(path.join(store, 'manifest.json')), 'needs the merged store of the collection test');
     const t0 = Date.now();
     const dir = tempDir('fact-slurm-train-');
-    const trainArgs = ['train', model, '--features', store, '--k', '4', '--dict-size', '64', '--epochs', '3', '--batch', '64', '--threads', '1'];
+    const trainArgs = ['train', model, '--features', store, '--k', '4', '--dict-size', '64', '--epochs', '20', '--batch', '64', '--threads', '1'];
     const submitted = await cli(...[...trainArgs, '--out', path.join(dir, 'slurm'), '--slurm', '--requeue', '--time', '10', '--json']);
     assert.equal(submitted.code, 0, submitted.err);
     const job = JSON.parse(submitted.out).jobId as string;
-    // Midway: the first epoch's state is saved. Then Slurm requeues the job (as after preemption).
-    await until('the first epoch is saved', () => existsSync(path.join(dir, 'slurm', 'train-state.json')) || finished(job)());
+    // Midway by observed state: the first of 20 epochs is saved and the job still runs. Then Slurm requeues it (as
+    // after preemption): SIGTERM, the state saved, the job queued again.
+    const state = () => squeue().find((j) => j.id === job)?.state;
+    await until('the first epoch is saved', () => existsSync(path.join(dir, 'slurm', 'train-state.json')));
     const tr = Date.now();
     const requeued = spawnSync('scontrol', ['requeue', job], { env: cluster!.env, encoding: 'utf8' });
+    assert.equal(requeued.status, 0, requeued.stderr);
+    // Slurm holds a requeued job back for a while (its begin time); let it start again now.
+    await until('the job is queued again', () => state() === 'PENDING');
+    spawnSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now'], { env: cluster!.env });
     await until('the training job has finished', finished(job));
     console.log(`# training job: requeued after ${((tr - t0) / 1000).toFixed(1)} s, finished ${((Date.now() - tr) / 1000).toFixed(1)} s later`);
     const log = readFileSync(path.join(dir, 'slurm', 'slurm', 'logs', `train-${job}.out`), 'utf8');
-    assert.equal(squeue().find((j) => j.id === job)?.state, 'COMPLETED', log);
+    assert.equal(state(), 'COMPLETED', log);
+    assert.match(log, /Stopping \(the job can be resumed\)/);
+    assert.match(log, /steps in .* \(resumed\)/);
     const local = await cli(...[...trainArgs, '--out', path.join(dir, 'local')]);
     assert.equal(local.code, 0, local.err);
     const weights = (d: string) => readFileSync(path.join(dir, d, 'sae.safetensors'));
-    assert.ok(Buffer.compare(weights('slurm'), weights('local')) === 0, `the Slurm-trained weights differ from the local run's (requeue: ${requeued.status === 0 ? 'done' : requeued.stderr}); log:\n${log}`);
+    assert.ok(Buffer.compare(weights('slurm'), weights('local')) === 0, `the Slurm-trained weights differ from the local run's; log:\n${log}`);
   });
 
   it('shows Slurm\'s own message when it refuses a job: an unknown partition, a time limit over the partition\'s', async (t) => {
