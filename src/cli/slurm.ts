@@ -54,9 +54,10 @@ function slurmOptions(o: ParsedArgs['options']): SlurmOptions {
   };
 }
 
-/** The command's own arguments as given, without the Slurm options (and without those in `drop`). */
+/** The command's own arguments as given, without the Slurm options, --json (it is for the submission's own output)
+ * and the value options in `drop`. */
 export function forwardedArgs(argv: string[], drop: string[] = []): string[] {
-  const flags = new Set(slurmFlags);
+  const flags = new Set([...slurmFlags, 'json']);
   const values = new Set([...slurmValues, ...drop]);
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {

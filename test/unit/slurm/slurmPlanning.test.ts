@@ -26,7 +26,7 @@ describe('Slurm job planning (no cluster needed)', () => {
 
   it('splits --sbatch-args like a shell and forwards the command without its Slurm options', () => {
     assert.deepEqual(splitShellWords(`--account=x --constraint="a100 | h100" --qos 'long'`), ['--account=x', '--constraint=a100 | h100', '--qos', 'long']);
-    assert.deepEqual(forwardedArgs(['collect', 'm', '--slurm', '--tasks', '8', '--layer', 'l', '--out=S', '--sbatch-args=--qos=x', '--requeue'], ['out']), ['collect', 'm', '--layer', 'l']);
+    assert.deepEqual(forwardedArgs(['collect', 'm', '--slurm', '--tasks', '8', '--layer', 'l', '--out=S', '--sbatch-args=--qos=x', '--requeue', '--json'], ['out']), ['collect', 'm', '--layer', 'l']);
   });
 
   it('reads squeue: array tasks, progress of a part-store, log paths', () => {
