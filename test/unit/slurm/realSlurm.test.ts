@@ -76,11 +76,13 @@ describe('on a real Slurm cluster', () => {
       const m = JSON.parse(readFileSync(path.join(part1, 'manifest.json'), 'utf8'));
       return m.shards.length > 0;
     });
-    // Merging by hand now (in this process: at once) is refused, naming task 1 and Slurm's word on it.
+    // Held right there: Slurm suspends the task (SIGSTOP), so it stays midway whatever the machine's load.
+    const held = spawnSync('scontrol', ['suspend', `${arrayJob}_1`], { env: cluster!.env, encoding: 'utf8' });
+    assert.equal(held.status, 0, held.stderr);
+    // Merging by hand now is refused, naming task 1, how far it got, and Slurm's word on it.
     const early = await cli('merge', store);
     assert.equal(early.code, 1);
-    assert.match(early.err, /Part '.*part-001' \(task 1\) is not complete: \d+ of 100 images collected; its job \d+_1 is RUNNING/);
-    // Cancelled at once (Slurm's own scancel: a CLI start would take the time the task has left).
+    assert.match(early.err, /Part '.*part-001' \(task 1\) is not complete: \d+ of 100 images collected; its job \d+_1 is SUSPENDED/);
     assert.equal(spawnSync('scancel', [`${arrayJob}_1`], { env: cluster!.env }).status, 0);
     console.log(`# task 1 cancelled after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const collectComment = `fact:collect:${store}`;
