@@ -34,8 +34,10 @@ export async function runPlan(args: ParsedArgs, services: CoreServices, io: CliI
   const probe = await measureCollection(ctx, explainer, o.layer as string, { batchSize: 8, batches: 2, samplesPerImage: 1 });
   const samples = Math.min(probe.locations, num(o.samples, '--samples', defaultSamplesPerImage(probe.dim, probe.locations)));
   const cpuImages = probe.imagesPerSecond;
+  io.err(`  ${cpuImages.toFixed(3)} images/s`);
   io.err('Measuring SAE training throughput…');
-  const cpuVectors = await measureTraining({ dim: probe.dim, k, dictSize, batchSize: Math.min(batchSize, 1024), steps: 6, ...(services.options.threads ? { threads: services.options.threads } : {}) });
+  const cpuVectors = await measureTraining({ dim: probe.dim, k, dictSize, batchSize: Math.min(batchSize, 256), steps: 3, ...(services.options.threads ? { threads: services.options.threads } : {}) });
+  io.err(`  ${Math.round(cpuVectors)} vectors/s`);
   const collectRate = o['gpu-images-per-s'] ? num(o['gpu-images-per-s'], '--gpu-images-per-s', 1) : cpuImages;
   const trainRate = o['gpu-vectors-per-s'] ? num(o['gpu-vectors-per-s'], '--gpu-vectors-per-s', 1) : cpuVectors;
   const plan = projectPlan({ images, samplesPerImage: samples, dim: probe.dim, nodes, collectImagesPerSecond: collectRate, trainVectorsPerSecond: trainRate, dictSize, epochs, batchSize, shuffleWindow: 4, shardVectors: 65536 });
