@@ -140,8 +140,9 @@ describe('on a real Slurm cluster', () => {
     assert.equal(held.status, 0, held.stderr);
     const requeued = spawnSync('scontrol', ['requeue', job], { env: cluster!.env, encoding: 'utf8' });
     assert.equal(requeued.status, 0, requeued.stderr);
-    // Slurm holds a requeued job back for a while (its begin time); let it start again now.
+    // Slurm holds a requeued (suspended) job back — an admin hold and a later begin time; let it start again now.
     await until('the job is queued again', () => state() === 'PENDING');
+    spawnSync('scontrol', ['release', job], { env: cluster!.env });
     spawnSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now'], { env: cluster!.env });
     await until('the training job has finished', finished(job));
     console.log(`# training job: requeued after ${((tr - t0) / 1000).toFixed(1)} s, finished ${((Date.now() - tr) / 1000).toFixed(1)} s later`);
