@@ -8,6 +8,8 @@ import { ranOnLine, trackProviders } from '../core/onnx/providerUsage';
 import { executionProviders, type RequestedProvider } from '../core/onnx/session';
 import { parseArgs, UsageError } from './args';
 import { readNumericOptions } from './options';
+import { runJobs, runMerge, slurmFlags, slurmUsage, slurmValues, submitToSlurm } from './slurm';
+import { planUsage, planValues, runPlan } from './plan';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatDevices, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import type { DatasetSpec } from '../core/data/openDataset';
 import type { FeatureDtype } from '../core/features/manifest';
@@ -52,6 +54,8 @@ Usage:
                                                  C² score of every concept, the random baseline, Δ_rand
   fact devices [--json]                          the execution providers available here (each probed with
                                                  a tiny graph), their adapters, and what to install
+${slurmUsage}
+${planUsage}
 
 Options:
   --json                 machine-readable output on stdout
@@ -60,6 +64,7 @@ Options:
                          adapter; a provider that cannot start falls back to cpu, saying why)
   --cuda-libs DIR        the folder with onnxruntime's CUDA provider libraries, to check and report
   --threads N            intra-op threads (training: default all cores)
+  --range A:B            (collect) only images A..B-1, into a part-store (what a Slurm task runs)
   --help                 this text
 
 Exit codes: 0 success, 1 bad input or a model that is not dynamic-linear (the message says which
@@ -84,7 +89,7 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
   let services: CoreServices | undefined;
   let json = false;
   try {
-    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', 'overwrite', 'allow-incomplete'], values: ['top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images', 'cuda-libs', 'init', 'state-every'] });
+    const args = parseArgs(rest, { flags: ['json', 'all', 'help', 'skip-damaged', 'rebuild', 'overwrite', 'allow-incomplete', ...slurmFlags], values: [...slurmValues, ...planValues, 'range', 'top', 'ep', 'threads', 'class', 'out', 'layer', 'data', 'images', 'labels', 'split', 'dtype', 'samples', 'budget-gb', 'shard-size', 'limit', 'seed', 'sae', 'html', 'features', 'k', 'dict-size', 'epochs', 'batch', 'lr', 'validate-split', 'validate-from', 'validate-count', 'concept', 'foundation', 'mean-images', 'cuda-libs', 'init', 'state-every'] });
     json = args.options.json === true;
     const num = readNumericOptions(args.options);
     const ep = (args.options.ep ?? 'auto') as RequestedProvider;
@@ -95,7 +100,20 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
     const abort = new AbortController();
     const onSignal = () => { io.err('\nStopping (the job can be resumed)…'); abort.abort(); };
     process.once('SIGINT', onSignal);
+    // Slurm stops a job (scancel, time limit, preemption) with SIGTERM: the same orderly, resumable stop.
+    process.once('SIGTERM', onSignal);
     const call: CallContext = { signal: abort.signal, progress: (m) => { if (!json) io.err(m); } };
+    if (command === 'merge') return await runMerge(args.positional, io, json, abort.signal);
+    if (command === 'jobs') return await runJobs(args.positional, io, json);
+    if (command === 'plan') return await runPlan(args, services, io, json);
+    if (args.options.slurm) {
+      if (!['collect', 'train', 'evaluate', 'consistency'].includes(command)) throw new UsageError(`--slurm works with collect, train, evaluate and consistency, not ${command}.`);
+      if (!args.positional[0]) throw new UsageError(`fact ${command} --slurm takes a MODEL.`);
+      if (command === 'collect' && !args.options.out) throw new UsageError('fact collect --slurm takes --out STORE.');
+      if (command === 'train' && !args.options.out) throw new UsageError('fact train --slurm takes --out CKPT.');
+      if ((command === 'evaluate' || command === 'consistency') && !args.options.sae) throw new UsageError(`fact ${command} --slurm takes --sae CKPT.`);
+      return await submitToSlurm(command, rest, args, services, () => datasetOf(args.options), io, json);
+    }
     switch (command) {
       case 'inspect': {
         const [model, ...extra] = args.positional;
@@ -149,9 +167,7 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
         const outDir = args.options.out as string | undefined;
         if (!model || extra.length || !layer || !outDir) throw new UsageError('fact collect takes a MODEL, --layer L and --out DIR.');
         const o = args.options;
-        const dataset: DatasetSpec = o.data ? { kind: 'folder', path: o.data as string }
-          : o.images || o.labels ? { kind: 'idx', images: required(o.images, '--images'), labels: required(o.labels, '--labels') }
-          : { kind: 'split', split: (o.split as string | undefined) ?? 'train' };
+        const dataset = datasetOf(o);
         const dtype = (o.dtype ?? 'float32') as FeatureDtype;
         if (dtype !== 'float32' && dtype !== 'float16') throw new UsageError('--dtype must be float32 or float16.');
         const m = await handlers.collect({
@@ -161,6 +177,7 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
           ...(o['shard-size'] ? { shardVectors: num['shard-size']! } : {}),
           ...(o.limit ? { limit: num['limit']! } : {}),
           ...(o.seed ? { seed: num.seed! } : {}),
+          ...(o.range ? { range: imageRange(o.range as string) } : {}),
         }, services, call);
         io.out(json ? JSON.stringify(m, null, 2) : formatManifest(m, outDir));
         return m.skipped.length ? 3 : 0;
@@ -243,6 +260,7 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
     return 1;
   } finally {
     process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
     await services?.dispose();
   }
 }
@@ -254,6 +272,19 @@ async function resolveClass(services: CoreServices, model: string, given: string
   const k = ctx.classes?.findIndex((c) => c.toLowerCase() === given.toLowerCase()) ?? -1;
   if (k < 0) throw new UsageError(`--class '${given}' is neither an index nor one of the model's classes${ctx.classes ? ` (${ctx.classes.join(', ')})` : ''}.`);
   return k;
+}
+
+/** The collection's dataset: a folder, an IDX pair, or a split of the model card (default: train). */
+function datasetOf(o: Record<string, string | true>): DatasetSpec {
+  return o.data ? { kind: 'folder', path: o.data as string }
+    : o.images || o.labels ? { kind: 'idx', images: required(o.images, '--images'), labels: required(o.labels, '--labels') }
+    : { kind: 'split', split: (o.split as string | undefined) ?? 'train' };
+}
+
+function imageRange(v: string): [number, number] {
+  const m = /^(\d+):(\d+)$/.exec(v);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError('--range must be FIRST:END with FIRST < END (images FIRST..END-1).');
+  return [Number(m[1]), Number(m[2])];
 }
 
 function required(v: string | true | undefined, name: string): string {

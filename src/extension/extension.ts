@@ -31,6 +31,7 @@ import { modelEnv, type Fact } from './services';
 import { Choices } from './state/choices';
 import { registerStatusBar, statusText, type StatusText } from './statusBar';
 import { FACT_VIEW_ID, FactTreeProvider, type FactNode } from './tree/factTree';
+import { cancelClusterJob, openJobLog } from './slurm/jobCommands';
 import { vscodeUi, type Ui } from './ui';
 import { registerWarmUp } from './warmUp';
 
@@ -90,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): FactApi {
 
   const tree = new FactTreeProvider(fact);
   const treeView = vscode.window.createTreeView(FACT_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
+  fact.clusterJobs = tree.clusterJobs;
 
   const serializers: Record<string, vscode.WebviewPanelSerializer<unknown>> = {
     [modelPanelKind.viewType]: panelSerializer(modelPanelKind, fact, (panel, state) => ModelPanel.revive(fact, panel, state)),
@@ -102,6 +104,8 @@ export function activate(context: vscode.ExtensionContext): FactApi {
   context.subscriptions.push(
     choices, { dispose: () => jobs.dispose() }, saes, training, saeWatcher, { dispose: () => saeTimer && clearTimeout(saeTimer) }, tree, treeView,
     command('fact.openModel', (arg) => openModelCommand(fact, modelOf(arg))),
+    command('fact.openJobLog', (arg) => openJobLog(fact, arg)),
+    command('fact.cancelClusterJob', (arg) => cancelClusterJob(fact, arg)),
     command('fact.selectModel', async (arg) => {
       const given = modelOf(arg);
       if (given) await choices.setModel(given);

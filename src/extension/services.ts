@@ -26,6 +26,8 @@ export interface Fact {
   env(): ModelEnv;
   /** Milliseconds since the extension host started, for timing command → painted. */
   now(): number;
+  /** The Cluster jobs of the FaCT view (set once the view exists): read the queue again after a submission. */
+  clusterJobs?: { poll(): void };
 }
 
 export function modelEnv(context: Pick<vscode.ExtensionContext, 'extensionUri' | 'globalStorageUri'>): () => ModelEnv {

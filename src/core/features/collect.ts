@@ -28,6 +28,9 @@ export interface CollectOptions {
   batchSize?: number;
   /** Use only the first `limit` images. */
   limit?: number;
+  /** Collect only images [first, end) of the (limited) dataset into a part-store: one Slurm task's share. Each
+   * image's sampling depends only on its index and the seed, so the parts merge into exactly the one-machine store. */
+  range?: [number, number];
   signal?: AbortSignal;
   onProgress?: (p: CollectProgress) => void;
   io?: StoreIO;
@@ -52,24 +55,27 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     }
     samples = Math.min(samples, fit);
   }
-  const manifest = await openOrCreate(ctx, opts, { name: layer.label, tensor: layer.tensor, shape }, { dim, samples, images, dtype });
+  const range = checkRange(opts.range, images);
+  const manifest = await openOrCreate(ctx, opts, { name: layer.label, tensor: layer.tensor, shape }, { dim, samples, images, dtype, range });
   if (manifest.complete) return manifest;
+  const [first, end] = manifest.range ?? [0, images];
   const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO);
   const batchSize = opts.batchSize ?? 32;
   const seed = manifest.seed;
   const t0 = Date.now();
   const startImage = manifest.imagesDone;
-  // A resumed run computes the same batches as an uninterrupted one (onnxruntime's results can depend on the batch's
-  // size), so it starts at the batch holding the first image not done and keeps only the images from there on.
+  // Batches lie on one grid for the whole dataset (multiples of the batch size from image 0), whatever part or resume
+  // computes them: onnxruntime's results can depend on the batch's size, so an image is always computed in the same
+  // batch as in an uninterrupted one-machine run; images of the batch before the start or after the end are dropped.
   const firstBatch = Math.floor(startImage / batchSize) * batchSize;
   const decode = (from: number) => decodeRange(opts.dataset, from, Math.min(images, from + batchSize));
-  let next = startImage < images ? decode(firstBatch) : undefined;
-  for (let from = firstBatch; from < images; from += batchSize) {
+  let next = startImage < end ? decode(firstBatch) : undefined;
+  for (let from = firstBatch; from < end; from += batchSize) {
     throwIfAborted(opts.signal, 'Feature collection');
     const decoded = await next!;
-    const to = Math.min(images, from + batchSize);
+    const to = Math.min(end, from + batchSize);
     // Start decoding the next batch now: sharp works on its own threads while onnxruntime runs this one.
-    next = to < images ? decode(to) : undefined;
+    next = from + batchSize < end ? decode(from + batchSize) : undefined;
     const good = decoded.filter((d) => d.image);
     const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
     const batch = new Float32Array(per * good.length);
@@ -77,7 +83,8 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     const run = good.length ? await explainer.layerGradients(batch, good.length, 'predicted', [layer.tensor]) : undefined;
     let k = 0;
     for (const d of decoded) {
-      if (d.index < startImage) { if (d.image) k++; continue; } // done before the resume
+      if (d.index >= end) break; // the next part's
+      if (d.index < startImage) { if (d.image) k++; continue; } // done before the resume, or the previous part's
       if (!d.image) { writer.markSkipped(d.index, d.id, d.error!); continue; }
       const f = run!.features[layer.tensor]!.data;
       const g = run!.gradients[layer.tensor]!.data;
@@ -97,12 +104,21 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     }
     const done = to - startImage;
     const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
-    opts.onProgress?.({ imagesDone: to, images, vectors: manifest.vectors + writer.openVectorCount, imagesPerSecond: rate, etaSeconds: (images - to) / rate });
+    opts.onProgress?.({ imagesDone: to - first, images: end - first, vectors: manifest.vectors + writer.openVectorCount, imagesPerSecond: rate, etaSeconds: (end - to) / rate });
   }
   await writer.flush();
   manifest.complete = true;
   await writeManifest(opts.outDir, manifest);
   return manifest;
+}
+
+function checkRange(range: [number, number] | undefined, images: number): [number, number] | undefined {
+  if (!range) return undefined;
+  const [first, end] = range;
+  if (!Number.isInteger(first) || !Number.isInteger(end) || first < 0 || end <= first || end > images) {
+    throw new FactError('bad-input', `The image range ${first}:${end} is not a non-empty part of the dataset's ${images} images.`, { range });
+  }
+  return range;
 }
 
 interface Decoded { index: number; id: string; image?: RawImage; error?: string }
@@ -120,13 +136,14 @@ async function decodeRange(dataset: Dataset, from: number, to: number): Promise<
   }));
 }
 
-async function openOrCreate(ctx: ModelContext, opts: CollectOptions, layer: FeatureManifest['layer'], p: { dim: number; samples: number; images: number; dtype: FeatureDtype }): Promise<FeatureManifest> {
+async function openOrCreate(ctx: ModelContext, opts: CollectOptions, layer: FeatureManifest['layer'], p: { dim: number; samples: number; images: number; dtype: FeatureDtype; range: [number, number] | undefined }): Promise<FeatureManifest> {
   const now = new Date().toISOString();
   if (existsSync(`${opts.outDir}/manifest.json`)) {
     const m = await readManifest(opts.outDir);
     const same = m.model.sha256 === ctx.loaded.sha256 && m.layer.tensor === layer.tensor && m.dtype === p.dtype && m.dim === p.dim
       && m.dataset.source === opts.dataset.source && m.dataset.images === p.images && (opts.seed === undefined || opts.seed === m.seed)
-      && (opts.samplesPerImage === undefined || opts.samplesPerImage === m.samplesPerImage);
+      && (opts.samplesPerImage === undefined || opts.samplesPerImage === m.samplesPerImage)
+      && String(m.range ?? '') === String(p.range ?? '');
     if (!same) {
       throw new FactError('bad-store', `'${opts.outDir}' already holds a feature store for ${m.model.file} layer '${m.layer.name}' (${m.dataset.images} images of ${m.dataset.source}, ${m.dtype}); collect into another folder or delete it.`, { file: opts.outDir });
     }
@@ -137,7 +154,8 @@ async function openOrCreate(ctx: ModelContext, opts: CollectOptions, layer: Feat
     format: 1, kind: 'fact-feature-store', model: { file: ctx.file, sha256: ctx.loaded.sha256 }, layer, dtype: p.dtype, dim: p.dim,
     samplesPerImage: p.samples, shardVectors: opts.shardVectors ?? 65536,
     dataset: { source: opts.dataset.source, kind: opts.dataset.kind, images: p.images, classes: opts.dataset.classes },
-    seed: opts.seed ?? 0, weighting: 'abs-contribution-predicted', imagesDone: 0, vectors: 0, complete: false, shards: [], skipped: [], createdAt: now, updatedAt: now,
+    seed: opts.seed ?? 0, weighting: 'abs-contribution-predicted', imagesDone: p.range?.[0] ?? 0, vectors: 0, complete: false, shards: [],
+    ...(p.range ? { range: p.range } : {}), skipped: [], createdAt: now, updatedAt: now,
   };
   await writeManifest(opts.outDir, m);
   return m;

@@ -7,7 +7,7 @@ import { FactError, isFactError, throwIfAborted } from '../errors';
 import { containedPath, readContainedFile } from '../util/containedFile';
 import { sha256Hex } from '../util/sha256';
 import { asFloat32, parseSafetensors } from '../util/safetensors';
-import { checkManifestMatches, MANIFEST, readManifest, type FeatureManifest, type ShardEntry } from './manifest';
+import { checkManifestMatches, MANIFEST, readManifest, shardPath, type FeatureManifest, type ShardEntry } from './manifest';
 import { epochBatchStarts, permutation, type BatchOptions, type VectorBatch, type VectorSource } from './vectorSource';
 
 export interface OpenStoreOptions {
@@ -39,7 +39,7 @@ export class FeatureStore implements VectorSource {
       const problem = await checkShard(dir, m, s, i);
       if (!problem) { good.push(s); continue; }
       if ((opts.onBadShard ?? 'stop') === 'stop') {
-        throw new FactError('bad-store', `${problem} Run again with the option to skip damaged shards, or collect again.`, { file: path.join(dir, s.file) });
+        throw new FactError('bad-store', `${problem} Run again with the option to skip damaged shards, or collect again.`, { file: shardPath(dir, s) });
       }
       opts.onSkip?.(s.file, problem);
     }
@@ -48,7 +48,7 @@ export class FeatureStore implements VectorSource {
   }
 
   async loadShard(s: ShardEntry): Promise<LoadedShard> {
-    const file = path.join(this.dir, s.file);
+    const file = shardPath(this.dir, s);
     const f = parseSafetensors(await readShard(this.dir, this.manifest, s), file);
     const features = f.tensors.features;
     if (!features || features.shape[0] !== s.vectors || features.shape[1] !== this.dim) {
@@ -108,13 +108,13 @@ export class FeatureStore implements VectorSource {
   }
 }
 
-async function checkShard(dir: string, m: FeatureManifest, s: ShardEntry, index: number): Promise<string | undefined> {
+export async function checkShard(dir: string, m: FeatureManifest, s: ShardEntry, index = m.shards.indexOf(s)): Promise<string | undefined> {
   const manifest = path.join(dir, MANIFEST);
   if (!Number.isSafeInteger(s.vectors) || s.vectors < 0) {
     throw new FactError('bad-store', `'${manifest}' gives shard ${index} a vector count of ${JSON.stringify(s.vectors)} in its field "shards[${index}].vectors"; it must be a whole number.`, { file: manifest, field: `shards[${index}].vectors` });
   }
-  containedPath(dir, s.file, { file: manifest, field: `shards[${index}].file`, code: 'bad-store' });
-  const file = path.join(dir, s.file);
+  const file = shardPath(dir, s);
+  containedPath(path.dirname(file), s.file, { file: manifest, field: `shards[${index}].file`, code: 'bad-store' });
   let bytes: Buffer;
   try {
     bytes = await readShard(dir, m, s, index);
@@ -127,9 +127,10 @@ async function checkShard(dir: string, m: FeatureManifest, s: ShardEntry, index:
   return undefined;
 }
 
-/** A shard's bytes: a plain file in the store, no larger than its manifest entry allows (its vectors, their image and
+/** A shard's bytes: a plain file in the store (or its part), no larger than its manifest entry allows (its vectors, their image and
  *  position indices, and a header). */
 function readShard(dir: string, m: FeatureManifest, s: ShardEntry, index = m.shards.indexOf(s)): Promise<Buffer> {
   const perVector = m.dim * (m.dtype === 'float16' ? 2 : 4) + 8;
-  return readContainedFile(dir, s.file, { file: path.join(dir, MANIFEST), field: `shards[${index}].file`, code: 'bad-store', maxBytes: s.vectors * perVector + 65536 });
+  // A merged store's shard lives in its part's folder (shardPath): the name must be a plain file there.
+  return readContainedFile(path.dirname(shardPath(dir, s)), s.file, { file: path.join(dir, MANIFEST), field: `shards[${index}].file`, code: 'bad-store', maxBytes: s.vectors * perVector + 65536 });
 }

@@ -13,7 +13,12 @@ export interface ShardEntry {
   /** Images [first, end) whose samples this shard holds; shards hold whole images. */
   images: [number, number];
   sha256: string;
+  /** In a merged store: the part sub-store (a folder under `parts/`) that holds this shard. */
+  part?: string;
 }
+
+/** A part-store that a merged store references (see mergeParts.ts). */
+export interface PartEntry { name: string; images: [number, number]; vectors: number; shards: number }
 
 export interface FeatureManifest {
   format: 1;
@@ -33,12 +38,30 @@ export interface FeatureManifest {
   vectors: number;
   complete: boolean;
   shards: ShardEntry[];
+  /** A part-store (one Slurm task's share) collects only images [first, end) of the dataset. */
+  range?: [number, number];
+  /** A merged store: the part-stores under `parts/` whose shards it lists (no shard data is copied). */
+  parts?: PartEntry[];
   skipped: { id: string; reason: string }[];
   createdAt: string;
   updatedAt: string;
 }
 
 export const MANIFEST = 'manifest.json';
+/** The folder of a store that holds its part-stores. */
+export const PARTS_DIR = 'parts';
+
+/** A part name is one plain folder name: a manifest can never point outside its store. */
+export function isPlainName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) && name !== '..';
+}
+
+/** Where a shard's file is: in the store itself, or in the part-store a merged manifest names. */
+export function shardPath(dir: string, s: ShardEntry): string {
+  if (s.part === undefined) return path.join(dir, s.file);
+  if (!isPlainName(s.part)) throw new FactError('bad-store', `The manifest of '${dir}' names the part '${s.part}', which is not a plain folder name.`, { file: path.join(dir, MANIFEST) });
+  return path.join(dir, PARTS_DIR, s.part, s.file);
+}
 
 export async function readManifest(dir: string): Promise<FeatureManifest> {
   const file = path.join(dir, MANIFEST);

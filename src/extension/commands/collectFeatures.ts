@@ -15,6 +15,7 @@ import { describeDataset } from '../state/choices';
 import { requireTrust } from '../trust';
 import type { PickItem } from '../ui';
 import { pickModel, resolveModel } from './pickModel';
+import { askWhereToRun, datasetArgs, submitWithCli, type RunWhere } from '../slurm/submitToSlurm';
 
 export interface CollectArgs {
   model?: vscode.Uri | string;
@@ -23,6 +24,8 @@ export interface CollectArgs {
   outDir?: string;
   /** Use only the first N images (tests, quick looks). */
   limit?: number;
+  /** Where to run; asked when Slurm is configured and this is not given. */
+  where?: RunWhere;
 }
 
 export const COLLECT_JOB = 'collect';
@@ -109,6 +112,18 @@ export async function collectFeaturesCommand(fact: Fact, args: CollectArgs = {})
   const outDir = args.outDir ?? defaultFeaturesDir(model, layer, fact.env());
   await fact.choices.setLayer(model, layer);
   if (!args.dataset) await fact.choices.setDataset(model, dataset);
+  const where = args.where ?? (await askWhereToRun(fact, `collect features of ${layer}`));
+  if (!where) return undefined;
+  if (where === 'slurm') {
+    try {
+      const said = await submitWithCli(fact, ['collect', model, '--layer', layer, '--out', outDir, ...datasetArgs(dataset), ...(args.limit ? ['--limit', String(args.limit)] : [])]);
+      void fact.ui.info(`FaCT: ${said.split('\n')[0]} Follow it under Cluster jobs.`);
+      fact.clusterJobs?.poll();
+    } catch (e) {
+      void fact.ui.error(`FaCT: ${(e as Error).message}`);
+    }
+    return undefined;
+  }
   const rel = (p: string) => vscode.workspace.asRelativePath(p);
   const start = fact.jobs.start<FeatureManifest>({
     kind: COLLECT_JOB,

@@ -2,6 +2,7 @@
 // "Use This SAE" / "Explain an Image with This SAE…". Each asks only for what it cannot infer: the model (the active
 // one), the SAE (the one chosen for the model, else its only checkpoint), the feature store (the only one, else a
 // pick), the dataset (the card's test split), the foundation model (the card's, else the one beside the model).
+import { askWhereToRun, submitWithCli, type RunWhere } from '../slurm/submitToSlurm';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -144,6 +145,8 @@ export interface TrainArgs {
   resume?: boolean;
   /** Show the training panel (default true). */
   panel?: boolean;
+  /** Where to run; asked when Slurm is configured and this is not given. */
+  where?: RunWhere;
 }
 
 /** Arguments from the tree (a layer), the explorer (a feature folder), a training panel or the API. */
@@ -224,6 +227,18 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
   const settings = { model, features, out, layer, k, dictSize, vectors: store!.vectors, ...(args.epochs !== undefined ? { epochs: args.epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}) };
   // A run cancelled a moment ago may still be saving its state in the worker: resume from the whole state.
   if (resume && !(await waitForTrainState(out))) log().warn(`The training state in ${out} did not settle; resuming anyway.`);
+  const where = args.where ?? (await askWhereToRun(fact, `train an SAE on ${layer}`));
+  if (!where) return undefined;
+  if (where === 'slurm') {
+    try {
+      const said = await submitWithCli(fact, ['train', model, '--features', features, '--out', out, '--k', String(k), '--dict-size', String(dictSize), '--requeue', ...(args.epochs !== undefined ? ['--epochs', String(args.epochs)] : []), ...(batchSize !== undefined ? ['--batch', String(batchSize)] : [])]);
+      void fact.ui.info(`FaCT: ${said.split('\n')[0]} Follow it under Cluster jobs.`);
+      fact.clusterJobs?.poll();
+    } catch (e) {
+      void fact.ui.error(`FaCT: ${(e as Error).message}`);
+    }
+    return undefined;
+  }
   const session = fact.training.forRun(settings, resume ? await readTrainingLog(out) : undefined);
   const name = fact.saes.displayName(model, out);
   const start = fact.jobs.start<TrainResult>({

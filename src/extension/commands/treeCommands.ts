@@ -13,7 +13,7 @@ function isNode(x: unknown): x is FactNode {
 export function modelOf(arg: unknown): string | undefined {
   if (arg instanceof vscode.Uri) return arg.fsPath;
   if (typeof arg === 'string') return arg;
-  if (isNode(arg)) return arg.kind === 'model' ? arg.file : arg.kind === 'info' ? undefined : arg.model;
+  if (isNode(arg)) return arg.kind === 'model' ? arg.file : arg.kind === 'layer' || arg.kind === 'sae' ? arg.model : undefined;
   return undefined;
 }
 

@@ -9,12 +9,17 @@ import { workspaceModels } from '../commands/pickModel';
 import { embeddedDefaultModel, isFeatureExtractor, modelDisplayName, readCardSummary, saeDirs } from '../models';
 import type { Fact } from '../services';
 import { checkpointFacts, describeCheckpoint, findCheckpoints, formatMetric, headlineMetrics, type SaeCheckpointInfo } from './saeCheckpoints';
+import type { FactJob } from '../../core/slurm/jobStatus';
+import { slurmConfigured } from '../slurm/submitToSlurm';
+import { clusterJobItem, ClusterJobs } from './clusterJobs';
 
 export interface ModelNode { kind: 'model'; file: string; embedded: boolean }
 export interface LayerNode { kind: 'layer'; parent: ModelNode; model: string; label: string; tensor: string; shape: string; recommended: boolean; checkpoints: SaeCheckpointInfo[] }
 export interface SaeNode { kind: 'sae'; parent: LayerNode; model: string; layer: string; info: SaeCheckpointInfo }
 export interface InfoNode { kind: 'info'; parent: ModelNode | LayerNode; label: string; tooltip?: string; icon: string }
-export type FactNode = ModelNode | LayerNode | SaeNode | InfoNode;
+export interface JobsNode { kind: 'jobs' }
+export interface JobNode { kind: 'job'; parent: JobsNode; job: FactJob }
+export type FactNode = ModelNode | LayerNode | SaeNode | InfoNode | JobsNode | JobNode;
 
 export const FACT_VIEW_ID = 'fact.models';
 
@@ -27,8 +32,12 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Resolves after the next refresh was fired (tests wait on it). */
   private refreshWaiters: (() => void)[] = [];
+  /** Slurm's jobs of this project, when a Slurm cluster is configured here (a login node). */
+  readonly clusterJobs = new ClusterJobs();
+  private readonly jobsNode: JobsNode = { kind: 'jobs' };
 
   constructor(private readonly fact: Fact) {
+    this.disposables.push(this.clusterJobs, this.clusterJobs.onDidChange(({ finished }) => (finished ? this.refresh() : this.changed.fire(this.jobsNode))));
     const onModelFile = (uri: vscode.Uri) => {
       this.inspections.delete(uri.fsPath);
       this.scheduleRefresh();
@@ -78,11 +87,17 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
   }
 
   getParent(node: FactNode): FactNode | undefined {
-    return node.kind === 'model' ? undefined : node.parent;
+    return node.kind === 'model' || node.kind === 'jobs' ? undefined : node.parent;
   }
 
   async getChildren(node?: FactNode): Promise<FactNode[]> {
-    if (!node) return this.models();
+    // (The cluster jobs are read when their node is expanded; the poll then keeps them current.)
+    if (!node) return [...(await this.models()), ...(slurmConfigured() ? [this.jobsNode] : [])];
+    if (node.kind === 'jobs') {
+      this.clusterJobs.poll();
+      return this.clusterJobs.jobs.map((job) => ({ kind: 'job', parent: this.jobsNode, job }));
+    }
+    if (node.kind === 'job') return [];
     if (node.kind === 'model') return this.layers(node);
     if (node.kind === 'layer') return node.checkpoints.map((info) => ({ kind: 'sae', parent: node, model: node.model, layer: node.label, info }));
     return [];
@@ -133,6 +148,17 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
       case 'model': return this.modelItem(node);
       case 'layer': return layerItem(node, this.fact.choices.layer(node.model));
       case 'sae': return saeItem(node, this.fact.saes.peekEffective(node.model)?.dir);
+      case 'job': return clusterJobItem(node.job);
+      case 'jobs': {
+        const item = new vscode.TreeItem('Cluster jobs', vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = 'slurm:jobs';
+        item.iconPath = new vscode.ThemeIcon('server-environment');
+        const active = this.clusterJobs.jobs.filter((j) => j.active).length;
+        item.description = this.clusterJobs.problem ? 'squeue failed' : active ? `${active} active` : '';
+        item.tooltip = this.clusterJobs.problem ?? 'FaCT\'s Slurm jobs (squeue): state, progress, log.';
+        item.contextValue = 'fact.clusterJobs';
+        return item;
+      }
       case 'info': {
         const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
