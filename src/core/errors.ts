@@ -14,6 +14,7 @@ export type FactErrorCode =
   | 'bad-store'
   | 'bad-checkpoint'
   | 'disk-full'
+  | 'not-writable'
   | 'cancelled'
   | 'internal';
 

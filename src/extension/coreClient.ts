@@ -3,15 +3,22 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CoreWorker } from '../core/jobs/workerClient';
 import type { ExecutionProvider } from '../core/onnx/session';
+import { extensionCacheRoot, HOW_TO_CHANGE_CACHE } from './models';
 
 let worker: CoreWorker | undefined;
+/** The extension's global storage folder, known once the lifecycle is registered at activation. */
+let globalStoragePath: string | undefined;
 
 export function core(): CoreWorker {
   if (!worker) {
     const cfg = vscode.workspace.getConfiguration('fact');
     const threads = cfg.get<number>('threads', 0);
     worker = new CoreWorker(
-      { executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}) },
+      {
+        executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}),
+        // Derived files of SAE checkpoints (evaluation, atlas, C²) go here, never into a checkpoint folder.
+        ...(globalStoragePath ? { cacheRoot: extensionCacheRoot(globalStoragePath, cfg.get<string>('cacheFolder', '')), howToChangeCache: HOW_TO_CHANGE_CACHE } : {}),
+      },
       // The bundle sits in dist/ next to worker.js.
       { file: path.join(__dirname, 'worker.js') },
     );
@@ -20,9 +27,10 @@ export function core(): CoreWorker {
 }
 
 export function registerCoreLifecycle(context: vscode.ExtensionContext): void {
+  globalStoragePath = context.globalStorageUri.fsPath;
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads')) void disposeCore();
+      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads') || e.affectsConfiguration('fact.cacheFolder')) void disposeCore();
     }),
     { dispose: () => void disposeCore() },
   );

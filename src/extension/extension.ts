@@ -75,7 +75,7 @@ export function activate(context: vscode.ExtensionContext): FactApi {
   const jobs = new JobRunner(vscodeJobHost(ui));
   const env = modelEnv(context);
   const saes = new SaeIndex(choices, env);
-  const concepts = new ConceptService(core, jobs, (sae) => { const m = choices.model(); return m ? saes.displayName(m, sae) : sae.split(/[\\/]/).pop() ?? sae; });
+  const concepts = new ConceptService(core, jobs, env, (sae) => { const m = choices.model(); return m ? saes.displayName(m, sae) : sae.split(/[\\/]/).pop() ?? sae; });
   const training = new TrainingSessions();
   const fact: Fact = { extensionUri: context.extensionUri, ui, choices, jobs, saes, concepts, training, core, env, now: () => performance.now() };
   // Checkpoints change on disk (trained, evaluated, deleted, copied in): the index reads them again.

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { cancelledError, deserializeError } from '../errors';
-import type { SessionOptions } from '../onnx/session';
+import type { CoreOptions } from './services';
 import type { ProgressData } from './callContext';
 import type { CoreMethods, MethodName } from './methods';
 import type { FromWorker, ToWorker } from './workerProtocol';
@@ -40,7 +40,7 @@ export class CoreWorker {
   private readonly cancelling = new Set<number>();
 
   constructor(
-    private readonly options: SessionOptions = {},
+    private readonly options: CoreOptions = {},
     private readonly script: WorkerScript = defaultWorkerScript(),
     /** How long a cancelled call may take to stop before the worker is terminated. */
     private readonly cancelGraceMs = 2000,

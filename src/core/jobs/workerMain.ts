@@ -1,16 +1,15 @@
 // Entry point of the worker thread that runs models off the caller's event loop (the extension host's, above all).
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../errors';
-import type { SessionOptions } from '../onnx/session';
 import type { ProgressData } from './callContext';
 import { handlers, type MethodName } from './methods';
-import { CoreServices } from './services';
+import { CoreServices, type CoreOptions } from './services';
 import type { FromWorker, ToWorker } from './workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('workerMain must run in a worker thread.');
 
-const services = new CoreServices((workerData ?? {}) as SessionOptions);
+const services = new CoreServices((workerData ?? {}) as CoreOptions);
 const running = new Map<number, AbortController>();
 const send = (m: FromWorker) => port.postMessage(m);
 
