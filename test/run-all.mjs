@@ -3,8 +3,10 @@
 //   2. build the bundles (esbuild)                                 — one test
 //   3. unit tests of src/core, the CLI and the protocol (node:test, TypeScript through tsx)
 //   4. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
+//   5. the working tree is unchanged: tests write only to temporary folders and ignored caches   — one test
 // `--only unit` or `--only editor` runs a part.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +16,22 @@ const outDir = path.join(root, '.test-output');
 mkdirSync(outDir, { recursive: true });
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const want = (part) => !only || only === part;
+
+/** `git status --porcelain` with the sha256 of every file it lists: what a test must not change. */
+function workingTreeState() {
+  const r = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  return r.stdout.split('\n').filter(Boolean).map((line) => {
+    const file = path.join(root, line.slice(3).replace(/^.* -> /, ''));
+    const hash = existsSync(file) && statSync(file).isFile() ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16) : '-';
+    return `${line} ${hash}`;
+  }).join('\n');
+}
+const changedLines = (a = '', b = '') => {
+  const before = new Set(a.split('\n'));
+  return b.split('\n').filter((l) => l && !before.has(l)).slice(0, 10).join('; ') || 'files were restored or removed';
+};
+const treeBefore = workingTreeState();
 
 let passed = 0;
 let failed = 0;
@@ -68,14 +86,13 @@ if (want('unit')) {
 }
 
 // The default SAE ships without its per-image evaluation records (28 MB) and concept atlas (33 MB): like a user's
-// first use, the editor tests need them, so they are regenerated here when missing (about a minute).
+// first use, the editor tests need them. `fact concepts` builds them (evaluating first; about a minute, once) into the
+// editor tests' cache (the setting fact.cacheFolder, git-ignored, kept across runs); the repository is only read.
 function prepareDefaultSae() {
   const model = path.join(root, 'models', 'fashion-mnist-bcos', 'model.onnx');
   const sae = path.join(root, 'models', 'fashion-mnist-bcos', 'saes', 'layer3');
-  if (existsSync(path.join(sae, 'evaluation.safetensors')) && existsSync(path.join(sae, 'atlas', 'atlas.json'))) return true;
-  step('regenerate the default SAE\'s evaluation records and concept atlas');
-  const fact = path.join(root, 'bin', 'fact.js');
-  return run(process.execPath, [fact, 'evaluate', model, '--sae', sae]).ok && run(process.execPath, [fact, 'concepts', model, '--sae', sae]).ok;
+  step('the default SAE\'s evaluation records and concept atlas, in the editor tests\' cache');
+  return run(process.execPath, [path.join(root, 'bin', 'fact.js'), 'concepts', model, '--sae', sae], { env: { ...process.env, FACT_CACHE: path.join(root, '.harness', 'fact-cache') } }).ok;
 }
 
 if (want('editor')) {
@@ -92,6 +109,13 @@ if (want('editor')) {
     if (!r.ok && e.failed === 0) record('editor test runner', false, `exit ${r.status}`);
   } else record('editor test runner', false, `no results (exit ${r.status})`);
 }
+
+// Tests never change what git tracks: whatever they regenerate goes to temporary folders or ignored caches. On a clean
+// checkout (CI) `git status --porcelain` stays empty; with local edits, the same files with the same contents.
+step('the working tree is as it was (git status --porcelain)');
+const treeAfter = workingTreeState();
+record('tests leave git-tracked and unignored files as they were', treeAfter === treeBefore, treeAfter === undefined ? 'git status could not run' : changedLines(treeBefore, treeAfter));
+if (treeAfter !== treeBefore) console.log(`before:\n${treeBefore}\nafter:\n${treeAfter}`);
 
 console.log('');
 if (failures.length) {

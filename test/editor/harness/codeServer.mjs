@@ -26,7 +26,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { CODE_SERVER_BIN, EXTENSION_ROOT, HARNESS_DIR } from './paths.mjs';
+import { CODE_SERVER_BIN, EXTENSION_ROOT, FACT_CACHE_DIR, HARNESS_DIR } from './paths.mjs';
 
 /** Short names accepted wherever a colour theme is expected; anything else is used as a theme label as it is. */
 export const THEMES = { light: 'Default Light Modern', dark: 'Default Dark Modern' };
@@ -53,6 +53,7 @@ export function harnessUserSettings({ colorTheme, workspaceTrust = false, extra 
     'security.workspace.trust.enabled': workspaceTrust,
     'security.workspace.trust.startupPrompt': 'never',
     'security.workspace.trust.banner': 'never',
+    'fact.cacheFolder': FACT_CACHE_DIR,
     ...(colorTheme ? { 'workbench.colorTheme': themeLabel(colorTheme) } : {}),
     ...extra,
   };

@@ -218,8 +218,18 @@ export async function answerQuickPick(page, label, { filter = label, timeoutMs =
 }
 
 /** Types `text` into the input box that is showing or about to show and presses Enter. */
-export async function answerInputBox(page, text, { timeoutMs = 30_000 } = {}) {
-  const box = await waitForOwnQuickInput(page, Date.now() + timeoutMs);
+export async function answerInputBox(page, text, { prompt, timeoutMs = 30_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  const box = await waitForOwnQuickInput(page, deadline);
+  // With `prompt`, wait for the box that asks it: after Enter the previous box stays on screen for a moment, and
+  // text typed into it answers the wrong question.
+  if (prompt !== undefined) {
+    const message = page.locator('.quick-input-widget .quick-input-message');
+    while (!(await message.innerText().catch(() => '')).includes(prompt)) {
+      if (Date.now() > deadline) throw new Error(`no input box asking "${prompt}" appeared; it shows "${await message.innerText().catch(() => '')}"`);
+      await page.waitForTimeout(100);
+    }
+  }
   await box.fill(text);
   await box.press('Enter');
 }
