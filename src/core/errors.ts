@@ -15,6 +15,7 @@ export type FactErrorCode =
   | 'bad-checkpoint'
   | 'disk-full'
   | 'not-writable'
+  | 'unsupported-platform'
   | 'cancelled'
   | 'internal';
 

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { cancelledError, deserializeError } from '../errors';
+import { cancelledError, deserializeError, FactError } from '../errors';
+import { explainNativeLoadError } from '../nativeRuntime';
 import type { CoreOptions } from './services';
 import type { ProgressData } from './callContext';
 import type { CoreMethods, MethodName } from './methods';
@@ -50,7 +51,11 @@ export class CoreWorker {
     if (this.worker) return this.worker;
     const w = startWorker(this.script, this.options);
     w.on('message', (m: FromWorker) => this.onMessage(m));
-    w.on('error', (e) => this.failAll(e));
+    // A worker that cannot load a native library (a build for another platform) says which platform and what to install.
+    w.on('error', (e) => {
+      const native = explainNativeLoadError(e);
+      this.failAll(native ? new FactError('unsupported-platform', native) : e);
+    });
     w.on('exit', (code) => {
       if (this.worker === w) this.worker = undefined;
       if (code !== 0) this.failAll(new Error(`The FaCT worker thread stopped (exit code ${code}).`));
