@@ -3,7 +3,8 @@
 //   2. build the bundles (esbuild)                                 — one test
 //   3. unit tests of src/core, the CLI and the protocol (node:test, TypeScript through tsx)
 //   4. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
-//   5. the working tree is unchanged: tests write only to temporary folders and ignored caches   — one test
+//   5. the VSIX (npm run package) installed into code-server with a read-only extensions folder — one test
+//   6. the working tree is unchanged: tests write only to temporary folders and ignored caches   — one test
 // `--only unit` or `--only editor` runs a part.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -108,6 +109,14 @@ if (want('editor')) {
     for (const t of e.tests ?? []) if (t.state === 'failed') failures.push(`editor: ${t.suite ? `${t.suite} › ` : ''}${t.title}: ${t.error ?? ''}`);
     if (!r.ok && e.failed === 0) record('editor test runner', false, `exit ${r.status}`);
   } else record('editor test runner', false, `no results (exit ${r.status})`);
+}
+
+// The extension as users get it: the VSIX, installed into a read-only extensions folder (see the script's header).
+if (want('editor')) {
+  step('the VSIX, installed read-only into code-server');
+  const v = run(process.execPath, [path.join(root, 'test', 'editor', 'run-vsix-install.mjs')]);
+  if (v.status === 77) console.log('(skipped: the reason is printed above)');
+  else record('the VSIX installed into a read-only extensions folder: Explain, Open Concept, Evaluate, Measure Consistency', v.ok, `exit ${v.status}`);
 }
 
 // Tests never change what git tracks: whatever they regenerate goes to temporary folders or ignored caches. On a clean
