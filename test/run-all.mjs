@@ -5,7 +5,7 @@
 //   4. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
 //   5. the VSIX (npm run package) installed into code-server with a read-only extensions folder — one test
 //   6. the working tree is unchanged: tests write only to temporary folders and ignored caches   — one test
-// `--only unit` or `--only editor` runs a part.
+// `--only unit`, `--only editor` or `--only vsix` runs a part.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
@@ -112,7 +112,7 @@ if (want('editor')) {
 }
 
 // The extension as users get it: the VSIX, installed into a read-only extensions folder (see the script's header).
-if (want('editor')) {
+if (want('vsix')) {
   step('the VSIX, installed read-only into code-server');
   const v = run(process.execPath, [path.join(root, 'test', 'editor', 'run-vsix-install.mjs')]);
   if (v.status === 77) console.log('(skipped: the reason is printed above)');

@@ -102,8 +102,8 @@ async function readOnlyInstall() {
     const wb = await ui.openWorkbench(cs.baseUrl, workspace, { theme: 'dark', browser, log });
     const { page } = wb;
     try {
-      await page.locator('.statusbar-item').filter({ hasText: 'FaCT:' }).first().waitFor({ timeout: 120_000 });
-      await ui.runCommand(page, 'FaCT: Select Model…', { log });
+      // The workspace holds no model: the palette command activates the extension.
+      await ui.runCommand(page, 'FaCT: Select Model…', { log, timeoutMs: 120_000 });
       log(`model: ${await pickFirst(page, 'Embedded default')}`);
       await page.locator('.statusbar-item').filter({ hasText: 'SAE layer3' }).first().waitFor({ timeout: 60_000 });
 

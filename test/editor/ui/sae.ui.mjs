@@ -17,7 +17,7 @@ import { DEFAULT_MODEL, activateTab, contextMenu, factStatusItem, panelFrame, po
 
 export const title = 'FaCT: SAE panels (explain with concepts, concept, consistency, training, hovers) in dark and light';
 export const themes = ['dark'];
-export const timeout = 180_000;
+export const timeout = 480_000; // training until Cancel, then to the end, on a loaded machine
 
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
