@@ -40,11 +40,11 @@ function folderHash(dir) {
   return h.digest('hex');
 }
 
-/** Runs a palette command and picks the first quick-pick row matching `filter` (typed, then Enter). */
+/** Picks the first row of the quick pick that is showing or about to show (narrowed by `filter` when given). */
 async function pickFirst(page, filter) {
   const box = page.locator('.quick-input-widget .quick-input-box input');
-  assert.ok(await poll(async () => (await box.isVisible()) && !(await box.inputValue()).startsWith('>'), 30_000), `a quick pick for "${filter}"`);
-  await box.fill(filter);
+  assert.ok(await poll(async () => (await box.isVisible()) && !(await box.inputValue()).startsWith('>'), 30_000), `a quick pick${filter ? ` for "${filter}"` : ''}`);
+  if (filter) await box.fill(filter);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first();
   await row.waitFor({ timeout: 600_000 });
   const label = (await row.locator('.label-name').first().innerText()).trim();
@@ -123,7 +123,7 @@ async function readOnlyInstall() {
 
       // Open Concept: the first by mean contribution.
       await ui.runCommand(page, 'FaCT: Open Concept', { log });
-      const concept = await pickFirst(page, 'Concept');
+      const concept = await pickFirst(page); // listed by mean contribution
       await activateTab(page, concept);
       const cp = await panelFrame(page, 'fact-concept-panel', 60_000);
       assert.ok(await poll(async () => (await cp.locator('fact-concept-panel #concept-rank').innerText().catch(() => '')).startsWith('#1 of 1024'), 60_000), `${concept} opened`);
