@@ -84,7 +84,7 @@ function themeClass(theme) {
  */
 export async function openWorkbench(baseUrl, folder, {
   theme, browser, viewport = DEFAULT_VIEWPORT, payload, smokeTestDriver = false, beforeGoto, waitForReady = true,
-  log, timeoutMs = 60_000,
+  log, timeoutMs = 120_000, // a first workbench on a loaded 2-core machine takes a while
 } = {}) {
   const ownBrowser = !browser;
   browser ??= await launchBrowser();
@@ -123,7 +123,7 @@ export async function openWorkbench(baseUrl, folder, {
       const wanted = theme && themeClass(theme);
       if (wanted) {
         const ok = await page.waitForFunction(cls => document.querySelector('.monaco-workbench')?.classList.contains(cls),
-          wanted, { timeout: 15_000 }).then(() => true, () => false);
+          wanted, { timeout: timeoutMs }).then(() => true, () => false);
         if (!ok) {
           const actual = await page.locator('.monaco-workbench').getAttribute('class');
           throw new Error(`workbench did not switch to theme "${themeLabel(theme)}" (classes: ${actual})`);

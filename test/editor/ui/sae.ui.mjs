@@ -107,7 +107,7 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
 
   // 1. The active model: the status bar item → the workspace's default model; its SAE appears beside it.
   const item = factStatusItem(page);
-  await item.waitFor({ timeout: 60_000 });
+  await item.waitFor({ timeout: 180_000 });
   await item.click();
   await ui.answerQuickPick(page, DEFAULT_MODEL);
   const saeItem = page.locator('.statusbar-item').filter({ hasText: 'SAE layer3' }).first();

@@ -6,7 +6,7 @@ import { DEFAULT_MODEL, clickNotificationButton, contextMenu, notifications, pol
 
 export const title = 'FaCT view: models → layers, Collect Features as a cancellable job';
 export const themes = ['light', 'dark'];
-export const timeout = 120_000;
+export const timeout = 300_000;
 
 const EMBEDDED = 'B-cos CNN on Fashion-MNIST';
 
