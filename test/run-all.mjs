@@ -93,7 +93,14 @@ function prepareDefaultSae() {
   const model = path.join(root, 'models', 'fashion-mnist-bcos', 'model.onnx');
   const sae = path.join(root, 'models', 'fashion-mnist-bcos', 'saes', 'layer3');
   step('the default SAE\'s evaluation records and concept atlas, in the editor tests\' cache');
-  return run(process.execPath, [path.join(root, 'bin', 'fact.js'), 'concepts', model, '--sae', sae], { env: { ...process.env, FACT_CACHE: path.join(root, '.harness', 'fact-cache') } }).ok;
+  const cache = path.join(root, '.harness', 'fact-cache');
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'fact.js'), 'concepts', model, '--sae', sae, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, FACT_CACHE: cache } });
+  if (r.status !== 0) return false;
+  // The cache is keyed by content: a test's SAE trained again with the same seed would find the files of an earlier
+  // run. Each run starts with the default SAE's files alone.
+  const keep = path.dirname(JSON.parse(r.stdout).atlasDir);
+  for (const name of readdirSync(path.join(cache, 'saes'))) if (path.join(cache, 'saes', name) !== keep) rmSync(path.join(cache, 'saes', name), { recursive: true, force: true });
+  return true;
 }
 
 if (want('editor')) {
