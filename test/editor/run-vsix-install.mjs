@@ -7,8 +7,8 @@
 // Prints `N passed, N failed` (one test) and the VSIX's size; exits 1 on failure. Without permission to mount it
 // says why and skips (exit 77, `0 passed, 0 failed, 1 skipped`).
 // Usage: node test/editor/run-vsix-install.mjs [--vsix FILE]   (default: build it with scripts/package.mjs)
-// Environment: FACT_VSIX_TIMEOUT_S (overall limit, default 1800: the evaluation, atlas and C² of 10,000 images take
-// about 5 minutes on an idle 2-core machine and three times that under heavy load).
+// Environment: FACT_VSIX_TIMEOUT_S (overall limit, default 2700: the evaluation, atlas and C² of 10,000 images take
+// minutes on an idle 2-core machine; at a load average of 20 on 2 cores the atlas took 6 and C² over 10).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,7 +22,7 @@ import { activateTab, panelFrame, poll, quickOpen, waitForNotification } from '.
 
 const T0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
-const LIMIT_MS = Number(process.env.FACT_VSIX_TIMEOUT_S || 1800) * 1000;
+const LIMIT_MS = Number(process.env.FACT_VSIX_TIMEOUT_S || 2700) * 1000;
 /** Undoes the read-only mount, also when the time limit ends the run. */
 let unmount = () => {};
 const SAMPLE = '0002-trouser.png';
@@ -142,7 +142,7 @@ async function readOnlyInstall() {
       // Measure Consistency (the card's foundation model).
       t = Date.now();
       await ui.runCommand(page, 'FaCT: Measure Consistency', { log });
-      const cs2 = await panelFrame(page, 'fact-consistency-panel', 600_000);
+      const cs2 = await panelFrame(page, 'fact-consistency-panel', 1_500_000); // the panel opens when C² is measured
       assert.ok(await poll(async () => /^\d\.\d{3}$/.test((await cs2.locator('fact-consistency-panel #stat-mean').innerText().catch(() => '')).trim()), 600_000), 'the C² report is shown');
       log(`Measure Consistency: ${Date.now() - t} ms`);
       await ui.screenshot(page, 'vsix-readonly-consistency');
