@@ -259,9 +259,6 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
     return r;
   } catch (e) {
     if (isFactError(e) && e.code === 'cancelled') {
-      // The cancelled call returns at once while the worker still saves the state: the panel says "cancelled" and
-      // offers Resume once the state is whole (on a loaded machine that can take seconds).
-      if (!(await waitForTrainState(out, 30_000))) log().warn(`The training state in ${out} did not settle after the cancel.`);
       await session.end('cancelled');
       // The training panel, when on screen, says so and offers Resume itself.
       if (!TrainingPanel.open.get(out)?.panel.visible) void fact.ui.info(`FaCT: training of SAE ${name} was cancelled; its state is saved and Resume (in the training panel) continues it.`, 'Resume').then((a) => {
