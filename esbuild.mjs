@@ -30,6 +30,8 @@ const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { worker: 'src/core/jobs/workerMain.ts' }, outdir: 'dist' },
+  // Loaded by bin/fact.js when the CLI cannot load (no native imports): names the platform and what to install.
+  { ...nodeCommon, entryPoints: { native: 'src/core/nativeRuntime.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { 'test/editor/index': 'test/editor/suite/index.ts' }, outdir: 'dist' },
   {
     bundle: true,

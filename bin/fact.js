@@ -7,4 +7,14 @@ if (!fs.existsSync(cli)) {
   console.error('fact: dist/cli.js is missing; run `npm run build` first.');
   process.exit(2);
 }
-require(cli).runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+let runCli;
+try {
+  ({ runCli } = require(cli));
+} catch (e) {
+  // A copy built on another platform lacks this machine's onnxruntime or sharp binaries: say so, and what to install.
+  const explained = require(path.join(__dirname, '..', 'dist', 'native.js')).explainNativeLoadError(e);
+  if (!explained) throw e;
+  console.error(`fact: ${explained}`);
+  process.exit(1);
+}
+runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });

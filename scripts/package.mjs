@@ -2,7 +2,8 @@
 // `npm run package`: a VSIX for the current platform (e.g. fact-vscode-linux-x64-0.1.0.vsix in out/), holding only
 // this platform's onnxruntime and sharp binaries.
 //   1. production build (minified bundles, no source maps);
-//   2. an ignore file = .vscodeignore (whitelist) + this platform's binaries;
+//   2. an ignore file = .vscodeignore (whitelist) + this platform's binaries; the models and media that go in are the
+//      git-tracked files only (never what a local run left in the tree: caches, regenerated files);
 //   3. `vsce package --target <platform>` (@vscode/vsce 3, Node 20);
 //   4. lists what landed inside, by folder, with sizes, and checks nothing of another platform slipped in.
 // Usage: node scripts/package.mjs [--target linux-x64|linux-arm64|darwin-arm64|darwin-x64|win32-x64|win32-arm64|alpine-x64]
@@ -53,8 +54,18 @@ for (const p of [`@img/sharp-${sharpPlatform}`, `@img/sharp-libvips-${sharpPlatf
 const outDir = path.join(root, 'out');
 fs.mkdirSync(outDir, { recursive: true });
 const ignoreFile = path.join(outDir, `.vscodeignore-${target}`);
+// The VSIX holds what git tracks plus the build: the whitelist's folders of data are narrowed to their tracked files.
+const tracked = spawnSync('git', ['ls-files', '-z', '--', 'models', 'media'], { cwd: root, encoding: 'utf8' });
+let whitelist = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+if (tracked.status === 0) {
+  const files = tracked.stdout.split('\0').filter(Boolean);
+  const narrowed = (glob) => files.filter((f) => f.startsWith(glob.slice(1, -2))).map((f) => `!${f}`);
+  whitelist = whitelist.split('\n').flatMap((line) => /^!(models|media)\/.*\/\*\*$|^!media\/\*\*$/.test(line) ? narrowed(line) : [line]).join('\n');
+} else {
+  console.warn(`git ls-files failed (${tracked.error?.message ?? tracked.stderr.trim()}): not a git checkout, so models/ and media/ go in as they are on disk.`);
+}
 fs.writeFileSync(ignoreFile, [
-  fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8'),
+  whitelist,
   `# added by scripts/package.mjs for ${target}`,
   `!${ortBin}/**`,
   `!node_modules/@img/sharp-${sharpPlatform}/**`,
@@ -66,7 +77,9 @@ fs.writeFileSync(ignoreFile, [
 const vsix = path.join(outDir, `${pkg.name}-${target}-${pkg.version}.vsix`);
 fs.rmSync(vsix, { force: true });
 const vsce = path.join(path.dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
-run(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', vsix, '--skip-license', '--allow-missing-repository', '--allow-star-activation']);
+run(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', vsix, '--skip-license', '--allow-missing-repository', '--allow-star-activation',
+  // README's images stay relative: VS Code shows them from the installed extension, and nothing is fetched.
+  '--no-rewrite-relative-links']);
 
 // 4. what is inside
 const list = spawnSync('unzip', ['-l', vsix], { encoding: 'utf8' });

@@ -5,8 +5,11 @@
 //   4. the fault-injection suite (test/faults: real `fact` processes killed and resumed, two writers, a full disk,
 //      crafted files; needs the build of step 2; about 2 minutes alone on 2 cores)
 //   5. the editor suite inside a real VS Code (code-server) and the UI tests (Chromium + Playwright)
-// `--only unit`, `--only faults` or `--only editor` runs a part.
+//   6. the VSIX (npm run package) installed into code-server with a read-only extensions folder — one test
+//   7. the working tree is unchanged: tests write only to temporary folders and ignored caches   — one test
+// `--only unit`, `--only faults`, `--only editor` or `--only vsix` runs a part.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +21,22 @@ const outDir = path.join(root, '.test-output');
 mkdirSync(outDir, { recursive: true });
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const want = (part) => !only || only === part;
+
+/** `git status --porcelain` with the sha256 of every file it lists: what a test must not change. */
+function workingTreeState() {
+  const r = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  return r.stdout.split('\n').filter(Boolean).map((line) => {
+    const file = path.join(root, line.slice(3).replace(/^.* -> /, ''));
+    const hash = existsSync(file) && statSync(file).isFile() ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16) : '-';
+    return `${line} ${hash}`;
+  }).join('\n');
+}
+const changedLines = (a = '', b = '') => {
+  const before = new Set(a.split('\n'));
+  return b.split('\n').filter((l) => l && !before.has(l)).slice(0, 10).join('; ') || 'files were restored or removed';
+};
+const treeBefore = workingTreeState();
 
 let passed = 0;
 let failed = 0;
@@ -97,14 +116,20 @@ if (want('faults')) {
 }
 
 // The default SAE ships without its per-image evaluation records (28 MB) and concept atlas (33 MB): like a user's
-// first use, the editor tests need them, so they are regenerated here when missing (about a minute).
+// first use, the editor tests need them. `fact concepts` builds them (evaluating first; about a minute, once) into the
+// editor tests' cache (the setting fact.cacheFolder, git-ignored, kept across runs); the repository is only read.
 function prepareDefaultSae() {
   const model = path.join(root, 'models', 'fashion-mnist-bcos', 'model.onnx');
   const sae = path.join(root, 'models', 'fashion-mnist-bcos', 'saes', 'layer3');
-  if (existsSync(path.join(sae, 'evaluation.safetensors')) && existsSync(path.join(sae, 'atlas', 'atlas.json'))) return true;
-  step('regenerate the default SAE\'s evaluation records and concept atlas');
-  const fact = path.join(root, 'bin', 'fact.js');
-  return run(process.execPath, [fact, 'evaluate', model, '--sae', sae]).ok && run(process.execPath, [fact, 'concepts', model, '--sae', sae]).ok;
+  step('the default SAE\'s evaluation records and concept atlas, in the editor tests\' cache');
+  const cache = path.join(root, '.harness', 'fact-cache');
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'fact.js'), 'concepts', model, '--sae', sae, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, FACT_CACHE: cache } });
+  if (r.status !== 0) return false;
+  // The cache is keyed by content: a test's SAE trained again with the same seed would find the files of an earlier
+  // run. Each run starts with the default SAE's files alone.
+  const keep = path.dirname(JSON.parse(r.stdout).atlasDir);
+  for (const name of readdirSync(path.join(cache, 'saes'))) if (path.join(cache, 'saes', name) !== keep) rmSync(path.join(cache, 'saes', name), { recursive: true, force: true });
+  return true;
 }
 
 if (want('editor')) {
@@ -121,6 +146,21 @@ if (want('editor')) {
     if (!r.ok && e.failed === 0) record('editor test runner', false, `exit ${r.status}`);
   } else record('editor test runner', false, `no results (exit ${r.status})`);
 }
+
+// The extension as users get it: the VSIX, installed into a read-only extensions folder (see the script's header).
+if (want('vsix')) {
+  step('the VSIX, installed read-only into code-server');
+  const v = run(process.execPath, [path.join(root, 'test', 'editor', 'run-vsix-install.mjs')]);
+  if (v.status === 77) console.log('(skipped: the reason is printed above)');
+  else record('the VSIX installed into a read-only extensions folder: Explain, Open Concept, Evaluate, Measure Consistency', v.ok, `exit ${v.status}`);
+}
+
+// Tests never change what git tracks: whatever they regenerate goes to temporary folders or ignored caches. On a clean
+// checkout (CI) `git status --porcelain` stays empty; with local edits, the same files with the same contents.
+step('the working tree is as it was (git status --porcelain)');
+const treeAfter = workingTreeState();
+record('tests leave git-tracked and unignored files as they were', treeAfter === treeBefore, treeAfter === undefined ? 'git status could not run' : changedLines(treeBefore, treeAfter));
+if (treeAfter !== treeBefore) console.log(`before:\n${treeBefore}\nafter:\n${treeAfter}`);
 
 console.log('');
 if (failures.length) {

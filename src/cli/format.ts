@@ -5,7 +5,7 @@ import type { CheckReport } from '../core/engine/checkModel';
 import type { FeatureManifest } from '../core/features/manifest';
 import type { ExplainResult, ImagePrediction } from '../core/jobs/methods';
 import type { DecisionResult, SaeMethods } from '../core/jobs/saeMethods';
-import type { EvaluationSummary } from '../core/jobs/saeContext';
+import type { EvaluationSummary } from '../core/sae/saeFolder';
 import type { ConsistencyReport } from '../core/consistency/measureConsistency';
 import type { AtlasConcept } from '../core/concepts/atlas';
 import { formatShape } from '../core/onnx/inspect';

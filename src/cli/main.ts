@@ -45,17 +45,22 @@ Usage:
                                                  finished CKPT is retrained only with --overwrite; a
                                                  store whose collection did not finish only with
                                                  --allow-incomplete)
-  fact evaluate MODEL --sae CKPT [--data FOLDER | --images IDX --labels IDX | --split NAME] [--limit N]
+  fact evaluate MODEL --sae CKPT [--data FOLDER | --images IDX --labels IDX | --split NAME] [--limit N] [--out DIR]
                                                  accuracy with the SAE, L0, coverage, alive concepts;
-                                                 saves presence and contributions beside CKPT
-  fact concepts MODEL --sae CKPT [--concept K] [--rebuild]
-                                                 build (or read) the concept atlas; --concept shows one
-  fact consistency MODEL --sae CKPT [--foundation FILE.onnx] [--mean-images N]
+                                                 saves presence and contributions in the cache
+  fact concepts MODEL --sae CKPT [--concept K] [--rebuild] [--out DIR]
+                                                 build (or read) the concept atlas in the cache
+                                                 (evaluating first when needed); --concept shows one
+  fact consistency MODEL --sae CKPT [--foundation FILE.onnx] [--mean-images N] [--out DIR]
                                                  C² score of every concept, the random baseline, Δ_rand
   fact devices [--json]                          the execution providers available here (each probed with
                                                  a tiny graph), their adapters, and what to install
 ${slurmUsage}
 ${planUsage}
+
+  What evaluate, concepts and consistency derive from CKPT goes to a cache keyed by the model's and the
+  checkpoint's content ($FACT_CACHE, else $XDG_CACHE_HOME/fact-vscode, else ~/.cache/fact-vscode), or
+  to --out DIR (give the same --out to the later commands); CKPT itself is only read.
 
 Options:
   --json                 machine-readable output on stdout
@@ -205,8 +210,8 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
         const dataset: DatasetSpec | undefined = o.data ? { kind: 'folder', path: o.data as string }
           : o.images || o.labels ? { kind: 'idx', images: required(o.images, '--images'), labels: required(o.labels, '--labels') }
           : o.split ? { kind: 'split', split: o.split as string } : undefined;
-        const r = await handlers.evaluate({ model, sae: o.sae as string, ...(dataset ? { dataset } : {}), ...(o.limit ? { limit: num['limit']! } : {}) }, services, call);
-        io.out(json ? JSON.stringify(r, null, 2) : formatEvaluation(r));
+        const r = await handlers.evaluate({ model, sae: o.sae as string, ...derivedOut(o), ...(dataset ? { dataset } : {}), ...(o.limit ? { limit: num['limit']! } : {}) }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : `${formatEvaluation(r)}\nSaved in ${r.out}`);
         return 0;
       }
       case 'concepts': {
@@ -214,22 +219,22 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
         const o = args.options;
         if (!model || extra.length || !o.sae) throw new UsageError('fact concepts takes a MODEL and --sae CKPT.');
         if (o.concept !== undefined) {
-          const c = await handlers.concept({ model, sae: o.sae as string, concept: num.concept! }, services, call);
+          const c = await handlers.concept({ model, sae: o.sae as string, concept: num.concept!, ...derivedOut(o) }, services, call);
           const { stripPng: _s, ...rest } = c;
           io.out(json ? JSON.stringify(rest, null, 2) : formatConcept(rest));
           return 0;
         }
-        const r = await handlers.concepts({ model, sae: o.sae as string, ...(o.rebuild ? { rebuild: true } : {}) }, services, call);
-        io.out(json ? JSON.stringify(r, null, 2) : `Concept atlas ${r.atlasDir}: ${r.concepts} concepts, ${r.alive} alive${r.rebuilt ? ` (built in ${r.seconds.toFixed(1)} s)` : ' (up to date)'}.`);
+        const r = await handlers.concepts({ model, sae: o.sae as string, ...derivedOut(o), ...(o.rebuild ? { rebuild: true } : {}) }, services, call);
+        io.out(json ? JSON.stringify(r, null, 2) : `Concept atlas ${r.atlasDir}: ${r.concepts} concepts, ${r.alive} alive${r.rebuilt ? ` (${r.evaluated ? 'evaluated and ' : ''}built in ${r.seconds.toFixed(1)} s)` : ' (up to date)'}.`);
         return 0;
       }
       case 'consistency': {
         const [model, ...extra] = args.positional;
         const o = args.options;
         if (!model || extra.length || !o.sae) throw new UsageError('fact consistency takes a MODEL and --sae CKPT.');
-        const r = await handlers.consistency({ model, sae: o.sae as string, ...(o.foundation ? { foundation: o.foundation as string } : {}), ...(o['mean-images'] ? { meanImages: num['mean-images']! } : {}) }, services, call);
+        const r = await handlers.consistency({ model, sae: o.sae as string, ...derivedOut(o), ...(o.foundation ? { foundation: o.foundation as string } : {}), ...(o['mean-images'] ? { meanImages: num['mean-images']! } : {}) }, services, call);
         const { histogram: _h, ...rest } = r;
-        io.out(json ? JSON.stringify(rest, null, 2) : formatConsistency(rest));
+        io.out(json ? JSON.stringify(rest, null, 2) : `${formatConsistency(rest)}\nSaved in ${r.out}`);
         return 0;
       }
       case 'devices': {
@@ -298,4 +303,9 @@ function oneOf<T extends string>(v: string, allowed: readonly T[], name: string)
 }
 if (require.main === module) {
   runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}
+
+/** `--out DIR`: where evaluate, concepts and consistency put (and find) what they derive from a checkpoint. */
+function derivedOut(o: Record<string, string | true>): { out?: string } {
+  return typeof o.out === 'string' ? { out: o.out } : {};
 }

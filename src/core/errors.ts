@@ -17,6 +17,8 @@ export type FactErrorCode =
   | 'disk-full'
   | 'locked'
   | 'file-system'
+  | 'not-writable'
+  | 'unsupported-platform'
   | 'cancelled'
   | 'internal';
 

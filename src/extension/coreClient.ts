@@ -4,8 +4,11 @@ import * as vscode from 'vscode';
 import { CoreWorker } from '../core/jobs/workerClient';
 import type { RequestedProvider } from '../core/onnx/session';
 import { noteRanOn } from './ranOn';
+import { extensionCacheRoot, HOW_TO_CHANGE_CACHE } from './models';
 
 let worker: CoreWorker | undefined;
+/** The extension's global storage folder, known once the lifecycle is registered at activation. */
+let globalStoragePath: string | undefined;
 
 export function core(): CoreWorker {
   if (!worker) {
@@ -13,7 +16,11 @@ export function core(): CoreWorker {
     const threads = cfg.get<number>('threads', 0);
     const cudaLibraryPath = cfg.get<string>('cudaLibraryPath', '');
     worker = new CoreWorker(
-      { executionProvider: cfg.get<RequestedProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}) },
+      {
+        executionProvider: cfg.get<RequestedProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}),
+        // Derived files of SAE checkpoints (evaluation, atlas, C²) go here, never into a checkpoint folder.
+        ...(globalStoragePath ? { cacheRoot: extensionCacheRoot(globalStoragePath, cfg.get<string>('cacheFolder', '')), howToChangeCache: HOW_TO_CHANGE_CACHE } : {}),
+      },
       // The bundle sits in dist/ next to worker.js.
       { file: path.join(__dirname, 'worker.js') },
     );
@@ -23,9 +30,10 @@ export function core(): CoreWorker {
 }
 
 export function registerCoreLifecycle(context: vscode.ExtensionContext): void {
+  globalStoragePath = context.globalStorageUri.fsPath;
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads') || e.affectsConfiguration('fact.cudaLibraryPath')) {
+      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads') || e.affectsConfiguration('fact.cudaLibraryPath') || e.affectsConfiguration('fact.cacheFolder')) {
         noteRanOn(undefined);
         void disposeCore();
       }

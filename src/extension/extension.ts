@@ -13,6 +13,7 @@ import {
   type ConsistencyResult, type EvaluateResult, type TrainArgs, type TrainResult,
 } from './commands/saeCommands';
 import { asNode, deleteCheckpoint, layerOf, modelOf, revealNode } from './commands/treeCommands';
+import { missingNativeBinaries, missingNativeMessage } from '../core/nativeRuntime';
 import { core, registerCoreLifecycle } from './coreClient';
 import { JobRunner } from './jobs/jobRunner';
 import { vscodeJobHost } from './jobs/vscodeJobHost';
@@ -70,13 +71,20 @@ export interface FactApi {
 export function activate(context: vscode.ExtensionContext): FactApi {
   const t0 = performance.now();
   registerCoreLifecycle(context);
+  // A VSIX built for another platform lacks this machine's onnxruntime or sharp binaries: say which, and what to install.
+  const missingNative = missingNativeBinaries(context.extensionPath);
+  if (missingNative.length) {
+    const message = missingNativeMessage(missingNative);
+    log().error(message);
+    void vscode.window.showErrorMessage(message);
+  }
   // The UI is an object of its own so that tests can script parts of it (scriptUi).
   const ui: Ui = { ...vscodeUi };
   const choices = new Choices(context.workspaceState);
   const jobs = new JobRunner(vscodeJobHost(ui));
   const env = modelEnv(context);
   const saes = new SaeIndex(choices, env);
-  const concepts = new ConceptService(core, jobs, (sae) => { const m = choices.model(); return m ? saes.displayName(m, sae) : sae.split(/[\\/]/).pop() ?? sae; });
+  const concepts = new ConceptService(core, jobs, env, (sae) => { const m = choices.model(); return m ? saes.displayName(m, sae) : sae.split(/[\\/]/).pop() ?? sae; });
   const training = new TrainingSessions();
   const fact: Fact = { extensionUri: context.extensionUri, ui, choices, jobs, saes, concepts, training, core, env, now: () => performance.now() };
   // Checkpoints change on disk (trained, evaluated, deleted, copied in): the index reads them again.

@@ -13,6 +13,15 @@ export interface ModelEnv {
   workspaceFolder?: string;
   /** The extension's global storage folder (used without a workspace). */
   globalStoragePath: string;
+  /** Where derived files of SAE checkpoints (evaluation, atlas, C²) are cached (src/core/sae/saeFolder.ts). */
+  cacheRoot: string;
+}
+
+export const HOW_TO_CHANGE_CACHE = 'Choose another folder with the setting "fact.cacheFolder".';
+
+/** The setting `fact.cacheFolder` when set, else `cache/` in the extension's global storage (never its install folder). */
+export function extensionCacheRoot(globalStoragePath: string, setting: string | undefined): string {
+  return setting && setting.trim() ? path.resolve(setting.trim()) : path.join(globalStoragePath, 'cache');
 }
 
 export const EMBEDDED_MODEL_DIR = path.join('models', 'fashion-mnist-bcos');

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { CoreWorker } from '../core/jobs/workerClient';
 import type { JobRunner } from './jobs/jobRunner';
-import type { ModelEnv } from './models';
+import { extensionCacheRoot, type ModelEnv } from './models';
 import type { ConceptService } from './sae/conceptService';
 import type { SaeIndex } from './sae/saeIndex';
 import type { TrainingSessions } from './sae/trainingSessions';
@@ -36,6 +36,7 @@ export function modelEnv(context: Pick<vscode.ExtensionContext, 'extensionUri' |
     return {
       extensionPath: context.extensionUri.fsPath,
       globalStoragePath: context.globalStorageUri.fsPath,
+      cacheRoot: extensionCacheRoot(context.globalStorageUri.fsPath, vscode.workspace.getConfiguration('fact').get<string>('cacheFolder', '')),
       ...(ws?.scheme === 'file' ? { workspaceFolder: ws.fsPath } : {}),
     };
   };

@@ -14,7 +14,8 @@
 //   --grep     run only the UI tests whose file name or title matches
 //   --theme    run the UI tests in this theme only (whatever they list)
 //   --no-install  skip the installer (fails if code-server/chromium are missing)
-// Environment: FACT_EDITOR_TIMEOUT_S (overall limit, default 540), FACT_HEADED=1 (visible browser, needs a display),
+// Environment: FACT_EDITOR_TIMEOUT_S (overall limit, default 1800: a loaded 2-core machine needs several minutes),
+//   FACT_HEADED=1 (visible browser, needs a display),
 //   FACT_EXTENSION_ROOT (test another folder that follows the extension's contract; default: the repository).
 //
 // A UI test is a module exporting `default async function (ctx)` that throws on failure; optional exports:
@@ -53,7 +54,7 @@ const UI_DIR = path.join(REPO_ROOT, 'test', 'editor', 'ui');
 const RESULTS_FILE = path.join(OUTPUT_DIR, 'editor-results.json');
 const MOCHA_RESULT_FILE = path.join(HARNESS_DIR, 'mocha-result.json');
 const MOCHA_CONSOLE_FILE = path.join(OUTPUT_DIR, 'editor-mocha-console.log');
-const OVERALL_LIMIT_MS = Number(process.env.FACT_EDITOR_TIMEOUT_S || 540) * 1000;
+const OVERALL_LIMIT_MS = Number(process.env.FACT_EDITOR_TIMEOUT_S || 1800) * 1000;
 
 const results = [];   // { suite, title, state, error?, ms, measurements? }
 let stopCodeServer = null; // set while code-server runs, for the watchdog

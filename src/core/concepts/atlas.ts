@@ -1,10 +1,8 @@
 // The concept atlas (`fact concepts`): per concept of an SAE, from the evaluation's saved presence and
 // contributions — frequency, mean presence and contribution, the classes it contributes to most — and its top
-// images by presence, each with its input trace and a crop around the trace's mass. Written beside the checkpoint
-// (atlas/atlas.json + one PNG strip per concept) so the editor opens a concept at once; it records the checkpoint's
-// and the evaluation's hashes and is rebuilt when either changes.
-import { existsSync, promises as fs } from 'node:fs';
-import * as path from 'node:path';
+// images by presence, each with its input trace and a crop around the trace's mass. Written to the checkpoint's
+// derived folder (atlas/atlas.json + one PNG strip per concept; src/core/sae/saeFolder.ts) so the editor opens a
+// concept at once; it records the checkpoint's and the evaluation's hashes and is rebuilt when either changes.
 import sharp from 'sharp';
 import { FactError, throwIfAborted } from '../errors';
 import type { Dataset } from '../data/dataset';
@@ -19,8 +17,6 @@ import type { ModelRunner } from '../model/modelRunner';
 import { explanationToRgba } from '../render/colorMap';
 import { inputToRgba, toRgba8 } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
-import { readContainedFile } from '../util/containedFile';
-import { removeDeadTemporaries, writeFileAtomic } from '../util/files';
 import { presenceTraces } from './presenceTraces';
 import { cropAroundMass, type Crop } from './traceCrop';
 
@@ -54,30 +50,6 @@ export interface Atlas {
   seconds: number;
 }
 
-export const ATLAS_DIR = 'atlas';
-
-export async function readAtlas(checkpointDir: string): Promise<Atlas | undefined> {
-  const file = path.join(checkpointDir, ATLAS_DIR, 'atlas.json');
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(await fs.readFile(file, 'utf8')) as Atlas;
-}
-
-/** A concept's PNG strip: a file inside the atlas folder (an atlas someone shares must not make us read another). */
-export async function readAtlasStrip(checkpointDir: string, entry: AtlasConcept): Promise<Buffer | undefined> {
-  if (entry.strip === undefined) return undefined;
-  const dir = path.join(checkpointDir, ATLAS_DIR);
-  return readContainedFile(dir, entry.strip, { file: path.join(dir, 'atlas.json'), field: `concepts[${entry.concept}].strip`, code: 'bad-store', maxBytes: MAX_STRIP_BYTES }, true);
-}
-
-/** Far above any strip we write (16 images and traces at 4× a 224-pixel side are a few MB). */
-const MAX_STRIP_BYTES = 64 << 20;
-
-/** The atlas, if it was built from exactly this checkpoint and evaluation; undefined when missing or stale. */
-export async function currentAtlas(checkpointDir: string, checkpointSha256: string, evaluationSha256: string): Promise<Atlas | undefined> {
-  const a = await readAtlas(checkpointDir);
-  return a && a.checkpointSha256 === checkpointSha256 && a.evaluationSha256 === evaluationSha256 ? a : undefined;
-}
-
 export function atlasConcept(atlas: Atlas, concept: number): AtlasConcept {
   if (!Number.isInteger(concept) || concept < 0 || concept >= atlas.dictSize) {
     throw new FactError('bad-input', `Concept ${concept} is out of range: this SAE has concepts 0–${atlas.dictSize - 1}.`);
@@ -85,8 +57,15 @@ export function atlasConcept(atlas: Atlas, concept: number): AtlasConcept {
   return atlas.concepts[concept]!;
 }
 
+/** Where the atlas's files go (src/core/sae/saeFolder.ts decides): the strips first, atlas.json last. */
+export interface AtlasWriter {
+  /** `name` is relative to the atlas folder ('concepts/00042.png'). */
+  strip(name: string, png: Uint8Array): Promise<void>;
+  index(atlas: Atlas): Promise<void>;
+}
+
 export interface AtlasOptions {
-  checkpointDir: string;
+  writer: AtlasWriter;
   checkpointSha256: string;
   evaluationSha256: string;
   sae: SaeWeights;
@@ -145,11 +124,6 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
     });
     opts.onProgress?.(++done, perImage.size);
   }
-  const dir = path.join(opts.checkpointDir, ATLAS_DIR);
-  await fs.mkdir(path.join(dir, 'concepts'), { recursive: true });
-  // Strips half-written by a killed build are not left beside the new ones.
-  await removeDeadTemporaries(dir);
-  await removeDeadTemporaries(path.join(dir, 'concepts'));
   const concepts: AtlasConcept[] = [];
   for (let c = 0; c < K; c++) {
     const s = stats[c]!;
@@ -162,7 +136,7 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
     };
     if (top.length) {
       const file = `concepts/${String(c).padStart(5, '0')}.png`;
-      await writeFileAtomic(path.join(dir, file), await strip(top.map((t) => inputs.get(t.row)!), top.map((t) => traces.get(`${c}:${t.row}`)!.trace), side, cell));
+      await opts.writer.strip(file, await strip(top.map((t) => inputs.get(t.row)!), top.map((t) => traces.get(`${c}:${t.row}`)!.trace), side, cell));
       entry.strip = file;
     }
     concepts.push(entry);
@@ -171,7 +145,7 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
     format: 1, checkpointSha256: opts.checkpointSha256, evaluationSha256: opts.evaluationSha256, layer: sae.cfg.layer, dictSize: K,
     imagesEvaluated: n, side, cell, concepts, builtAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000,
   };
-  await writeFileAtomic(path.join(dir, 'atlas.json'), JSON.stringify(atlas));
+  await opts.writer.index(atlas);
   return atlas;
 }
 

@@ -2,7 +2,7 @@
 // atlas, measure its concepts' C² consistency, and explain a decision through its concepts.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { atlasConcept, buildAtlas, currentAtlas, readAtlas, readAtlasStrip, type AtlasConcept } from '../concepts/atlas';
+import { atlasConcept, buildAtlas, type AtlasConcept } from '../concepts/atlas';
 import { explainDecision, type DecisionExplanation } from '../concepts/explainDecision';
 import { decisionSectionHtml, reportPage } from '../concepts/htmlReport';
 import { FoundationModel } from '../consistency/foundationModel';
@@ -11,24 +11,24 @@ import { decodeImageFile } from '../data/imageDecode';
 import { openDataset, type DatasetSpec } from '../data/openDataset';
 import { FactError } from '../errors';
 import { evaluateSae } from '../evaluate/evaluate';
-import { loadEvaluationRecords, saveEvaluationRecords } from '../evaluate/evaluationFile';
+import { loadEvaluationRecords, saveEvaluationRecords, type EvaluationRecords } from '../evaluate/evaluationFile';
 import { FeatureStore } from '../features/featureStore';
 import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import { histogramPng } from '../render/histogram';
 import { rgbaToPng } from '../render/png';
-import { checkpointFiles, deleteTrainState, hasTrainState } from '../sae/checkpoint';
+import { deleteTrainState, hasTrainState } from '../sae/checkpoint';
 import { trainSae, type TrainProgress, type TrainResult, type ValidationScore } from '../sae/trainer';
 import { SaeEncoder } from '../sae/saeEncoder';
 import type { SaeInit, SaeWeights } from '../sae/saeConfig';
-import { sha256Hex } from '../util/sha256';
 import { containedPath } from '../util/containedFile';
-import { removeDeadTemporaries, writeFileAtomic } from '../util/files';
+import { writeFileAtomic } from '../util/files';
 import { withWriterLock } from '../util/writerLock';
 import { cardPathFor } from '../model/card';
 import type { CallContext } from './callContext';
 import { formatSeconds } from './modelMethods';
-import { besideCheckpoint, openSaeContext, readEvaluationSummary, writeJson, type EvaluationSummary, type SaeContext } from './saeContext';
+import { amendCheckpointCfg, checkpointFiles, atlasWriter, evaluationRecordsFile, openSaeFolder, readAtlasStrip, readConsistency, readCurrentAtlas, readEvaluation, writeConsistency, writeEvaluation, type DerivedLocation, type EvaluationSummary } from '../sae/saeFolder';
+import { openSaeContext, type SaeContext } from './saeContext';
 import type { CoreServices } from './services';
 
 export interface TrainParams {
@@ -68,12 +68,18 @@ export interface DecisionResult {
   html?: string;
 }
 
+/**
+ * Where a checkpoint's derived files (evaluation, atlas, C²) go: `out` when given, else the cache below `cacheRoot`
+ * (the caller's, else the process's default: src/core/sae/saeFolder.ts). Never the checkpoint folder.
+ */
+export interface DerivedParams { out?: string; cacheRoot?: string }
+
 export interface SaeMethods {
   train: { params: TrainParams; result: Omit<TrainResult, 'weights'> };
-  evaluate: { params: { model: string; sae: string; dataset?: DatasetSpec; limit?: number }; result: EvaluationSummary };
-  concepts: { params: { model: string; sae: string; rebuild?: boolean }; result: { atlasDir: string; concepts: number; alive: number; rebuilt: boolean; seconds: number } };
-  concept: { params: { model: string; sae: string; concept: number }; result: AtlasConcept & { stripPng?: string; c2?: number; c2Random?: number } };
-  consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number }; result: ConsistencyReport & { histogram: string } };
+  evaluate: { params: { model: string; sae: string; dataset?: DatasetSpec; limit?: number } & DerivedParams; result: EvaluationSummary & { out: string } };
+  concepts: { params: { model: string; sae: string; rebuild?: boolean } & DerivedParams; result: { atlasDir: string; concepts: number; alive: number; rebuilt: boolean; evaluated: boolean; seconds: number } };
+  concept: { params: { model: string; sae: string; concept: number } & DerivedParams; result: AtlasConcept & { stripPng?: string; c2?: number; c2Random?: number } };
+  consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number } & DerivedParams; result: ConsistencyReport & { histogram: string; out: string } };
   explainConcepts: { params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number }; result: DecisionResult };
   /** Several images through concepts, with one combined HTML report. */
   explainConceptsReport: { params: { model: string; sae: string; images: string[]; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
@@ -88,9 +94,15 @@ function defaultDataset(ctx: ModelContext, given?: DatasetSpec): DatasetSpec {
   throw new FactError('bad-dataset', `Give a dataset: '${ctx.file}' ships no test split.`, { file: ctx.file });
 }
 
-async function withSae<T>(services: CoreServices, model: string, sae: string, run: (ctx: ModelContext, s: SaeContext) => Promise<T>): Promise<T> {
+/** The derived files' location for a call: its own `out`/`cacheRoot`, else the process's. */
+function derivedLocation(services: CoreServices, p: DerivedParams): DerivedLocation {
+  if (p.out) return { out: p.out, howToChange: 'Pass --out a folder you can write to.' };
+  return { cacheRoot: p.cacheRoot ?? services.cache.root, howToChange: services.cache.howToChange };
+}
+
+async function withSae<T>(services: CoreServices, model: string, sae: string, where: DerivedParams, run: (ctx: ModelContext, s: SaeContext) => Promise<T>): Promise<T> {
   const ctx = await services.model(model);
-  const s = await openSaeContext(ctx, sae, services.options);
+  const s = await openSaeContext(ctx, sae, derivedLocation(services, where), services.options);
   try {
     return await run(ctx, s);
   } finally {
@@ -98,18 +110,33 @@ async function withSae<T>(services: CoreServices, model: string, sae: string, ru
   }
 }
 
-/** Evaluation records for the current checkpoint, or a clear request to evaluate first. */
-async function currentRecords(s: SaeContext) {
-  const summary = await readEvaluationSummary(s.dir);
-  const file = path.join(s.dir, besideCheckpoint.evaluation);
-  // The records are large and not shipped with the default SAE; their hash ties them to the summary.
-  const why = !summary ? 'has not been evaluated yet'
-    : summary.checkpointSha256 !== s.sha256 ? 'has changed since it was last evaluated'
-    : !existsSync(file) ? `has no per-image evaluation records (${besideCheckpoint.evaluation})`
-    : sha256Hex(await fs.readFile(file)) !== summary.recordsSha256 ? 'has evaluation records that do not match its evaluation summary'
-    : undefined;
-  if (why) throw new FactError('bad-store', `The SAE in '${s.dir}' ${why}: run \`fact evaluate\` (or FaCT: Evaluate) first.`, { file: s.dir });
-  return { summary: summary!, records: await loadEvaluationRecords(file) };
+/** Evaluation records of the current checkpoint, or why there are none. */
+async function currentRecords(s: SaeContext): Promise<{ summary: EvaluationSummary; records: EvaluationRecords } | { why: string }> {
+  const e = await readEvaluation(s.folder);
+  if (!e) return { why: 'has not been evaluated yet' };
+  const r = await evaluationRecordsFile(e);
+  if ('missing' in r) return { why: r.missing };
+  return { summary: e.summary, records: await loadEvaluationRecords(r.file) };
+}
+
+/** The records, or a clear request to evaluate first. */
+async function requireRecords(s: SaeContext): Promise<{ summary: EvaluationSummary; records: EvaluationRecords }> {
+  const r = await currentRecords(s);
+  if ('why' in r) throw new FactError('bad-store', `The SAE in '${s.dir}' ${r.why}: run \`fact evaluate\` (or FaCT: Evaluate SAE) first.`, { file: s.dir });
+  return r;
+}
+
+/** Evaluates the model with the SAE and saves the summary and per-image records into the derived folder. */
+async function evaluateInto(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext, dataset?: DatasetSpec, limit?: number) {
+  const spec = defaultDataset(ctx, dataset);
+  const data = await openDataset(ctx, spec);
+  const explainer = await services.explainer(model);
+  const { metrics, records } = await evaluateSae(ctx, services.runner, explainer, {
+    layer: s.sae.cfg.layer, dataset: data, sae: s.sae, encode: s.encode, keepRecords: true, signal: call.signal, ...(limit ? { limit } : {}),
+    onProgress: (d, t) => call.progress(`Evaluated ${d}/${t} images`, d / t),
+  });
+  const summary = await writeEvaluation(s.folder, (file) => saveEvaluationRecords(file, records!), { dataset: spec, datasetSource: data.source, metrics, evaluatedAt: new Date().toISOString() });
+  return { summary, records: records! };
 }
 
 export const saeHandlers: Handlers = {
@@ -128,77 +155,52 @@ export const saeHandlers: Handlers = {
     }
   },
 
-  async evaluate({ model, sae, dataset, limit }, services, call) {
-    return withSae(services, model, sae, async (ctx, s) => {
-      const spec = defaultDataset(ctx, dataset);
-      const data = await openDataset(ctx, spec);
-      const explainer = await services.explainer(model);
-      const { metrics, records } = await evaluateSae(ctx, services.runner, explainer, {
-        layer: s.sae.cfg.layer, dataset: data, sae: s.sae, encode: s.encode, keepRecords: true, signal: call.signal, ...(limit ? { limit } : {}),
-        onProgress: (d, t) => call.progress(`Evaluated ${d}/${t} images`, d / t),
-      });
-      const file = path.join(s.dir, besideCheckpoint.evaluation);
-      await removeDeadTemporaries(path.dirname(file));
-      await saveEvaluationRecords(file, records!);
-      const summary: EvaluationSummary = { checkpointSha256: s.sha256, dataset: spec, datasetSource: data.source, metrics, recordsSha256: sha256Hex(await fs.readFile(file)), evaluatedAt: new Date().toISOString() };
-      await writeJson(path.join(s.dir, besideCheckpoint.evaluationJson), summary);
-      // The checkpoint's own cfg.json carries its headline numbers, for the tree view and for Python users.
-      const cfgFile = path.join(s.dir, checkpointFiles.cfg);
-      const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
-      cfg.evaluation = { dataset: data.source, ...metrics };
-      await writeJson(cfgFile, cfg);
-      return summary;
-    });
+  async evaluate({ model, sae, dataset, limit, ...where }, services, call) {
+    // The summary and records go to the derived folder; the checkpoint's cfg.json is left as it is.
+    return withSae(services, model, sae, where, async (ctx, s) => ({ ...(await evaluateInto(services, ctx, s, model, call, dataset, limit)).summary, out: s.folder.out }));
   },
 
-  async concepts({ model, sae, rebuild }, services, call) {
-    return withSae(services, model, sae, async (ctx, s) => {
+  async concepts({ model, sae, rebuild, ...where }, services, call) {
+    return withSae(services, model, sae, where, async (ctx, s) => {
       const t0 = Date.now();
       // An atlas made from this checkpoint and its latest evaluation is current: no need to read the records.
-      const latest = await readEvaluationSummary(s.dir);
-      let atlas = rebuild || !latest || latest.checkpointSha256 !== s.sha256 ? undefined : await currentAtlas(s.dir, s.sha256, latest.recordsSha256);
-      const rebuilt = !atlas;
-      if (!atlas) {
-        const { summary, records } = await currentRecords(s);
-        const explainer = await services.explainer(model);
-        atlas = await buildAtlas(ctx, services.runner, explainer, {
-          checkpointDir: s.dir, checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
-          dataset: await openDataset(ctx, summary.dataset), signal: call.signal, onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
-        });
-      }
-      return { atlasDir: path.join(s.dir, 'atlas'), concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt, seconds: (Date.now() - t0) / 1000 };
+      const ready = rebuild ? undefined : await readCurrentAtlas(s.folder);
+      if (ready) return { atlasDir: ready.dir, concepts: ready.atlas.dictSize, alive: ready.atlas.concepts.filter((c) => c.images > 0).length, rebuilt: false, evaluated: false, seconds: (Date.now() - t0) / 1000 };
+      // The atlas is made of the evaluation's records: evaluate first when they are missing (a fresh install).
+      const known = await currentRecords(s);
+      const { summary, records } = 'why' in known ? await evaluateInto(services, ctx, s, model, call) : known;
+      const explainer = await services.explainer(model);
+      const atlas = await buildAtlas(ctx, services.runner, explainer, {
+        writer: atlasWriter(s.folder), checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
+        dataset: await openDataset(ctx, summary.dataset), signal: call.signal, onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
+      });
+      const built = (await readCurrentAtlas(s.folder))!;
+      return { atlasDir: built.dir, concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt: true, evaluated: 'why' in known, seconds: (Date.now() - t0) / 1000 };
     });
   },
 
-  async concept({ model, sae, concept }, services, call) {
+  async concept({ model, sae, concept, ...where }, services, call) {
     // Fast path (the editor opens concepts often): a current atlas is read without loading the SAE or its records.
     const ctx = await services.model(model);
-    const cfg = JSON.parse(await fs.readFile(path.join(sae, checkpointFiles.cfg), 'utf8').catch(() => '{}')) as { modelSha256?: string };
-    const sha = existsSync(path.join(sae, checkpointFiles.weights)) ? sha256Hex(await fs.readFile(path.join(sae, checkpointFiles.weights))) : '';
-    const latest = await readEvaluationSummary(sae);
-    let atlas = cfg.modelSha256 === ctx.loaded.sha256 && latest?.checkpointSha256 === sha ? await currentAtlas(sae, sha, latest.recordsSha256) : undefined;
-    if (!atlas) {
-      await saeHandlers.concepts({ model, sae }, services, call);
-      atlas = (await readAtlas(sae))!;
+    const folder = await openSaeFolder(sae, derivedLocation(services, where));
+    let found = folder.modelSha256 === ctx.loaded.sha256 ? await readCurrentAtlas(folder) : undefined;
+    if (!found) {
+      await saeHandlers.concepts({ model, sae, ...where }, services, call);
+      found = (await readCurrentAtlas(folder))!;
     }
-    const c = atlasConcept(atlas, concept);
-    const consistencyFile = path.join(sae, besideCheckpoint.consistency);
-    let c2: { score?: number; random?: number } = {};
-    if (existsSync(consistencyFile)) {
-      const report = JSON.parse(await fs.readFile(consistencyFile, 'utf8')) as ConsistencyReport & { checkpointSha256?: string };
-      const hit = report.concepts.find((x) => x.concept === concept);
-      if (hit) c2 = { score: hit.score, random: hit.random };
-    }
+    const c = atlasConcept(found.atlas, concept);
+    const hit = (await readConsistency(folder))?.report.concepts.find((x) => x.concept === concept);
+    const strip = await readAtlasStrip(found.dir, c.strip);
     return {
       ...c,
-      ...(c.strip ? { stripPng: (await readAtlasStrip(sae, c))!.toString('base64') } : {}),
-      ...(c2.score !== undefined ? { c2: c2.score, c2Random: c2.random! } : {}),
+      ...(strip ? { stripPng: strip.toString('base64') } : {}),
+      ...(hit ? { c2: hit.score, c2Random: hit.random } : {}),
     };
   },
 
-  async consistency({ model, sae, foundation, meanImages }, services, call) {
-    return withSae(services, model, sae, async (ctx, s) => {
-      const { summary, records } = await currentRecords(s);
+  async consistency({ model, sae, foundation, meanImages, ...where }, services, call) {
+    return withSae(services, model, sae, where, async (ctx, s) => {
+      const { summary, records } = await requireRecords(s);
       const file = foundation ?? (ctx.card?.foundation ? containedPath(path.dirname(ctx.file), ctx.card.foundation, { file: cardPathFor(ctx.file), field: 'foundation', code: 'bad-card' }, true) : undefined);
       if (!file) throw new FactError('bad-input', `Name a foundation model (an ONNX feature extractor such as DINOv2 exported by models/recipes/export.py): '${ctx.file}' ships none.`);
       const fm = await FoundationModel.open(file, services.options);
@@ -210,13 +212,9 @@ export const saeHandlers: Handlers = {
           onProgress: (d, t, stage) => call.progress(`C² ${stage}: ${d}/${t}`, d / t),
         });
         const png = await histogramPng(report.concepts.map((c) => c.score), { random: report.randomMean, mean: report.mean });
-        await writeFileAtomic(path.join(s.dir, besideCheckpoint.histogram), png);
-        await writeJson(path.join(s.dir, besideCheckpoint.consistency), { ...report, checkpointSha256: s.sha256 });
-        const cfgFile = path.join(s.dir, checkpointFiles.cfg);
-        const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
-        cfg.consistency = { foundation: path.basename(file), mean: report.mean, randomMean: report.randomMean, deltaRandom: report.deltaRandom, concepts: report.conceptsInMean };
-        await writeJson(cfgFile, cfg);
-        return { ...report, histogram: png.toString('base64') };
+        // The report and histogram go to the derived folder; the checkpoint's cfg.json is left as it is.
+        await writeConsistency(s.folder, report, png);
+        return { ...report, histogram: png.toString('base64'), out: s.folder.out };
       } finally {
         await fm.dispose();
       }
@@ -224,7 +222,7 @@ export const saeHandlers: Handlers = {
   },
 
   async explainConcepts({ model, sae, image, classIndex, html, topConcepts }, services, call) {
-    return withSae(services, model, sae, async (ctx, s) => {
+    return withSae(services, model, sae, {}, async (ctx, s) => {
       const { result, section } = await decisionOf(services, ctx, s, model, image, call, classIndex, topConcepts);
       if (html) await writeFileAtomic(html, reportPage(`FaCT explanation — ${result.explanation.className} — ${image}`, [section]));
       return { ...result, ...(html ? { html } : {}) };
@@ -232,7 +230,7 @@ export const saeHandlers: Handlers = {
   },
 
   async explainConceptsReport({ model, sae, images, html, topConcepts }, services, call) {
-    return withSae(services, model, sae, async (ctx, s) => {
+    return withSae(services, model, sae, {}, async (ctx, s) => {
       const results: DecisionResult[] = [];
       const sections: string[] = [];
       for (const image of images) {
@@ -297,10 +295,9 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
       { kind: 'train', step: t.step, totalSteps: t.totalSteps, epoch: t.epoch, loss: t.loss, fvu: t.fvu, l0: t.l0, dead: t.dead, lr: t.lr, vectorsPerSecond: t.vectorsPerSecond, etaSeconds: t.etaSeconds, ...(t.validation !== undefined ? { validation: t.validation } : {}) })),
   });
   // The checkpoint records where its training vectors came from (the store's manifest, summarised).
-  const cfgFile = path.join(p.out, checkpointFiles.cfg);
-  const cfg = JSON.parse(await fs.readFile(cfgFile, 'utf8'));
-  cfg.collection = collectionSummary(store.manifest);
-  await writeJson(cfgFile, cfg);
+  await amendCheckpointCfg(p.out, (cfg) => {
+    cfg.collection = collectionSummary(store.manifest);
+  });
   const { weights: _w, ...rest } = r;
   return rest;
 }

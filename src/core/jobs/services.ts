@@ -4,6 +4,14 @@ import { openModel, type ModelContext } from '../model/modelContext';
 import { Explainer } from '../engine/explainer';
 import { ModelRunner } from '../model/modelRunner';
 import type { SessionOptions } from '../onnx/session';
+import { defaultCacheRoot } from '../sae/saeFolder';
+
+export interface CoreOptions extends SessionOptions {
+  /** Where derived files of SAE checkpoints go (default: $FACT_CACHE, else the XDG cache's fact-vscode folder). */
+  cacheRoot?: string;
+  /** How a person chooses another cache folder, said when it cannot be written. */
+  howToChangeCache?: string;
+}
 
 export class CoreServices {
   readonly runner: ModelRunner;
@@ -11,8 +19,12 @@ export class CoreServices {
 
   private readonly explainers = new Map<ModelContext, Promise<Explainer>>();
 
-  constructor(readonly options: SessionOptions = {}) {
+  /** The derived files' cache of this process. */
+  readonly cache: { root: string; howToChange: string };
+
+  constructor(readonly options: CoreOptions = {}) {
     this.runner = new ModelRunner(options);
+    this.cache = { root: options.cacheRoot ?? defaultCacheRoot(), howToChange: options.howToChangeCache ?? 'Set FACT_CACHE to another folder or pass --out DIR.' };
   }
 
   /** The explanation engine for a model, analysed once per opened model. */

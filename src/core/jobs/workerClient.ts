@@ -3,9 +3,10 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { cancelledError, deserializeError } from '../errors';
+import { cancelledError, deserializeError, FactError } from '../errors';
+import { explainNativeLoadError } from '../nativeRuntime';
 import type { RanOn } from '../onnx/providerUsage';
-import type { SessionOptions } from '../onnx/session';
+import type { CoreOptions } from './services';
 import type { ProgressData } from './callContext';
 import type { CoreMethods, MethodName } from './methods';
 import type { FromWorker, ToWorker } from './workerProtocol';
@@ -41,7 +42,7 @@ export class CoreWorker {
   private readonly cancelling = new Set<number>();
 
   constructor(
-    private readonly options: SessionOptions = {},
+    private readonly options: CoreOptions = {},
     private readonly script: WorkerScript = defaultWorkerScript(),
     /** How long a cancelled call may take to stop before the worker is terminated. */
     private readonly cancelGraceMs = 2000,
@@ -51,7 +52,11 @@ export class CoreWorker {
     if (this.worker) return this.worker;
     const w = startWorker(this.script, this.options);
     w.on('message', (m: FromWorker) => this.onMessage(m));
-    w.on('error', (e) => this.failAll(e));
+    // A worker that cannot load a native library (a build for another platform) says which platform and what to install.
+    w.on('error', (e) => {
+      const native = explainNativeLoadError(e);
+      this.failAll(native ? new FactError('unsupported-platform', native) : e);
+    });
     w.on('exit', (code) => {
       if (this.worker === w) this.worker = undefined;
       if (code !== 0) this.failAll(new Error(`The FaCT worker thread stopped (exit code ${code}).`));

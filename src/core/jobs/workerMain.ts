@@ -2,16 +2,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../errors';
 import { fileSystemError } from '../util/fileSystemError';
-import type { SessionOptions } from '../onnx/session';
 import type { ProgressData } from './callContext';
 import { handlers, type MethodName } from './methods';
-import { CoreServices } from './services';
+import { CoreServices, type CoreOptions } from './services';
 import type { FromWorker, ToWorker } from './workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('workerMain must run in a worker thread.');
 
-const services = new CoreServices((workerData ?? {}) as SessionOptions);
+const services = new CoreServices((workerData ?? {}) as CoreOptions);
 const running = new Map<number, AbortController>();
 const send = (m: FromWorker) => port.postMessage(m);
 

@@ -1,6 +1,6 @@
-// SAE checkpoint folders. The shipped checkpoint is `sae.safetensors` (FaCT's state-dict names and layouts:
-// encoder.weight [K,d], decoder.weight [d,K], F32) plus `cfg.json` (in SAELens' spirit: what the SAE is, what it was
-// trained on, how). Resuming needs more (Adam moments, counters, the data cursor): `train-state.safetensors` +
+// Reading and writing the SAE itself; its file names and everything derived from it belong to ./saeFolder.ts. The
+// checkpoint is `sae.safetensors` (FaCT's state-dict names and layouts: encoder.weight [K,d], decoder.weight [d,K],
+// F32) plus `cfg.json` (in SAELens' spirit: what the SAE is, what it was trained on, how). Resuming needs more (Adam moments, counters, the data cursor): `train-state.safetensors` +
 // `train-state.json`, kept apart so they can be deleted once training is done.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -8,14 +8,9 @@ import { FactError } from '../errors';
 import { readFileOrThrow, writeFileAtomic } from '../util/files';
 import { asFloat32, readSafetensors, writeSafetensors, type SafeTensor } from '../util/safetensors';
 import { checkSaeShape, type SaeConfig, type SaeWeights, type TrainSettings } from './saeConfig';
+import { checkpointFiles } from './saeFolder';
 import type { StepState } from './trainStepGraph';
 
-export const checkpointFiles = {
-  weights: 'sae.safetensors',
-  cfg: 'cfg.json',
-  trainState: 'train-state.safetensors',
-  trainStateJson: 'train-state.json',
-} as const;
 
 /** Tensor names in sae.safetensors: those of FaCT's state dict, so PyTorch users can load_state_dict them. */
 export const tensorNames = { encoder: 'encoder.weight', decoder: 'decoder.weight' } as const;

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST, PARTS_DIR } from '../features/manifest';
 import { partName } from '../features/mergeParts';
-import { checkpointFiles } from '../sae/checkpoint';
+import { checkpointFiles } from '../sae/saeFolder';
 import { logDir } from './slurmCollect';
 import { isActive, listJobs, type SlurmJob } from './slurmCommands';
 

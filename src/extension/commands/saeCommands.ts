@@ -5,6 +5,7 @@
 import { askWhereToRun, submitWithCli, type RunWhere } from '../slurm/submitToSlurm';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { checkpointFiles } from '../../core/sae/saeFolder';
 import * as vscode from 'vscode';
 import type { DatasetSpec } from '../../core/data/openDataset';
 import { isFactError } from '../../core/errors';
@@ -14,7 +15,7 @@ import { foundationCandidates, isInside, modelDisplayName, readCardSummary } fro
 import { ConceptPanel } from '../panels/conceptPanel';
 import { ConsistencyPanel } from '../panels/consistencyPanel';
 import { TrainingPanel } from '../panels/trainingPanel';
-import { conceptsByContribution, defaultCheckpointDir, defaultSaeShape, modelFeatureStores, readConsistency, readFeatureStore, readTrainingLog, waitForTrainState, type FeatureStoreInfo } from '../sae/saeFiles';
+import { conceptsByContribution, defaultCheckpointDir, defaultSaeShape, modelFeatureStores, readFeatureStore, readTrainingLog, waitForTrainState, type FeatureStoreInfo } from '../sae/saeFiles';
 import { NO_SAE } from '../sae/saeIndex';
 import type { Fact } from '../services';
 import type { SaeCheckpointInfo } from '../tree/saeCheckpoints';
@@ -119,7 +120,7 @@ export async function chooseSaeCommand(fact: Fact, arg?: unknown): Promise<strin
     const chosen = await fact.ui.openDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'FaCT: an SAE checkpoint folder', openLabel: 'Use SAE' });
     if (!chosen?.[0]) return undefined;
     dir = chosen[0].fsPath;
-    if (!existsSync(path.join(dir, 'cfg.json'))) {
+    if (!existsSync(path.join(dir, checkpointFiles.cfg))) {
       void fact.ui.error(`FaCT: '${dir}' is not an SAE checkpoint folder (it has no cfg.json).`);
       return undefined;
     }
@@ -221,7 +222,7 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
   const k = args.k ?? (await askInt(fact, `k: concepts active per feature vector (TopK), below ${dictSize}`, kDefault, (n) => (n >= 1 && n < dictSize ? undefined : `between 1 and ${dictSize - 1}`)));
   if (k === undefined) return undefined;
   const batchSize = args.batchSize ?? (defaults.batchSize < 4096 ? defaults.batchSize : undefined);
-  const target = args.out ? { dir: args.out, resumable: existsSync(path.join(args.out, 'train-state.json')) } : defaultCheckpointDir(model, layer, k, dictSize, fact.env());
+  const target = args.out ? { dir: args.out, resumable: existsSync(path.join(args.out, checkpointFiles.trainStateJson)) } : defaultCheckpointDir(model, layer, k, dictSize, fact.env());
   const out = target.dir;
   const resume = args.resume ?? target.resumable;
   const settings = { model, features, out, layer, k, dictSize, vectors: store!.vectors, ...(args.epochs !== undefined ? { epochs: args.epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}) };
@@ -312,7 +313,7 @@ export async function evaluateSaeCommand(fact: Fact, arg?: unknown): Promise<Eva
     title: `Evaluating SAE ${name} (${modelDisplayName(model)})`,
     run: (ctx) => {
       ctx.log(`model ${model}, SAE ${sae}, dataset ${dataset ? JSON.stringify(dataset) : "the card's test split"}${o.limit ? `, first ${o.limit} images` : ''}.`);
-      return fact.core().call('evaluate', { model, sae, ...(dataset ? { dataset } : {}), ...(o.limit ? { limit: o.limit } : {}) }, { signal: ctx.signal, onProgress: ctx.report });
+      return fact.core().call('evaluate', { model, sae, cacheRoot: fact.env().cacheRoot, ...(dataset ? { dataset } : {}), ...(o.limit ? { limit: o.limit } : {}) }, { signal: ctx.signal, onProgress: ctx.report });
     },
     describeResult: (r) => `accuracy with the SAE ${(100 * r.metrics.accuracyWithSae).toFixed(2)} % on ${r.metrics.images} images`,
   });
@@ -366,7 +367,7 @@ export async function measureConsistencyCommand(fact: Fact, arg?: unknown): Prom
     kind: CONSISTENCY_JOB,
     target: sae,
     title: `Measuring the C² consistency of SAE ${name} (${modelDisplayName(model)})`,
-    run: (ctx) => fact.core().call('consistency', { model, sae, ...(foundation ? { foundation } : {}), ...(o.meanImages ? { meanImages: o.meanImages } : {}) }, { signal: ctx.signal, onProgress: ctx.report }),
+    run: (ctx) => fact.core().call('consistency', { model, sae, cacheRoot: fact.env().cacheRoot, ...(foundation ? { foundation } : {}), ...(o.meanImages ? { meanImages: o.meanImages } : {}) }, { signal: ctx.signal, onProgress: ctx.report }),
     describeResult: (r) => `mean C² ${r.mean.toFixed(4)} over ${r.conceptsInMean} concepts (random ${r.randomMean.toFixed(4)})`,
   });
   if (!start.started) return undefined;
@@ -397,7 +398,7 @@ export async function measureConsistencyCommand(fact: Fact, arg?: unknown): Prom
 export async function showConsistencyCommand(fact: Fact, arg?: unknown): Promise<ConsistencyPanel | undefined> {
   const t = await resolveModelSae(fact, arg, 'FaCT: show the C² consistency of which SAE?');
   if (!t) return undefined;
-  if (!existsSync(path.join(t.sae, 'consistency.json'))) {
+  if (!(await fact.concepts.consistency(t.sae))) {
     await measureConsistencyCommand(fact, t);
     return ConsistencyPanel.open.get(t.sae);
   }
@@ -435,7 +436,7 @@ export async function pickConcept(fact: Fact, model: string, sae: string): Promi
     });
     return undefined;
   }
-  const c2 = new Map((await readConsistency(sae))?.concepts.map((c) => [c.concept, c.score]) ?? []);
+  const c2 = new Map((await fact.concepts.consistency(sae))?.report.concepts.map((c) => [c.concept, c.score]) ?? []);
   const items: PickItem<number>[] = conceptsByContribution(atlas).map((c, i) => ({
     label: `Concept ${c.concept}`,
     value: c.concept,

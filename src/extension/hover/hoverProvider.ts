@@ -10,11 +10,11 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readAtlasStrip } from '../../core/concepts/atlas';
+import { checkpointFiles } from '../../core/sae/saeFolder';
 import type { ModelInspection } from '../../core/model/inspectModel';
 import { log } from '../log';
 import { modelDisplayName } from '../models';
-import { conceptsByContribution, readConsistency } from '../sae/saeFiles';
+import { conceptsByContribution } from '../sae/saeFiles';
 import type { Fact } from '../services';
 import type { SaeCheckpointInfo } from '../tree/saeCheckpoints';
 import { codeSpan, escapeMarkdown, matchLayer, pathAt, resolveImagePath, stringLiteralAt, type LayerName } from './hoverText';
@@ -127,7 +127,8 @@ export class FactHoverProvider implements vscode.HoverProvider {
     if (!layer) return undefined;
     const eff = this.fact.saes.peekEffective(model);
     const ckpt = withLayer.find((c) => c.dir === eff?.dir && c.layer === layer) ?? withLayer.find((c) => c.layer === layer)!;
-    const stamp = ['cfg.json', 'atlas/atlas.json', 'consistency.json'].map((f) => { try { return statSync(path.join(ckpt.dir, f)).mtimeMs; } catch { return 0; } }).join(':');
+    // What the checkpoint listing read (cfg.json, the cached evaluation and C² report) changes when any of them does.
+    const stamp = `${(() => { try { return statSync(path.join(ckpt.dir, checkpointFiles.cfg)).mtimeMs; } catch { return 0; } })()}:${JSON.stringify([ckpt.has, ckpt.evaluation, ckpt.consistency])}`;
     const key = `layer\u0000${model}\u0000${ckpt.dir}\u0000${stamp}`;
     const e = this.ensure(key, () => this.layerDetails(model, ckpt, layer));
     if (e.state === 'ready' && e.md) return new vscode.Hover(e.md, range);
@@ -156,12 +157,12 @@ export class FactHoverProvider implements vscode.HoverProvider {
 
   private async layerDetails(model: string, c: SaeCheckpointInfo, layer: string): Promise<vscode.MarkdownString> {
     const md = this.layerSummary(model, c, layer);
-    if (!existsSync(path.join(c.dir, 'evaluation.json'))) {
+    if (!c.has?.evaluation) {
       md.appendMarkdown(`\nIts concepts need an evaluation: ${commandLink('Evaluate SAE', 'fact.evaluateSae', { model, sae: c.dir })}`);
       return md;
     }
     const atlas = (await this.fact.concepts.readyAtlas(c.dir)) ?? (await this.fact.concepts.atlas(model, c.dir));
-    const c2 = new Map((await readConsistency(c.dir))?.concepts.map((x) => [x.concept, x.score]) ?? []);
+    const c2 = new Map((await this.fact.concepts.consistency(c.dir))?.report.concepts.map((x) => [x.concept, x.score]) ?? []);
     const alive = conceptsByContribution(atlas);
     const top = alive.slice(0, 4);
     md.appendMarkdown(`\n**Top concepts by mean contribution** (of ${alive.length.toLocaleString('en-US')} alive)\n\n`);
@@ -169,7 +170,8 @@ export class FactHoverProvider implements vscode.HoverProvider {
     for (const t of top) {
       let thumb = '';
       if (t.strip) {
-        const b64 = await readAtlasStrip(c.dir, t).then((b) => b && stripThumbnail(b.toString('base64'), 3, 22), () => undefined);
+        const png = await this.fact.concepts.readyStrip(c.dir, t);
+        const b64 = png ? await stripThumbnail(png.toString('base64'), 3, 22) : undefined;
         if (b64) thumb = img(b64, 132, 22, `top images of concept ${t.concept}`);
       }
       md.appendMarkdown(`| ${thumb} | ${commandLink(`#${t.concept}`, 'fact.openConcept', { model, sae: c.dir, concept: t.concept })} | ${num(t.meanContribution)} | ${pct(t.frequency)} | ${c2.has(t.concept) ? num(c2.get(t.concept)!) : '—'} | ${escapeMarkdown(t.classes[0]?.name ?? '')} |\n`);

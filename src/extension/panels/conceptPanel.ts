@@ -12,7 +12,9 @@ import { isFactError } from '../../core/errors';
 import { log } from '../log';
 import { modelDisplayName, readCardSummary } from '../models';
 import type { ConceptResult } from '../sae/conceptService';
-import { conceptsByContribution, type AtlasSummary } from '../sae/saeFiles';
+import type { Atlas } from '../../core/concepts/atlas';
+import { checkpointFiles } from '../../core/sae/saeFolder';
+import { conceptsByContribution } from '../sae/saeFiles';
 import type { Fact } from '../services';
 import { createPanel, PanelHost, type PanelKind } from './panelHost';
 
@@ -28,7 +30,7 @@ export const conceptPanelKind: PanelKind<ConceptHostMessage, ConceptWebviewMessa
 
 export interface ConceptTarget { model: string; sae: string; concept: number }
 
-export function toConceptView(r: ConceptResult, t: ConceptTarget & { saeName: string; layer: string }, atlas: AtlasSummary | undefined, classNames: string[] | undefined): ConceptView {
+export function toConceptView(r: ConceptResult, t: ConceptTarget & { saeName: string; layer: string }, atlas: Atlas | undefined, classNames: string[] | undefined): ConceptView {
   const name = (i: number) => classNames?.[i] ?? r.classes.find((c) => c.index === i)?.name ?? `class ${i}`;
   const ranked = atlas ? conceptsByContribution(atlas) : [];
   const at = ranked.findIndex((c) => c.concept === r.concept);
@@ -144,7 +146,7 @@ export class ConceptPanel extends PanelHost<ConceptHostMessage, ConceptWebviewMe
       }
       case 'revealSae': {
         const { revealPath } = await import('../commands/saeCommands');
-        await revealPath(path.join(t.sae, 'cfg.json'));
+        await revealPath(path.join(t.sae, checkpointFiles.cfg));
         break;
       }
     }

@@ -1,7 +1,7 @@
 // The consistency panel (FaCT: Measure Consistency, or the tree's "Show Consistency"): the C² histogram of an SAE's
 // concepts with the random-trace baseline, the means and Δ_rand, and every scored concept in a table that sorts and
-// filters (click a row → its concept panel). One panel per SAE; it reads the report the core saved beside the
-// checkpoint (consistency.json/png), so it opens at once and comes back after a window reload.
+// filters (click a row → its concept panel). One panel per SAE; it reads the report the core saved in the cache
+// (consistency.json/png, src/core/sae/saeFolder.ts), so it opens at once and comes back after a window reload.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -9,11 +9,11 @@ import {
   consistencyHostMessageSchema, consistencyPanelStateSchema, consistencyWebviewMessageSchema,
   type ConsistencyHostMessage, type ConsistencyPanelState, type ConsistencyView, type ConsistencyWebviewMessage,
 } from '../../../webview/shared/protocol';
+import { readConsistency } from '../../core/sae/saeFolder';
 import { log } from '../log';
 import { modelDisplayName } from '../models';
-import { readAtlas, readConsistency, type ConsistencyFile } from '../sae/saeFiles';
+import type { ConsistencyReport } from '../../core/consistency/measureConsistency';
 import type { Fact } from '../services';
-import { BESIDE } from '../tree/saeCheckpoints';
 import { createPanel, PanelHost, PanelRegistry, type PanelKind } from './panelHost';
 
 export const CONSISTENCY_PANEL_VIEW_TYPE = 'fact.consistency';
@@ -29,8 +29,8 @@ export const consistencyPanelKind: PanelKind<ConsistencyHostMessage, Consistency
 export interface ConsistencyTarget { model: string; sae: string }
 
 /** A report as the panel shows it; `histogram` is base64 PNG (from the core's result or consistency.png). */
-export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report: ConsistencyFile, histogram: string | undefined, measuredAt: string | null): Promise<ConsistencyView> {
-  const atlas = await readAtlas(t.sae);
+export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report: ConsistencyReport, histogram: string | undefined, measuredAt: string | null): Promise<ConsistencyView> {
+  const atlas = await fact.concepts.readyAtlas(t.sae);
   const byConcept = new Map(atlas?.concepts.map((c) => [c.concept, c]) ?? []);
   const info = (await fact.saes.list(t.model)).find((c) => c.dir === t.sae);
   return {
@@ -60,7 +60,7 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
   private view: ConsistencyView | undefined;
 
   /** Shows the SAE's report: `result` when just measured, else the one on disk. */
-  static async show(fact: Fact, t: ConsistencyTarget, result?: ConsistencyFile & { histogram?: string }): Promise<ConsistencyPanel> {
+  static async show(fact: Fact, t: ConsistencyTarget, result?: ConsistencyReport & { histogram?: string }): Promise<ConsistencyPanel> {
     let p = ConsistencyPanel.open.get(t.sae);
     if (p) p.reveal();
     else p = new ConsistencyPanel(createPanel(fact.extensionUri, CONSISTENCY_PANEL_VIEW_TYPE, titleFor(fact, t)), fact, t, false);
@@ -84,15 +84,15 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
     return this.view;
   }
 
-  async load(result?: ConsistencyFile & { histogram?: string }): Promise<ConsistencyView | undefined> {
+  async load(result?: ConsistencyReport & { histogram?: string }): Promise<ConsistencyView | undefined> {
     const t = this.target;
     this.post({ type: 'loading', sae: t.sae, saeName: this.fact.saes.displayName(t.model, t.sae) });
     try {
-      const report = result ?? (await readConsistency(t.sae));
+      const saved = await readConsistency(await this.fact.concepts.folder(t.sae));
+      const report = result ?? saved?.report;
       if (!report) throw new Error(`SAE '${t.sae}' has no C² report yet: run FaCT: Measure Consistency.`);
-      const histogram = result?.histogram ?? (await fs.readFile(path.join(t.sae, BESIDE.histogram)).then((b) => b.toString('base64'), () => undefined));
-      const stat = await fs.stat(path.join(t.sae, BESIDE.consistency)).catch(() => undefined);
-      this.view = await toConsistencyView(this.fact, t, report, histogram, stat ? stat.mtime.toISOString() : null);
+      const histogram = result?.histogram ?? (saved ? await fs.readFile(saved.histogramFile).then((b) => b.toString('base64'), () => undefined) : undefined);
+      this.view = await toConsistencyView(this.fact, t, report, histogram, saved ? new Date(saved.mtimeMs).toISOString() : null);
       this.post({ type: 'report', view: this.view });
       return this.view;
     } catch (e) {
@@ -115,7 +115,7 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
         break;
       case 'revealSae': {
         const { revealPath } = await import('../commands/saeCommands');
-        await revealPath(path.join(t.sae, BESIDE.consistency));
+        await revealPath((await readConsistency(await this.fact.concepts.folder(t.sae)))?.file ?? t.sae);
         break;
       }
     }

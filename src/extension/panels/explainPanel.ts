@@ -19,7 +19,6 @@ import { isFactError } from '../../core/errors';
 import { log } from '../log';
 import { isInside, modelDisplayName, modelWorkDir } from '../models';
 import type { Fact } from '../services';
-import { readConsistency } from '../sae/saeFiles';
 import { renderExplainReport } from './explainReport';
 import { toConceptDecisionView, toExplainView } from './explainView';
 import { createPanel, PanelHost, type PanelKind } from './panelHost';
@@ -198,7 +197,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     if (!this.setSlots({ status: 'ready', sae, view: cv, strips: [], stripsStatus: 'loading' }, seq)) return;
     // The top images of each traced concept come from the atlas, which needs a current evaluation.
     const strips: ConceptStripView[] = [];
-    const c2 = new Map((await readConsistency(sae))?.concepts.map((c) => [c.concept, c.score]) ?? []);
+    const c2 = new Map((await this.fact.concepts.consistency(sae))?.report.concepts.map((c) => [c.concept, c.score]) ?? []);
     try {
       for (const t of cv.traced) {
         const c = await this.fact.concepts.concept(req.model, sae, t.concept);

@@ -3,6 +3,7 @@
 // (training starts again with resume: true and continues the curves), and Evaluate once it finished. One panel per
 // checkpoint folder; it outlives nothing (the job does), and shows the saved curves after a window reload.
 import * as path from 'node:path';
+import { checkpointFiles } from '../../core/sae/saeFolder';
 import * as vscode from 'vscode';
 import {
   trainingHostMessageSchema, trainingPanelStateSchema, trainingWebviewMessageSchema,
@@ -151,7 +152,7 @@ export class TrainingPanel extends PanelHost<TrainingHostMessage, TrainingWebvie
         break;
       case 'revealSae': {
         const { revealPath } = await import('../commands/saeCommands');
-        await revealPath(path.join(this.out, 'cfg.json'));
+        await revealPath(path.join(this.out, checkpointFiles.cfg));
         break;
       }
     }

@@ -1,13 +1,18 @@
-// What the editor reads from the files the core writes beside an SAE checkpoint (the concept atlas, the C² report,
-// feature stores) and the one file the editor writes there itself (training-log.json: the curves of every training
-// run). Reading is tolerant: a missing or broken file reads as undefined. No `vscode` import.
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs } from 'node:fs';
+// Where the editor finds a model's SAE checkpoints and feature stores, and the one file the editor writes into a
+// checkpoint folder itself (training-log.json: the curves of every training run, written only while it trains into
+// that folder). What the core derives from a checkpoint (evaluation, atlas, C²) is read through
+// src/core/sae/saeFolder.ts. Reading is tolerant: a missing or broken file reads as undefined. No `vscode` import.
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Atlas, AtlasConcept, AtlasImage } from '../../core/concepts/atlas';
-import type { ConsistencyReport } from '../../core/consistency/measureConsistency';
-import { layerFolder, modelWorkDir, type ModelEnv } from '../models';
-import { BESIDE, findCheckpoints, type SaeCheckpointInfo } from '../tree/saeCheckpoints';
+import type { Atlas, AtlasConcept } from '../../core/concepts/atlas';
+import { checkpointFiles, openSaeFolder, type SaeFolder } from '../../core/sae/saeFolder';
+import { HOW_TO_CHANGE_CACHE, layerFolder, modelWorkDir, type ModelEnv } from '../models';
+import { findCheckpoints, type SaeCheckpointInfo } from '../tree/saeCheckpoints';
+
+/** A checkpoint folder with its derived files in the extension's cache (never written into the checkpoint). */
+export function saeFolder(sae: string, env: Pick<ModelEnv, 'cacheRoot'>): Promise<SaeFolder> {
+  return openSaeFolder(sae, { cacheRoot: env.cacheRoot, howToChange: HOW_TO_CHANGE_CACHE });
+}
 
 // ── the checkpoints of a model ──────────────────────────────────────────────────────────────────────────────────
 
@@ -21,7 +26,7 @@ export function saeRoots(model: string, env: ModelEnv): string[] {
 
 /** Every checkpoint of a model, named relative to its saes folder ('layer3', 'layer3/k8-1024'), sorted by name. */
 export async function modelCheckpoints(model: string, env: ModelEnv): Promise<SaeCheckpointInfo[]> {
-  const found = (await Promise.all(saeRoots(model, env).map((r) => findCheckpoints(r, 5)))).flat();
+  const found = (await Promise.all(saeRoots(model, env).map((r) => findCheckpoints(r, env.cacheRoot, 5)))).flat();
   const seen = new Set<string>();
   return found.filter((c) => !seen.has(c.dir) && seen.add(c.dir)).sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -42,143 +47,19 @@ export function defaultCheckpointDir(model: string, layer: string, k: number, di
   const base = path.join(modelWorkDir(model, env), 'saes', layerFolder(layer), `k${k}-${dictSize}`);
   for (let i = 1; ; i++) {
     const dir = i === 1 ? base : `${base}-${i}`;
-    if (existsSync(path.join(dir, BESIDE.trainState))) return { dir, resumable: true };
-    if (!existsSync(path.join(dir, 'cfg.json'))) return { dir, resumable: false };
+    if (existsSync(path.join(dir, checkpointFiles.trainStateJson))) return { dir, resumable: true };
+    if (!existsSync(path.join(dir, checkpointFiles.cfg))) return { dir, resumable: false };
   }
 }
 
-// ── the concept atlas (atlas/atlas.json, written by the core's `concepts`) ──────────────────────────────────────
-
-// The atlas's shapes are the core's (src/core/concepts/atlas.ts), read here without the core's checks so the
-// extension host never loads the large evaluation records just to show a concept.
-export type AtlasImageSummary = AtlasImage;
-export type AtlasConceptSummary = AtlasConcept;
-export type AtlasSummary = Pick<Atlas, 'checkpointSha256' | 'evaluationSha256' | 'layer' | 'dictSize' | 'imagesEvaluated' | 'side' | 'cell' | 'concepts'>;
-
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-export async function readAtlas(sae: string): Promise<AtlasSummary | undefined> {
-  try {
-    const a = JSON.parse(await fs.readFile(path.join(sae, BESIDE.atlas), 'utf8')) as Record<string, unknown>;
-    if (!Array.isArray(a.concepts) || !isNum(a.dictSize)) return undefined;
-    const concepts = (a.concepts as Record<string, unknown>[]).filter((c) => c && isNum(c.concept)).map((c) => ({
-      concept: c.concept as number,
-      frequency: isNum(c.frequency) ? c.frequency : 0,
-      images: isNum(c.images) ? c.images : 0,
-      meanPresence: isNum(c.meanPresence) ? c.meanPresence : 0,
-      meanContribution: isNum(c.meanContribution) ? c.meanContribution : 0,
-      classes: Array.isArray(c.classes) ? (c.classes as { index: number; name: string; contribution: number }[]).filter((k) => k && isNum(k.index) && typeof k.name === 'string' && isNum(k.contribution)) : [],
-      top: Array.isArray(c.top) ? (c.top as AtlasImageSummary[]).filter((t) => t && isNum(t.image) && isNum(t.presence) && isNum(t.contribution) && isNum(t.label) && isNum(t.predicted)) : [],
-      ...(typeof c.strip === 'string' ? { strip: c.strip } : {}),
-    }));
-    return {
-      checkpointSha256: String(a.checkpointSha256 ?? ''),
-      evaluationSha256: String(a.evaluationSha256 ?? ''),
-      layer: String(a.layer ?? ''),
-      dictSize: a.dictSize as number,
-      imagesEvaluated: isNum(a.imagesEvaluated) ? a.imagesEvaluated : 0,
-      side: isNum(a.side) ? a.side : 0,
-      cell: isNum(a.cell) ? a.cell : 0,
-      concepts,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The evaluation summary's hashes (evaluation.json), which the atlas must match to be current. */
-export async function readEvaluationStamp(sae: string): Promise<{ checkpointSha256: string; recordsSha256: string; evaluatedAt?: string } | undefined> {
-  try {
-    const e = JSON.parse(await fs.readFile(path.join(sae, BESIDE.evaluationJson), 'utf8')) as Record<string, unknown>;
-    if (typeof e.checkpointSha256 !== 'string' || typeof e.recordsSha256 !== 'string') return undefined;
-    return { checkpointSha256: e.checkpointSha256, recordsSha256: e.recordsSha256, ...(typeof e.evaluatedAt === 'string' ? { evaluatedAt: e.evaluatedAt } : {}) };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * True when the atlas on disk was built from the evaluation on disk (so `concepts` will reuse it rather than trace
- * thousands of images). Whether the evaluation matches the weights is the core's check.
- */
-export async function atlasLooksCurrent(sae: string): Promise<boolean> {
-  const [atlas, ev] = await Promise.all([readAtlasStamp(sae), readEvaluationStamp(sae)]);
-  return !!atlas && !!ev && atlas.checkpointSha256 === ev.checkpointSha256 && atlas.evaluationSha256 === ev.recordsSha256;
-}
-
-async function readAtlasStamp(sae: string): Promise<{ checkpointSha256: string; evaluationSha256: string } | undefined> {
-  // atlas.json can be megabytes; its hashes are near the start.
-  try {
-    const fh = await fs.open(path.join(sae, BESIDE.atlas), 'r');
-    try {
-      const buf = Buffer.alloc(1024);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      const head = buf.subarray(0, bytesRead).toString('utf8');
-      const ck = /"checkpointSha256"\s*:\s*"([0-9a-f]+)"/.exec(head)?.[1];
-      const ev = /"evaluationSha256"\s*:\s*"([0-9a-f]+)"/.exec(head)?.[1];
-      return ck && ev ? { checkpointSha256: ck, evaluationSha256: ev } : undefined;
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-const hashes = new Map<string, { mtimeMs: number; size: number; sha256: Promise<string> }>();
-
-/** sha256 of a file, streamed (the event loop stays free), remembered while its size and mtime stay. */
-export async function fileSha256(file: string): Promise<string> {
-  const st = await fs.stat(file);
-  const hit = hashes.get(file);
-  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.sha256;
-  const sha256 = new Promise<string>((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(file).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve(h.digest('hex')));
-  });
-  hashes.set(file, { mtimeMs: st.mtimeMs, size: st.size, sha256 });
-  sha256.catch(() => hashes.delete(file));
-  return sha256;
-}
-
-/**
- * True when the atlas on disk belongs to these weights and their evaluation (the core's own test for reusing it):
- * the evaluation was made of the weights on disk, and the atlas of that evaluation.
- */
-export async function atlasIsCurrent(sae: string): Promise<boolean> {
-  const [atlas, ev] = await Promise.all([readAtlasStamp(sae), readEvaluationStamp(sae)]);
-  if (!atlas || !ev || atlas.checkpointSha256 !== ev.checkpointSha256 || atlas.evaluationSha256 !== ev.recordsSha256) return false;
-  return (await fileSha256(path.join(sae, 'sae.safetensors')).catch(() => '')) === ev.checkpointSha256;
-}
+// ── the concept atlas ─────────────────────────────────────────────────────────────────────────────────────────
 
 /** Concepts with images, by mean contribution, largest first. */
-export function conceptsByContribution(atlas: AtlasSummary): AtlasConceptSummary[] {
+export function conceptsByContribution(atlas: Atlas): AtlasConcept[] {
   return atlas.concepts.filter((c) => c.images > 0).sort((a, b) => b.meanContribution - a.meanContribution || a.concept - b.concept);
 }
 
-// ── the C² report (consistency.json) ────────────────────────────────────────────────────────────────────────────
-
-export type ConsistencyFile = Pick<ConsistencyReport, 'foundation' | 'concepts' | 'dropped' | 'mean' | 'randomMean' | 'deltaRandom' | 'minImagesForMean' | 'conceptsInMean'> & { checkpointSha256?: string };
-
-export async function readConsistency(sae: string): Promise<ConsistencyFile | undefined> {
-  try {
-    const r = JSON.parse(await fs.readFile(path.join(sae, BESIDE.consistency), 'utf8')) as Record<string, unknown>;
-    if (!Array.isArray(r.concepts) || !isNum(r.mean)) return undefined;
-    return {
-      foundation: String(r.foundation ?? ''),
-      concepts: (r.concepts as Record<string, unknown>[]).filter((c) => c && isNum(c.concept) && isNum(c.score)).map((c) => ({ concept: c.concept as number, images: isNum(c.images) ? c.images : 0, score: c.score as number, random: isNum(c.random) ? c.random : 0 })),
-      dropped: Array.isArray(r.dropped) ? (r.dropped as ConsistencyFile['dropped']) : [],
-      mean: r.mean,
-      randomMean: isNum(r.randomMean) ? r.randomMean : 0,
-      deltaRandom: isNum(r.deltaRandom) ? r.deltaRandom : 0,
-      minImagesForMean: isNum(r.minImagesForMean) ? r.minImagesForMean : 0,
-      conceptsInMean: isNum(r.conceptsInMean) ? r.conceptsInMean : 0,
-      ...(typeof r.checkpointSha256 === 'string' ? { checkpointSha256: r.checkpointSha256 } : {}),
-    };
-  } catch {
-    return undefined;
-  }
-}
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 // ── feature stores ──────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -261,7 +142,7 @@ export interface TrainingLog {
 
 export async function readTrainingLog(sae: string): Promise<TrainingLog | undefined> {
   try {
-    const l = JSON.parse(await fs.readFile(path.join(sae, BESIDE.trainingLog), 'utf8')) as TrainingLog;
+    const l = JSON.parse(await fs.readFile(path.join(sae, checkpointFiles.trainingLog), 'utf8')) as TrainingLog;
     return l && l.format === 1 && Array.isArray(l.runs) && typeof l.model === 'string' ? l : undefined;
   } catch {
     return undefined;
@@ -270,7 +151,7 @@ export async function readTrainingLog(sae: string): Promise<TrainingLog | undefi
 
 export async function writeTrainingLog(sae: string, log: TrainingLog): Promise<void> {
   await fs.mkdir(sae, { recursive: true });
-  const file = path.join(sae, BESIDE.trainingLog);
+  const file = path.join(sae, checkpointFiles.trainingLog);
   await fs.writeFile(`${file}.tmp`, `${JSON.stringify(log)}\n`);
   await fs.rename(`${file}.tmp`, file);
 }
@@ -280,8 +161,8 @@ export async function writeTrainingLog(sae: string, log: TrainingLog): Promise<v
 /** The step the state's JSON names and the step its tensors hold (the safetensors header's metadata). */
 async function trainStateSteps(dir: string): Promise<{ json: number; tensors: string | undefined; stamp: string } | undefined> {
   try {
-    const jsonFile = path.join(dir, BESIDE.trainState);
-    const tensorFile = path.join(dir, 'train-state.safetensors');
+    const jsonFile = path.join(dir, checkpointFiles.trainStateJson);
+    const tensorFile = path.join(dir, checkpointFiles.trainState);
     const [j, st1, st2] = await Promise.all([fs.readFile(jsonFile, 'utf8'), fs.stat(jsonFile), fs.stat(tensorFile)]);
     const json = (JSON.parse(j) as { step?: unknown }).step;
     const fh = await fs.open(tensorFile, 'r');

@@ -4,6 +4,7 @@
 // `invalidate` is wired up at activation.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { checkpointFiles } from '../../core/sae/saeFolder';
 import type { ModelEnv } from '../models';
 import type { Choices } from '../state/choices';
 import type { SaeCheckpointInfo } from '../tree/saeCheckpoints';
@@ -80,7 +81,7 @@ export class SaeIndex {
 
 function decide(chosen: string | undefined, checkpoints: SaeCheckpointInfo[]): EffectiveSae {
   if (chosen === NO_SAE) return { why: 'none-chosen', checkpoints };
-  if (chosen && existsSync(path.join(chosen, 'cfg.json'))) return { dir: chosen, why: 'chosen', checkpoints };
+  if (chosen && existsSync(path.join(chosen, checkpointFiles.cfg))) return { dir: chosen, why: 'chosen', checkpoints };
   const usable = checkpoints.filter((c) => !c.problem);
   if (usable.length === 1) return { dir: usable[0]!.dir, why: 'only', checkpoints };
   return { why: usable.length ? 'several' : 'none-found', checkpoints };

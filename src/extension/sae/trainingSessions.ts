@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ProgressData } from '../../core/jobs/callContext';
-import { BESIDE } from '../tree/saeCheckpoints';
+import { checkpointFiles } from '../../core/sae/saeFolder';
 import { Emitter } from '../util/emitter';
 import { readTrainingLog, writeTrainingLog, type TrainingLog, type TrainPoint, type TrainRunLog } from './saeFiles';
 
@@ -48,7 +48,7 @@ export class TrainingSession {
 
   /** A run whose state was saved (cancelled or failed mid-way): it can resume. */
   get resumable(): boolean {
-    return this.status !== 'running' && existsSync(path.join(this.settings.out, BESIDE.trainState));
+    return this.status !== 'running' && existsSync(path.join(this.settings.out, checkpointFiles.trainStateJson));
   }
 
   begin(resumed: boolean, now = Date.now()): void {

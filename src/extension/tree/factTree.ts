@@ -138,7 +138,7 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
     // The SAE index decides which checkpoint is "active"; read it before the items are drawn.
     await this.fact.saes.list(model.file).catch(() => []);
     return Promise.all(r.layers.map(async (l) => {
-      const found = (await Promise.all(saeDirs(model.file, l.label, env).map((d) => findCheckpoints(d)))).flat();
+      const found = (await Promise.all(saeDirs(model.file, l.label, env).map((d) => findCheckpoints(d, env.cacheRoot)))).flat();
       return { kind: 'layer', parent: model, model: model.file, label: l.label, tensor: l.tensor, shape: formatShape(l.shape), recommended: r.recommendedLayers.includes(l.label), checkpoints: found } satisfies LayerNode;
     }));
   }

@@ -1,24 +1,12 @@
 // Finding SAE checkpoints on disk: folders under `<model dir>/saes/<layer>/**` holding `cfg.json` and
-// `sae.safetensors` (the checkpoint layout of src/core/sae/checkpoint.ts). Reading is tolerant: a folder whose
-// cfg.json does not parse is still listed, with the problem as its description. No `vscode` import.
+// `sae.safetensors`, with what was derived from them (evaluation, C²: read through src/core/sae/saeFolder.ts, from
+// the cache or shipped with the checkpoint). Reading is tolerant: a folder whose cfg.json does not parse is still
+// listed, with the problem as its description. No `vscode` import.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { checkpointFiles, derivedFilesPresent, openSaeFolder, readConsistency, readEvaluation } from '../../core/sae/saeFolder';
 
-export const CFG_FILE = 'cfg.json';
-export const WEIGHTS_FILE = 'sae.safetensors';
-/** Files the core keeps beside a checkpoint (src/core/jobs/saeContext.ts, src/core/sae/checkpoint.ts). */
-export const BESIDE = {
-  evaluationJson: 'evaluation.json',
-  evaluation: 'evaluation.safetensors',
-  consistency: 'consistency.json',
-  histogram: 'consistency.png',
-  atlas: 'atlas/atlas.json',
-  trainState: 'train-state.json',
-  /** Written by the editor: the curves of every training run of the checkpoint (training panel, FVU in the tree). */
-  trainingLog: 'training-log.json',
-} as const;
-
-/** What evaluation put into cfg.json (`evaluation`), the fields the editor shows. */
+/** The evaluation's headline figures (the core's evaluation summary; a checkpoint's cfg.json may carry them too). */
 export interface CheckpointEvaluation {
   images?: number;
   accuracy?: number;
@@ -31,7 +19,7 @@ export interface CheckpointEvaluation {
   dataset?: string;
 }
 
-/** What the consistency measurement put into cfg.json (`consistency`). */
+/** The C² report's headline figures (the core's consistency.json; a checkpoint's cfg.json may carry them too). */
 export interface CheckpointConsistency { foundation?: string; mean: number; randomMean?: number; deltaRandom?: number; concepts?: number }
 
 export interface SaeCheckpointInfo {
@@ -56,8 +44,8 @@ export interface SaeCheckpointInfo {
   has?: { evaluation: boolean; atlas: boolean; consistency: boolean; trainingLog: boolean };
 }
 
-/** Checkpoints below `root` (at most `maxDepth` folders deep), sorted by name. */
-export async function findCheckpoints(root: string, maxDepth = 4): Promise<SaeCheckpointInfo[]> {
+/** Checkpoints below `root` (at most `maxDepth` folders deep), sorted by name; `cacheRoot` holds derived files. */
+export async function findCheckpoints(root: string, cacheRoot: string, maxDepth = 4): Promise<SaeCheckpointInfo[]> {
   const out: SaeCheckpointInfo[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
     let entries;
@@ -67,7 +55,7 @@ export async function findCheckpoints(root: string, maxDepth = 4): Promise<SaeCh
       return;
     }
     const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
-    if (names.has(CFG_FILE) && names.has(WEIGHTS_FILE)) out.push(await readCheckpoint(root, dir));
+    if (names.has(checkpointFiles.cfg) && names.has(checkpointFiles.weights)) out.push(await readCheckpoint(root, dir, cacheRoot));
     if (depth >= maxDepth) return;
     for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await walk(path.join(dir, e.name), depth + 1);
   };
@@ -75,10 +63,10 @@ export async function findCheckpoints(root: string, maxDepth = 4): Promise<SaeCh
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export async function readCheckpoint(root: string, dir: string): Promise<SaeCheckpointInfo> {
+export async function readCheckpoint(root: string, dir: string, cacheRoot: string): Promise<SaeCheckpointInfo> {
   const name = path.relative(root, dir).split(path.sep).join('/') || path.basename(dir);
   try {
-    const cfg = JSON.parse(await fs.readFile(path.join(dir, CFG_FILE), 'utf8')) as Record<string, unknown>;
+    const cfg = JSON.parse(await fs.readFile(path.join(dir, checkpointFiles.cfg), 'utf8')) as Record<string, unknown>;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
     const metrics: Record<string, number> = {};
     if (cfg.metrics && typeof cfg.metrics === 'object') {
@@ -92,7 +80,11 @@ export async function readCheckpoint(root: string, dir: string): Promise<SaeChec
     if (typeof cfg.layer === 'string') info.layer = cfg.layer;
     if (typeof cfg.createdAt === 'string') info.createdAt = cfg.createdAt;
     const rec = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
-    const ev = rec(cfg.evaluation);
+    // The latest evaluation and C² report of these weights (cache or shipped), else what cfg.json records.
+    const folder = await openSaeFolder(dir, { cacheRoot });
+    const evaluated = await readEvaluation(folder).catch(() => undefined);
+    const measured = await readConsistency(folder).catch(() => undefined);
+    const ev = evaluated ? { ...evaluated.summary.metrics, dataset: evaluated.summary.datasetSource } as Record<string, unknown> : rec(cfg.evaluation);
     if (ev) {
       const e: CheckpointEvaluation = {};
       for (const key of ['images', 'accuracy', 'accuracyWithSae', 'imageL0', 'relativeSquaredError', 'coverageL0', 'alive', 'alivePercentage'] as const) {
@@ -102,7 +94,8 @@ export async function readCheckpoint(root: string, dir: string): Promise<SaeChec
       if (typeof ev.dataset === 'string') e.dataset = ev.dataset;
       info.evaluation = e;
     }
-    const cs = rec(cfg.consistency);
+    const m = measured?.report;
+    const cs = m ? { foundation: path.basename(m.foundation), mean: m.mean, randomMean: m.randomMean, deltaRandom: m.deltaRandom, concepts: m.conceptsInMean } as Record<string, unknown> : rec(cfg.consistency);
     if (cs && num(cs.mean) !== undefined) {
       const c: CheckpointConsistency = { mean: cs.mean as number };
       if (num(cs.randomMean) !== undefined) c.randomMean = cs.randomMean as number;
@@ -119,8 +112,9 @@ export async function readCheckpoint(root: string, dir: string): Promise<SaeChec
       const last = await lastTrainingFvu(dir);
       if (last !== undefined) info.fvu = { value: last, source: 'training' };
     }
-    info.resumable = existsSync(path.join(dir, BESIDE.trainState));
-    info.has = { evaluation: existsSync(path.join(dir, BESIDE.evaluationJson)), atlas: existsSync(path.join(dir, BESIDE.atlas)), consistency: existsSync(path.join(dir, BESIDE.consistency)), trainingLog: existsSync(path.join(dir, BESIDE.trainingLog)) };
+    info.resumable = existsSync(path.join(dir, checkpointFiles.trainStateJson));
+    const present = derivedFilesPresent(folder);
+    info.has = { evaluation: !!evaluated, atlas: present.atlas, consistency: !!measured, trainingLog: existsSync(path.join(dir, checkpointFiles.trainingLog)) };
     return info;
   } catch (e) {
     return { dir, name, metrics: {}, problem: `cfg.json cannot be read: ${(e as Error).message}` };
@@ -130,7 +124,7 @@ export async function readCheckpoint(root: string, dir: string): Promise<SaeChec
 /** The last FVU of the training log the editor keeps beside a checkpoint, if any. */
 async function lastTrainingFvu(dir: string): Promise<number | undefined> {
   try {
-    const log = JSON.parse(await fs.readFile(path.join(dir, BESIDE.trainingLog), 'utf8')) as { runs?: { points?: { fvu?: unknown }[] }[] };
+    const log = JSON.parse(await fs.readFile(path.join(dir, checkpointFiles.trainingLog), 'utf8')) as { runs?: { points?: { fvu?: unknown }[] }[] };
     const points = (log.runs ?? []).flatMap((r) => r.points ?? []);
     const v = points.at(-1)?.fvu;
     return typeof v === 'number' && Number.isFinite(v) ? v : undefined;

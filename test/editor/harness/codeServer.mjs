@@ -22,11 +22,11 @@
 // and stopped by signalling the whole group (kill(-pid)), SIGTERM then SIGKILL. A process-exit hook does the same if
 // the orchestrator dies without calling stop().
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { CODE_SERVER_BIN, EXTENSION_ROOT, HARNESS_DIR } from './paths.mjs';
+import { CODE_SERVER_BIN, EXTENSION_ROOT, FACT_CACHE_DIR, HARNESS_DIR } from './paths.mjs';
 
 /** Short names accepted wherever a colour theme is expected; anything else is used as a theme label as it is. */
 export const THEMES = { light: 'Default Light Modern', dark: 'Default Dark Modern' };
@@ -53,6 +53,7 @@ export function harnessUserSettings({ colorTheme, workspaceTrust = false, extra 
     'security.workspace.trust.enabled': workspaceTrust,
     'security.workspace.trust.startupPrompt': 'never',
     'security.workspace.trust.banner': 'never',
+    'fact.cacheFolder': FACT_CACHE_DIR,
     ...(colorTheme ? { 'workbench.colorTheme': themeLabel(colorTheme) } : {}),
     ...extra,
   };
@@ -142,7 +143,7 @@ async function waitForHealthz(baseUrl, child, logFile, timeoutMs) {
  */
 export async function startCodeServer({
   colorTheme, workspaceTrust = false, env = {}, installExtension = true, extensionRoot = EXTENSION_ROOT,
-  settings = {}, log = console.log, timeoutMs = 60_000,
+  settings = {}, log = console.log, timeoutMs = 60_000, vsix, beforeStart,
 } = {}) {
   if (!fs.existsSync(CODE_SERVER_BIN)) {
     throw new Error(`code-server is not installed (${CODE_SERVER_BIN}); run node test/editor/harness/install.mjs`);
@@ -156,6 +157,7 @@ export async function startCodeServer({
   const settingsFile = path.join(userDataDir, 'User', 'settings.json');
 
   for (const dir of [home, userDataDir, extensionsDir]) {
+    spawnSync('umount', [dir], { stdio: 'ignore' }); // a read-only bind mount left by an interrupted install test
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
   }
@@ -165,7 +167,14 @@ export async function startCodeServer({
   writeSettings();
   // An explicit config file keeps code-server from creating (and reading) ~/.config/code-server/config.yaml.
   fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
-  if (installExtension) installUnpackedExtension(extensionsDir, extensionRoot);
+  const homeEnv = { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local', 'share'), XDG_CACHE_HOME: path.join(home, '.cache') };
+  if (vsix) {
+    // As a user installs it: code-server unpacks the VSIX into the extensions dir (offline).
+    const r = spawnSync(CODE_SERVER_BIN, ['--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--force'], { env: serverEnv(homeEnv), encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').slice(-600)}`);
+    log(`code-server: installed ${path.basename(vsix)}`);
+  } else if (installExtension) installUnpackedExtension(extensionsDir, extensionRoot);
+  if (beforeStart) await beforeStart({ home, userDataDir, extensionsDir });
 
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -188,13 +197,7 @@ export async function startCodeServer({
     const child = spawn(CODE_SERVER_BIN, args, {
       detached: true,
       stdio: ['ignore', out, out],
-      env: serverEnv({
-        HOME: home,
-        XDG_CONFIG_HOME: path.join(home, '.config'),
-        XDG_DATA_HOME: path.join(home, '.local', 'share'),
-        XDG_CACHE_HOME: path.join(home, '.cache'),
-        ...env,
-      }),
+      env: serverEnv({ ...homeEnv, ...env }),
     });
     fs.closeSync(out);
     child.on('error', err => { child.spawnError = err; });

@@ -23,3 +23,8 @@ export const CODE_SERVER_BIN = path.join(CODE_SERVER_DIR, 'node_modules', '.bin'
 
 export const CHROMIUM = process.env.FACT_CHROMIUM || '/usr/bin/chromium';
 export const WORKSPACE_DIR = path.join(HARNESS_DIR, 'workspace');
+/**
+ * The editor's cache of what FaCT derives from SAE checkpoints (setting fact.cacheFolder): kept across runs (unlike
+ * the user-data dir) so the default SAE's atlas, built once by test/run-all.mjs, is not rebuilt at every start.
+ */
+export const FACT_CACHE_DIR = path.join(HARNESS_DIR, 'fact-cache');

@@ -26,7 +26,7 @@ const MOCHA_LINE = /✔|✓|✗|\b\d+ (passing|failing|pending)\b|^\s*\d+\) |Err
  */
 export async function runExtensionTests({
   baseUrl, workspace, extensionRoot, testsPath = path.join(extensionRoot, 'dist', 'test', 'editor', 'index.js'),
-  resultFile, consoleFile, browser, timeoutMs = 240_000, log = console.log,
+  resultFile, consoleFile, browser, timeoutMs = 600_000, log = console.log,
 }) {
   const t0 = Date.now();
   fs.rmSync(resultFile, { force: true });

@@ -84,7 +84,7 @@ function themeClass(theme) {
  */
 export async function openWorkbench(baseUrl, folder, {
   theme, browser, viewport = DEFAULT_VIEWPORT, payload, smokeTestDriver = false, beforeGoto, waitForReady = true,
-  log, timeoutMs = 60_000,
+  log, timeoutMs = 120_000, // a first workbench on a loaded 2-core machine takes a while
 } = {}) {
   const ownBrowser = !browser;
   browser ??= await launchBrowser();
@@ -122,8 +122,17 @@ export async function openWorkbench(baseUrl, folder, {
       await page.locator('.statusbar').waitFor({ timeout: timeoutMs });
       const wanted = theme && themeClass(theme);
       if (wanted) {
-        const ok = await page.waitForFunction(cls => document.querySelector('.monaco-workbench')?.classList.contains(cls),
-          wanted, { timeout: 15_000 }).then(() => true, () => false);
+        // The theme comes from settings.json, which the server rereads when its file watcher reports the change
+        // (late on a loaded machine): a workbench that opened with the old one is reloaded once.
+        const themed = ms => page.waitForFunction(cls => document.querySelector('.monaco-workbench')?.classList.contains(cls),
+          wanted, { timeout: ms }).then(() => true, () => false);
+        let ok = await themed(timeoutMs / 2);
+        if (!ok) {
+          log?.(`workbench opened without theme "${themeLabel(theme)}": reloading it once`);
+          await page.reload({ timeout: timeoutMs });
+          await page.locator('.monaco-workbench').waitFor({ timeout: timeoutMs });
+          ok = await themed(timeoutMs / 2);
+        }
         if (!ok) {
           const actual = await page.locator('.monaco-workbench').getAttribute('class');
           throw new Error(`workbench did not switch to theme "${themeLabel(theme)}" (classes: ${actual})`);
@@ -218,8 +227,18 @@ export async function answerQuickPick(page, label, { filter = label, timeoutMs =
 }
 
 /** Types `text` into the input box that is showing or about to show and presses Enter. */
-export async function answerInputBox(page, text, { timeoutMs = 30_000 } = {}) {
-  const box = await waitForOwnQuickInput(page, Date.now() + timeoutMs);
+export async function answerInputBox(page, text, { prompt, timeoutMs = 30_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  const box = await waitForOwnQuickInput(page, deadline);
+  // With `prompt`, wait for the box that asks it: after Enter the previous box stays on screen for a moment, and
+  // text typed into it answers the wrong question.
+  if (prompt !== undefined) {
+    const message = page.locator('.quick-input-widget .quick-input-message');
+    while (!(await message.innerText().catch(() => '')).includes(prompt)) {
+      if (Date.now() > deadline) throw new Error(`no input box asking "${prompt}" appeared; it shows "${await message.innerText().catch(() => '')}"`);
+      await page.waitForTimeout(100);
+    }
+  }
   await box.fill(text);
   await box.press('Enter');
 }

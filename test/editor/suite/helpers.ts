@@ -45,7 +45,7 @@ export function sampleImage(name = '0002-trouser.png'): string {
   return path.join(path.dirname(workspaceDefaultModel()), 'samples', name);
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = probe();

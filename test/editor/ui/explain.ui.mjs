@@ -11,7 +11,7 @@ import { DEFAULT_MODEL, activateTab, contextMenu, factStatusItem, panelFrame, po
 
 export const title = 'FaCT: Explain Image (status bar, palette, explorer menu, classes, export)';
 export const themes = ['light', 'dark'];
-export const timeout = 120_000;
+export const timeout = 300_000;
 
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
@@ -31,7 +31,7 @@ async function painted(frame, cls) {
 export default async function explain({ page, ui, workspace, theme, log, measure }) {
   // 1. The status bar item: no model yet → click → quick pick → the workspace's copy of the default model.
   const item = factStatusItem(page);
-  await item.waitFor({ timeout: 60_000 });
+  await item.waitFor({ timeout: 180_000 }); // the extension host starts with the first workbench of the run
   assert.match(await statusText(page), /FaCT: no model · cpu/);
   await item.click();
   await ui.answerQuickPick(page, DEFAULT_MODEL);

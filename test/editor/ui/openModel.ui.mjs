@@ -6,7 +6,7 @@ import path from 'node:path';
 
 export const title = 'FaCT: Open Model shows inputs and layers';
 export const themes = ['light', 'dark'];
-export const timeout = 120_000;
+export const timeout = 300_000;
 
 const PREFERRED_MODEL = 'models/fashion-mnist-bcos/model.onnx';
 
@@ -48,7 +48,7 @@ export default async function openModel({ page, ui, workspace, theme, log, measu
   const frame = await ui.webviewFrame(page, undefined, { timeoutMs: 60_000 });
   const inputs = frame.locator('#model-inputs');
   const layers = frame.locator('#model-layers');
-  await inputs.waitFor({ timeout: 60_000 });
+  await inputs.waitFor({ timeout: 120_000 });
 
   // An input named `input`: a row marked data-name="input", or else the word "input" as a whole name in what the
   // list shows (names may come with types and shapes; deepText also reads web components' shadow DOM). Locators

@@ -17,17 +17,20 @@ import { DEFAULT_MODEL, activateTab, contextMenu, factStatusItem, panelFrame, po
 
 export const title = 'FaCT: SAE panels (explain with concepts, concept, consistency, training, hovers) in dark and light';
 export const themes = ['dark'];
-export const timeout = 180_000;
+export const timeout = 480_000; // training until Cancel, then to the end, on a loaded machine
 
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-/** Collects a small feature store of the workspace's default model (layer4, 150 images) with the CLI. */
+/**
+ * Collects a feature store of the workspace's default model (layer4, 600 images) with the CLI: with 2,048 concepts,
+ * training on it takes about 15 s on an idle machine (longer under load), so the test's Cancel reaches a running job.
+ */
 function collectFeatures(extensionRoot, workspace) {
   const model = path.join(workspace, DEFAULT_MODEL);
   const out = path.join(path.dirname(model), 'features', 'layer4');
   fs.rmSync(out, { recursive: true, force: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(extensionRoot, 'bin', 'fact.js'), 'collect', model, '--layer', 'layer4', '--split', 'train', '--limit', '150', '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(extensionRoot, 'bin', 'fact.js'), 'collect', model, '--layer', 'layer4', '--split', 'train', '--limit', '600', '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`fact collect failed (${code}): ${err.slice(-400)}`))));
@@ -104,7 +107,7 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
 
   // 1. The active model: the status bar item → the workspace's default model; its SAE appears beside it.
   const item = factStatusItem(page);
-  await item.waitFor({ timeout: 60_000 });
+  await item.waitFor({ timeout: 180_000 });
   await item.click();
   await ui.answerQuickPick(page, DEFAULT_MODEL);
   const saeItem = page.locator('.statusbar-item').filter({ hasText: 'SAE layer3' }).first();
@@ -240,24 +243,26 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   // 5. FaCT: Train SAE on the collected store: live curves, Cancel, Resume.
   await collecting;
   await ui.runCommand(page, 'FaCT: Train SAE', { log });
-  await ui.answerInputBox(page, '512');
-  await ui.answerInputBox(page, '8');
+  await ui.answerInputBox(page, '2048', { prompt: 'Dictionary size' });
+  await ui.answerInputBox(page, '8', { prompt: 'k: concepts active' });
   const tr = await panelFrame(page, 'fact-training-panel', 30_000);
   const points = () => tr.locator('fact-training-panel fact-line-chart[tone="loss"] figure').getAttribute('data-points').then(Number, () => 0);
   assert.ok(await poll(async () => (await points()) >= 2, 30_000), 'the loss curve has points while training runs');
   assert.equal(await tr.locator('fact-training-panel #training-state').getAttribute('data-state'), 'running');
   await screenshot('training-dark');
   await tr.locator('fact-training-panel #training-cancel').click();
+  const state = () => tr.locator('fact-training-panel #training-state').getAttribute('data-state').catch(() => '');
+  assert.ok(await poll(async () => ['cancelled', 'succeeded', 'failed'].includes(await state()), 60_000), 'the training stopped after Cancel');
+  assert.equal(await state(), 'cancelled', 'Cancel reached the running training (if it says succeeded, the job was too short for the test)');
   await tr.locator('fact-training-panel #training-resume').waitFor({ timeout: 20_000 });
-  assert.equal(await tr.locator('fact-training-panel #training-state').getAttribute('data-state'), 'cancelled');
   const before = await points();
   await tr.locator('fact-training-panel #training-resume').click();
-  assert.ok(await poll(async () => (await tr.locator('fact-training-panel #training-state').getAttribute('data-state').catch(() => '')) === 'succeeded', 90_000), 'the resumed training finished');
+  assert.ok(await poll(async () => (await state()) === 'succeeded', 300_000), 'the resumed training finished');
   assert.ok((await points()) > before, 'the resumed run continued the curves');
   await tr.locator('fact-training-panel #training-evaluate').waitFor({ timeout: 5000 });
   await screenshot('training-finished-dark');
   // The trained SAE became the model's; the SAE status item chooses the shipped one again.
-  const trained = page.locator('.statusbar-item').filter({ hasText: 'SAE layer4/k8-512' }).first();
+  const trained = page.locator('.statusbar-item').filter({ hasText: 'SAE layer4/k8-2048' }).first();
   await trained.waitFor({ timeout: 20_000 });
   await trained.click();
   await ui.answerQuickPick(page, 'layer3');
@@ -271,7 +276,7 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
       ['Explain: 0002-trouser.png', 'fact-explain-panel', 'explain-sae-light', 'fact-concept-bars'],
       [picked, 'fact-concept-panel', 'concept-light', null],
       ['C²: layer3', 'fact-consistency-panel', 'consistency-light', null],
-      [`Training: k8-512`, 'fact-training-panel', 'training-light', null],
+      [`Training: k8-2048`, 'fact-training-panel', 'training-light', null],
     ]) {
       await activateTab(page, tab);
       const f = await panelFrame(page, tag);

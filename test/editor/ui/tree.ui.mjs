@@ -6,7 +6,7 @@ import { DEFAULT_MODEL, clickNotificationButton, contextMenu, notifications, pol
 
 export const title = 'FaCT view: models → layers, Collect Features as a cancellable job';
 export const themes = ['light', 'dark'];
-export const timeout = 120_000;
+export const timeout = 300_000;
 
 const EMBEDDED = 'B-cos CNN on Fashion-MNIST';
 
@@ -45,7 +45,7 @@ export default async function tree({ page, ui, theme, log, measure }) {
   await contextMenu(page, layer4, 'Collect Features');
   await waitForNotification(page, /Collecting features of layer4/);
   assert.ok(await poll(async () => /\$?\(?.*%|sync/.test(await statusText(page)) || /FaCT: default model/.test(await statusText(page)), 10_000));
-  await page.waitForTimeout(1200); // let progress arrive
+  await waitForNotification(page, /Collecting features of layer4.*\d+\/\d+ images/, 60_000); // progress has arrived
   await ui.screenshot(page, `collect-progress-${theme}`);
   log(`status bar while collecting: ${await statusText(page)}`);
   await clickNotificationButton(page, /Collecting features of layer4/, 'Cancel');

@@ -12,7 +12,7 @@ import { poll, quickOpen, treeRow, waitForNotification } from './factUi.mjs';
 
 export const title = 'Untrusted workspace: FaCT says why it does not run';
 export const themes = ['dark'];
-export const timeout = 90_000;
+export const timeout = 240_000;
 
 function freePort() {
   return new Promise((resolve, reject) => {

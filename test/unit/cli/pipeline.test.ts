@@ -2,13 +2,23 @@
 // explain through concepts (with the HTML report).
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { cli } from '../../support/cli';
 import { GraphBuilder, attr } from '../../../src/core/onnx/graphBuilder';
 import { encodeModel } from '../../../src/core/onnx/modelFile';
 import { fixtures, tempDir } from '../../support/paths';
+
+/** Every file below `dir` with its bytes' length and content, to compare a folder before and after. */
+function folderSnapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const file = path.join(dir, name);
+    if (statSync(file).isFile()) out[name] = readFileSync(file).toString('base64');
+  }
+  return out;
+}
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
@@ -30,12 +40,17 @@ describe('the FaCT pipeline through the CLI', () => {
     const train = await cli('train', tiny, '--features', store, '--out', ckpt, '--k', '2', '--dict-size', '16', '--epochs', '3', '--batch', '64', '--json');
     assert.equal(train.code, 0, train.err);
     assert.ok(existsSync(path.join(ckpt, 'sae.safetensors')) && existsSync(path.join(ckpt, 'cfg.json')));
+    const checkpointAsTrained = folderSnapshot(ckpt);
+    // What evaluate, concepts and consistency derive goes to the cache ($FACT_CACHE), never into the checkpoint.
+    const cache = tempDir('fact-pipe-cache-');
+    process.env.FACT_CACHE = cache;
     const evaluate = await cli('evaluate', tiny, '--sae', ckpt, '--data', data, '--json');
     assert.equal(evaluate.code, 0, evaluate.err);
     const metrics = JSON.parse(evaluate.out).metrics;
     assert.equal(metrics.images, 48);
     assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
-    assert.ok(JSON.parse(readFileSync(path.join(ckpt, 'cfg.json'), 'utf8')).evaluation.accuracyWithSae >= 0);
+    assert.ok(JSON.parse(evaluate.out).out.startsWith(path.join(cache, 'saes')), JSON.parse(evaluate.out).out);
+    assert.ok(existsSync(path.join(JSON.parse(evaluate.out).out, 'evaluation.json')));
     const concepts = await cli('concepts', tiny, '--sae', ckpt, '--json');
     assert.equal(concepts.code, 0, concepts.err);
     assert.equal(JSON.parse(concepts.out).rebuilt, true);
@@ -55,7 +70,13 @@ describe('the FaCT pipeline through the CLI', () => {
     const c2 = await cli('consistency', tiny, '--sae', ckpt, '--foundation', foundation, '--json');
     assert.equal(c2.code, 0, c2.err);
     assert.ok(Number.isFinite(JSON.parse(c2.out).mean));
-    assert.ok(existsSync(path.join(ckpt, 'consistency.png')));
+    assert.ok(existsSync(path.join(JSON.parse(c2.out).out, 'consistency.png')));
+    assert.deepEqual(folderSnapshot(ckpt), checkpointAsTrained, 'the checkpoint folder is unchanged');
+    // --out puts them elsewhere, and the later commands find them there with the same --out.
+    const out = path.join(root, 'derived');
+    assert.equal((await cli('evaluate', tiny, '--sae', ckpt, '--data', data, '--limit', '12', '--out', out)).code, 0);
+    assert.equal(JSON.parse((await cli('concepts', tiny, '--sae', ckpt, '--out', out, '--json')).out).atlasDir, path.join(out, 'atlas'));
+    delete process.env.FACT_CACHE;
     const html = path.join(root, 'report.html');
     const explain = await cli('explain', tiny, path.join(data, 'circle', '0.png'), '--sae', ckpt, '--html', html);
     assert.equal(explain.code, 0, explain.err);

@@ -12,7 +12,7 @@ import { evaluateSae } from '../../../src/core/evaluate/evaluate';
 import { openSaeContext } from '../../../src/core/jobs/saeContext';
 import { openModel } from '../../../src/core/model/modelContext';
 import { ModelRunner } from '../../../src/core/model/modelRunner';
-import { defaultModelDir } from '../../support/paths';
+import { defaultModelDir, tempDir } from '../../support/paths';
 
 const saeDir = path.join(defaultModelDir, 'saes', 'layer3');
 
@@ -30,7 +30,7 @@ describe('the SAE shipped with the default model', () => {
     const ctx = await openModel(path.join(defaultModelDir, 'model.onnx'));
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
-    const s = await openSaeContext(ctx, saeDir);
+    const s = await openSaeContext(ctx, saeDir, { cacheRoot: tempDir('fact-cache-') });
     const dataset = await openDataset(ctx, { kind: 'split', split: 'test' });
     const { metrics, records } = await evaluateSae(ctx, runner, explainer, { layer: s.sae.cfg.layer, dataset, sae: s.sae, encode: s.encode, limit: 600, keepRecords: true });
     assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
