@@ -13,6 +13,8 @@ export type FactErrorCode =
   | 'bad-card'
   | 'bad-store'
   | 'bad-checkpoint'
+  /** An SAE without current evaluation records (the atlas and C² need them): evaluate it first. */
+  | 'not-evaluated'
   | 'disk-full'
   | 'cancelled'
   | 'internal';

@@ -65,7 +65,7 @@ export interface SaeMethods {
   consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number }; result: ConsistencyReport & { histogram: string } };
   explainConcepts: { params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number }; result: DecisionResult };
   /** Several images through concepts, with one combined HTML report. */
-  explainConceptsReport: { params: { model: string; sae: string; images: string[]; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
+  explainConceptsReport: { params: { model: string; sae: string; images: string[]; classIndex?: number; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
 }
 
 type Handlers = { [M in keyof SaeMethods]: (params: SaeMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<SaeMethods[M]['result']> };
@@ -97,7 +97,7 @@ async function currentRecords(s: SaeContext) {
     : !existsSync(file) ? `has no per-image evaluation records (${besideCheckpoint.evaluation})`
     : sha256Hex(await fs.readFile(file)) !== summary.recordsSha256 ? 'has evaluation records that do not match its evaluation summary'
     : undefined;
-  if (why) throw new FactError('bad-store', `The SAE in '${s.dir}' ${why}: run \`fact evaluate\` (or FaCT: Evaluate) first.`, { file: s.dir });
+  if (why) throw new FactError('not-evaluated', `The SAE in '${s.dir}' ${why}: run \`fact evaluate\` (or FaCT: Evaluate) first.`, { file: s.dir });
   return { summary: summary!, records: await loadEvaluationRecords(file) };
 }
 
@@ -220,12 +220,12 @@ export const saeHandlers: Handlers = {
     });
   },
 
-  async explainConceptsReport({ model, sae, images, html, topConcepts }, services, call) {
+  async explainConceptsReport({ model, sae, images, classIndex, html, topConcepts }, services, call) {
     return withSae(services, model, sae, async (ctx, s) => {
       const results: DecisionResult[] = [];
       const sections: string[] = [];
       for (const image of images) {
-        const { result, section } = await decisionOf(services, ctx, s, model, image, call, undefined, topConcepts);
+        const { result, section } = await decisionOf(services, ctx, s, model, image, call, classIndex, topConcepts);
         results.push(result);
         sections.push(section);
       }

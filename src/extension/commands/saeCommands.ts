@@ -365,7 +365,7 @@ export async function measureConsistencyCommand(fact: Fact, arg?: unknown): Prom
   } catch (e) {
     if (isFactError(e) && e.code === 'cancelled') {
       void fact.ui.info(`FaCT: the C² measurement of SAE ${name} was cancelled.`);
-    } else if (isFactError(e) && e.code === 'bad-store' && /evaluat/i.test((e as Error).message)) {
+    } else if (isFactError(e) && e.code === 'not-evaluated') {
       void fact.ui.error(`FaCT: ${(e as Error).message}`, 'Evaluate, Then Measure').then(async (a) => {
         if (!a) return;
         const ev = await evaluateSaeCommand(fact, { model, sae });
