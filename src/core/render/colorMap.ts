@@ -94,3 +94,25 @@ export function contributionHeatmap(map: Float32Array, height: number, width: nu
   }
   return { width, height, data: out };
 }
+
+/**
+ * A concept trace as a tile on black, with one contrast stretch for every place that shows traces (the Explain
+ * panel, the HTML report, the atlas strips): the colour is composited on black by its opacity, then scaled so that
+ * the brightest channel of the brightest pixel is 1. A grayscale model's traces are mid-gray by construction
+ * (x and 1 − x weigh in about equally), which made them dim without it. Opaque; hue is kept (one scale for all channels).
+ */
+export function traceOnBlack(img: RgbaImage): RgbaImage {
+  const out = new Float32Array(img.data.length);
+  let max = 0;
+  for (let p = 0; p < img.data.length; p += 4) {
+    const a = img.data[p + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const v = img.data[p + c]! * a;
+      out[p + c] = v;
+      if (v > max) max = v;
+    }
+    out[p + 3] = 1;
+  }
+  if (max > 0) for (let p = 0; p < out.length; p += 4) for (let c = 0; c < 3; c++) out[p + c] = Math.min(1, out[p + c]! / max);
+  return { width: img.width, height: img.height, data: out };
+}

@@ -60,14 +60,15 @@ describe('the FaCT pipeline through the CLI', () => {
     const html = path.join(root, 'report.html');
     const explain = await cli('explain', tiny, path.join(data, 'circle', '0.png'), '--sae', ckpt, '--html', html);
     assert.equal(explain.code, 0, explain.err);
-    assert.match(explain.out, /completeness {3}Σ c_k \+ bias = .* error \d\.\d\de-\d+/);
+    assert.match(explain.out, /completeness {3}Σ c_k \+ bias = logit: −?\d+\.\d{4} \+ (\(−\d+\.\d{4}\)|\d+\.\d{4}) = −?\d+\.\d{4}; completeness error \d\.\de−\d+/);
+    assert.match(explain.out, /1\. \w+ +logit +-?\d+\.\d{4} +p +\d+\.\d\d% +model's own logit +-?\d+\.\d{4}/);
     const page = readFileSync(html, 'utf8');
-    assert.match(page, /<img src="data:image\/png;base64,/);
+    assert.match(page, /<img [^>]*src="data:image\/png;base64,/);
     assert.doesNotMatch(page, /<script|https?:\/\//, 'self-contained: no scripts, no remote resources');
     const combined = path.join(root, 'all.html');
     const several = await cli('explain', tiny, path.join(data, 'circle', '0.png'), path.join(data, 'square', '1.png'), '--sae', ckpt, '--html', combined);
     assert.equal(several.code, 0, several.err);
-    assert.equal((readFileSync(combined, 'utf8').match(/<section>/g) ?? []).length, 2, 'one section per image');
+    assert.equal((readFileSync(combined, 'utf8').match(/<section[ >]/g) ?? []).length, 2, 'one section per image');
   });
 
   it('concepts evaluates an SAE that has no current evaluation first (on the card\'s test split), then builds the atlas', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { boxFilter, explanationToRgba, quantile } from '../../../src/core/render/colorMap';
+import { boxFilter, explanationToRgba, quantile, traceOnBlack } from '../../../src/core/render/colorMap';
 
 describe('the B-cos colour map', () => {
   it('quantile interpolates linearly between ranks, as torch.quantile does', () => {
@@ -39,5 +39,19 @@ describe('the B-cos colour map', () => {
     assert.deepEqual(Array.from(img.data.subarray(0, 3)), [1, 1, 1]);
     const half = Array.from(img.data.subarray(4, 7));
     assert.ok(half.every((v) => Math.abs(v - 0.5) < 1e-6));
+  });
+});
+
+describe('traceOnBlack (the one contrast stretch of concept traces)', () => {
+  it('composites on black by opacity, then scales so that the brightest channel is 1, keeping the hue', () => {
+    const img = { width: 3, height: 1, data: Float32Array.from([0.5, 0.5, 0.5, 0.8, /**/ 0.5, 0.25, 0, 0.4, /**/ 1, 1, 1, 0]) };
+    const t = traceOnBlack(img);
+    // On black: 0.4 gray, (0.2, 0.1, 0) and black; the brightest channel (0.4) becomes 1.
+    assert.deepEqual(Array.from(t.data, (v) => Math.round(v * 1000) / 1000), [1, 1, 1, 1, 0.5, 0.25, 0, 1, 0, 0, 0, 1]);
+  });
+
+  it('leaves an all-black trace black', () => {
+    const t = traceOnBlack({ width: 1, height: 1, data: Float32Array.from([0.3, 0.3, 0.3, 0]) });
+    assert.deepEqual(Array.from(t.data), [0, 0, 0, 1]);
   });
 });
