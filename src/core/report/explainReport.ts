@@ -75,7 +75,9 @@ ${conceptBarsSvg(v)}
   <figure><img class="tile" alt="other concepts" src="${v.other.png}"><figcaption>The ${v.other.concepts} other concepts together: ${e(formatSig(v.other.contribution))} (${e(formatShare(v.other.share))})</figcaption></figure>
 </div>
 <${h(3)}>Top concepts: where they are in this image${c.strips.length ? ', and where they are most present in the data' : ''}</${h(3)}>
-${c.stripsNote ? `<p class="meta">${e(c.stripsNote)}</p>\n` : ''}${traces}
+${c.stripsNote ? `<p class="meta">${e(c.stripsNote)}</p>\n` : ''}<div class="traces${c.strips.length ? '' : ' tiles-only'}">
+${traces}
+</div>
 `;
 }
 
@@ -128,6 +130,7 @@ const STYLE = `
   .concept figure img { width: 112px; height: 112px; }
   .concept figure.strip img { width: auto; height: 112px; max-width: 100%; }
   .concept figure.strip figcaption { max-width: none; }
+  .traces.tiles-only { display: flex; flex-wrap: wrap; gap: 0 16px; } .traces.tiles-only figcaption { max-width: 112px; }
   nav ol { margin: 0.4em 0; }
 `;
 
