@@ -311,8 +311,6 @@ export const consistencyViewSchema = obj({
   deltaRandom: num,
   conceptsInMean: num,
   minImagesForMean: num,
-  /** data: URI of the C² histogram (with the random baseline), or null when none was saved. */
-  histogram: nullable(str),
   dropped: num,
   rows: arr(consistencyRowSchema),
   measuredAt: nullable(str),

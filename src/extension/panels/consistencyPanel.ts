@@ -28,8 +28,8 @@ export const consistencyPanelKind: PanelKind<ConsistencyHostMessage, Consistency
 
 export interface ConsistencyTarget { model: string; sae: string }
 
-/** A report as the panel shows it; `histogram` is base64 PNG (from the core's result or consistency.png). */
-export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report: ConsistencyFile, histogram: string | undefined, measuredAt: string | null): Promise<ConsistencyView> {
+/** A report as the panel shows it (the panel draws the histogram from the rows' scores, in the theme's colours). */
+export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report: ConsistencyFile, measuredAt: string | null): Promise<ConsistencyView> {
   const atlas = await readAtlas(t.sae);
   const byConcept = new Map(atlas?.concepts.map((c) => [c.concept, c]) ?? []);
   const info = (await fact.saes.list(t.model)).find((c) => c.dir === t.sae);
@@ -45,7 +45,6 @@ export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report
     deltaRandom: report.deltaRandom,
     conceptsInMean: report.conceptsInMean,
     minImagesForMean: report.minImagesForMean,
-    histogram: histogram ? `data:image/png;base64,${histogram}` : null,
     dropped: report.dropped.length,
     rows: report.concepts.map((c) => {
       const a = byConcept.get(c.concept);
@@ -90,9 +89,8 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
     try {
       const report = result ?? (await readConsistency(t.sae));
       if (!report) throw new Error(`SAE '${t.sae}' has no C² report yet: run FaCT: Measure Consistency.`);
-      const histogram = result?.histogram ?? (await fs.readFile(path.join(t.sae, BESIDE.histogram)).then((b) => b.toString('base64'), () => undefined));
       const stat = await fs.stat(path.join(t.sae, BESIDE.consistency)).catch(() => undefined);
-      this.view = await toConsistencyView(this.fact, t, report, histogram, stat ? stat.mtime.toISOString() : null);
+      this.view = await toConsistencyView(this.fact, t, report, stat ? stat.mtime.toISOString() : null);
       this.post({ type: 'report', view: this.view });
       return this.view;
     } catch (e) {
