@@ -1,17 +1,12 @@
 // The starting dictionary: random unit-norm decoder columns and the encoder as their transpose (FaCT's init; the two
 // are untied afterwards). Seeded and platform-independent, so a seed names one starting point everywhere.
+import { mulberry32 } from '../util/random';
 import type { StepState } from './trainStepGraph';
 
 /** Standard-normal samples (Box–Muller) from a seeded mulberry32 generator. */
 export function seededNormal(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32); // in (0, 1): log() stays finite
-  };
+  const next = mulberry32(seed);
+  const uniform = () => (next() + 0.5) / 2 ** 32; // in (0, 1): log() stays finite
   let spare: number | undefined;
   return () => {
     if (spare !== undefined) {

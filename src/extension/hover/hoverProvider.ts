@@ -10,6 +10,7 @@
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { escapeHtml, formatFixed, formatPercent, pngDataUri } from '../../../common/format';
 import type { ModelInspection } from '../../core/model/inspectModel';
 import { log } from '../log';
 import { modelDisplayName } from '../models';
@@ -38,9 +39,9 @@ function markdown(): vscode.MarkdownString {
   return md;
 }
 
-const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
-const num = (x: number, d = 3) => x.toFixed(d).replace('-', '−');
-const img = (b64: string, w: number, h: number, alt: string) => `<img src="data:image/png;base64,${b64}" width="${w}" height="${h}" alt="${alt}">`;
+const pct = formatPercent;
+const num = (x: number, d = 3) => formatFixed(x, d);
+const img = (b64: string, w: number, h: number, alt: string) => `<img src="${pngDataUri(b64)}" width="${w}" height="${h}" alt="${escapeHtml(alt)}">`;
 
 export class FactHoverProvider implements vscode.HoverProvider {
   private readonly entries = new Map<string, Entry>();

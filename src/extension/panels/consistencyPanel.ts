@@ -10,6 +10,7 @@ import {
   type ConsistencyHostMessage, type ConsistencyPanelState, type ConsistencyView, type ConsistencyWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { log } from '../log';
+import { revealPath } from '../reveal';
 import { modelDisplayName } from '../models';
 import { readAtlas, readConsistency, type ConsistencyFile } from '../sae/saeFiles';
 import type { Fact } from '../services';
@@ -112,7 +113,6 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
         await vscode.commands.executeCommand('fact.measureConsistency', { model: t.model, sae: t.sae });
         break;
       case 'revealSae': {
-        const { revealPath } = await import('../commands/saeCommands');
         await revealPath(path.join(t.sae, BESIDE.consistency));
         break;
       }

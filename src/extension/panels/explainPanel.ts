@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
+import { revealPath } from '../reveal';
 import {
   explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema,
   type ConceptDecisionView, type ConceptStripView, type ExplainHostMessage, type ExplainPanelState, type ExplainView, type ExplainWebviewMessage,
@@ -244,7 +245,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
         await this.exportReport();
         break;
       case 'revealImage':
-        await revealFile(this.request.image);
+        await revealPath(this.request.image);
         break;
       case 'openModel':
         await vscode.commands.executeCommand('fact.openModel', vscode.Uri.file(this.request.model));
@@ -310,7 +311,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     log().info(`Exported the explanation of ${v.image} (${v.className}) to ${uri.fsPath} (${(html.length / 1024).toFixed(0)} KB).`);
     if (!target) {
       void this.fact.ui.info(`FaCT: report saved to ${vscode.workspace.asRelativePath(uri)}.`, 'Reveal').then((a) => {
-        if (a === 'Reveal') void revealFile(uri.fsPath);
+        if (a === 'Reveal') void revealPath(uri.fsPath);
       });
     }
     return uri;
@@ -330,10 +331,4 @@ async function previewDataUri(image: string): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-async function revealFile(file: string): Promise<void> {
-  const uri = vscode.Uri.file(file);
-  const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
-  await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
 }
