@@ -2,7 +2,7 @@
 // --help) beside the code that runs it. The work is done by src/core's handlers; this file only maps arguments to
 // their parameters and results to text.
 import { isFactError } from '../core/errors';
-import { handlers, type CallContext } from '../core/jobs/methods';
+import type { CallContext } from '../core/jobs/methods';
 import type { CoreServices } from '../core/jobs/services';
 import type { DatasetSpec } from '../core/data/openDataset';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
@@ -20,6 +20,11 @@ export interface CommandContext {
 export interface Command<O extends Options> {
   spec: CommandSpec<O>;
   run: (a: Parsed<O>, c: CommandContext) => Promise<number>;
+}
+
+/** The core, loaded when a command runs — not for --help or --version (onnxruntime and sharp are most of the start-up). */
+async function core() {
+  return (await import('../core/jobs/methods')).handlers;
 }
 
 function command<O extends Options>(spec: CommandSpec<O>, run: Command<O>['run']): Command<O> {
@@ -56,7 +61,7 @@ async function withEvaluation<T>(c: CommandContext, model: string, sae: string, 
   } catch (e) {
     if (!(isFactError(e) && e.code === 'not-evaluated')) throw e;
     c.err(`${e.message.replace(/: run `fact evaluate`.*$/, '')}: evaluating it first (as \`fact evaluate\` would, on the model card's test split).`);
-    const r = await job(c, (call) => handlers.evaluate({ model, sae }, c.services, call));
+    const r = await job(c, async (call) => (await core()).evaluate({ model, sae }, c.services, call));
     c.err(formatEvaluation(r));
     return work();
   }
@@ -85,7 +90,7 @@ const inspect = command({
   name: 'inspect', args: ['MODEL'], summary: 'Inputs, outputs and op counts of an ONNX model, and the candidate layers for an SAE.',
   options: { all: opt.flag('list every boundary tensor, not only named blocks') },
 }, async ({ positional: [model], options: o }, c) => {
-  const r = await job(c, (call) => handlers.inspect({ model: model! }, c.services, call));
+  const r = await job(c, async (call) => (await core()).inspect({ model: model! }, c.services, call));
   show(c, o.json, r, () => formatInspection(r, o.all === true));
   return 0;
 });
@@ -94,7 +99,7 @@ const predict = command({
   name: 'predict', args: ['MODEL', 'IMAGE...'], summary: 'The top classes with logits and probabilities for each image.',
   options: { top: opt.int('K', 'how many classes (default 5)') },
 }, async ({ positional: [model, ...images], options: o }, c) => {
-  const r = await job(c, (call) => handlers.predict({ model: model!, images, top: o.top ?? 5 }, c.services, call));
+  const r = await job(c, async (call) => (await core()).predict({ model: model!, images, top: o.top ?? 5 }, c.services, call));
   show(c, o.json, r, () => formatPredictions(r.results));
   const failed = r.results.filter((x) => x.error);
   for (const f of failed) c.err(`error: ${f.error}`);
@@ -125,12 +130,12 @@ const explain = command({
     if (o.out !== undefined) throw new UsageError('--out is for the explanation PNGs without --sae; with --sae use --html FILE.', 'explain');
     const params = { model: model!, sae: o.sae, ...cls, ...(o.html !== undefined ? { html: o.html } : {}), ...(o.top !== undefined ? { topConcepts: o.top } : {}) };
     if (images.length === 1) {
-      const r = await job(c, (call) => handlers.explainConcepts({ ...params, image: images[0]! }, c.services, call));
+      const r = await job(c, async (call) => (await core()).explainConcepts({ ...params, image: images[0]! }, c.services, call));
       show(c, o.json, stripPngs(r), () => formatDecision(r));
       if (!o.json && r.html === undefined) c.err('(no files written: --html FILE writes a report)');
       return 0;
     }
-    const r = await job(c, (call) => handlers.explainConceptsReport({ ...params, images }, c.services, call));
+    const r = await job(c, async (call) => (await core()).explainConceptsReport({ ...params, images }, c.services, call));
     show(c, o.json, stripPngs(r), () => [...r.results.map(formatDecision), ...(r.html ? [`Report: ${r.html}`] : [])].join('\n\n'));
     if (!o.json && r.html === undefined) c.err('(no files written: --html FILE writes a report)');
     return 0;
@@ -138,7 +143,7 @@ const explain = command({
   if (o.html !== undefined || o.top !== undefined) throw new UsageError(`--${o.html !== undefined ? 'html' : 'top'} needs --sae CKPT.`, 'explain');
   const results = [];
   for (const image of images) {
-    const r = await job(c, (call) => handlers.explain({ model: model!, image, ...cls, ...(o.out !== undefined ? { outDir: o.out } : {}) }, c.services, call));
+    const r = await job(c, async (call) => (await core()).explain({ model: model!, image, ...cls, ...(o.out !== undefined ? { outDir: o.out } : {}) }, c.services, call));
     const { png: _png, ...rest } = r;
     results.push(rest);
     if (!o.json) c.out(formatExplanation(r));
@@ -153,7 +158,7 @@ const check = command({
   summary: 'Is the model dynamic-linear? What was frozen, and the worst completeness error on the images (or random ones).',
   options: {},
 }, async ({ positional: [model, ...images], options: o }, c) => {
-  const r = await job(c, (call) => handlers.check({ model: model!, images }, c.services, call));
+  const r = await job(c, async (call) => (await core()).check({ model: model!, images }, c.services, call));
   show(c, o.json, r, () => formatCheck(r));
   return r.dynamicLinear ? 0 : 1;
 });
@@ -175,7 +180,7 @@ const collect = command({
   },
 }, async ({ positional: [model], options: o }, c) => {
   const dataset = datasetOf(o, 'collect') ?? { kind: 'split', split: 'train' };
-  const m = await job(c, (call) => handlers.collect({
+  const m = await job(c, async (call) => (await core()).collect({
     model: model!, layer: o.layer, dataset, outDir: o.out, dtype: o.dtype ?? 'float32',
     ...(o.samples !== undefined ? { samplesPerImage: o.samples } : {}),
     ...(o['budget-gb'] !== undefined ? { budgetGB: o['budget-gb'] } : {}),
@@ -210,7 +215,7 @@ const train = command({
       ...(o['validate-from'] !== undefined ? { offset: o['validate-from'] } : {}), ...(o['validate-count'] !== undefined ? { limit: o['validate-count'] } : {}),
     },
   } : {};
-  const r = await job(c, (call) => handlers.train({
+  const r = await job(c, async (call) => (await core()).train({
     model: model!, features: o.features, out: o.out, k: o.k, dictSize: o['dict-size'],
     ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
     ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
@@ -231,7 +236,7 @@ const evaluate = command({
   },
 }, async ({ positional: [model], options: o }, c) => {
   const dataset = datasetOf(o, 'evaluate');
-  const r = await job(c, (call) => handlers.evaluate({ model: model!, sae: o.sae, ...(dataset ? { dataset } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) }, c.services, call));
+  const r = await job(c, async (call) => (await core()).evaluate({ model: model!, sae: o.sae, ...(dataset ? { dataset } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) }, c.services, call));
   show(c, o.json, r, () => formatEvaluation(r));
   return 0;
 });
@@ -248,12 +253,12 @@ const concepts = command({
 }, async ({ positional: [model], options: o }, c) => {
   if (o.concept !== undefined) {
     const k = o.concept;
-    const r = await withEvaluation(c, model!, o.sae, () => job(c, (call) => handlers.concept({ model: model!, sae: o.sae, concept: k }, c.services, call)));
+    const r = await withEvaluation(c, model!, o.sae, () => job(c, async (call) => (await core()).concept({ model: model!, sae: o.sae, concept: k }, c.services, call)));
     const { stripPng: _s, ...rest } = r;
     show(c, o.json, rest, () => formatConcept(rest));
     return 0;
   }
-  const r = await withEvaluation(c, model!, o.sae, () => job(c, (call) => handlers.concepts({ model: model!, sae: o.sae, ...(o.rebuild ? { rebuild: true } : {}) }, c.services, call)));
+  const r = await withEvaluation(c, model!, o.sae, () => job(c, async (call) => (await core()).concepts({ model: model!, sae: o.sae, ...(o.rebuild ? { rebuild: true } : {}) }, c.services, call)));
   show(c, o.json, r, () => `Concept atlas ${r.atlasDir}: ${r.concepts} concepts, ${r.alive} alive${r.rebuilt ? ` (built in ${r.seconds.toFixed(1)} s)` : ' (up to date)'}.`);
   return 0;
 });
@@ -268,7 +273,7 @@ const consistency = command({
     'mean-images': opt.int('N', 'images for the mean feature'),
   },
 }, async ({ positional: [model], options: o }, c) => {
-  const r = await withEvaluation(c, model!, o.sae, () => job(c, (call) => handlers.consistency({
+  const r = await withEvaluation(c, model!, o.sae, () => job(c, async (call) => (await core()).consistency({
     model: model!, sae: o.sae, ...(o.foundation !== undefined ? { foundation: o.foundation } : {}), ...(o['mean-images'] !== undefined ? { meanImages: o['mean-images'] } : {}),
   }, c.services, call)));
   const { histogram: _h, ...rest } = r;

@@ -2,7 +2,7 @@
 // declared in commands.ts, and the work is done by src/core.
 import { isFactError } from '../core/errors';
 import type { CallContext } from '../core/jobs/methods';
-import { CoreServices } from '../core/jobs/services';
+import type { CoreServices } from '../core/jobs/services';
 import { version } from '../../package.json';
 import { commands, isCommandName, type Command, type CommandContext } from './commands';
 import { commandUsage, parseCommand, UsageError, wantsHelp, type Options } from './options';
@@ -67,6 +67,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<n
   try {
     const args = parseCommand(cmd.spec, rest);
     json = args.options.json === true;
+    const { CoreServices } = await import('../core/jobs/services');
     services = new CoreServices({ executionProvider: args.options.ep ?? 'cpu', ...(args.options.threads !== undefined ? { threads: args.options.threads } : {}) });
     process.once('SIGINT', onSignal);
     const env = io.env ?? {};

@@ -2,13 +2,14 @@
 // checked before anything runs, several images with a class, and nothing written where nobody asked.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { cli } from '../../support/cli';
 import { commands } from '../../../src/cli/commands';
 import { version } from '../../../package.json';
-import { fixtures, tempDir } from '../../support/paths';
+import { fixtures, repoRoot, tempDir } from '../../support/paths';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 const names = Object.keys(commands);
@@ -47,6 +48,16 @@ describe('fact usage', () => {
     const r = await cli('--version');
     assert.equal(r.code, 0);
     assert.equal(r.out.trim(), `fact ${version}`);
+  });
+
+  it('--help and --version do not load onnxruntime or sharp (most of the start-up time)', () => {
+    const main = path.join(repoRoot, 'src', 'cli', 'main.ts');
+    const script = `require(${JSON.stringify(main)}).runCli(['--version'], { out() {}, err() {} })`
+      + `.then(() => require(${JSON.stringify(main)}).runCli(['explain', '--help'], { out() {}, err() {} }))`
+      + `.then(() => console.log(Object.keys(require.cache).filter((k) => /node_modules[\\/](onnxruntime-node|sharp)[\\/]/.test(k)).length))`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '0');
   });
 
   it('an unknown option is a usage error that shows that command\'s usage (exit 2)', async () => {
