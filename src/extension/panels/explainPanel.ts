@@ -122,6 +122,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
 
   async explain(req: ExplainRequest): Promise<ExplainView | undefined> {
     const seq = ++this.seq;
+    this.markPostLog('explain');
     this.request = req;
     this.pendingPaint = req.startedAt !== undefined ? { ...req, startedAt: req.startedAt } : undefined;
     this.panel.title = titleFor(req.image);

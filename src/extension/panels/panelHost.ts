@@ -98,6 +98,11 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
     this.postLog.push({ type: m.type, dataUris: countDataUris(m) });
   }
 
+  /** Marks a point in the post log (`mark:<label>`), e.g. where a new explanation starts, whether or not the page is ready. */
+  protected markPostLog(label: string): void {
+    this.postLog.push({ type: `mark:${label}`, dataUris: 0 });
+  }
+
   /** Keeps the panel's job list in step with the runner, showing the jobs `filter` accepts. */
   protected trackJobs(filter: (job: JobInfo) => boolean): void {
     const send = () => {
