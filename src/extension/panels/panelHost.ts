@@ -69,6 +69,11 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
     return this.disposed;
   }
 
+  /** The page has said `ready` and is showing: what is posted now reaches it (tests wait on this). */
+  get pageReady(): boolean {
+    return this.ready && !this.disposed;
+  }
+
   /**
    * Posts `m` and keeps it as the slot's current state (default slot: 'main'); `retain: false` posts it once.
    * `replay`: what a reloaded page gets for the slot instead of `m` (when `m` is a change, `replay` the whole state).
