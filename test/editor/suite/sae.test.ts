@@ -249,8 +249,11 @@ suite('FaCT: SAEs (tiny model)', function () {
     // The strips arrive one by one without the concepts view being sent again: with the page showing, explain again;
     // since that explanation started, one concepts message carries the view's pictures, and each strip's picture
     // is sent once.
+    const loads = panel.loads;
+    await vscode.commands.executeCommand('workbench.action.files.newUntitledFile');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     panel.reveal();
-    await waitFor('the explain page', () => panel.pageReady, 30_000);
+    await waitFor('the explain page to load', () => panel.loads > loads && panel.pageReady, 30_000);
     await panel.explain({ model, image: image('circle', 0), classIndex: c.classIndex });
     const again = await waitFor('the concept slots again', () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts, 30_000);
     const log = panel.postLog.slice(panel.postLog.map((m) => m.type).lastIndexOf('mark:explain') + 1);
