@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { Explainer } from '../src/core/engine/explainer';
 import { openModel } from '../src/core/model/modelContext';
 import { benchSession } from './benchProvider';
+import { mulberry32 } from '../src/core/util/random';
 import type { BenchRow } from './runOne';
 
 const root = path.join(__dirname, '..');
@@ -109,14 +110,8 @@ function runTorch(t: TorchEnv, a: Arch): TorchResult | string {
 
 /** Seeded smooth-ish [x, 1 − x] images for the run without PyTorch (mulberry32 noise, 4×4 blocks). */
 function syntheticBatch(n: number, channels: number, side: number, seed = 7): Float32Array {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  const rand = () => next() / 4294967296;
   const half = channels / 2;
   const out = new Float32Array(n * channels * side * side);
   const block = Math.ceil(side / 4);

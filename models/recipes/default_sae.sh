@@ -12,9 +12,9 @@ set -euo pipefail
 M=models/fashion-mnist-bcos/model.onnx
 STORE=models/.bench/fashion-mnist-bcos-layer3-features
 OUT=models/fashion-mnist-bcos/saes/layer3
-npx fact collect "$M" --layer layer3 --split train --limit 18000 --out "$STORE" --dtype float16
-npx fact train "$M" --features "$STORE" --out "$OUT" --k 8 --dict-size 1024 --epochs 10 --batch 4096 --seed 0 \
+node bin/fact.js collect "$M" --layer layer3 --split train --limit 18000 --out "$STORE" --dtype float16
+node bin/fact.js train "$M" --features "$STORE" --out "$OUT" --k 8 --dict-size 1024 --epochs 10 --batch 4096 --seed 0 \
   --validate-split train --validate-from 18000 --validate-count 2000
-npx fact evaluate "$M" --sae "$OUT"
-npx fact concepts "$M" --sae "$OUT"
-npx fact consistency "$M" --sae "$OUT"
+node bin/fact.js evaluate "$M" --sae "$OUT"
+node bin/fact.js concepts "$M" --sae "$OUT"
+node bin/fact.js consistency "$M" --sae "$OUT"

@@ -9,6 +9,7 @@ import type { EvaluationSummary } from '../core/sae/saeFolder';
 import type { ConsistencyReport } from '../core/consistency/measureConsistency';
 import type { AtlasConcept } from '../core/concepts/atlas';
 import { formatShape } from '../core/onnx/inspect';
+import { completenessLine, conceptCompletenessLine } from '../../common/format';
 
 export function formatInspection(r: ModelInspection, all: boolean): string {
   const lines: string[] = [];
@@ -55,6 +56,7 @@ export function formatExplanation(r: ExplainResult): string {
   lines.push(`  Σ x·W(x) (pixels)     ${num(e.contributionSum)}`);
   lines.push(`  bias                  ${num(e.bias)}`);
   lines.push(`  completeness          Σ x·W + bias − logit = ${e.completenessError.toExponential(2)}`);
+  lines.push(`                        ${completenessLine(e).values}`);
   for (const f of r.files) lines.push(`  wrote ${f}`);
   return lines.join('\n');
 }
@@ -93,8 +95,8 @@ export function stripPngs<T>(value: T): T {
 
 export function formatDecision(r: DecisionResult): string {
   const e = r.explanation;
-  const lines = [`${r.image}`];
-  for (const [k, c] of e.top.entries()) lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`);
+  const lines = [`${r.image}`, `  top classes with the SAE (and the model's own logit, without it)`];
+  for (const [k, c] of e.top.entries()) lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%   model's own logit ${c.modelLogit.toFixed(4).padStart(9)}`);
   lines.push(`Explained class: ${e.className} (${e.classIndex}) with the SAE of ${r.sae}`);
   // Two shares: of the positive contributions, and of the logit (how FaCT's figures count).
   lines.push(`  ${'concept'.padEnd(10)} ${'contribution'.padStart(12)} ${'share'.padStart(8)} ${'of logit'.padStart(9)} ${'presence'.padStart(10)}`);
@@ -102,7 +104,8 @@ export function formatDecision(r: DecisionResult): string {
   if (e.other.concepts) lines.push(`  ${`${e.other.concepts} others`.padEnd(10)} ${num(e.other.contribution).padStart(12)} ${`${e.other.share.toFixed(1)}%`.padStart(8)} ${`${e.other.shareOfLogit.toFixed(1)}%`.padStart(9)}`);
   lines.push('  share: of Σ max(c_k, 0); of logit: c_k / logit (the paper\'s figures)');
   const sum = e.concepts.reduce((a, c) => a + c.contribution, 0);
-  lines.push(`  completeness   Σ c_k + bias = ${num(sum)} + ${num(e.bias)} = ${num(sum + e.bias)}; logit ${num(e.logit)}; error ${e.completenessError.toExponential(2)}`);
+  const line = conceptCompletenessLine({ conceptSum: sum, bias: e.bias, logit: e.logit, completenessError: e.completenessError });
+  lines.push(`  completeness   ${line.equation}: ${line.values}; ${line.error}`);
   if (r.html) lines.push(`  wrote ${r.html}`);
   return lines.join('\n');
 }

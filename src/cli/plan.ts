@@ -4,27 +4,22 @@ import { defaultSamplesPerImage } from '../core/features/sampleLocations';
 import type { CoreServices } from '../core/jobs/services';
 import { formatDuration, projectPlan } from '../core/plan/projectPlan';
 import { measureCollection, measureTraining } from '../core/plan/measureThroughput';
-import { UsageError, type ParsedArgs } from './args';
-import type { CliIO } from './main';
+import { UsageError } from './options';
 
-export const planValues = ['dataset-size', 'nodes', 'gpu-images-per-s', 'gpu-vectors-per-s'];
+interface PlanArgs { positional: string[]; options: Record<string, unknown> }
+interface PlanIO { out: (s: string) => void; err: (s: string) => void }
 
-export const planUsage = `  fact plan MODEL --layer L --dataset-size N [--nodes 1,8,64] [--samples S] [--k K] [--dict-size M]
-            [--epochs E] [--batch B] [--gpu-images-per-s X] [--gpu-vectors-per-s Y]
-                                                 measure this machine's collection and training
-                                                 throughput; project wall time, store size, RAM, disk`;
-
-function num(v: string | true | undefined, name: string, dflt: number): number {
+function num(v: unknown, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!(n > 0)) throw new UsageError(`${name} must be a positive number.`);
   return n;
 }
 
-export async function runPlan(args: ParsedArgs, services: CoreServices, io: CliIO, json: boolean): Promise<number> {
+export async function runPlan(args: PlanArgs, services: CoreServices, io: PlanIO, json: boolean): Promise<number> {
   const [model, ...extra] = args.positional;
   const o = args.options;
-  if (!model || extra.length || !o.layer || !o['dataset-size']) throw new UsageError('fact plan takes a MODEL, --layer L and --dataset-size N.');
+  if (!model || extra.length || !o.layer || !o['dataset-size']) throw new UsageError('fact plan takes a MODEL, --layer L and --dataset-size N.', 'plan');
   const images = num(o['dataset-size'], '--dataset-size', 0);
   const nodes = String(o.nodes ?? '1,8,64').split(',').map((s) => num(s, '--nodes', 1));
   const k = num(o.k, '--k', 32), dictSize = num(o['dict-size'], '--dict-size', 8192), epochs = num(o.epochs, '--epochs', 1), batchSize = num(o.batch, '--batch', 4096);

@@ -11,11 +11,27 @@ import { activeTasks, readCollectPlan, resumeCollection, submitCollection } from
 import { commandOnPath, scancel, slurmAvailable } from '../core/slurm/slurmCommands';
 import { submitSingleJob } from '../core/slurm/slurmJob';
 import { factJobs } from '../core/slurm/jobStatus';
-import { UsageError, type ParsedArgs } from './args';
-import type { CliIO } from './main';
+import { opt, UsageError } from './options';
 
-export const slurmFlags = ['slurm', 'resume', 'requeue'];
-export const slurmValues = ['tasks', 'partition', 'gres', 'time', 'sbatch-args'];
+/** The Slurm options of collect, train, evaluate and consistency. */
+export const slurmOptions = {
+  slurm: opt.flag('submit the command as a Slurm job (collect: an array of --tasks jobs by image range, then a merge job)'),
+  tasks: opt.int('N', '(--slurm collect) number of array tasks'),
+  partition: opt.string('P', '(--slurm) partition'),
+  gres: opt.string('GRES', '(--slurm) generic resources, e.g. gpu:1'),
+  time: opt.string('T', '(--slurm) time limit'),
+  requeue: opt.flag('(--slurm) requeue after a time limit or preemption; the job resumes from its saved state'),
+  'sbatch-args': opt.string('"…"', '(--slurm) more sbatch arguments'),
+  resume: opt.flag('(--slurm collect) resubmit the parts that failed or were cancelled'),
+};
+const slurmFlags = Object.entries(slurmOptions).filter(([, o]) => o.flag).map(([n]) => n);
+const slurmValues = Object.entries(slurmOptions).filter(([, o]) => !o.flag).map(([n]) => n);
+
+/** What the Slurm functions read of a parsed command line. */
+interface SlurmArgs {
+  positional: string[];
+  options: { out?: string; sae?: string; limit?: number; threads?: number; tasks?: number; partition?: string; gres?: string; time?: string; requeue?: boolean; 'sbatch-args'?: string; resume?: boolean };
+}
 
 export const slurmUsage = `  fact collect|train|evaluate|consistency … --slurm [--tasks N] [--partition P] [--gres gpu:1]
              [--time T] [--requeue] [--sbatch-args "…"]
@@ -36,21 +52,17 @@ export function factCommand(): FactCommand {
   }
 }
 
-function slurmOptions(o: ParsedArgs['options']): SlurmOptions {
-  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  const tasks = str('tasks');
-  if (tasks !== undefined && !(Number.isInteger(Number(tasks)) && Number(tasks) > 0)) throw new UsageError('--tasks must be a positive integer.');
+function slurmSettings(o: SlurmArgs['options']): SlurmOptions {
   let extra: string[] | undefined;
   try {
-    extra = str('sbatch-args') !== undefined ? splitShellWords(str('sbatch-args')!) : undefined;
+    extra = o['sbatch-args'] !== undefined ? splitShellWords(o['sbatch-args']) : undefined;
   } catch (e) {
     throw new UsageError(`--sbatch-args: ${(e as Error).message}`);
   }
-  const threads = str('threads');
   return {
-    ...(tasks ? { tasks: Number(tasks) } : {}), ...(str('partition') ? { partition: str('partition')! } : {}), ...(str('gres') ? { gres: str('gres')! } : {}),
-    ...(str('time') ? { time: str('time')! } : {}), ...(o.requeue ? { requeue: true } : {}), ...(extra ? { sbatchArgs: extra } : {}),
-    ...(threads && Number(threads) > 0 ? { cpusPerTask: Number(threads) } : {}),
+    ...(o.tasks ? { tasks: o.tasks } : {}), ...(o.partition ? { partition: o.partition } : {}), ...(o.gres ? { gres: o.gres } : {}),
+    ...(o.time ? { time: o.time } : {}), ...(o.requeue ? { requeue: true } : {}), ...(extra ? { sbatchArgs: extra } : {}),
+    ...(o.threads ? { cpusPerTask: o.threads } : {}),
   };
 }
 
@@ -71,16 +83,16 @@ export function forwardedArgs(argv: string[], drop: string[] = []): string[] {
 }
 
 /** `--slurm` on a command: submit it instead of running it. Returns the exit code. */
-export async function submitToSlurm(command: string, argv: string[], args: ParsedArgs, services: CoreServices, dataset: () => DatasetSpec, io: CliIO, json: boolean): Promise<number> {
+export async function submitToSlurm(command: 'collect' | 'train' | 'evaluate' | 'consistency', argv: string[], args: SlurmArgs, services: CoreServices, dataset: () => DatasetSpec, out: (s: string) => void, json: boolean): Promise<number> {
   if (!slurmAvailable()) {
     throw new FactError('bad-input', `--slurm needs Slurm's \`sbatch\` on the PATH, and there is none (PATH=${process.env.PATH ?? ''}). Run this on a cluster's login node, or without --slurm to run here.`, { command: 'sbatch' });
   }
   const o = args.options;
-  const slurm = slurmOptions(o);
+  const slurm = slurmSettings(o);
   const workDir = process.cwd();
-  const say = (text: string, data: unknown) => io.out(json ? JSON.stringify(data, null, 2) : text);
+  const say = (text: string, data: unknown) => out(json ? JSON.stringify(data, null, 2) : text);
   if (command === 'collect') {
-    const store = path.resolve(o.out as string);
+    const store = path.resolve(o.out!);
     if (o.resume) {
       const r = await resumeCollection(store);
       if (r.alreadyMerged) { say(`${store} is already merged: nothing to resume.`, r); return 0; }
@@ -94,7 +106,7 @@ export async function submitToSlurm(command: string, argv: string[], args: Parse
     const model = args.positional[0]!;
     const ctx = await services.model(model);
     const data = await openDataset(ctx, dataset());
-    const images = Math.min(data.size, o.limit ? Number(o.limit) : Infinity);
+    const images = Math.min(data.size, o.limit ?? Infinity);
     const { plan, submission } = await submitCollection({ store, workDir, fact: factCommand(), collectArgs: forwardedArgs(argv, ['out']), images, slurm });
     say([
       `Submitted array job ${submission.arrayJobId}: ${plan.ranges.length} tasks over ${images} images into ${path.join(store, 'parts')}/part-NNN`,
@@ -105,16 +117,14 @@ export async function submitToSlurm(command: string, argv: string[], args: Parse
     ].join('\n'), { plan, submission });
     return 0;
   }
-  const dir = command === 'train' ? (o.out as string) : (o.sae as string);
-  const kind = command as 'train' | 'evaluate' | 'consistency';
-  const r = await submitSingleJob({ kind, dir, workDir, fact: factCommand(), args: [command, ...forwardedArgs(argv)], slurm });
+  const dir = command === 'train' ? o.out! : o.sae!;
+  const r = await submitSingleJob({ kind: command, dir, workDir, fact: factCommand(), args: [command, ...forwardedArgs(argv)], slurm });
   say(`Submitted ${command} as job ${r.jobId}\n  script   ${r.script}\n  log      ${r.log}\nWatch with \`fact jobs\`.`, r);
   return 0;
 }
 
-export async function runMerge(argv: string[], io: CliIO, json: boolean, signal: AbortSignal): Promise<number> {
-  const [store, ...extra] = argv;
-  if (!store || extra.length) throw new UsageError('fact merge takes exactly one STORE (the folder with parts/).');
+export async function runMerge(argv: string[], out: (s: string) => void, json: boolean, signal: AbortSignal): Promise<number> {
+  const store = argv[0]!;
   const t0 = Date.now();
   const env = process.env;
   const canAsk = commandOnPath('squeue', env) !== undefined;
@@ -131,26 +141,26 @@ export async function runMerge(argv: string[], io: CliIO, json: boolean, signal:
     },
   });
   const seconds = (Date.now() - t0) / 1000;
-  io.out(json ? JSON.stringify(m, null, 2) : `Merged ${m.parts!.length} parts into ${store}: ${m.imagesDone} images, ${m.vectors} vectors in ${m.shards.length} shards (${seconds.toFixed(2)} s; no shard copied).`);
+  out(json ? JSON.stringify(m, null, 2) : `Merged ${m.parts!.length} parts into ${store}: ${m.imagesDone} images, ${m.vectors} vectors in ${m.shards.length} shards (${seconds.toFixed(2)} s; no shard copied).`);
   return 0;
 }
 
-export async function runJobs(argv: string[], io: CliIO, json: boolean): Promise<number> {
+export async function runJobs(argv: string[], out: (s: string) => void, json: boolean): Promise<number> {
   const [sub, id, ...extra] = argv;
   if (sub === 'cancel') {
-    if (!id || extra.length) throw new UsageError('fact jobs cancel takes one job ID.');
+    if (!id || extra.length) throw new UsageError('fact jobs cancel takes one job ID.', 'jobs');
     scancel(id);
-    io.out(json ? JSON.stringify({ cancelled: id }) : `Cancelled job ${id}.`);
+    out(json ? JSON.stringify({ cancelled: id }) : `Cancelled job ${id}.`);
     return 0;
   }
-  if (sub !== undefined) throw new UsageError(`Unknown \`fact jobs ${sub}\` (try \`fact jobs\` or \`fact jobs cancel ID\`).`);
+  if (sub !== undefined) throw new UsageError(`Unknown \`fact jobs ${sub}\` (try \`fact jobs\` or \`fact jobs cancel ID\`).`, 'jobs');
   if (!slurmAvailable()) throw new FactError('bad-input', 'fact jobs needs Slurm\'s squeue on the PATH, and there is none.', { command: 'squeue' });
   const jobs = factJobs();
-  if (json) { io.out(JSON.stringify(jobs, null, 2)); return 0; }
-  if (!jobs.length) { io.out('No FaCT jobs in Slurm\'s queue.'); return 0; }
+  if (json) { out(JSON.stringify(jobs, null, 2)); return 0; }
+  if (!jobs.length) { out('No FaCT jobs in Slurm\'s queue.'); return 0; }
   const rows = jobs.map((j) => [j.id, j.kind, j.state, j.elapsed, j.progress, j.log]);
   const widths = [0, 1, 2, 3, 4].map((c) => Math.max(...[['JOB', 'KIND', 'STATE', 'TIME', 'PROGRESS'][c]!.length, ...rows.map((r) => r[c]!.length)]));
   const line = (r: string[]) => r.map((v, c) => (c < 5 ? v.padEnd(widths[c]!) : v)).join('  ');
-  io.out([line(['JOB', 'KIND', 'STATE', 'TIME', 'PROGRESS', 'LOG']), ...rows.map(line)].join('\n'));
+  out([line(['JOB', 'KIND', 'STATE', 'TIME', 'PROGRESS', 'LOG']), ...rows.map(line)].join('\n'));
   return 0;
 }

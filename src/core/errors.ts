@@ -14,6 +14,8 @@ export type FactErrorCode =
   | 'bad-card'
   | 'bad-store'
   | 'bad-checkpoint'
+  /** An SAE without current evaluation records (the atlas and C² need them): evaluate it first. */
+  | 'not-evaluated'
   | 'disk-full'
   | 'locked'
   | 'file-system'

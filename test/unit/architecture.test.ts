@@ -22,6 +22,16 @@ describe('architecture', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('common/ (the formatters every layer shares, webviews included) imports nothing', () => {
+    const offenders = files(path.join(repoRoot, 'common')).filter((f) => /^\s*import\s(?!type\b)|require\(/m.test(readFileSync(f, 'utf8').replace(/^import .* from '\.\/[\w]+';$/gm, '')));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('src/core never imports the webviews, the extension or the CLI', () => {
+    const offenders = files(path.join(repoRoot, 'src', 'core')).filter((f) => /from ['"](\.\.\/)+(webview|extension|cli)\//.test(readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
   it('every contributed command is in the FaCT category', () => {
     const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
     for (const c of pkg.contributes.commands) assert.equal(c.category, 'FaCT', c.command);

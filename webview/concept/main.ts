@@ -6,7 +6,7 @@ import { customElement, state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '../shared/jobs';
-import { formatFixed, formatPercent, formatSig } from '../shared/format';
+import { formatFixed, formatPercent, formatSig } from '../../common/format';
 import { conceptHostMessageSchema, conceptPanelStateSchema, conceptWebviewMessageSchema, type ConceptView, type JobView } from '../shared/protocol';
 import { panelStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';

@@ -6,7 +6,8 @@ import { customElement, state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '../shared/jobs';
-import { formatFixed, formatPercent, formatSig } from '../shared/format';
+import './histogram';
+import { formatFixed, formatPercent, formatSig } from '../../common/format';
 import { consistencyHostMessageSchema, consistencyPanelStateSchema, consistencyWebviewMessageSchema, type ConsistencyRowView, type ConsistencyView, type JobView } from '../shared/protocol';
 import { panelStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';
@@ -40,7 +41,6 @@ export class FactConsistencyPanel extends LitElement {
     .stat .k { color: var(--vscode-descriptionForeground); font-size: 0.9em; }
     .stat .v { font-size: 1.3em; font-family: var(--vscode-editor-font-family); font-variant-numeric: tabular-nums; }
     .stat .sub { color: var(--vscode-descriptionForeground); font-size: 0.88em; }
-    .histogram { max-width: 640px; width: 100%; height: auto; display: block; border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #8884)); background: #fff; }
     .filters { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; margin: 8px 0; }
     input[type='search'] { background: var(--vscode-input-background); color: var(--vscode-input-foreground); border: 1px solid var(--vscode-input-border, transparent);
       padding: 4px 6px; font: inherit; min-width: 14em; border-radius: 2px; }
@@ -130,7 +130,7 @@ export class FactConsistencyPanel extends LitElement {
         <div class="stat"><div class="k">Δ<sub>rand</sub></div><div class="v ${v.deltaRandom > 0 ? 'good' : 'bad'}" id="stat-delta">${v.deltaRandom >= 0 ? '+' : '−'}${Math.abs(v.deltaRandom).toFixed(3)}</div><div class="sub">mean C² minus random</div></div>
         <div class="stat"><div class="k">Above their baseline</div><div class="v" id="stat-above">${formatPercent(above / Math.max(1, v.rows.length))}</div><div class="sub">${above} of ${v.rows.length} scored${v.dropped ? ` · ${v.dropped} not scored` : ''}</div></div>
       </section>
-      ${v.histogram ? html`<h2>Histogram</h2><img class="histogram" id="consistency-histogram" src=${v.histogram} alt=${`Histogram of the C² scores of ${v.rows.length} concepts, mean ${formatFixed(v.mean, 3)}, random baseline ${formatFixed(v.randomMean, 3)}`}>` : nothing}
+      <h2>Histogram</h2><fact-c2-histogram id="consistency-histogram" .scores=${v.rows.map((r) => r.score)} .mean=${v.mean} .random=${v.randomMean}></fact-c2-histogram>
       <h2>Concepts</h2>
       <div class="filters">
         <input type="search" id="consistency-filter" placeholder="Concept number or class" aria-label="Filter concepts by number or class" .value=${this.filter}

@@ -8,7 +8,7 @@ import { LitElement, css, html, nothing, svg, type TemplateResult } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { barGeometry, conceptBarRows, conceptCompletenessLine, formatPercent, formatShare, formatSig } from '../shared/format';
+import { barGeometry, conceptBarRows, conceptCompletenessLine, formatNumber, formatPercent, formatShare, formatSig } from '../../common/format';
 import type { ConceptDecisionView, ConceptStripView } from '../shared/protocol';
 
 const slotStyles = css`
@@ -46,6 +46,11 @@ export class FactConceptBars extends LitElement {
     .rest { fill: var(--vscode-descriptionForeground); opacity: 0.55; }
     .zero { stroke: var(--vscode-foreground); stroke-width: 1; vector-effect: non-scaling-stroke; opacity: 0.6; }
     .equation { font-size: 1.1em; margin: 0.8em 0 0.2em; }
+    .sae-classes { border-collapse: collapse; margin: 0.2em 0 0.8em; }
+    .sae-classes th, .sae-classes td { padding: 1px 14px 1px 0; text-align: left; font-weight: normal; }
+    .sae-classes th { color: var(--vscode-descriptionForeground); }
+    .sae-classes .num { text-align: right; }
+    .sae-classes tr.explained td { font-weight: 600; }
     .figures { display: flex; flex-wrap: wrap; gap: 16px; margin-top: 10px; }
     figure { margin: 0; width: 168px; }
     figure img { width: 168px; height: 168px; border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #8884)); box-sizing: border-box; }
@@ -92,6 +97,10 @@ export class FactConceptBars extends LitElement {
       <p class="meta" id="concepts-meta">Through SAE <code>${v.saeName}</code>${v.layer ? html` on layer <code>${v.layer}</code>` : nothing} · ${v.active} concepts present ·
         with the SAE the model predicts <strong>${top?.name ?? '?'}</strong>${top && top.index !== v.predictedWithoutSae ? html` (without it: <strong>${v.predictedWithoutSaeName}</strong>)` : nothing}
         · <button class="link" @click=${() => this.onChooseSae()}>Choose SAE…</button></p>
+      <table class="sae-classes" id="concepts-top-classes" aria-label="Top classes with the SAE, beside the model's own logits">
+        <thead><tr><th>Class</th><th class="num" title="The logit with the SAE's reconstruction in place of the layer">Logit with the SAE</th><th class="num" title="The model's own logit, without the SAE">Model's own logit</th></tr></thead>
+        <tbody>${v.top.map((t) => html`<tr class=${t.index === v.classIndex ? 'explained' : ''} data-class-index=${t.index}><td>${t.name}</td><td class="num">${formatNumber(t.logit, 3)}</td><td class="num">${formatNumber(t.modelLogit, 3)}</td></tr>`)}</tbody>
+      </table>
       <div class="bars" id="concept-bars" role="list" aria-label=${`Concept contributions to the ${v.className} logit`}>
         ${rows.map((r) => {
           const g = barGeometry(r.contribution, maxPos, maxNeg);

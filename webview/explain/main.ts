@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '../shared/jobs';
 import './conceptSlots';
-import { completenessLine, formatNumber, formatPercent } from '../shared/format';
+import { completenessLine, formatNumber, formatPercent } from '../../common/format';
 import { explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema, type ConceptsMessage, type ExplainView, type JobView, type StripsMessage } from '../shared/protocol';
 import { panelStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';
@@ -92,7 +92,8 @@ export class FactExplainPanel extends LitElement {
           if (this.strips && this.strips.sae !== (m.sae ?? '')) this.strips = undefined;
           break;
         case 'strips':
-          this.strips = m;
+          // An `append` message adds the strips that arrived since the last one (each strip is sent once).
+          this.strips = m.append && this.strips && this.strips.sae === m.sae ? { ...m, strips: [...this.strips.strips, ...m.strips] } : m;
           break;
       }
     });

@@ -127,8 +127,8 @@ export const conceptDecisionViewSchema = obj({
   layer: str,
   classIndex: num,
   className: str,
-  /** Top classes with the SAE in place, best first. */
-  top: arr(classScoreSchema),
+  /** Top classes with the SAE in place, best first, each with the model's own logit for it (without the SAE). */
+  top: arr(obj({ index: num, name: str, logit: num, probability: num, modelLogit: num })),
   /** The class the model predicts without the SAE (index and name). */
   predictedWithoutSae: num,
   predictedWithoutSaeName: str,
@@ -183,6 +183,9 @@ const stripsMessage = obj({
   status: str,
   message: nullable(str),
   strips: arr(conceptStripSchema),
+  /** true: `strips` are the ones new since the last message (added to those shown); false: all of them. Strips
+   *  arrive one by one, each sent once; a reloaded page gets them all in one message. */
+  append: bool,
 });
 export type StripsMessage = Infer<typeof stripsMessage>;
 
@@ -308,8 +311,6 @@ export const consistencyViewSchema = obj({
   deltaRandom: num,
   conceptsInMean: num,
   minImagesForMean: num,
-  /** data: URI of the C² histogram (with the random baseline), or null when none was saved. */
-  histogram: nullable(str),
   dropped: num,
   rows: arr(consistencyRowSchema),
   measuredAt: nullable(str),

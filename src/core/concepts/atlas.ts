@@ -14,7 +14,7 @@ import type { SaeEncodeFn } from '../evaluate/saeCodes';
 import { className, type ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import type { ModelRunner } from '../model/modelRunner';
-import { explanationToRgba } from '../render/colorMap';
+import { explanationToRgba, traceOnBlack } from '../render/colorMap';
 import { inputToRgba, toRgba8 } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
 import { presenceTraces } from './presenceTraces';
@@ -120,7 +120,7 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
     const t = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, opts.encode, x, concepts);
     inputs.set(row, toRgba8(inputToRgba(t.input, channels, side, side)));
     concepts.forEach((c, i) => {
-      traces.set(`${c}:${row}`, { trace: toRgba8(explanationToRgba(t.traces[i]!, t.input, channels, side, side)), crop: cropAroundMass(t.maps[i]!, side) });
+      traces.set(`${c}:${row}`, { trace: toRgba8(traceOnBlack(explanationToRgba(t.traces[i]!, t.input, channels, side, side))), crop: cropAroundMass(t.maps[i]!, side) });
     });
     opts.onProgress?.(++done, perImage.size);
   }

@@ -14,7 +14,7 @@ import { className, type ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import type { ModelRunner } from '../model/modelRunner';
 import { topClasses, type ClassScore } from '../model/predict';
-import { explanationToRgba, type RgbaImage } from '../render/colorMap';
+import { explanationToRgba, traceOnBlack, type RgbaImage } from '../render/colorMap';
 import { inputToRgba } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
 import { conceptCotangent } from './conceptCotangents';
@@ -38,8 +38,11 @@ export interface TracedConcept extends ConceptShare {
   traceBias: number;
 }
 
+/** A top class with the SAE in place, beside the model's own logit for it (without the SAE). */
+export interface ClassWithModelLogit extends ClassScore { modelLogit: number }
+
 export interface DecisionExplanation {
-  top: ClassScore[];
+  top: ClassWithModelLogit[];
   predictedWithoutSae: number;
   predictedWithoutSaeName: string;
   classIndex: number;
@@ -93,7 +96,7 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
   const channels = explainer.explained.channels;
   const input = traces.input.data;
   const plane = channels * side * side;
-  const render = (i: number) => explanationToRgba(traces.traces.data.subarray(i * plane, (i + 1) * plane), input, channels, side, side);
+  const render = (i: number) => traceOnBlack(explanationToRgba(traces.traces.data.subarray(i * plane, (i + 1) * plane), input, channels, side, side));
   const dot = (i: number) => {
     let s = 0;
     for (let p = 0; p < plane; p++) s += input[p]! * traces.traces.data[i * plane + p]!;
@@ -104,7 +107,7 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
   const sum = concepts.reduce((a, t) => a + t.contribution, 0);
   const otherContribution = rest.reduce((a, t) => a + t.contribution, 0);
   return {
-    top: topClasses(ctx, head.logits.data, Math.min(5, k)),
+    top: topClasses(ctx, head.logits.data, Math.min(5, k)).map((c) => ({ ...c, modelLogit: plainLogits[c.index]! })),
     predictedWithoutSae: argmax(plainLogits),
     predictedWithoutSaeName: className(ctx, argmax(plainLogits)),
     classIndex: cls,

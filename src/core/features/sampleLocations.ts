@@ -3,15 +3,12 @@
 // distribution of sequential weighted draws without replacement (torch.multinomial's). Seeded per image, so a
 // resumed collection draws the same locations.
 
+import { mulberry32 } from '../util/random';
+
+/** Uniform in [0, 1), seeded (mulberry32 of the seed mixed with a constant). */
 export function seededUniform(seed: number): () => number {
-  let s = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32((seed >>> 0) ^ 0x9e3779b9);
+  return () => next() / 4294967296;
 }
 
 export function sampleLocations(weights: ArrayLike<number>, n: number, seed: number): number[] {

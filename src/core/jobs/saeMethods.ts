@@ -4,7 +4,6 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { atlasConcept, buildAtlas, type AtlasConcept } from '../concepts/atlas';
 import { explainDecision, type DecisionExplanation } from '../concepts/explainDecision';
-import { decisionSectionHtml, reportPage } from '../concepts/htmlReport';
 import { FoundationModel } from '../consistency/foundationModel';
 import { measureConsistency, type ConsistencyReport } from '../consistency/measureConsistency';
 import { decodeImageFile } from '../data/imageDecode';
@@ -25,8 +24,11 @@ import { containedPath } from '../util/containedFile';
 import { writeFileAtomic } from '../util/files';
 import { withWriterLock } from '../util/writerLock';
 import { cardPathFor } from '../model/card';
+import { renderExplainReport, type ReportSection } from '../report/explainReport';
+import { decisionReportView, explainReportView, saeShortName, stripReportView, type StripReportView } from '../report/reportViews';
+import { version } from '../../../package.json';
 import type { CallContext } from './callContext';
-import { formatSeconds } from './modelMethods';
+import { formatSeconds, modelHandlers } from './modelMethods';
 import { amendCheckpointCfg, checkpointFiles, atlasWriter, evaluationRecordsFile, openSaeFolder, readAtlasStrip, readConsistency, readCurrentAtlas, readEvaluation, writeConsistency, writeEvaluation, type DerivedLocation, type EvaluationSummary } from '../sae/saeFolder';
 import { openSaeContext, type SaeContext } from './saeContext';
 import type { CoreServices } from './services';
@@ -82,7 +84,7 @@ export interface SaeMethods {
   consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number } & DerivedParams; result: ConsistencyReport & { histogram: string; out: string } };
   explainConcepts: { params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number }; result: DecisionResult };
   /** Several images through concepts, with one combined HTML report. */
-  explainConceptsReport: { params: { model: string; sae: string; images: string[]; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
+  explainConceptsReport: { params: { model: string; sae: string; images: string[]; classIndex?: number; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
 }
 
 type Handlers = { [M in keyof SaeMethods]: (params: SaeMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<SaeMethods[M]['result']> };
@@ -122,7 +124,7 @@ async function currentRecords(s: SaeContext): Promise<{ summary: EvaluationSumma
 /** The records, or a clear request to evaluate first. */
 async function requireRecords(s: SaeContext): Promise<{ summary: EvaluationSummary; records: EvaluationRecords }> {
   const r = await currentRecords(s);
-  if ('why' in r) throw new FactError('bad-store', `The SAE in '${s.dir}' ${r.why}: run \`fact evaluate\` (or FaCT: Evaluate SAE) first.`, { file: s.dir });
+  if ('why' in r) throw new FactError('not-evaluated', `The SAE in '${s.dir}' ${r.why}: run \`fact evaluate\` (or FaCT: Evaluate SAE) first.`, { file: s.dir });
   return r;
 }
 
@@ -223,22 +225,17 @@ export const saeHandlers: Handlers = {
 
   async explainConcepts({ model, sae, image, classIndex, html, topConcepts }, services, call) {
     return withSae(services, model, sae, {}, async (ctx, s) => {
-      const { result, section } = await decisionOf(services, ctx, s, model, image, call, classIndex, topConcepts);
-      if (html) await writeFileAtomic(html, reportPage(`FaCT explanation — ${result.explanation.className} — ${image}`, [section]));
+      const result = await decisionOf(services, ctx, s, model, image, call, classIndex, topConcepts);
+      if (html) await writeReport(html, services, ctx, s, model, [result], call);
       return { ...result, ...(html ? { html } : {}) };
     });
   },
 
-  async explainConceptsReport({ model, sae, images, html, topConcepts }, services, call) {
+  async explainConceptsReport({ model, sae, images, classIndex, html, topConcepts }, services, call) {
     return withSae(services, model, sae, {}, async (ctx, s) => {
       const results: DecisionResult[] = [];
-      const sections: string[] = [];
-      for (const image of images) {
-        const { result, section } = await decisionOf(services, ctx, s, model, image, call, undefined, topConcepts);
-        results.push(result);
-        sections.push(section);
-      }
-      if (html) await writeFileAtomic(html, reportPage(`FaCT explanations — ${ctx.card?.displayName ?? path.basename(model)}`, sections));
+      for (const image of images) results.push(await decisionOf(services, ctx, s, model, image, call, classIndex, topConcepts));
+      if (html) await writeReport(html, services, ctx, s, model, results, call);
       return { results, ...(html ? { html } : {}) };
     });
   },
@@ -309,26 +306,53 @@ function collectionSummary(m: FeatureStore['manifest']) {
   };
 }
 
-async function decisionOf(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, image: string, call: CallContext, classIndex?: number, topConcepts?: number): Promise<{ result: DecisionResult; section: string }> {
+async function decisionOf(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, image: string, call: CallContext, classIndex?: number, topConcepts?: number): Promise<DecisionResult> {
   const explainer = await services.explainer(model);
   const raw = await decodeImageFile(image, ctx.preprocess.colorSpace);
   call.progress(`Explaining ${path.basename(image)} through concepts`);
   const d = await explainDecision(ctx, services.runner, explainer, s.sae, s.encode, raw, { ...(classIndex !== undefined ? { classIndex } : {}), ...(topConcepts ? { topConcepts } : {}) });
   const scale = Math.max(1, Math.floor(168 / d.side));
   const [input, full, other, ...traces] = await Promise.all([d.input, d.full.trace, d.other.trace, ...d.traced.map((t) => t.trace)].map((i) => rgbaToPng(i, scale)));
-  const section = decisionSectionHtml(d, { input: input!, full: full!, other: other!, traces }, { image, model: ctx.card?.displayName ?? path.basename(model), sae: s.dir });
   const { traced, other: o, full: f, input: _i, ...rest } = d;
   return {
-    section,
-    result: {
-      model, image, sae: s.dir,
-      explanation: {
-        ...rest,
-        traced: traced.map(({ trace: _t, ...t }, i) => ({ ...t, png: traces[i]!.toString('base64') })),
-        other: { concepts: o.concepts, contribution: o.contribution, share: o.share, shareOfLogit: o.shareOfLogit, png: other!.toString('base64') },
-        full: { png: full!.toString('base64'), contributionMapSum: f.contributionMapSum },
-        input: input!.toString('base64'),
-      },
+    model, image, sae: s.dir,
+    explanation: {
+      ...rest,
+      traced: traced.map(({ trace: _t, ...t }, i) => ({ ...t, png: traces[i]!.toString('base64') })),
+      other: { concepts: o.concepts, contribution: o.contribution, share: o.share, shareOfLogit: o.shareOfLogit, png: other!.toString('base64') },
+      full: { png: full!.toString('base64'), contributionMapSum: f.contributionMapSum },
+      input: input!.toString('base64'),
     },
   };
+}
+
+/**
+ * The HTML report of decisions through concepts, as the Explain panel exports it: per image the plain B-cos
+ * explanation of the same class, the decision through the SAE, and each traced concept's top dataset images when
+ * the SAE's atlas is current (the report never builds it: `fact concepts` does).
+ */
+async function writeReport(file: string, services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, results: DecisionResult[], call: CallContext): Promise<void> {
+  const modelName = ctx.card?.displayName ?? path.basename(model);
+  const atlas = await readCurrentAtlas(s.folder);
+  const sections: ReportSection[] = [];
+  for (const r of results) {
+    const t0 = Date.now();
+    const plain = await modelHandlers.explain({ model, image: r.image, classIndex: r.explanation.classIndex }, services, call);
+    const strips: StripReportView[] = [];
+    if (atlas) {
+      for (const t of r.explanation.traced) {
+        const c = await saeHandlers.concept({ model, sae: s.dir, concept: t.concept }, services, call);
+        if (c.stripPng) strips.push(stripReportView({ ...c, stripPng: c.stripPng }));
+      }
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    sections.push({
+      explain: explainReportView(plain, modelName, seconds),
+      concepts: {
+        view: decisionReportView(r, saeShortName(model, s.dir), s.sae.cfg.layer, seconds), strips,
+        ...(atlas ? {} : { stripsNote: 'The top dataset images of each concept appear here once the SAE is evaluated and its concept atlas built (fact concepts).' }),
+      },
+    });
+  }
+  await writeFileAtomic(file, renderExplainReport(sections, { generatedAt: new Date(), tool: `fact ${version} (FaCT command line)`, executionProvider: services.options.executionProvider ?? 'cpu' }));
 }

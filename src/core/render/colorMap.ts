@@ -94,3 +94,29 @@ export function contributionHeatmap(map: Float32Array, height: number, width: nu
   }
   return { width, height, data: out };
 }
+
+/**
+ * A concept trace as a tile on black, with one contrast stretch for every place that shows traces (the Explain
+ * panel, the HTML report, the atlas strips): the colour is composited on black by its opacity, then scaled so that
+ * the 99th percentile of the lit pixels' brightest channel is 1 (brighter ones clip). A grayscale model's traces are
+ * mid-gray by construction (x and 1 − x weigh in about equally) and the opacity peaks at a few pixels, which made
+ * the tiles dim without it. Opaque; the hue is kept (one scale for all channels).
+ */
+export function traceOnBlack(img: RgbaImage, percentile = 99): RgbaImage {
+  const out = new Float32Array(img.data.length);
+  const lit: number[] = [];
+  for (let p = 0; p < img.data.length; p += 4) {
+    const a = img.data[p + 3]!;
+    let brightest = 0;
+    for (let c = 0; c < 3; c++) {
+      const v = img.data[p + c]! * a;
+      out[p + c] = v;
+      brightest = Math.max(brightest, v);
+    }
+    if (brightest > 0) lit.push(brightest);
+    out[p + 3] = 1;
+  }
+  const q = quantile(lit, percentile / 100);
+  if (q > 0) for (let p = 0; p < out.length; p += 4) for (let c = 0; c < 3; c++) out[p + c] = Math.min(1, out[p + c]! / q);
+  return { width: img.width, height: img.height, data: out };
+}

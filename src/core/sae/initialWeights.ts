@@ -5,19 +5,14 @@
 //              kaiming-uniform, i.e. i.i.d. U(−1/√K, 1/√K) entries, then each column divided by its norm (so the
 //              bound cancels); the directions lean towards the cube's diagonals instead of being isotropic.
 //              Same distribution as FaCT's, not the same numbers (PyTorch's generator is not reproduced).
+import { mulberry32 } from '../util/random';
 import type { SaeInit } from './saeConfig';
 import type { StepState } from './trainStepGraph';
 
 /** Uniform samples in (0, 1) from a seeded mulberry32 generator. */
 export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32); // in (0, 1): log() stays finite
-  };
+  const next = mulberry32(seed);
+  return () => (next() + 0.5) / 2 ** 32; // in (0, 1): log() stays finite
 }
 
 /** Standard-normal samples (Box–Muller) from a seeded mulberry32 generator. */

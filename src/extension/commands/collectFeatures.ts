@@ -4,6 +4,7 @@
 // split, else a folder), the output folder (always `<model work dir>/features/<layer>/`, see models.ts).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { revealPath } from '../reveal';
 import type { DatasetSpec } from '../../core/data/openDataset';
 import { isFactError } from '../../core/errors';
 import type { FeatureManifest } from '../../core/features/manifest';
@@ -139,7 +140,7 @@ export async function collectFeaturesCommand(fact: Fact, args: CollectArgs = {})
   try {
     const m = await start.result;
     void fact.ui.info(`FaCT: collected ${m.vectors.toLocaleString('en-US')} feature vectors of ${layer} from ${m.imagesDone.toLocaleString('en-US')} images into ${rel(outDir)}.`, 'Reveal in Explorer').then((a) => {
-      if (a) void vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(vscode.Uri.file(outDir)) ? 'revealInExplorer' : 'revealFileInOS', vscode.Uri.file(path.join(outDir, 'manifest.json')));
+      if (a) void revealPath(path.join(outDir, 'manifest.json'));
     });
     return m;
   } catch (e) {

@@ -11,7 +11,7 @@ import type { DatasetSpec } from '../../core/data/openDataset';
 import { isFactError } from '../../core/errors';
 import type { CoreMethods } from '../../core/jobs/methods';
 import { log } from '../log';
-import { foundationCandidates, isInside, modelDisplayName, readCardSummary } from '../models';
+import { foundationCandidates, modelDisplayName, readCardSummary } from '../models';
 import { ConceptPanel } from '../panels/conceptPanel';
 import { ConsistencyPanel } from '../panels/consistencyPanel';
 import { TrainingPanel } from '../panels/trainingPanel';
@@ -381,7 +381,7 @@ export async function measureConsistencyCommand(fact: Fact, arg?: unknown): Prom
   } catch (e) {
     if (isFactError(e) && e.code === 'cancelled') {
       void fact.ui.info(`FaCT: the C² measurement of SAE ${name} was cancelled.`);
-    } else if (isFactError(e) && e.code === 'bad-store' && /evaluat/i.test((e as Error).message)) {
+    } else if (isFactError(e) && e.code === 'not-evaluated') {
       void fact.ui.error(`FaCT: ${(e as Error).message}`, 'Evaluate, Then Measure').then(async (a) => {
         if (!a) return;
         const ev = await evaluateSaeCommand(fact, { model, sae });
@@ -447,9 +447,3 @@ export async function pickConcept(fact: Fact, model: string, sae: string): Promi
   return picked?.value;
 }
 
-/** True when `file` is inside the workspace (reveal there), else the OS's file manager. */
-export async function revealPath(file: string): Promise<void> {
-  const uri = vscode.Uri.file(file);
-  const ws = vscode.workspace.workspaceFolders?.some((f) => f.uri.scheme === 'file' && (isInside(file, f.uri.fsPath) || f.uri.fsPath === file));
-  await vscode.commands.executeCommand(ws ? 'revealInExplorer' : 'revealFileInOS', uri);
-}

@@ -1,6 +1,7 @@
 // Commands of the FaCT view's items, and how any command's argument (a tree node, a Uri, a path) names a model.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { revealPath } from '../reveal';
 import { log } from '../log';
 import type { Fact } from '../services';
 import type { FactNode, SaeNode } from '../tree/factTree';
@@ -31,8 +32,7 @@ export async function revealNode(arg: unknown): Promise<void> {
   const n = asNode(arg);
   const file = n?.kind === 'sae' ? n.info.dir : modelOf(arg);
   if (!file) return;
-  const uri = vscode.Uri.file(file);
-  await vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri);
+  await revealPath(file);
 }
 
 /** Deletes an SAE checkpoint folder after a modal confirmation (to the trash where the platform has one). */

@@ -11,6 +11,7 @@ import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { checkpointFiles } from '../../core/sae/saeFolder';
+import { escapeHtml, formatFixed, formatPercent, pngDataUri } from '../../../common/format';
 import type { ModelInspection } from '../../core/model/inspectModel';
 import { log } from '../log';
 import { modelDisplayName } from '../models';
@@ -39,9 +40,9 @@ function markdown(): vscode.MarkdownString {
   return md;
 }
 
-const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
-const num = (x: number, d = 3) => x.toFixed(d).replace('-', '−');
-const img = (b64: string, w: number, h: number, alt: string) => `<img src="data:image/png;base64,${b64}" width="${w}" height="${h}" alt="${alt}">`;
+const pct = formatPercent;
+const num = (x: number, d = 3) => formatFixed(x, d);
+const img = (b64: string, w: number, h: number, alt: string) => `<img src="${pngDataUri(b64)}" width="${w}" height="${h}" alt="${escapeHtml(alt)}">`;
 
 export class FactHoverProvider implements vscode.HoverProvider {
   private readonly entries = new Map<string, Entry>();

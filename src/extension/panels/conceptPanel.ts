@@ -8,8 +8,10 @@ import {
   conceptHostMessageSchema, conceptPanelStateSchema, conceptWebviewMessageSchema,
   type ConceptHostMessage, type ConceptPanelState, type ConceptView, type ConceptWebviewMessage,
 } from '../../../webview/shared/protocol';
+import { pngDataUri } from '../../../common/format';
 import { isFactError } from '../../core/errors';
 import { log } from '../log';
+import { revealPath } from '../reveal';
 import { modelDisplayName, readCardSummary } from '../models';
 import type { ConceptResult } from '../sae/conceptService';
 import type { Atlas } from '../../core/concepts/atlas';
@@ -51,7 +53,7 @@ export function toConceptView(r: ConceptResult, t: ConceptTarget & { saeName: st
     alive: atlas ? ranked.length : null,
     classes: r.classes.map((c) => ({ index: c.index, name: c.name, contribution: c.contribution })),
     top: r.top.map((i) => ({ image: i.image, presence: i.presence, contribution: i.contribution, label: name(i.label), predicted: name(i.predicted) })),
-    strip: r.stripPng ? `data:image/png;base64,${r.stripPng}` : null,
+    strip: r.stripPng ? pngDataUri(r.stripPng) : null,
     c2: r.c2 ?? null,
     c2Random: r.c2Random ?? null,
     previous: at > 0 ? ranked[at - 1]!.concept : null,
@@ -145,7 +147,6 @@ export class ConceptPanel extends PanelHost<ConceptHostMessage, ConceptWebviewMe
         break;
       }
       case 'revealSae': {
-        const { revealPath } = await import('../commands/saeCommands');
         await revealPath(path.join(t.sae, checkpointFiles.cfg));
         break;
       }

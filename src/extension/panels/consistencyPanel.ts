@@ -2,7 +2,6 @@
 // concepts with the random-trace baseline, the means and Δ_rand, and every scored concept in a table that sorts and
 // filters (click a row → its concept panel). One panel per SAE; it reads the report the core saved in the cache
 // (consistency.json/png, src/core/sae/saeFolder.ts), so it opens at once and comes back after a window reload.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../../../webview/shared/protocol';
 import { readConsistency } from '../../core/sae/saeFolder';
 import { log } from '../log';
+import { revealPath } from '../reveal';
 import { modelDisplayName } from '../models';
 import type { ConsistencyReport } from '../../core/consistency/measureConsistency';
 import type { Fact } from '../services';
@@ -28,8 +28,8 @@ export const consistencyPanelKind: PanelKind<ConsistencyHostMessage, Consistency
 
 export interface ConsistencyTarget { model: string; sae: string }
 
-/** A report as the panel shows it; `histogram` is base64 PNG (from the core's result or consistency.png). */
-export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report: ConsistencyReport, histogram: string | undefined, measuredAt: string | null): Promise<ConsistencyView> {
+/** A report as the panel shows it (the panel draws the histogram from the rows' scores, in the theme's colours). */
+export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report: ConsistencyReport, measuredAt: string | null): Promise<ConsistencyView> {
   const atlas = await fact.concepts.readyAtlas(t.sae);
   const byConcept = new Map(atlas?.concepts.map((c) => [c.concept, c]) ?? []);
   const info = (await fact.saes.list(t.model)).find((c) => c.dir === t.sae);
@@ -45,7 +45,6 @@ export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report
     deltaRandom: report.deltaRandom,
     conceptsInMean: report.conceptsInMean,
     minImagesForMean: report.minImagesForMean,
-    histogram: histogram ? `data:image/png;base64,${histogram}` : null,
     dropped: report.dropped.length,
     rows: report.concepts.map((c) => {
       const a = byConcept.get(c.concept);
@@ -91,8 +90,7 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
       const saved = await readConsistency(await this.fact.concepts.folder(t.sae));
       const report = result ?? saved?.report;
       if (!report) throw new Error(`SAE '${t.sae}' has no C² report yet: run FaCT: Measure Consistency.`);
-      const histogram = result?.histogram ?? (saved ? await fs.readFile(saved.histogramFile).then((b) => b.toString('base64'), () => undefined) : undefined);
-      this.view = await toConsistencyView(this.fact, t, report, histogram, saved ? new Date(saved.mtimeMs).toISOString() : null);
+      this.view = await toConsistencyView(this.fact, t, report, saved ? new Date(saved.mtimeMs).toISOString() : null);
       this.post({ type: 'report', view: this.view });
       return this.view;
     } catch (e) {
@@ -114,7 +112,6 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
         await vscode.commands.executeCommand('fact.measureConsistency', { model: t.model, sae: t.sae });
         break;
       case 'revealSae': {
-        const { revealPath } = await import('../commands/saeCommands');
         await revealPath((await readConsistency(await this.fact.concepts.folder(t.sae)))?.file ?? t.sae);
         break;
       }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { ranOnLabel } from '../ranOn';
+import { revealPath } from '../reveal';
 import {
   explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema,
   type ConceptDecisionView, type ConceptStripView, type ExplainHostMessage, type ExplainPanelState, type ExplainView, type ExplainWebviewMessage,
@@ -19,8 +20,8 @@ import { isFactError } from '../../core/errors';
 import { log } from '../log';
 import { isInside, modelDisplayName, modelWorkDir } from '../models';
 import type { Fact } from '../services';
-import { renderExplainReport } from './explainReport';
-import { toConceptDecisionView, toExplainView } from './explainView';
+import { renderExplainReport } from '../../core/report/explainReport';
+import { toConceptDecisionView, toConceptStripView, toExplainView } from './explainView';
 import { createPanel, PanelHost, type PanelKind } from './panelHost';
 
 export const EXPLAIN_PANEL_VIEW_TYPE = 'fact.explain';
@@ -121,6 +122,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
 
   async explain(req: ExplainRequest): Promise<ExplainView | undefined> {
     const seq = ++this.seq;
+    this.markPostLog('explain');
     this.request = req;
     this.pendingPaint = req.startedAt !== undefined ? { ...req, startedAt: req.startedAt } : undefined;
     this.panel.title = titleFor(req.image);
@@ -151,15 +153,35 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     }
   }
 
+  /** Shows a new state of the concept slots: the decision through the SAE and the strips (all of them). */
   private setSlots(next: ConceptSlotsState, seq: number): boolean {
     if (seq !== this.seq || this.isDisposed) return false;
     this.slots = next;
     const s = next;
     const saeName = s.sae ? this.fact.saes.displayName(this.request.model, s.sae) : null;
     this.post({ type: 'concepts', status: s.status, sae: s.sae ?? null, saeName, view: s.view ?? null, message: s.message ?? null }, { retain: 'concepts' });
-    this.post({ type: 'strips', sae: s.sae ?? '', status: s.stripsStatus, message: s.stripsMessage ?? null, strips: s.strips }, { retain: 'strips' });
+    this.post(this.stripsMessage(s, s.strips, false), { retain: 'strips' });
     this.slotsChanged.fire(s);
     return true;
+  }
+
+  /**
+   * Adds strips (or changes their status) without touching the decision: only the strips new since the last
+   * message are sent; a reloaded page gets all of them.
+   */
+  private setStrips(strips: ConceptStripView[], status: ConceptSlotsState['stripsStatus'], seq: number, message?: string): boolean {
+    if (seq !== this.seq || this.isDisposed) return false;
+    const shown = this.slots.strips.length;
+    const next: ConceptSlotsState = { ...this.slots, strips, stripsStatus: status };
+    if (message !== undefined) next.stripsMessage = message;
+    this.slots = next;
+    this.post(this.stripsMessage(next, strips.slice(shown), true), { retain: 'strips', replay: this.stripsMessage(next, strips, false) });
+    this.slotsChanged.fire(next);
+    return true;
+  }
+
+  private stripsMessage(s: ConceptSlotsState, strips: ConceptStripView[], append: boolean): ExplainHostMessage {
+    return { type: 'strips', sae: s.sae ?? '', status: s.stripsStatus, message: s.stripsMessage ?? null, strips, append };
   }
 
   /** Fills the concept slots: the explained class through the model's SAE, then the top images of its concepts. */
@@ -202,15 +224,16 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       for (const t of cv.traced) {
         const c = await this.fact.concepts.concept(req.model, sae, t.concept);
         if (seq !== this.seq || this.isDisposed) return;
-        if (c.stripPng) strips.push({ concept: c.concept, png: `data:image/png;base64,${c.stripPng}`, count: c.top.length, frequency: c.frequency, meanContribution: c.meanContribution, c2: c.c2 ?? c2.get(c.concept) ?? null, topClass: c.classes[0]?.name ?? null });
-        this.setSlots({ ...this.slots, strips: [...strips], stripsStatus: 'loading' }, seq);
+        if (!c.stripPng) continue;
+        strips.push(toConceptStripView({ ...c, stripPng: c.stripPng }, c2.get(c.concept)));
+        this.setStrips([...strips], 'loading', seq);
       }
-      this.setSlots({ ...this.slots, strips: [...strips], stripsStatus: 'ready' }, seq);
+      this.setStrips([...strips], 'ready', seq);
     } catch (e) {
       const message = (e as Error).message;
-      const evaluate = /evaluat/i.test(message);
+      const evaluate = (isFactError(e) && e.code === 'not-evaluated') || /evaluat/i.test(message);
       if (!evaluate && !(isFactError(e) && e.code === 'cancelled')) log().warn(`Top images of the concepts of ${sae}: ${message}`);
-      this.setSlots({ ...this.slots, strips: [...strips], stripsStatus: 'unavailable', stripsMessage: evaluate ? 'The top dataset images of each concept appear once this SAE is evaluated (FaCT: Evaluate SAE): they come from its concept atlas.' : message }, seq);
+      this.setStrips([...strips], 'unavailable', seq, evaluate ? 'The top dataset images of each concept appear once this SAE is evaluated (FaCT: Evaluate SAE): they come from its concept atlas.' : message);
     }
   }
 
@@ -223,7 +246,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
         await this.exportReport();
         break;
       case 'revealImage':
-        await revealFile(this.request.image);
+        await revealPath(this.request.image);
         break;
       case 'openModel':
         await vscode.commands.executeCommand('fact.openModel', vscode.Uri.file(this.request.model));
@@ -277,18 +300,20 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       if (!uri) return undefined;
     }
     const ext = vscode.extensions.getExtension('fact-vscode.fact-vscode');
-    const concepts = this.slots.status === 'ready' && this.slots.view?.classIndex === v.classIndex ? { view: this.slots.view, strips: this.slots.strips } : undefined;
-    const html = renderExplainReport(v, {
+    const s = this.slots;
+    const concepts = s.status === 'ready' && s.view?.classIndex === v.classIndex
+      ? { view: s.view, strips: s.strips, ...(s.stripsStatus === 'unavailable' && s.stripsMessage ? { stripsNote: s.stripsMessage } : {}) } : undefined;
+    const html = renderExplainReport([{ explain: v, ...(concepts ? { concepts } : {}) }], {
       generatedAt: new Date(),
       tool: `FaCT for VS Code ${(ext?.packageJSON as { version?: string } | undefined)?.version ?? ''}`.trim(),
       // The provider that actually ran (with the adapter), else the setting.
       executionProvider: ranOnLabel() ?? vscode.workspace.getConfiguration('fact').get<string>('executionProvider', 'cpu'),
-    }, concepts);
+    });
     await vscode.workspace.fs.writeFile(uri, Buffer.from(html, 'utf8'));
     log().info(`Exported the explanation of ${v.image} (${v.className}) to ${uri.fsPath} (${(html.length / 1024).toFixed(0)} KB).`);
     if (!target) {
       void this.fact.ui.info(`FaCT: report saved to ${vscode.workspace.asRelativePath(uri)}.`, 'Reveal').then((a) => {
-        if (a === 'Reveal') void revealFile(uri.fsPath);
+        if (a === 'Reveal') void revealPath(uri.fsPath);
       });
     }
     return uri;
@@ -308,10 +333,4 @@ async function previewDataUri(image: string): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-async function revealFile(file: string): Promise<void> {
-  const uri = vscode.Uri.file(file);
-  const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
-  await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
 }

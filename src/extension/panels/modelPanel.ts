@@ -1,6 +1,7 @@
 // The panel that shows one model (FaCT: Open Model): inputs, outputs, candidate SAE layers, op counts, and the
 // jobs running on the model. One panel per model file; opening the same model again reveals it.
 import * as vscode from 'vscode';
+import { revealPath } from '../reveal';
 import {
   modelHostMessageSchema, modelPanelStateSchema, modelWebviewMessageSchema,
   type ModelHostMessage, type ModelPanelState, type ModelWebviewMessage,
@@ -60,7 +61,7 @@ export class ModelPanel extends PanelHost<ModelHostMessage, ModelWebviewMessage,
   protected override onMessage(m: ModelWebviewMessage): void {
     switch (m.type) {
       case 'revealModel':
-        void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(this.file));
+        void revealPath(this.file);
         break;
       case 'reload':
         void this.load();

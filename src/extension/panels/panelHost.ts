@@ -69,17 +69,43 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
     return this.disposed;
   }
 
-  /** Posts `m` and keeps it as the slot's current state (default slot: 'main'); `retain: false` posts it once. */
-  protected post(m: H, opts: { retain?: string | false } = {}): void {
+  /** The page has said `ready` and is showing: what is posted now reaches it (tests wait on this). */
+  get pageReady(): boolean {
+    return this.ready && !this.disposed;
+  }
+
+  /**
+   * Posts `m` and keeps it as the slot's current state (default slot: 'main'); `retain: false` posts it once.
+   * `replay`: what a reloaded page gets for the slot instead of `m` (when `m` is a change, `replay` the whole state).
+   */
+  protected post(m: H, opts: { retain?: string | false; replay?: H } = {}): void {
     if (this.disposed) return;
-    const v = validate(this.kind.hostMessages, m);
-    if (!v.ok) {
-      log().error(`${this.kind.viewType}: not sending an invalid message (${v.error}).`);
-      return;
+    for (const x of opts.replay ? [m, opts.replay] : [m]) {
+      const v = validate(this.kind.hostMessages, x);
+      if (!v.ok) {
+        log().error(`${this.kind.viewType}: not sending an invalid message (${v.error}).`);
+        return;
+      }
     }
     const slot = opts.retain ?? 'main';
-    if (slot !== false) this.retained.set(slot, m);
-    if (this.ready) void this.panel.webview.postMessage(m);
+    if (slot !== false) this.retained.set(slot, opts.replay ?? m);
+    if (this.ready) {
+      this.record(m);
+      void this.panel.webview.postMessage(m);
+    }
+  }
+
+  /** What was posted to the page lately (type and the number of data: URIs it carried), for tests; bounded. */
+  readonly postLog: { type: string; dataUris: number }[] = [];
+
+  private record(m: H): void {
+    if (this.postLog.length >= 1000) this.postLog.splice(0, 500);
+    this.postLog.push({ type: m.type, dataUris: countDataUris(m) });
+  }
+
+  /** Marks a point in the post log (`mark:<label>`), e.g. where a new explanation starts, whether or not the page is ready. */
+  protected markPostLog(label: string): void {
+    this.postLog.push({ type: `mark:${label}`, dataUris: 0 });
   }
 
   /** Keeps the panel's job list in step with the runner, showing the jobs `filter` accepts. */
@@ -110,7 +136,10 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
       case 'ready':
         this.ready = true;
         this.loads++;
-        for (const r of this.retained.values()) void this.panel.webview.postMessage(r);
+        for (const r of this.retained.values()) {
+          this.record(r);
+          void this.panel.webview.postMessage(r);
+        }
         this.onReady();
         return;
       case 'log':
@@ -189,4 +218,11 @@ export function panelSerializer<S>(kind: PanelKind<{ type: string }, { type: str
       revive(panel, v.value);
     },
   };
+}
+
+function countDataUris(v: unknown): number {
+  if (typeof v === 'string') return v.startsWith('data:') ? 1 : 0;
+  if (Array.isArray(v)) return v.reduce((a: number, x) => a + countDataUris(x), 0);
+  if (v && typeof v === 'object') return Object.values(v).reduce((a: number, x) => a + countDataUris(x), 0);
+  return 0;
 }

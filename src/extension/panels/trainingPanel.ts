@@ -10,6 +10,7 @@ import {
   type TrainingHostMessage, type TrainingPanelState, type TrainingView, type TrainingWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { modelDisplayName } from '../models';
+import { revealPath } from '../reveal';
 import type { TrainingSession } from '../sae/trainingSessions';
 import type { Fact } from '../services';
 import { createPanel, PanelHost, PanelRegistry, type PanelKind } from './panelHost';
@@ -151,7 +152,6 @@ export class TrainingPanel extends PanelHost<TrainingHostMessage, TrainingWebvie
         await vscode.commands.executeCommand('fact.evaluateSae', { model: s.settings.model, sae: this.out });
         break;
       case 'revealSae': {
-        const { revealPath } = await import('../commands/saeCommands');
         await revealPath(path.join(this.out, checkpointFiles.cfg));
         break;
       }

@@ -2,6 +2,7 @@
 // this page's nonce), the panel's bundled script, and nothing else. Content arrives by message.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { escapeHtml } from '../../../common/format';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
   // Panels load only their own bundle and media by URI; images, traces and strips arrive as data: URLs in messages,
@@ -34,8 +35,4 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, e
 <script type="module" nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -5,6 +5,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkpointFiles, derivedFilesPresent, openSaeFolder, readConsistency, readEvaluation } from '../../core/sae/saeFolder';
+import { formatPercent } from '../../../common/format';
 
 /** The evaluation's headline figures (the core's evaluation summary; a checkpoint's cfg.json may carry them too). */
 export interface CheckpointEvaluation {
@@ -133,10 +134,6 @@ async function lastTrainingFvu(dir: string): Promise<number | undefined> {
   }
 }
 
-export function formatPercentShort(p: number): string {
-  return `${(100 * p).toFixed(1)} %`;
-}
-
 /** "k 8 · 1,024 concepts · acc 84.1 % · C² 0.61 · FVU 0.12": the short line a tree item shows. */
 export function describeCheckpoint(c: SaeCheckpointInfo): string {
   if (c.problem) return c.problem;
@@ -157,8 +154,8 @@ export function checkpointFacts(c: SaeCheckpointInfo): CheckpointFact[] {
   const out: CheckpointFact[] = [];
   const e = c.evaluation;
   if (e?.accuracyWithSae !== undefined) {
-    out.push({ key: 'accuracy', short: `acc ${formatPercentShort(e.accuracyWithSae)}`,
-      long: `Accuracy with the SAE: ${formatPercentShort(e.accuracyWithSae)}${e.accuracy !== undefined ? ` (without: ${formatPercentShort(e.accuracy)})` : ''}${e.images !== undefined ? ` on ${e.images.toLocaleString('en-US')} images` : ''}` });
+    out.push({ key: 'accuracy', short: `acc ${formatPercent(e.accuracyWithSae)}`,
+      long: `Accuracy with the SAE: ${formatPercent(e.accuracyWithSae)}${e.accuracy !== undefined ? ` (without: ${formatPercent(e.accuracy)})` : ''}${e.images !== undefined ? ` on ${e.images.toLocaleString('en-US')} images` : ''}` });
   }
   const cs = c.consistency;
   if (cs) {

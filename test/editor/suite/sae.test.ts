@@ -219,7 +219,7 @@ suite('FaCT: SAEs (tiny model)', function () {
     const p = await waitFor('the consistency panel', () => api.consistencyPanel(sae)?.currentView && api.consistencyPanel(sae));
     const v = p.currentView!;
     assert.equal(v.rows.length, r.concepts.length);
-    assert.match(v.histogram ?? '', /^data:image\/png;base64,/);
+    assert.ok(v.rows.every((row) => Number.isFinite(row.score)), 'the panel draws its histogram from the rows\' scores');
     assert.equal(v.foundation, 'foundation.onnx');
     assert.ok(v.rows.every((row) => row.frequency !== null), 'rows carry the atlas statistics');
     await waitFor('the C² tab', () => webviewTabs('fact.consistency').find((t) => t.label === 'C²: layer2/k2-64'));
@@ -245,6 +245,20 @@ suite('FaCT: SAEs (tiny model)', function () {
     assert.deepEqual(shares, [...shares].sort((a, b) => b - a), 'the traced concepts come largest first');
     assert.equal(slots.strips.length, c.traced.length, 'each traced concept has its top images');
     for (const t of c.traced) assert.match(t.png, /^data:image\/png;base64,/);
+    for (const t of c.top) assert.ok(Number.isFinite(t.modelLogit), 'each class with the SAE has the model\'s own logit beside it');
+    // The strips arrive one by one without the concepts view being sent again: with the page showing, explain again;
+    // since that explanation started, one concepts message carries the view's pictures, and each strip's picture
+    // is sent once.
+    const loads = panel.loads;
+    await vscode.commands.executeCommand('workbench.action.files.newUntitledFile');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    panel.reveal();
+    await waitFor('the explain page to load', () => panel.loads > loads && panel.pageReady, 30_000);
+    await panel.explain({ model, image: image('circle', 0), classIndex: c.classIndex });
+    const again = await waitFor('the concept slots again', () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts, 30_000);
+    const log = panel.postLog.slice(panel.postLog.map((m) => m.type).lastIndexOf('mark:explain') + 1);
+    assert.equal(log.filter((m) => m.type === 'concepts' && m.dataUris > 0).length, 1, `posts: ${JSON.stringify(log)}`);
+    assert.equal(log.filter((m) => m.type === 'strips').reduce((a, m) => a + m.dataUris, 0), again.strips.length, `posts: ${JSON.stringify(log)}`);
     // …and the HTML report carries them.
     const file = path.join(scratch(), 'report.html');
     await panel.exportReport(vscode.Uri.file(file));

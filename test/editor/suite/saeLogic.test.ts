@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { matchLayer, pathAt, stringLiteralAt } from '../../../src/extension/hover/hoverText';
 import { defaultSaeShape } from '../../../src/extension/sae/saeFiles';
 import { checkpointFacts, describeCheckpoint } from '../../../src/extension/tree/saeCheckpoints';
-import { barGeometry, conceptBarRows, conceptCompletenessLine, formatSig } from '../../../webview/shared/format';
+import { barGeometry, conceptBarRows, conceptCompletenessLine, formatSig } from '../../../common/format';
 
 suite('FaCT: SAE logic', () => {
   test('a dotted path in code names a layer by its label or alias, whole or by its tail', () => {

@@ -170,7 +170,15 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   await table.waitFor({ timeout: 30_000 });
   measure('consistency panel', Date.now() - t);
   assert.match(await shadowText(cs.locator('fact-consistency-panel #stat-mean')), /^\d\.\d{3}$/);
-  assert.ok(await poll(() => cs.locator('fact-consistency-panel #consistency-histogram').evaluate((i) => i.complete && i.naturalWidth > 0), 10_000), 'the histogram is shown');
+  // The histogram is inline SVG in the theme's colours, its "random" and "mean" labels apart.
+  const histogram = await cs.locator('fact-consistency-panel #consistency-histogram').evaluate((el) => {
+    const r = el.shadowRoot;
+    const boxes = [...r.querySelectorAll('text.label')].map((t) => t.getBoundingClientRect());
+    const overlap = boxes.some((a, i) => boxes.some((b, j) => j > i && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom));
+    return { bins: r.querySelectorAll('rect.bin').length, labels: boxes.length, overlap, background: getComputedStyle(r.querySelector('svg')).backgroundColor };
+  });
+  assert.deepEqual({ bins: histogram.bins, labels: histogram.labels, overlap: histogram.overlap }, { bins: 20, labels: 2, overlap: false }, 'the histogram is shown');
+  assert.notEqual(histogram.background, 'rgb(255, 255, 255)', 'no white block in the panel');
   const total = Number(/of (\d+) concepts/.exec(await shadowText(cs.locator('fact-consistency-panel #consistency-count')))[1]);
   // Sorted by C² (descending) at first; by concept number after a click on its header.
   const toNumber = (t) => Number(t.replace('−', '-'));

@@ -2,7 +2,8 @@
 // explain through concepts (with the HTML report).
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { cli } from '../../support/cli';
@@ -80,13 +81,47 @@ describe('the FaCT pipeline through the CLI', () => {
     const html = path.join(root, 'report.html');
     const explain = await cli('explain', tiny, path.join(data, 'circle', '0.png'), '--sae', ckpt, '--html', html);
     assert.equal(explain.code, 0, explain.err);
-    assert.match(explain.out, /completeness {3}Σ c_k \+ bias = .* error \d\.\d\de-\d+/);
+    assert.match(explain.out, /completeness {3}Σ c_k \+ bias = logit: −?\d+\.\d{4} \+ (\(−\d+\.\d{4}\)|\d+\.\d{4}) = −?\d+\.\d{4}; completeness error \d\.\de−\d+/);
+    assert.match(explain.out, /1\. \w+ +logit +-?\d+\.\d{4} +p +\d+\.\d\d% +model's own logit +-?\d+\.\d{4}/);
     const page = readFileSync(html, 'utf8');
-    assert.match(page, /<img src="data:image\/png;base64,/);
+    assert.match(page, /<img [^>]*src="data:image\/png;base64,/);
     assert.doesNotMatch(page, /<script|https?:\/\//, 'self-contained: no scripts, no remote resources');
     const combined = path.join(root, 'all.html');
     const several = await cli('explain', tiny, path.join(data, 'circle', '0.png'), path.join(data, 'square', '1.png'), '--sae', ckpt, '--html', combined);
     assert.equal(several.code, 0, several.err);
-    assert.equal((readFileSync(combined, 'utf8').match(/<section>/g) ?? []).length, 2, 'one section per image');
+    assert.equal((readFileSync(combined, 'utf8').match(/<section[ >]/g) ?? []).length, 2, 'one section per image');
+  });
+
+  it('concepts evaluates an SAE that has no current evaluation first (on the card\'s test split), then builds the atlas', async () => {
+    const root = tempDir('fact-pipe-auto-');
+    // The tiny model with a card that ships a test split of 24 images as IDX.
+    const idx = (type: number, dims: number[], data: number[]) => {
+      const head = Buffer.alloc(4 + 4 * dims.length);
+      head[2] = type;
+      head[3] = dims.length;
+      dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
+      return gzipSync(Buffer.concat([head, Buffer.from(data)]));
+    };
+    const n = 24;
+    writeFileSync(path.join(root, 'test-images.gz'), idx(8, [n, 8, 8], Array.from({ length: n * 64 }, (_, p) => ((p % 8) * ((Math.floor(p / 64) % 5) + 1) * 20 + (Math.floor(p / 8) % 8) * (Math.floor(p / 64) % 3) * 15) % 256)));
+    writeFileSync(path.join(root, 'test-labels.gz'), idx(8, [n], Array.from({ length: n }, (_, i) => i % 3)));
+    copyFileSync(tiny, path.join(root, 'tiny.onnx'));
+    const card = JSON.parse(readFileSync(path.join(fixtures, 'tiny', 'card.json'), 'utf8'));
+    card.data = { test: { images: 'test-images.gz', labels: 'test-labels.gz', count: n } };
+    writeFileSync(path.join(root, 'card.json'), JSON.stringify(card));
+    const model = path.join(root, 'tiny.onnx');
+    const store = path.join(root, 'features');
+    assert.equal((await cli('collect', model, '--layer', 'layer2', '--split', 'test', '--out', store, '--samples', '16')).code, 0);
+    const ckpt = path.join(root, 'sae');
+    const train = await cli('train', model, '--features', store, '--out', ckpt, '--k', '2', '--dict-size', '16', '--epochs', '2', '--batch', '64');
+    assert.equal(train.code, 0, train.err);
+    const concepts = await cli('concepts', model, '--sae', ckpt, '--json');
+    assert.equal(concepts.code, 0, concepts.err);
+    assert.match(concepts.err, /has not been evaluated yet: evaluating it first/);
+    assert.match(concepts.err, /Evaluation on 24 images/);
+    assert.equal(JSON.parse(concepts.out).rebuilt, true);
+    const again = await cli('concepts', model, '--sae', ckpt, '--concept', '0');
+    assert.equal(again.code, 0, again.err);
+    assert.doesNotMatch(again.err, /evaluating it first/, 'evaluated once');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { boxFilter, explanationToRgba, quantile } from '../../../src/core/render/colorMap';
+import { boxFilter, explanationToRgba, quantile, traceOnBlack } from '../../../src/core/render/colorMap';
 
 describe('the B-cos colour map', () => {
   it('quantile interpolates linearly between ranks, as torch.quantile does', () => {
@@ -39,5 +39,28 @@ describe('the B-cos colour map', () => {
     assert.deepEqual(Array.from(img.data.subarray(0, 3)), [1, 1, 1]);
     const half = Array.from(img.data.subarray(4, 7));
     assert.ok(half.every((v) => Math.abs(v - 0.5) < 1e-6));
+  });
+});
+
+describe('traceOnBlack (the one contrast stretch of concept traces)', () => {
+  it('composites on black by opacity, then scales so that the brightest channel of the lit pixels reaches 1, keeping the hue', () => {
+    const img = { width: 3, height: 1, data: Float32Array.from([0.5, 0.5, 0.5, 0.8, /**/ 0.5, 0.25, 0, 0.4, /**/ 1, 1, 1, 0]) };
+    const t = traceOnBlack(img, 100);
+    // On black: 0.4 gray, (0.2, 0.1, 0) and black; the brightest channel (0.4) becomes 1.
+    assert.deepEqual(Array.from(t.data, (v) => Math.round(v * 1000) / 1000), [1, 1, 1, 1, 0.5, 0.25, 0, 1, 0, 0, 0, 1]);
+  });
+
+  it('stretches to a percentile of the lit pixels, so that one hot pixel does not keep the rest dim', () => {
+    // 199 pixels at 0.2 and one at 1 (all opaque gray): the 99th percentile is 0.2, so the 199 become 1 and the hot one clips.
+    const data = new Float32Array(200 * 4);
+    for (let p = 0; p < 200; p++) data.set([0.2, 0.2, 0.2, 1], p * 4);
+    data.set([1, 1, 1, 1], 0);
+    const t = traceOnBlack({ width: 200, height: 1, data });
+    assert.ok(Math.abs(t.data[4]! - 1) < 1e-6 && t.data[0] === 1);
+  });
+
+  it('leaves an all-black trace black', () => {
+    const t = traceOnBlack({ width: 1, height: 1, data: Float32Array.from([0.3, 0.3, 0.3, 0]) });
+    assert.deepEqual(Array.from(t.data), [0, 0, 0, 1]);
   });
 });
