@@ -8,8 +8,11 @@ import type { DatasetSpec } from '../core/data/openDataset';
 import { saeInits } from '../core/sae/saeConfig';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatDevices, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import { opt, UsageError, type CommandSpec, type Options, type Parsed } from './options';
-import { runPlan } from './plan';
-import { runJobs, runMerge, slurmOptions, submitToSlurm } from './slurm';
+import { slurmOptions } from './slurmOptions';
+
+/** The Slurm and planning code, loaded when used (it reaches into the core). */
+const slurm = () => import('./slurm');
+const planning = () => import('./plan');
 
 /** What a running command gets: the core, a cancellable call context per job, and where to print. */
 export interface CommandContext {
@@ -199,7 +202,7 @@ const collect = command({
 }, async (a, c) => {
   const { positional: [model], options: o } = a;
   const dataset: DatasetSpec = datasetOf(o, 'collect') ?? { kind: 'split', split: 'train' };
-  if (o.slurm) return submitToSlurm('collect', c.argv, a, c.services, () => dataset, c.out, o.json === true);
+  if (o.slurm) return (await slurm()).submitToSlurm('collect', c.argv, a, c.services, () => dataset, c.out, o.json === true);
   const m = await job(c, async (call) => (await core()).collect({
     model: model!, layer: o.layer, dataset, outDir: o.out, dtype: o.dtype ?? 'float32',
     ...(o.samples !== undefined ? { samplesPerImage: o.samples } : {}),
@@ -236,7 +239,7 @@ const train = command({
   },
 }, async (a, c) => {
   const { positional: [model], options: o } = a;
-  if (o.slurm) return submitToSlurm('train', c.argv, a, c.services, () => ({ kind: 'split', split: 'train' }), c.out, o.json === true);
+  if (o.slurm) return (await slurm()).submitToSlurm('train', c.argv, a, c.services, () => ({ kind: 'split', split: 'train' }), c.out, o.json === true);
   const validation = o['validate-split'] !== undefined ? {
     validation: {
       dataset: { kind: 'split' as const, split: o['validate-split'] },
@@ -268,7 +271,7 @@ const evaluate = command({
   },
 }, async (a, c) => {
   const { positional: [model], options: o } = a;
-  if (o.slurm) return submitToSlurm('evaluate', c.argv, a, c.services, () => ({ kind: 'split', split: 'test' }), c.out, o.json === true);
+  if (o.slurm) return (await slurm()).submitToSlurm('evaluate', c.argv, a, c.services, () => ({ kind: 'split', split: 'test' }), c.out, o.json === true);
   const dataset = datasetOf(o, 'evaluate');
   const r = await job(c, async (call) => (await core()).evaluate({ model: model!, sae: o.sae, ...derivedOut(o), ...(dataset ? { dataset } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) }, c.services, call));
   show(c, o.json, r, () => `${formatEvaluation(r)}\nSaved in ${r.out}`);
@@ -294,7 +297,7 @@ const concepts = command({
     return 0;
   }
   const r = await withEvaluation(c, model!, o.sae, derivedOut(o), () => job(c, async (call) => (await core()).concepts({ model: model!, sae: o.sae, ...derivedOut(o), ...(o.rebuild ? { rebuild: true } : {}) }, c.services, call)));
-  show(c, o.json, r, () => `Concept atlas ${r.atlasDir}: ${r.concepts} concepts, ${r.alive} alive${r.rebuilt ? ` (built in ${r.seconds.toFixed(1)} s)` : ' (up to date)'}.`);
+  show(c, o.json, r, () => `Concept atlas ${r.atlasDir}: ${r.concepts} concepts, ${r.alive} alive${r.rebuilt ? ` (${r.evaluated ? 'evaluated and ' : ''}built in ${r.seconds.toFixed(1)} s)` : ' (up to date)'}.`);
   return 0;
 });
 
@@ -311,7 +314,7 @@ const consistency = command({
   },
 }, async (a, c) => {
   const { positional: [model], options: o } = a;
-  if (o.slurm) return submitToSlurm('consistency', c.argv, a, c.services, () => ({ kind: 'split', split: 'test' }), c.out, o.json === true);
+  if (o.slurm) return (await slurm()).submitToSlurm('consistency', c.argv, a, c.services, () => ({ kind: 'split', split: 'test' }), c.out, o.json === true);
   const r = await withEvaluation(c, model!, o.sae, derivedOut(o), () => job(c, async (call) => (await core()).consistency({
     model: model!, sae: o.sae, ...derivedOut(o), ...(o.foundation !== undefined ? { foundation: o.foundation } : {}), ...(o['mean-images'] !== undefined ? { meanImages: o['mean-images'] } : {}),
   }, c.services, call)));
@@ -334,12 +337,12 @@ const devices = command({
 const merge = command({
   name: 'merge', args: ['STORE'], summary: 'Merge the part-stores in STORE/parts/ (a Slurm collection) into one store, without copying shard data.',
   options: {},
-}, async ({ positional, options: o }, c) => runMerge(positional, c.out, o.json === true, c.signal));
+}, async ({ positional, options: o }, c) => (await slurm()).runMerge(positional, c.out, o.json === true, c.signal));
 
 const jobs = command({
   name: 'jobs', args: ['[cancel]', '[ID]'], summary: 'This project\'s Slurm jobs: state, progress, log; `fact jobs cancel ID` cancels one.',
   options: {},
-}, async ({ positional, options: o }, c) => runJobs(positional, c.out, o.json === true));
+}, async ({ positional, options: o }, c) => (await slurm()).runJobs(positional, c.out, o.json === true));
 
 const plan = command({
   name: 'plan', args: ['MODEL'], summary: 'Measure this machine\'s collection and training throughput; project wall time, store size, RAM and disk for a large run.',
@@ -355,7 +358,7 @@ const plan = command({
     'gpu-images-per-s': opt.number('X', 'project collection at this rate instead of the measured one'),
     'gpu-vectors-per-s': opt.number('Y', 'project training at this rate instead of the measured one'),
   },
-}, async (a, c) => runPlan(a, c.services, { out: c.out, err: c.err }, a.options.json === true));
+}, async (a, c) => (await planning()).runPlan(a, c.services, { out: c.out, err: c.err }, a.options.json === true));
 
 /** `--range A:B` of collect. */
 function imageRange(v: string): [number, number] {

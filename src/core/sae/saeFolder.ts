@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import type { Atlas, AtlasWriter } from '../concepts/atlas';
 import type { ConsistencyReport } from '../consistency/measureConsistency';
 import type { DatasetSpec } from '../data/openDataset';
-import { FactError } from '../errors';
+import { FactError, isFactError } from '../errors';
 import type { EvaluationMetrics } from '../evaluate/evaluate';
 import { containedPath, readContainedFile } from '../util/containedFile';
 import { writeFileAtomic } from '../util/files';
@@ -158,7 +158,8 @@ async function writing<T>(f: SaeFolder, file: string, write: () => Promise<T>): 
     }
     return await write();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    // writeFileAtomic has already turned the errno error into a FactError (file-system, disk-full) with `errno`.
+    const code = isFactError(e) ? String((e.details as { errno?: string } | undefined)?.errno ?? '') : (e as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST') {
       throw new FactError('not-writable', `Cannot write the SAE's derived files to '${f.out}' (${code}: the folder is not writable). ${f.howToChange}`, { file, folder: f.out });
     }

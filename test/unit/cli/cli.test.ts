@@ -84,7 +84,7 @@ describe('fact CLI', () => {
     }
     const r = await cli('train', tiny, '--features', out, '--out', out, '--k', '2', '--dict-size', '8', '--validate-split', 'test', '--validate-from', 'abc');
     assert.equal(r.code, 2);
-    assert.match(r.err, /--validate-from must be a whole number, 0 or more, not 'abc'/);
+    assert.match(r.err, /--validate-from must be an integer, not 'abc'/);
   });
 });
 

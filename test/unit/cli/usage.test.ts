@@ -21,15 +21,15 @@ async function grey(dir: string, name: string, value: number): Promise<string> {
 }
 
 describe('fact usage', () => {
-  it('has the nine commands', () => {
-    assert.deepEqual([...names].sort(), ['check', 'collect', 'concepts', 'consistency', 'evaluate', 'explain', 'inspect', 'predict', 'train']);
+  it('has the thirteen commands', () => {
+    assert.deepEqual([...names].sort(), ['check', 'collect', 'concepts', 'consistency', 'devices', 'evaluate', 'explain', 'inspect', 'jobs', 'merge', 'plan', 'predict', 'train']);
   });
 
   for (const name of names) {
     it(`fact ${name} --help prints its usage on stdout and exits 0`, async () => {
       const r = await cli(name, '--help');
       assert.equal(r.code, 0, r.err);
-      assert.match(r.out, new RegExp(`^Usage: fact ${name} `));
+      assert.match(r.out, new RegExp(`^Usage: fact ${name}\\b`));
       for (const option of Object.keys(commands[name as keyof typeof commands].spec.options)) assert.ok(r.out.includes(`--${option}`), `--${option} is missing from the help of ${name}`);
       assert.match(r.out, /--json/);
       assert.equal(r.err, '');
@@ -41,7 +41,7 @@ describe('fact usage', () => {
     assert.match((await cli('help', 'concepts')).out, /^Usage: fact concepts MODEL --sae CKPT/);
     const overview = await cli('--help');
     assert.equal(overview.code, 0);
-    for (const name of names) assert.ok(overview.out.includes(`fact ${name} `), name);
+    for (const name of names) assert.ok(new RegExp(`fact ${name}\\b`).test(overview.out), name);
   });
 
   it('fact --version prints the package version', async () => {
@@ -85,7 +85,7 @@ describe('fact usage', () => {
     assert.match(missing.err, /^fact train needs --dict-size M\./);
     const ep = await cli('predict', tiny, 'x.png', '--ep', 'tpu');
     assert.equal(ep.code, 2);
-    assert.match(ep.err, /^--ep must be one of cpu, cuda, webgpu, not 'tpu'\./);
+    assert.match(ep.err, /^--ep must be one of auto, cpu, cuda, webgpu, not 'tpu'\./);
     const value = await cli('predict', tiny, 'x.png', '--top');
     assert.equal(value.code, 2);
     assert.match(value.err, /^--top needs a value \(K\)\./);

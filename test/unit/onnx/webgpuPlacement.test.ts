@@ -16,6 +16,8 @@ import { repoRoot } from '../../support/paths';
 /** Ops that must never run on the CPU under WebGPU. */
 const HEAVY = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'TopK', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceSumSquare', 'Sum', 'Mul', 'Div', 'ScatterElements', 'ScatterND', 'GatherElements', 'Einsum', 'AveragePool', 'MaxPool', 'Softmax']);
 
+const TRAINING_STEP = 'SAE training step (TopK, AuxK, Adam)';
+
 /** What runs on the CPU today, per graph, as "OpType" (light: on shapes, scalars or N×classes). */
 const EXPECTED_CPU: Record<string, string[]> = {
   'explanation': ['OneHot', 'Slice', 'Concat'],
@@ -48,8 +50,13 @@ describe('node placement under WebGPU', () => {
       if (graph === 'end') continue;
       const sessions = parseNodePlacements(parts[i + 1]!);
       assert.ok(sessions.length > 0, `no placement logged for ${graph}`);
-      const cpu = sessions.flatMap((s) => s.nodes.filter((n) => n.provider === 'CPUExecutionProvider'));
-      for (const s of sessions) assert.ok(s.providers.includes('WebGpuExecutionProvider'), `${graph}: a session without WebGPU (${s.providers.join(', ')})`);
+      // The training step's gradient sums run, on purpose, in their own one-thread CPU session (src/core/sae/
+      // trainStepSession.ts): ScatterND's add is only exact and deterministic there. That session is the one exception.
+      const deliberate = sessions.filter((x) => graph === TRAINING_STEP && x.nodes.some((n) => n.opType === 'ScatterND'));
+      if (graph === TRAINING_STEP) assert.equal(deliberate.length, 1, 'the training step has one deliberate CPU session (its gradient sums)');
+      const gpuSessions = sessions.filter((x) => !deliberate.includes(x));
+      const cpu = gpuSessions.flatMap((s) => s.nodes.filter((n) => n.provider === 'CPUExecutionProvider'));
+      for (const s of gpuSessions) assert.ok(s.providers.includes('WebGpuExecutionProvider'), `${graph}: a session without WebGPU (${s.providers.join(', ')})`);
       const heavy = cpu.filter((n) => HEAVY.has(n.opType));
       assert.deepEqual(heavy.map((n) => `${n.opType} (${n.node})`), [], `${graph}: heavy nodes on the CPU`);
       seen[graph] = [...new Set(cpu.map((n) => n.opType))];

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PARTS_DIR, readManifest } from '../../../src/core/features/manifest';
 import { partName } from '../../../src/core/features/mergeParts';
+import { LOCK_FILE } from '../../../src/core/util/writerLock';
 import { defaultModelDir, repoRoot, tempDir } from '../../support/paths';
 import { startSlurmCluster, type SlurmCluster } from '../../support/slurmCluster';
 import { storeBytesPerImage } from '../../support/storeImages';
@@ -142,6 +143,14 @@ describe('on a real Slurm cluster', () => {
     assert.equal(requeued.status, 0, requeued.stderr);
     // Slurm holds a requeued (suspended) job back — an admin hold and a later begin time; let it start again now.
     await until('the job is queued again', () => state() === 'PENDING');
+    // Slurm wakes the stopped first run only to end it (SIGCONT, SIGTERM): it saves its state and lets go of the
+    // checkpoint's writer lock. The job starts again once that has happened (a second writer would be refused).
+    const lock = path.join(dir, 'slurm', LOCK_FILE);
+    const holderRuns = () => {
+      if (!existsSync(lock)) return false;
+      try { process.kill((JSON.parse(readFileSync(lock, 'utf8')) as { pid: number }).pid, 0); return true; } catch { return false; }
+    };
+    await until('the first run has stopped and released the checkpoint', () => !holderRuns());
     spawnSync('scontrol', ['release', job], { env: cluster!.env });
     spawnSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now'], { env: cluster!.env });
     await until('the training job has finished', finished(job));
