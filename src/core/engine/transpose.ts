@@ -9,6 +9,7 @@ import { attr } from '../onnx/graphBuilder';
 import type { OnnxNode } from '../onnx/types';
 import type { Emitter } from './emit';
 import { describeNode, type Linearization } from './linearize';
+import { polyphaseConvTranspose } from './polyphaseConvTranspose';
 
 export interface TransposeContext {
   e: Emitter;
@@ -345,6 +346,9 @@ function convTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string {
       dilations: attr.ints(geo.dilations), group: attr.int(geo.group), pads: attr.ints(flippedPads), kernel_shape: attr.ints(kernel),
     });
   }
+  // A strided one: stride-1 convolutions per output phase, interleaved (ConvTranspose's col2im is far slower).
+  const polyphase = weights && polyphaseConvTranspose(ctx.e, g, { weights: weights.data, weightShape: ctx.shape(w), group: geo.group, strides: geo.strides, dilations: geo.dilations, padsBegin: geo.padsBegin, inSpatial: sx.slice(2), outSpatial: sy.slice(2) });
+  if (polyphase) return polyphase;
   return ctx.e.b.op('ConvTranspose', [g, w], {
     strides: attr.ints(geo.strides), dilations: attr.ints(geo.dilations), group: attr.int(geo.group),
     pads: attr.ints([...geo.padsBegin, ...geo.padsEnd]), output_padding: attr.ints(outputPadding), kernel_shape: attr.ints(kernel),

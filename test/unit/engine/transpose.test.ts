@@ -16,6 +16,23 @@ const cases: Record<string, OpCase> = {
     inDims: [1, 4, 5, 5],
     build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 2, 3, 3], r(rand, 72))], { group: attr.int(2), auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) }),
   },
+  // Strided convolutions transpose as stride-1 convolutions per output phase (polyphase) interleaved by DepthToSpace.
+  'Conv (stride 2, 7×7, pads 3: a ResNet stem, odd input size)': {
+    inDims: [1, 2, 9, 8],
+    build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [3, 2, 7, 7], r(rand, 294))], { strides: attr.ints([2, 2]), pads: attr.ints([3, 3, 3, 3]) }),
+  },
+  'Conv (1×1, stride 2: a downsampling shortcut, phases without taps)': {
+    inDims: [1, 3, 5, 6],
+    build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 3, 1, 1], r(rand, 12))], { strides: attr.ints([2, 2]) }),
+  },
+  'Conv (kernel = stride 3: patches, input not a multiple)': {
+    inDims: [1, 2, 7, 6],
+    build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 2, 3, 3], r(rand, 72))], { strides: attr.ints([3, 3]) }),
+  },
+  'Conv (stride 2 by 1: unequal strides, as ConvTranspose)': {
+    inDims: [1, 2, 6, 5],
+    build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [3, 2, 3, 3], r(rand, 54))], { strides: attr.ints([2, 1]), pads: attr.ints([1, 1, 1, 1]) }),
+  },
   'Conv (stride 1, 3×3, pads, dilation 2, as a flipped Conv)': {
     inDims: [1, 3, 7, 6],
     build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 3, 3, 3], r(rand, 108))], { pads: attr.ints([2, 1, 2, 1]), dilations: attr.ints([2, 1]) }),

@@ -1,0 +1,97 @@
+// The transpose of a strided 2-D Conv as stride-1 convolutions, one per output phase, interleaved by DepthToSpace.
+// onnxruntime's ConvTranspose computes the full kernel product and scatters it back (col2im), which made it the
+// slowest op of a ResNet-50 explanation; the same sums, split by where they land, are ordinary convolutions.
+//
+// Forward (one spatial axis): y[o] = Σ_k x[s·o + k·d − p]·W[k]. Its transpose gives input position i = s·a + r
+// (phase r ∈ [0, s)) the taps k with k·d − p − r ≡ 0 (mod s); for those, o = a − q_k with q_k = (k·d − p − r)/s.
+// The taps of a phase are k0, k0 + Δ, k0 + 2Δ, … (Δ = s/gcd(s,d)), their q step d' = d/gcd(s,d): a stride-1 Conv of
+// the cotangent with the sub-kernel flipped, dilation d' and begin padding q0 + (T − 1)·d'.
+import { attr } from '../onnx/graphBuilder';
+import type { Emitter } from './emit';
+
+export interface StridedConv {
+  /** The forward Conv's weight [M, C/G, kh, kw] and its values. */
+  weights: ArrayLike<number>;
+  weightShape: number[];
+  group: number;
+  strides: number[];
+  dilations: number[];
+  padsBegin: number[];
+  /** Spatial sizes of the forward input x (what the transpose must produce) and output y (the cotangent's). */
+  inSpatial: number[];
+  outSpatial: number[];
+}
+
+/** One axis of one phase: the forward taps it uses, in the order the sub-kernel holds them, and its Conv geometry. */
+interface AxisPhase { taps: number[]; dilation: number; padBegin: number; padEnd: number }
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The phases of one axis, or undefined when a phase would need a negative padding (then ConvTranspose is used). */
+function axisPhases(kernel: number, stride: number, dilation: number, padBegin: number, inLen: number, outLen: number): (AxisPhase | null)[] | undefined {
+  const common = gcd(stride, dilation);
+  const subDilation = dilation / common;
+  const phaseLen = Math.ceil(inLen / stride);
+  const phases: (AxisPhase | null)[] = [];
+  for (let r = 0; r < stride; r++) {
+    const taps: number[] = [];
+    for (let k = 0; k < kernel; k++) if ((((k * dilation - padBegin - r) % stride) + stride) % stride === 0) taps.push(k);
+    if (taps.length === 0) {
+      phases.push(null); // no tap lands on this phase: its input positions get no gradient
+      continue;
+    }
+    const q0 = (taps[0]! * dilation - padBegin - r) / stride;
+    const span = (taps.length - 1) * subDilation;
+    const padBeginR = q0 + span;
+    // Output length of a stride-1 Conv: outLen + pb + pe − span = phaseLen.
+    const padEndR = phaseLen - outLen - padBeginR + span;
+    if (padBeginR < 0 || padEndR < 0) return undefined;
+    phases.push({ taps: [...taps].reverse(), dilation: subDilation, padBegin: padBeginR, padEnd: padEndR });
+  }
+  return phases;
+}
+
+/** The cotangent of x as a stride-1 Conv per phase + Concat + DepthToSpace (+ Slice to x's size), or undefined when
+ *  this Conv does not decompose that way (a non-2-D kernel, unequal strides, a negative phase padding). */
+export function polyphaseConvTranspose(e: Emitter, g: string, conv: StridedConv): string | undefined {
+  const { weightShape, group, strides } = conv;
+  if (weightShape.length !== 4 || strides.length !== 2 || strides[0] !== strides[1]) return undefined;
+  const s = strides[0]!;
+  const [m, cg, kh, kw] = weightShape as [number, number, number, number];
+  const rows = axisPhases(kh, s, conv.dilations[0]!, conv.padsBegin[0]!, conv.inSpatial[0]!, conv.outSpatial[0]!);
+  const cols = axisPhases(kw, s, conv.dilations[1]!, conv.padsBegin[1]!, conv.inSpatial[1]!, conv.outSpatial[1]!);
+  if (!rows || !cols) return undefined;
+  const c = cg * group;
+  const mg = m / group;
+  const [ph, pw] = [Math.ceil(conv.inSpatial[0]! / s), Math.ceil(conv.inSpatial[1]! / s)];
+  const phases: string[] = [];
+  for (const row of rows) {
+    for (const col of cols) {
+      if (!row || !col) {
+        phases.push(e.zerosLike(g, [c, ph, pw]));
+        continue;
+      }
+      // Sub-kernel of the transpose as a Conv: [C, M/G, Th, Tw], channel axes swapped per group, taps flipped.
+      const [th, tw] = [row.taps.length, col.taps.length];
+      const sub = new Float32Array(c * mg * th * tw);
+      for (let gr = 0; gr < group; gr++) {
+        for (let o = 0; o < mg; o++) {
+          for (let ci = 0; ci < cg; ci++) {
+            const src = ((gr * mg + o) * cg + ci) * kh * kw;
+            const dst = ((gr * cg + ci) * mg + o) * th * tw;
+            for (let a = 0; a < th; a++) for (let b = 0; b < tw; b++) sub[dst + a * tw + b] = conv.weights[src + row.taps[a]! * kw + col.taps[b]!]!;
+          }
+        }
+      }
+      phases.push(e.b.op('Conv', [g, e.b.constant('conv_t_phase', 'float32', [c, mg, th, tw], sub)], {
+        dilations: attr.ints([row.dilation, col.dilation]), group: attr.int(group), kernel_shape: attr.ints([th, tw]),
+        pads: attr.ints([row.padBegin, col.padBegin, row.padEnd, col.padEnd]),
+      }));
+    }
+  }
+  // Phases in row-major order along channels = DepthToSpace's DCR layout: channel (rh·s + rw)·C + c → (s·a + rh, s·b + rw).
+  const stacked = phases.length === 1 ? phases[0]! : e.b.op('Concat', phases, { axis: attr.int(1) });
+  const interleaved = e.b.op('DepthToSpace', [stacked], { blocksize: attr.int(s), mode: attr.string('DCR') });
+  const [h, w] = conv.inSpatial as [number, number];
+  return ph * s === h && pw * s === w ? interleaved : e.slice(interleaved, [0, 0], [h, w], [2, 3]);
+}
