@@ -10,7 +10,7 @@
 // both engines gave the same W(x). Without an importable python3-torch only our engine is timed, on
 // models/fashion-mnist-bcos/model.onnx. FACT_BENCH_PYTHON overrides the interpreter (default /usr/bin/python3).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { Explainer } from '../src/core/engine/explainer';
@@ -18,18 +18,21 @@ import { openModel } from '../src/core/model/modelContext';
 import { benchSession } from './benchProvider';
 import { mulberry32 } from '../src/core/util/random';
 import type { BenchRow } from './runOne';
+import { python, torchReference, type TorchReference } from './torchReference';
 
 const root = path.join(__dirname, '..');
-const python = process.env.FACT_BENCH_PYTHON || '/usr/bin/python3';
 const script = path.join(root, 'models', 'recipes', 'bench_explain_torch.py');
-const tcmalloc = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
 const threads = 2;
 
-interface Arch { arch: 'default' | 'resnet50'; label: string; repeats: number; batchRepeats: number }
+interface Arch { arch: 'default' | 'resnet50' | 'densenet121' | 'vit'; label: string; repeats: number; batchRepeats: number }
 const archs: Arch[] = [
   { arch: 'default', label: 'default CNN 2×28×28', repeats: 30, batchRepeats: 10 },
   { arch: 'resnet50', label: 'B-cos ResNet-50 6×224×224', repeats: 3, batchRepeats: 2 },
+  { arch: 'densenet121', label: 'B-cos DenseNet-121 6×224×224', repeats: 3, batchRepeats: 2 },
+  { arch: 'vit', label: 'B-cos ViT-C-S 6×224×224', repeats: 3, batchRepeats: 2 },
 ];
+// FACT_BENCH_ARCHS=default,resnet50 times a subset (the full-width models take minutes each on 2 cores).
+const wanted = process.env.FACT_BENCH_ARCHS?.split(',');
 
 interface TorchResult {
   arch: string; onnx: string; threads: number; allocator: string; latencyMs: number; throughputImagesPerS: number; batch: number; torch: string;
@@ -82,22 +85,7 @@ async function ours(file: string, batch: Float32Array, n: number, repeats: numbe
   }
 }
 
-interface TorchEnv { ok: boolean; why?: string; env: NodeJS.ProcessEnv; allocator: string }
-
-function torchEnv(): TorchEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  const allocator = existsSync(tcmalloc) ? 'tcmalloc-minimal' : 'glibc malloc';
-  if (existsSync(tcmalloc)) env.LD_PRELOAD = tcmalloc;
-  // ORT runs with spinning off in our engine (src/core/onnx/session.ts); PyTorch's OpenMP threads spin by default,
-  // which on a busy 2-core machine made its timings 5–10× slower. Same policy for both unless the caller sets one.
-  env.OMP_WAIT_POLICY ??= 'PASSIVE';
-  if (!existsSync(python)) return { ok: false, why: `${python} does not exist`, env, allocator };
-  const probe = spawnSync(python, ['-c', 'import torch, onnx'], { encoding: 'utf8', env });
-  if (probe.status !== 0) return { ok: false, why: `${python} -c 'import torch, onnx' failed (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()})`, env, allocator };
-  return { ok: true, env, allocator };
-}
-
-function runTorch(t: TorchEnv, a: Arch): TorchResult | string {
+function runTorch(t: TorchReference, a: Arch): TorchResult | string {
   const args = [script, '--arch', a.arch, '--threads', `${threads}`, '--reuse-onnx', '--repeats', `${a.repeats}`, '--batch-repeats', `${a.batchRepeats}`, '--warmup', '1'];
   const r = spawnSync(python, args, { encoding: 'utf8', env: t.env, cwd: root, maxBuffer: 1 << 24 });
   if (r.status !== 0) return `PyTorch run failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
@@ -142,7 +130,8 @@ function agreement(ourW: Float32Array, torchW: Float32Array, ourClasses: number[
 }
 
 export async function run(report: (r: BenchRow) => void): Promise<void> {
-  const t = torchEnv();
+  const t = torchReference(['torch', 'onnx']);
+  console.log(t.summary);
   const load = () => `load avg ${loadavg()[0]!.toFixed(1)} on this shared machine`;
   if (!t.ok) {
     // Ours only, on the embedded default.
@@ -156,7 +145,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     report({ name: `default model: explain throughput, batch ${n}`, ours: r.throughput, unit: 'images/s', note: why });
     return;
   }
-  for (const a of archs) {
+  for (const a of archs.filter((x) => !wanted || wanted.includes(x.arch))) {
     const tr = runTorch(t, a);
     if (typeof tr === 'string') {
       report({ name: `${a.label}: explain (PyTorch reference failed)`, ours: 0, unit: 'ms', note: tr });
@@ -168,9 +157,10 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     const check = agreement(r.weights, readF32(tr.gradFile), r.classes, tr.predicted);
     const setting = `PyTorch ${tr.torch} autograd in explanation mode, ${tr.threads} threads, ${tr.allocator}, OMP_WAIT_POLICY=${tr.ompWaitPolicy ?? 'unset'}; ours ORT ${threads} intra-op threads, spinning off; ${load()}`;
     const referenceName = 'PyTorch';
+    const referenceOptimised = t.blasOptimised;
     report({ name: `${a.label}: openModel + Explainer.create (cold)`, ours: r.coldMs, unit: 'ms', note: `ours only; ${tr.exported ? 'ONNX exported this run' : 'ONNX reused from models/.bench'}` });
-    report({ name: `${a.label}: first explanation, batch 1`, ours: r.firstMs, reference: tr.firstCallMs, referenceName, unit: 'ms', note: 'the first explanation in the process: ours builds the explanation graph and its ORT session; PyTorch its first explanation-mode autograd call' });
-    report({ name: `${a.label}: explain latency, batch 1 (median)`, ours: r.latencyMs, reference: tr.latencyMs, referenceName, unit: 'ms', note: `${a.repeats} runs after 1 warm-up; ${setting}` });
-    report({ name: `${a.label}: explain throughput, batch ${n}`, ours: r.throughput, reference: tr.throughputImagesPerS, referenceName, unit: 'images/s', note: `median of ${a.batchRepeats} batches after 1 warm-up; ${check}` });
+    report({ name: `${a.label}: first explanation, batch 1`, ours: r.firstMs, reference: tr.firstCallMs, referenceName, referenceOptimised, unit: 'ms', note: 'the first explanation in the process: ours builds the explanation graph and its ORT session; PyTorch its first explanation-mode autograd call' });
+    report({ name: `${a.label}: explain latency, batch 1 (median)`, ours: r.latencyMs, reference: tr.latencyMs, referenceName, referenceOptimised, unit: 'ms', note: `${a.repeats} runs after 1 warm-up; ${setting}` });
+    report({ name: `${a.label}: explain throughput, batch ${n}`, ours: r.throughput, reference: tr.throughputImagesPerS, referenceName, referenceOptimised, unit: 'images/s', note: `median of ${a.batchRepeats} batches after 1 warm-up; ${check}` });
   }
 }

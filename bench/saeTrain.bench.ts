@@ -6,19 +6,23 @@
 // Two PyTorch references: FaCT's own step (autograd through a dense B×K code buffer, the code FaCT trains with) and
 // the same sparse step as our graph written by hand in PyTorch.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { attr, GraphBuilder } from '../src/core/onnx/graphBuilder';
+import { encodeModel } from '../src/core/onnx/modelFile';
+import { openSession } from '../src/core/onnx/session';
 import { ArrayVectorSource } from '../src/core/features/vectorSource';
 import { initialState, seededNormal } from '../src/core/sae/initialWeights';
 import { trainSae } from '../src/core/sae/trainer';
 import { TrainStepSession } from '../src/core/sae/trainStepSession';
 import { benchSession } from './benchProvider';
 import type { BenchRow } from './runOne';
+import { python, torchReference, type TorchReference } from './torchReference';
 
-const python = '/usr/bin/python3';
 const script = path.join(__dirname, '..', 'models', 'recipes', 'bench_sae_torch.py');
-const tcmalloc = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
 const threads = 2;
 
 interface Shape { label: string; d: number; K: number; k: number; B: number; steps: number; dead: number }
@@ -41,29 +45,7 @@ async function oursMsPerStep(s: Shape): Promise<number> {
   return median(times);
 }
 
-interface TorchEnv { ok: boolean; why?: string; env: NodeJS.ProcessEnv; allocator: string; blas: string; slowBlas: boolean }
-
-/** PyTorch's environment: tcmalloc when present; OpenBLAS when Debian's torch would otherwise use the reference BLAS. */
-function torchEnv(): TorchEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  const allocator = existsSync(tcmalloc) ? 'tcmalloc-minimal' : 'glibc malloc';
-  if (existsSync(tcmalloc)) env.LD_PRELOAD = tcmalloc;
-  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', env });
-  if (probe.status !== 0) return { ok: false, why: `${python} -c 'import torch' failed (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()})`, env, allocator, blas: '', slowBlas: false };
-  // Debian's python3-torch calls libblas.so.3, which is the netlib reference BLAS unless an optimised one is installed.
-  let blas = 'libblas.so.3';
-  try { blas = realpathSync('/lib/x86_64-linux-gnu/libblas.so.3'); } catch { /* not Debian-like */ }
-  let slowBlas = blas.includes('/blas/');
-  const extra = process.env.FACT_BENCH_BLAS_DIR;
-  if (slowBlas && extra && existsSync(path.join(extra, 'libblas.so.3'))) {
-    env.LD_LIBRARY_PATH = [extra, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-    blas = path.join(extra, 'libblas.so.3');
-    slowBlas = false;
-  }
-  return { ok: true, env, allocator, blas: slowBlas ? `reference BLAS (${blas})` : blas, slowBlas };
-}
-
-function torchMsPerStep(t: TorchEnv, s: Shape, variant: 'fact' | 'sparse'): number | string {
+function torchMsPerStep(t: TorchReference, s: Shape, variant: 'fact' | 'sparse'): number | string {
   const args = [script, '--d', `${s.d}`, '--K', `${s.K}`, '--k', `${s.k}`, '--B', `${s.B}`, '--steps', `${s.steps}`, '--warmup', '1', '--dead', `${s.dead}`, '--threads', `${threads}`, '--variant', variant];
   const r = spawnSync(python, args, { encoding: 'utf8', env: t.env, cwd: mkdtempSync(path.join(tmpdir(), 'fact-bench-')) });
   if (r.status !== 0) return `PyTorch run failed: ${(r.stderr || '').trim().split('\n').pop()}`;
@@ -76,26 +58,34 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     { label: 'same, AuxK on (512 dead latents, k_aux=256)', d: 128, K: 2048, k: 16, B: 4096, steps: 8, dead: 512 },
     { label: 'ResNet-50 layer4 d=2048 K=16384 k=16 B=1024', d: 2048, K: 16384, k: 16, B: 1024, steps: 2, dead: 0 },
   ];
-  const t = torchEnv();
-  const setting = t.ok ? `PyTorch ${threads} threads, ${t.allocator}, BLAS ${t.blas}; ours ${threads} intra-op threads` : '';
+  const t = torchReference();
+  console.log(t.summary);
+  const setting = `PyTorch ${threads} threads; ours ${threads} intra-op threads; load avg ${loadavg()[0]!.toFixed(1)}`;
   for (const s of shapes) {
-    const ours = (s.B / (await oursMsPerStep(s))) * 1000;
+    const ms = await oursMsPerStep(s);
+    const ours = (s.B / ms) * 1000;
+    // The encoder product X·W_encᵀ (2·B·d·K FLOPs) is the only dense product of the sparse step.
+    const gflops = (2 * s.B * s.d * s.K) / (ms / 1000) / 1e9;
+    const rate = `ours ${gflops.toFixed(0)} GFLOP/s in the encoder product's terms`;
     if (!t.ok) {
-      report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: `no PyTorch reference: ${t.why}` });
+      report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: `no PyTorch reference: ${t.why}; ${rate}` });
       continue;
     }
     for (const variant of ['fact', 'sparse'] as const) {
       const big = s.d * s.K > 1e7;
-      if (variant === 'fact' && big && t.slowBlas) {
-        report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: `FaCT's dense PyTorch step skipped: with the reference BLAS it takes minutes per step (install libopenblas0-openmp or set FACT_BENCH_BLAS_DIR); ${setting}` });
+      if (variant === 'fact' && big && !t.blasOptimised) {
+        report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: `FaCT's dense PyTorch step skipped: with the reference BLAS it takes minutes per step (install libopenblas0-openmp); ${rate}` });
         continue;
       }
-      const ms = torchMsPerStep(t, s, variant);
+      const torchMs = torchMsPerStep(t, s, variant);
       const referenceName = variant === 'fact' ? "PyTorch, FaCT's autograd step" : 'PyTorch, same sparse step by hand';
-      if (typeof ms === 'string') report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: ms });
-      else report({ name: `SAE train step, ${s.label}`, ours, reference: (s.B / ms) * 1000, referenceName, unit: 'vectors/s', note: `${setting}${t.slowBlas ? '; PyTorch matmuls use the slow reference BLAS' : ''}` });
+      if (typeof torchMs === 'string') report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: torchMs });
+      else report({ name: `SAE train step, ${s.label}`, ours, reference: (s.B / torchMs) * 1000, referenceName, unit: 'vectors/s', referenceOptimised: t.blasOptimised, note: `${setting}; ${rate}` });
     }
   }
+  // The ceiling: the encoder product alone as one onnxruntime Gemm at FaCT's layer4 shape, same threads.
+  const ceiling = await gemmGflops(1024, 2048, 16384);
+  report({ name: 'SGEMM alone, 1024×2048 · (16384×2048)ᵀ (the layer4 encoder product)', ours: ceiling, unit: 'GFLOP/s', note: `onnxruntime MLAS, ${threads} threads: this CPU's attainable float32 rate here (Zen 5 peak: 64 FLOP/cycle/core with AVX-512)` });
 
   // End to end: trainSae on an in-memory source (input-scale pass, batch copies, counters, progress) at the small shape.
   const d = 128, count = 4096 * 12;
@@ -104,6 +94,26 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   const t0 = performance.now();
   await trainSae(source, { k: 16, dictSize: 2048, layer: 'bench', modelSha256: '', batchSize: 4096, epochs: 1, warmupEpochs: 0, constantUntilEpoch: 0 }, { checkpointDir: mkdtempSync(path.join(tmpdir(), 'fact-bench-')), ...benchSession(threads) });
   report({ name: 'trainSae end to end, d=128 K=2048 k=16, 12 batches of 4096', ours: (count / (performance.now() - t0)) * 1000, unit: 'vectors/s', note: 'includes the input-scale pass, session start and the checkpoint write' });
+}
+
+/** GFLOP/s of one onnxruntime Gemm [m,k]·[n,k]ᵀ (median of 3 after a warm-up). */
+async function gemmGflops(m: number, k: number, n: number): Promise<number> {
+  const g = new GraphBuilder('gemm');
+  const a = g.input('a', 'float32', [m, k]);
+  const b = g.input('b', 'float32', [n, k]);
+  g.op('Gemm', [a, b], { transB: attr.int(1) }, 'y');
+  g.output('y', 'float32', [m, n]);
+  const opened = await openSession(encodeModel(g.model(17)), { threads });
+  const normal = seededNormal(5);
+  const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: m * k }, normal), [m, k]), b: new ort.Tensor('float32', Float32Array.from({ length: n * k }, normal), [n, k]) };
+  const times: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const t0 = performance.now();
+    await opened.session.run(feeds);
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  await opened.session.release();
+  return (2 * m * k * n) / (median(times) / 1000) / 1e9;
 }
 
 function median(a: number[]): number {

@@ -1,12 +1,14 @@
 """PyTorch reference for bench/explain.bench.ts: B-cos explanation-mode input gradients timed on the CPU.
 
 For an architecture (`--arch default`: the embedded default's FashionBcosCNN, 2 x 28 x 28; `--arch resnet50`: the
-full-width B-cos ResNet-50 shape of bcos_archs, 6 x 224 x 224, ~25 M parameters) this script
+full-width B-cos ResNet-50 shape of bcos_archs, 6 x 224 x 224, ~25 M parameters; `--arch densenet121` and `--arch vit`
+(ViT-C-S) likewise at full width) this script
   1. builds the model with a fixed seed (random weights, NOT the trained default: the bench times structure, not
      accuracy), calibrates its per-layer divisors (and uncentred-norm statistics) on a few seeded synthetic images
      so that activations stay O(1) (tiny activations become denormal floats, which make timings meaningless),
   2. puts it in inference form (to_inference_form: W/||W|| stored, divisors folded, norms frozen) and exports it
-     with common.export_onnx to models/.bench/<arch>-bench.onnx, with the block outputs layer1..layer4 as named
+     with common.export_onnx to models/.bench/<arch>-bench.onnx, with the block outputs (layer1..layer4, the
+     DenseNet transitions, four ViT encoders) as named
      boundary tensors (as train_default.py / make_fixtures.py do),
   3. writes the synthetic batch it times on (models/.bench/<arch>-bench.batch.f32, float32 [B, C, S, S], the
      encoded [x, 1-x] input) and PyTorch's explanation of it (models/.bench/<arch>-bench.grad.f32: dlogit/dx of
@@ -65,6 +67,15 @@ ARCHS = {
     # channels (encoded), side, default timing batch, calibration images, default repeats (latency, batch)
     "default": dict(channels=2, side=28, batch=32, calib=256, repeats=30, batch_repeats=10),
     "resnet50": dict(channels=6, side=224, batch=8, calib=8, repeats=3, batch_repeats=2),
+    "densenet121": dict(channels=6, side=224, batch=8, calib=8, repeats=3, batch_repeats=2),
+    "vit": dict(channels=6, side=224, batch=8, calib=8, repeats=3, batch_repeats=2),
+}
+# The block-boundary tensors each export names (ONNX name, module path): the layers a user would pick.
+ARCH_BOUNDARIES = {
+    "default": [(b, b) for b in BOUNDARIES],
+    "resnet50": [(b, b) for b in BOUNDARIES],
+    "densenet121": [(f"features.transition{i}", f"features.transition{i}") for i in (1, 2, 3)] + [("features.norm5", "features.norm5")],
+    "vit": [(f"encoder_{i}", f"0.transformer.encoder_{i}") for i in (2, 5, 8, 10)],
 }
 
 
@@ -95,7 +106,7 @@ def build(arch: str, seed: int):
         model = FashionBcosCNN()
     else:
         import bcos_archs
-        model = bcos_archs.resnet50()
+        model = {"resnet50": bcos_archs.resnet50, "densenet121": bcos_archs.densenet121, "vit": bcos_archs.vitc_s}[arch]()
     calib = synthetic_images(spec["calib"], spec["channels"] // 2, spec["side"], seed + 1)
     divisors = calibrate_divisors(model, calib)
     model = to_inference_form(model).eval()
@@ -127,12 +138,12 @@ def timed(fn, warmup: int, repeats: int):
     return runs
 
 
-def denormal_fraction(model, x: torch.Tensor) -> float:
+def denormal_fraction(model, x: torch.Tensor, boundaries) -> float:
     """The fraction of non-zero float32 values below the normal range among all block outputs and logits."""
     tiny = torch.finfo(torch.float32).tiny
     outs = []
     mods = dict(model.named_modules())
-    hs = [mods[b].register_forward_hook(lambda _m, _i, o: outs.append(o.detach())) for b in BOUNDARIES if b in mods]
+    hs = [mods[p].register_forward_hook(lambda _m, _i, o: outs.append(o.detach())) for _, p in boundaries if p in mods]
     try:
         with torch.no_grad():
             outs.append(model(x))
@@ -171,7 +182,8 @@ def main() -> None:
     x = synthetic_images(batch, spec["channels"] // 2, spec["side"], args.seed + 2)
 
     # 1. the ONNX file (reused only when its sidecar matches what this run would export)
-    ident = {"arch": args.arch, "seed": args.seed, "torch": torch.__version__, "boundaries": BOUNDARIES}
+    bounds = ARCH_BOUNDARIES[args.arch]
+    ident = {"arch": args.arch, "seed": args.seed, "torch": torch.__version__, "boundaries": [n for n, _ in bounds]}
     exported = True
     if args.reuse_onnx and os.path.exists(onnx_path) and os.path.exists(side_path):
         try:
@@ -181,8 +193,8 @@ def main() -> None:
         except (OSError, ValueError):
             pass
     if exported:
-        tap = BoundaryTap(model, [(b, b) for b in BOUNDARIES]).eval()
-        export_onnx(tap, x[:2], onnx_path, BOUNDARIES)
+        tap = BoundaryTap(model, bounds).eval()
+        export_onnx(tap, x[:2], onnx_path, [n for n, _ in bounds])
         summ = onnx_summary(onnx_path)
         write_json(side_path, dict(ident, sha256=sha256_file(onnx_path), nodes=summ["nodes"], ops=summ["ops"],
                                    params=params, divisorsRange=[min(divisors), max(divisors)]))
@@ -204,7 +216,7 @@ def main() -> None:
            "ompWaitPolicy": os.environ.get("OMP_WAIT_POLICY"), "firstCallMs": first_ms,
            "firstBatchMs": first_batch_ms, "exported": exported, "params": params, "batchFile": stem + ".batch.f32",
            "gradFile": stem + ".grad.f32", "shape": list(x.shape), "predicted": [int(p) for p in pred],
-           "denormalFraction": denormal_fraction(model, x[:1])}
+           "denormalFraction": denormal_fraction(model, x[:1], bounds)}
 
     # 3. timings (the calls of step 2 were the first warm-up of each)
     if not args.no_time:
