@@ -1,6 +1,6 @@
 // Feature collection throughput (images/s) on the default model, against the forward pass alone on the same images
 // (collection also runs the explanation-mode backward to the layer, samples locations and writes shards).
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDataset } from '../src/core/data/openDataset';
@@ -28,9 +28,9 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   }
   const forward = images / ((performance.now() - t0) / 1000);
   const explainer = await Explainer.create(ctx, benchSession(2));
-  for (const [layer, dtype] of [['layer3', 'float16'], ['layer2', 'float32']] as const) {
-    const out = path.join(os.tmpdir(), `fact-bench-collect-${layer}`);
-    rmSync(out, { recursive: true, force: true });
+  for (const [layer, dtype] of [['layer3', 'float16'], ['layer4', 'float16'], ['layer2', 'float32']] as const) {
+    // A fresh folder per run: two benches running at once must not share (and delete) each other's store.
+    const out = mkdtempSync(path.join(os.tmpdir(), `fact-bench-collect-${layer}-`));
     t0 = performance.now();
     const m = await collectFeatures(ctx, explainer, { layer, dataset, outDir: out, dtype, limit: images, batchSize: batch });
     const rate = images / ((performance.now() - t0) / 1000);
