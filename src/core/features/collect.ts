@@ -89,16 +89,17 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
       const f = run!.features[layer.tensor]!.data;
       const g = run!.gradients[layer.tensor]!.data;
       const off = k * dim * locations;
+      // Element (c, p) of this image sits at off + c·cStride + p·pStride (C×H×W or T×C).
+      const [cStride, pStride] = spatial ? [locations, 1] : [1, dim];
       const weights = new Float64Array(locations);
-      const at = (c: number, p: number) => off + (spatial ? c * locations + p : p * dim + c);
       for (let p = 0; p < locations; p++) {
         let s = 0;
-        for (let c = 0; c < dim; c++) s += f[at(c, p)]! * g[at(c, p)]!;
+        for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) s += f[i]! * g[i]!;
         weights[p] = Math.abs(s);
       }
       const picks = sampleLocations(weights, samples, seed * 1_000_003 + d.index);
       const rows = new Float32Array(picks.length * dim);
-      picks.forEach((p, r) => { for (let c = 0; c < dim; c++) rows[r * dim + c] = f[at(c, p)]!; });
+      picks.forEach((p, r) => { for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f[i]!; });
       await writer.addImage(d.index, rows, picks);
       k++;
     }

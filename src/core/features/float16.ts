@@ -41,7 +41,21 @@ export function halfToFloat(h: number): number {
 
 export function toHalfArray(a: Float32Array): Uint16Array {
   const out = new Uint16Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = floatToHalf(a[i]!);
+  const bits = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = bits[i]!;
+    const e = ((x >>> 23) & 0xff) - 112; // the half's biased exponent
+    if (e > 0 && e < 0x1f) {
+      // A normal half (nearly every feature value): drop 13 mantissa bits, rounding to nearest even; a carry out of
+      // the mantissa correctly bumps the exponent (up to Inf), as in floatToHalf.
+      const rest = x & 0x1fff;
+      let h = ((x >>> 16) & 0x8000) | (e << 10) | ((x & 0x7fffff) >>> 13);
+      if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+      out[i] = h;
+    } else {
+      out[i] = floatToHalf(a[i]!);
+    }
+  }
   return out;
 }
 
