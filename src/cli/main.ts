@@ -93,10 +93,13 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
     process.once('SIGTERM', onSignal);
     const env = io.env ?? {};
     const plain = !!env.NO_COLOR || env.TERM === 'dumb';
+    // FACT_PROGRESS_SECONDS: how often a log (not a terminal) gets a progress line; 0 prints every one.
+    const logSeconds = env.FACT_PROGRESS_SECONDS !== undefined && env.FACT_PROGRESS_SECONDS !== '' ? Number(env.FACT_PROGRESS_SECONDS) : undefined;
+    const logInterval = logSeconds !== undefined && Number.isFinite(logSeconds) && logSeconds >= 0 ? logSeconds * 1000 : undefined;
     const context: CommandContext = {
       services,
       job: (): CallContext & { end: () => void } => {
-        const reporter = createProgressReporter({ ...(io.terminal ? { terminal: io.terminal } : {}), line: io.err, plain, now: io.now ?? Date.now });
+        const reporter = createProgressReporter({ ...(io.terminal ? { terminal: io.terminal } : {}), line: io.err, plain, now: io.now ?? Date.now, ...(logInterval !== undefined ? { intervalMs: logInterval } : {}) });
         return { signal: abort.signal, progress: (m, f) => { if (!json) reporter.report(m, f); }, end: reporter.end };
       },
       out: io.out,

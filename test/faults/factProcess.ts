@@ -1,8 +1,13 @@
 // The fault suite's handle on a real `fact` process (bin/fact.js, the built CLI): its output line by line, and
 // faults injected at observable states — SIGKILL or SIGSTOP right after the Nth progress line that matches.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../support/paths';
+
+/** Where derived files go when a case names no --out: never the user's cache. */
+const suiteCache = mkdtempSync(path.join(tmpdir(), 'fact-faults-cache-'));
 
 export interface FactRun { code: number | null; signal: NodeJS.Signals | null; out: string; err: string; matched: number }
 
@@ -22,7 +27,9 @@ export class FactProcess {
   private matched = 0;
 
   constructor(args: string[], fault?: Fault) {
-    this.child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'fact.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Every progress line (the faults are injected after the Nth), and a cache of the suite's own.
+    const env = { ...process.env, FACT_PROGRESS_SECONDS: '0', FACT_CACHE: suiteCache };
+    this.child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'fact.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     let pending = '';

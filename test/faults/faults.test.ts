@@ -30,8 +30,11 @@ let root: string;
 let data: string;
 const collectArgs = (out: string) => ['collect', tiny, '--layer', 'layer2', '--data', data, '--out', out, '--samples', '16', '--shard-size', '100'];
 const trainArgs = (store: string, out: string) => ['train', tiny, '--features', store, '--out', out, '--k', '2', '--dict-size', '16', '--epochs', '12', '--batch', '64', '--threads', '1'];
-const evaluateArgs = (ckpt: string) => ['evaluate', tiny, '--sae', ckpt, '--data', data, '--json'];
-const conceptsArgs = (ckpt: string) => ['concepts', tiny, '--sae', ckpt, '--json'];
+// Derived files (evaluation records, atlas) of each checkpoint copy go to a folder of its own: the cache is keyed by
+// content, and the copies are identical, so a shared cache would hand a killed run the reference's finished files.
+const derived = (ckpt: string) => `${ckpt}-derived`;
+const evaluateArgs = (ckpt: string) => ['evaluate', tiny, '--sae', ckpt, '--data', data, '--json', '--out', derived(ckpt)];
+const conceptsArgs = (ckpt: string) => ['concepts', tiny, '--sae', ckpt, '--json', '--out', derived(ckpt)];
 
 /** What must be identical between two stores: the manifest but its times, and every shard's bytes; no leftovers. */
 function storeDigest(dir: string) {
@@ -47,7 +50,7 @@ function checkpointDigest(dir: string) {
 }
 
 /** The evaluation summary without its time stamp (it holds the records' sha256). */
-const evaluationDigest = (r: FactRun) => without(JSON.parse(r.out) as Record<string, unknown>, 'evaluatedAt');
+const evaluationDigest = (r: FactRun) => without(JSON.parse(r.out) as Record<string, unknown>, 'evaluatedAt', 'out');
 
 function atlasDigest(r: FactRun) {
   const atlasDir = (JSON.parse(r.out) as { atlasDir: string }).atlasDir;
@@ -111,7 +114,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const points = seededPoints(SEED, KILLS, 1, 6);
     for (const at of points) {
       const out = path.join(base, `s${n++}`);
-      await killThenResume('collect', collectArgs(out), /^\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), true);
+      await killThenResume('collect', collectArgs(out), /^(\[\s*\d+%\] )?\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), true);
     }
     table.push({ case: 'collect: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')} of 10)`, outcome: 'store identical (manifest, every shard), lock taken over' });
   });
@@ -122,7 +125,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     let n = 0;
     for (const at of points) {
       const out = path.join(base, `c${n++}`);
-      await killThenResume('train', trainArgs(ref.store!, out), /^epoch \d+ step/, [at], () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest), true);
+      await killThenResume('train', trainArgs(ref.store!, out), /^(\[\s*\d+%\] )?epoch \d+ step/, [at], () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest), true);
     }
     table.push({ case: 'train --threads 1: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')})`, outcome: 'sae.safetensors identical, no state or lock left' });
   });
@@ -132,8 +135,8 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const atlasPoints = seededPoints(SEED + 3, KILLS, 1, 100);
     for (let i = 0; i < KILLS; i++) {
       const ckpt = freshCheckpointCopy('fact-fault-eval-');
-      await killThenResume('evaluate', evaluateArgs(ckpt), /^Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), false);
-      await killThenResume('concepts', conceptsArgs(ckpt), /^Tracing concepts/, [atlasPoints[i]!], (r) => assert.deepEqual(atlasDigest(r), ref.atlas), false);
+      await killThenResume('evaluate', evaluateArgs(ckpt), /^(\[\s*\d+%\] )?Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), false);
+      await killThenResume('concepts', conceptsArgs(ckpt), /^(\[\s*\d+%\] )?Tracing concepts/, [atlasPoints[i]!], (r) => assert.deepEqual(atlasDigest(r), ref.atlas), false);
     }
     table.push({ case: 'evaluate: SIGKILL, then run again', kills: `${KILLS} (after progress line ${evalPoints.join(', ')} of 10)`, outcome: 'summary and records (sha256) identical' });
     table.push({ case: 'concepts (atlas build): SIGKILL, then run again', kills: `${KILLS} (after progress line ${atlasPoints.join(', ')} of ~149)`, outcome: 'atlas.json and every strip identical' });
@@ -141,7 +144,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
 
   it('two writers on one store: the second is refused naming the first; the first finishes a correct store', async () => {
     const out = path.join(tempDir('fact-fault-two-'), 'store');
-    const first = new FactProcess(collectArgs(out), { pattern: /^\d+\/\d+ images/, after: 1, action: 'stop' });
+    const first = new FactProcess(collectArgs(out), { pattern: /^(\[\s*\d+%\] )?\d+\/\d+ images/, after: 1, action: 'stop' });
     assert.equal(await first.faulted, true);
     const second = await runFact(collectArgs(out).map((a) => (a === '100' ? '37' : a)));
     first.resume();
@@ -156,7 +159,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
 
   it('two writers on one checkpoint: the second is refused; a finished checkpoint is not retrained without --overwrite', async () => {
     const out = path.join(tempDir('fact-fault-two-'), 'sae');
-    const first = new FactProcess(trainArgs(ref.store!, out), { pattern: /^epoch \d+ step/, after: 1, action: 'stop' });
+    const first = new FactProcess(trainArgs(ref.store!, out), { pattern: /^(\[\s*\d+%\] )?epoch \d+ step/, after: 1, action: 'stop' });
     assert.equal(await first.faulted, true);
     const second = await runFact(trainArgs(ref.store!, out).map((a) => (a === '16' ? '32' : a)));
     first.resume();
@@ -232,12 +235,14 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
       mkdirSync(ckpt);
       for (const f of ['sae.safetensors', 'cfg.json']) cpSync(path.join(ref.ckpt!, f), path.join(ckpt, f));
       execFileSync('mount', ['-o', 'remount,ro', mnt]);
-      const ev = await runFact(evaluateArgs(ckpt));
-      noStack(ev);
-      if (ev.code !== 0) {
-        assert.equal(ev.code, 1);
-        assert.match(ev.err, /read-only file system.*Choose a writable/);
-      }
+      // A read-only checkpoint evaluates: what it derives goes to the cache, never into the checkpoint folder.
+      const ev = await runFact(['evaluate', tiny, '--sae', ckpt, '--data', data, '--json']);
+      assert.equal(ev.code, 0, ev.err);
+      // Asked to put them on the read-only disk, it says where and what to do.
+      const evRo = await runFact(evaluateArgs(ckpt));
+      assert.equal(evRo.code, 1);
+      assert.match(evRo.err, /sae-derived.*EROFS.*--out/);
+      noStack(evRo);
       const tr = await runFact(trainArgs(ref.store!, path.join(mnt, 'new')));
       assert.equal(tr.code, 1);
       assert.match(tr.err, /read-only file system/);
@@ -270,11 +275,13 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     // An atlas whose strip names another file.
     const ckpt = path.join(tempDir('fact-fault-evil-'), 'sae');
     cpSync(ref.ckpt!, ckpt, { recursive: true });
+    const evaluated = await runFact(evaluateArgs(ckpt));
+    assert.equal(evaluated.code, 0, evaluated.err);
     const atlasDir = (JSON.parse((await runFact(conceptsArgs(ckpt))).out) as { atlasDir: string }).atlasDir;
     const atlas = json(path.join(atlasDir, 'atlas.json')) as { concepts: { strip?: string }[] };
     atlas.concepts[0]!.strip = '../../../../../../etc/passwd';
     writeFileSync(path.join(atlasDir, 'atlas.json'), JSON.stringify(atlas));
-    const strip = await runFact(['concepts', tiny, '--sae', ckpt, '--concept', '0', '--json']);
+    const strip = await runFact(['concepts', tiny, '--sae', ckpt, '--concept', '0', '--json', '--out', derived(ckpt)]);
     assert.equal(strip.code, 1, strip.err);
     assert.match(strip.err, /atlas\.json.*concepts\[0\]\.strip.*climbs out/);
     // A model card whose data split points outside the model's folder.

@@ -192,7 +192,7 @@ export const saeHandlers: Handlers = {
     }
     const c = atlasConcept(found.atlas, concept);
     const hit = (await readConsistency(folder))?.report.concepts.find((x) => x.concept === concept);
-    const strip = await readAtlasStrip(found.dir, c.strip);
+    const strip = await readAtlasStrip(found.dir, c);
     return {
       ...c,
       ...(strip ? { stripPng: strip.toString('base64') } : {}),

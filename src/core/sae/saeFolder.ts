@@ -248,9 +248,10 @@ export async function readCurrentAtlas(f: SaeFolder): Promise<{ atlas: Atlas; di
 
 /** A concept's strip (PNG bytes), or undefined when the atlas names none or it is gone. The name must stay a file
  *  inside the atlas folder: an atlas someone shares must not make us read another file. */
-export async function readAtlasStrip(atlasDir: string, strip: string | undefined): Promise<Buffer | undefined> {
+export async function readAtlasStrip(atlasDir: string, entry: { concept: number; strip?: string | undefined }): Promise<Buffer | undefined> {
+  const strip = entry.strip;
   if (!strip) return undefined;
-  const by = { file: path.join(atlasDir, derivedFiles.atlasJson), field: 'concepts[].strip', code: 'bad-store' as const, maxBytes: MAX_STRIP_BYTES };
+  const by = { file: path.join(atlasDir, derivedFiles.atlasJson), field: `concepts[${entry.concept}].strip`, code: 'bad-store' as const, maxBytes: MAX_STRIP_BYTES };
   if (!existsSync(containedPath(atlasDir, strip, by, true))) return undefined;
   return readContainedFile(atlasDir, strip, by, true);
 }

@@ -72,7 +72,7 @@ export class ConceptService {
   /** A concept's strip (PNG bytes) from the current atlas, when it is ready. */
   async readyStrip(sae: string, concept: AtlasConcept): Promise<Buffer | undefined> {
     const l = await this.load(sae).catch(() => undefined);
-    return l ? readAtlasStrip(l.atlasDir, concept.strip).catch(() => undefined) : undefined; // a hover shows no thumbnail rather than an error
+    return l ? readAtlasStrip(l.atlasDir, concept).catch(() => undefined) : undefined; // a hover shows no thumbnail rather than an error
   }
 
   /**
@@ -117,7 +117,7 @@ export class ConceptService {
     }
     const c = l.byConcept.get(concept);
     if (!c) return this.core().call('concept', { model, sae, concept, cacheRoot: this.env().cacheRoot });
-    const strip = (await readAtlasStrip(l.atlasDir, c.strip))?.toString('base64');
+    const strip = (await readAtlasStrip(l.atlasDir, c))?.toString('base64');
     const c2 = l.consistency?.concepts.find((x) => x.concept === concept);
     return {
       concept: c.concept, frequency: c.frequency, images: c.images, meanPresence: c.meanPresence, meanContribution: c.meanContribution,

@@ -24,8 +24,9 @@ const EXPECTED_CPU: Record<string, string[]> = {
   'layer gradients (collection)': ['OneHot', 'Slice', 'Concat'],
   'traces (atlas, C², concepts)': ['Slice', 'ConstantOfShape'],
   'SAE encoder (TopK)': [],
-  // Gather/Cast/Add: the int64 step counter (Adam's bias correction) and its increment; Reshape: shapes.
-  'SAE training step (TopK, AuxK, Adam)': ['Gather', 'Cast', 'Reshape', 'Add', 'Cast'],
+  // Gather/Cast/Add: the int64 step counter (Adam's bias correction) and the batch size; Where/Reshape/Shape/
+  // ConstantOfShape: the AuxK "fired" marks, built on the [B,k] int64 indices (WebGPU has no int64 Where).
+  'SAE training step (TopK, AuxK, Adam)': ['Gather', 'Cast', 'Reshape', 'Add', 'Where', 'Shape', 'ConstantOfShape'],
 };
 
 describe('node placement under WebGPU', () => {

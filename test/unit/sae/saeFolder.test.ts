@@ -79,7 +79,7 @@ describe('the SAE folder and its cache', () => {
     await writer.index(atlas);
     const read = await readCurrentAtlas(f);
     assert.deepEqual(read?.atlas, atlas);
-    assert.deepEqual(await readAtlasStrip(read!.dir, atlas.concepts[3]!.strip), Buffer.from([3]));
+    assert.deepEqual(await readAtlasStrip(read!.dir, atlas.concepts[3]!), Buffer.from([3]));
     const written = await writeConsistency(f, report, Uint8Array.of(137, 80));
     const c2 = await readConsistency(f);
     assert.deepEqual(c2?.report, written);
