@@ -2,7 +2,7 @@
 // run (running, succeeded, failed, cancelled) and the curves of every run so far — a resumed run continues them. The
 // curves are saved beside the checkpoint (training-log.json) when a run ends, so they survive a window reload and
 // the tree can show the final FVU. No `vscode` import.
-import { existsSync } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 import type { ProgressData } from '../../core/jobs/callContext';
 import { checkpointFiles } from '../../core/sae/saeFolder';
@@ -35,6 +35,7 @@ export class TrainingSession {
   seconds: number | undefined;
   private readonly changed = new Emitter<TrainingSession>();
   readonly onDidChange = this.changed.event;
+  private stateWatcher: FSWatcher | undefined;
 
   constructor(public settings: TrainSettingsChosen, public log: TrainingLog) {}
 
@@ -52,6 +53,7 @@ export class TrainingSession {
   }
 
   begin(resumed: boolean, now = Date.now()): void {
+    this.stopWatchingState();
     this.status = 'running';
     this.message = resumed ? 'Resuming…' : 'Starting…';
     this.error = undefined;
@@ -92,9 +94,39 @@ export class TrainingSession {
     }
     await writeTrainingLog(this.settings.out, this.log).catch(() => undefined);
     this.changed.fire(this);
+    if (state !== 'succeeded') this.watchForState();
+  }
+
+  /**
+   * The worker saves the training state as it stops, which can be after the cancel (or failure) reached us: once the
+   * state is on disk the session becomes resumable, and its watchers hear of it (the panel then offers Resume).
+   */
+  private watchForState(): void {
+    this.stopWatchingState();
+    if (this.resumable || !existsSync(this.settings.out)) return;
+    try {
+      this.stateWatcher = watch(this.settings.out, () => {
+        if (!this.resumable) return;
+        this.stopWatchingState();
+        this.changed.fire(this);
+      });
+    } catch {
+      return;
+    }
+    // The state may have landed while the watcher was being set up.
+    if (this.resumable) {
+      this.stopWatchingState();
+      this.changed.fire(this);
+    }
+  }
+
+  private stopWatchingState(): void {
+    this.stateWatcher?.close();
+    this.stateWatcher = undefined;
   }
 
   dispose(): void {
+    this.stopWatchingState();
     this.changed.dispose();
   }
 }

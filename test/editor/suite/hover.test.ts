@@ -41,7 +41,7 @@ suite('FaCT: hover previews (model.py, default model and its SAE)', function () 
     const pos = find(doc, 'x = self.layer3(x)', 'layer3');
     await api.saes.list(workspaceDefaultModel());
     let text = await hoverText(doc, pos);
-    assert.match(text, /\*\*FaCT\*\* · SAE `layer3` of B-cos CNN on Fashion-MNIST/);
+    assert.match(text, /\*\*FaCT\*\* · SAE `layer3` of B\\?-cos CNN on Fashion\\?-MNIST/);
     assert.match(text, /k 8 · 1,024 concepts · accuracy with the SAE \*\*\d+\.\d %\*\* \(without \d+\.\d %\) · mean C² \*\*\d\.\d{3}\*\* \(random \d\.\d{3}\)/);
     const started = api.hovers.stats().started;
     await hoverText(doc, pos.translate(0, 2));
@@ -84,7 +84,7 @@ suite('FaCT: hover previews (model.py, default model and its SAE)', function () 
       api.hovers.provide(doc, find(doc, '0001-pullover'));
       await api.hovers.settled();
       assert.match(text(api.hovers.provide(doc, find(doc, '0001-pullover'))), /Predicted \*\*Pullover\*\*/);
-      assert.match(text(api.hovers.provide(doc, find(doc, 'net.layer3', 'layer3'))), /SAE `layer3` of B-cos CNN/);
+      assert.match(text(api.hovers.provide(doc, find(doc, 'net.layer3', 'layer3'))), /SAE `layer3` of B\\?-cos CNN/);
     } finally {
       await fs.rm(file, { force: true });
     }
