@@ -1,5 +1,6 @@
 // Helpers the FaCT UI tests share (not a test: the runner loads only *.ui.mjs).
 import assert from 'node:assert/strict';
+import { runCommand } from '../harness/ui.mjs';
 
 export const DEFAULT_MODEL = 'models/fashion-mnist-bcos/model.onnx';
 
@@ -83,7 +84,20 @@ export function treeRow(container, label) {
  * The document of the webview that holds `tag` (e.g. 'fact-explain-panel'). Several webviews can be visible at once
  * (VS Code's image preview is one), so this looks inside each visible one instead of taking the first.
  */
-export async function panelFrame(page, tag, timeoutMs = 30_000) {
+export async function panelFrame(page, tag, timeoutMs = 30_000, { log } = {}) {
+  const found = await findPanelFrame(page, tag, timeoutMs);
+  if (found) return found;
+  // code-server's first webview of a window sometimes never becomes ready (its service worker stays unregistered on a
+  // loaded machine: the tab opens, the page stays blank). A user reloads the webviews; so does this helper, once, and
+  // says so — the panel must then paint from its restored state.
+  log?.(`no webview showed <${tag}> after ${timeoutMs / 1000}s: running "Developer: Reload Webviews" once`);
+  await runCommand(page, 'Developer: Reload Webviews', { ...(log ? { log } : {}) });
+  const again = await findPanelFrame(page, tag, 2 * timeoutMs);
+  if (again) return again;
+  throw new Error(`no visible webview shows <${tag}> after ${timeoutMs / 1000}s, nor ${2 * timeoutMs / 1000}s after reloading the webviews`);
+}
+
+async function findPanelFrame(page, tag, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const outers = page.locator('iframe.webview.ready');
@@ -96,7 +110,7 @@ export async function panelFrame(page, tag, timeoutMs = 30_000) {
     }
     await new Promise(r => setTimeout(r, 50));
   }
-  throw new Error(`no visible webview shows <${tag}> after ${timeoutMs / 1000}s`);
+  return undefined;
 }
 
 /** Waits for the editor tab titled `title` and activates it. */
