@@ -44,6 +44,15 @@ let failed = 0;
 const failures = [];
 const step = (name) => console.log(`\n━━ ${name} ━━`);
 
+// Tests never write to the user's cache (~/.cache/fact-vscode or $FACT_CACHE): the unit and fault tests run with a
+// temporary XDG_CACHE_HOME and no FACT_CACHE, so each test file that does not name a cache gets its own temporary one
+// (test/support/cli.ts) and two files that train the same SAE never find each other's derived files.
+const testProcessEnv = () => {
+  const env = { ...process.env, XDG_CACHE_HOME: mkdtempSync(path.join(tmpdir(), 'fact-test-xdg-cache-')) };
+  delete env.FACT_CACHE;
+  return env;
+};
+
 function run(cmd, args, opts = {}) {
   const t0 = Date.now();
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
@@ -87,7 +96,7 @@ if (want('unit')) {
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`, `--test-reporter-destination=${countFile}`,
     ...files,
-  ]);
+  ], { env: testProcessEnv() });
   if (existsSync(countFile)) {
     const c = JSON.parse(readFileSync(countFile, 'utf8'));
     passed += c.passed;
@@ -106,7 +115,7 @@ if (want('faults')) {
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`, `--test-reporter-destination=${countFile}`,
     ...testFiles(path.join(root, 'test', 'faults')).sort(),
-  ]);
+  ], { env: testProcessEnv() });
   if (existsSync(countFile)) {
     const c = JSON.parse(readFileSync(countFile, 'utf8'));
     passed += c.passed;

@@ -44,6 +44,7 @@ describe('the FaCT pipeline through the CLI', () => {
     const checkpointAsTrained = folderSnapshot(ckpt);
     // What evaluate, concepts and consistency derive goes to the cache ($FACT_CACHE), never into the checkpoint.
     const cache = tempDir('fact-pipe-cache-');
+    const suiteCache = process.env.FACT_CACHE;
     process.env.FACT_CACHE = cache;
     const evaluate = await cli('evaluate', tiny, '--sae', ckpt, '--data', data, '--json');
     assert.equal(evaluate.code, 0, evaluate.err);
@@ -77,7 +78,8 @@ describe('the FaCT pipeline through the CLI', () => {
     const out = path.join(root, 'derived');
     assert.equal((await cli('evaluate', tiny, '--sae', ckpt, '--data', data, '--limit', '12', '--out', out)).code, 0);
     assert.equal(JSON.parse((await cli('concepts', tiny, '--sae', ckpt, '--out', out, '--json')).out).atlasDir, path.join(out, 'atlas'));
-    delete process.env.FACT_CACHE;
+    // Back to this file's temporary cache (test/support/cli.ts), never the user's.
+    process.env.FACT_CACHE = suiteCache;
     const html = path.join(root, 'report.html');
     const explain = await cli('explain', tiny, path.join(data, 'circle', '0.png'), '--sae', ckpt, '--html', html);
     assert.equal(explain.code, 0, explain.err);
