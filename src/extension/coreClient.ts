@@ -17,7 +17,7 @@ export function core(): CoreWorker {
     const cudaLibraryPath = cfg.get<string>('cudaLibraryPath', '');
     worker = new CoreWorker(
       {
-        executionProvider: cfg.get<RequestedProvider>('executionProvider', 'cpu'), ...(threads > 0 ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}),
+        executionProvider: cfg.get<RequestedProvider>('executionProvider', 'auto'), ...(threads > 0 ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}),
         // Derived files of SAE checkpoints (evaluation, atlas, C²) go here, never into a checkpoint folder.
         ...(globalStoragePath ? { cacheRoot: extensionCacheRoot(globalStoragePath, cfg.get<string>('cacheFolder', '')), howToChangeCache: HOW_TO_CHANGE_CACHE } : {}),
       },

@@ -2,6 +2,7 @@
 // calls; the status bar shows it. Cleared when the provider settings change (the worker restarts).
 import * as vscode from 'vscode';
 import type { RanOn } from '../core/onnx/providerUsage';
+import { ranOnText } from './providerLabel';
 
 let last: RanOn | undefined;
 const changed = new vscode.EventEmitter<void>();
@@ -19,6 +20,5 @@ export function lastRanOn(): RanOn | undefined {
 
 /** "webgpu on llvmpipe (software)", "cpu (webgpu is not available: …)", or undefined before any run. */
 export function ranOnLabel(): string | undefined {
-  if (!last?.executionProvider) return undefined;
-  return `${last.executionProvider}${last.adapter ? ` on ${last.adapter}` : ''}${last.fallbackReason ? ` (${last.fallbackReason})` : ''}`;
+  return ranOnText(last);
 }

@@ -3,6 +3,8 @@
 // else its only checkpoint — (click → FaCT: Choose SAE…), shown when the model has any.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { autoGpuCandidates } from '../core/onnx/gpuCandidates';
+import { providerLabel } from './providerLabel';
 import { lastRanOn, onDidChangeRanOn } from './ranOn';
 import { isEmbedded, modelDisplayName } from './models';
 import { checkpointFacts } from './tree/saeCheckpoints';
@@ -19,10 +21,20 @@ export interface StatusText {
   sae?: { text: string; tooltip: string; accessibility: string };
 }
 
+/** The GPUs `auto` would try (file checks; remembered per CUDA folder, the setting's change restarts the worker). */
+const autoGpuMemo = new Map<string, string[]>();
+function autoGpus(cudaLibraryPath: string | undefined): string[] {
+  const key = cudaLibraryPath ?? '';
+  let v = autoGpuMemo.get(key);
+  if (!v) autoGpuMemo.set(key, (v = autoGpuCandidates(cudaLibraryPath)));
+  return v;
+}
+
 /** What the item says; separate from the vscode object so it can be checked directly. */
 export function statusText(fact: Fact): StatusText {
   const model = fact.choices.model();
-  const ep = vscode.workspace.getConfiguration('fact').get<string>('executionProvider', 'cpu');
+  const cfg = vscode.workspace.getConfiguration('fact');
+  const ep = cfg.get<string>('executionProvider', 'auto');
   const jobs = fact.jobs.list();
   const parts: string[] = [];
   const tip: string[] = [];
@@ -54,13 +66,10 @@ export function statusText(fact: Fact): StatusText {
     parts.push('no model');
     tip.push('No active model: click to choose one (the embedded default works with no set-up).');
   }
-  // The provider that actually ran the last model call, once one has; until then the setting.
-  const ran = lastRanOn();
-  const actual = ran?.executionProvider;
-  parts.push(actual && actual !== ep ? `${actual} (asked ${ep})` : actual ?? ep);
-  tip.push(actual
-    ? `Execution provider: ${actual}${ran?.adapter ? ` on ${ran.adapter}` : ''} (setting fact.executionProvider: ${ep})${ran?.fallbackReason ? `\n${ran.fallbackReason}` : ''}`
-    : `Execution provider: ${ep} (setting fact.executionProvider)`);
+  // The provider that actually ran the last model call, once one has; until then what the setting means here.
+  const provider = providerLabel(ep, lastRanOn(), ep === 'auto' ? autoGpus(cfg.get<string>('cudaLibraryPath', '') || undefined) : []);
+  parts.push(provider.text);
+  tip.push(provider.tooltip);
   let spin = '';
   if (jobs.length) {
     const j = jobs[0]!;

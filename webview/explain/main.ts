@@ -128,7 +128,7 @@ export class FactExplainPanel extends LitElement {
           <vscode-button secondary ?disabled=${!v} @click=${() => v && host.post({ type: 'copyText', text: summaryText(v) })}>Copy Summary</vscode-button>
         </div>
       </header>
-      <p class="meta" id="explain-model">${modelName ? html`Model: ${modelName}` : nothing}${v ? html` · explained in ${v.seconds < 1 ? `${Math.round(v.seconds * 1000)} ms` : `${v.seconds.toFixed(1)} s`}` : nothing}</p>
+      <p class="meta" id="explain-model">${modelName ? html`Model: ${modelName}` : nothing}${v ? html` · explained in ${v.seconds < 1 ? `${Math.round(v.seconds * 1000)} ms` : `${v.seconds.toFixed(1)} s`}` : nothing}${v?.ranOn ? html` on <span id="explain-ran-on">${v.ranOn}</span>` : nothing}</p>
       <fact-jobs .jobs=${this.jobs} .onCancel=${(id: number) => host.post({ type: 'cancelJob', id })}></fact-jobs>
       ${this.error ? html`<div class="error" id="explain-error" role="alert">${this.error}</div>` : nothing}
       ${this.summary(v, l)}

@@ -109,6 +109,8 @@ export const explainViewSchema = obj({
   images: obj({ input: str, explanation: str, contributions: str }),
   /** Seconds the core took (model analysis included on a first call). */
   seconds: num,
+  /** Where it ran: "cpu", "webgpu on llvmpipe (software)", "cpu (webgpu is not available: …)". */
+  ranOn: optional(str),
 });
 export type ExplainView = Infer<typeof explainViewSchema>;
 

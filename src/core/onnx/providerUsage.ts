@@ -53,6 +53,12 @@ export function recordProviderUse(provider: string, fallbackReason?: string, ada
   scope.getStore()?.record(provider, fallbackReason, adapter);
 }
 
+/** Where a result ran, for the panels: "cpu", "webgpu on llvmpipe (software)", "cpu (webgpu is not available: …)". */
+export function ranOnText(r: RanOn | undefined): string | undefined {
+  if (!r?.executionProvider) return undefined;
+  return `${r.executionProvider}${r.adapter ? ` on ${r.adapter}` : ''}${r.fallbackReason ? ` (${r.fallbackReason})` : ''}`;
+}
+
 /** One line for text output: "Ran on webgpu (llvmpipe (software))." plus the fallback reason. */
 export function ranOnLine(r: RanOn): string | undefined {
   if (!r.executionProvider) return undefined;

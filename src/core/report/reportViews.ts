@@ -8,6 +8,7 @@ import { pngDataUri } from '../../../common/format';
 import type { ExplainResult } from '../jobs/modelMethods';
 import type { DecisionResult } from '../jobs/saeMethods';
 import type { AtlasConcept } from '../concepts/atlas';
+import { ranOnText, type RanOn } from '../onnx/providerUsage';
 
 export interface ClassScoreView { index: number; name: string; logit: number; probability: number }
 
@@ -29,6 +30,8 @@ export interface ExplainReportView {
   height: number;
   images: { input: string; explanation: string; contributions: string };
   seconds: number;
+  /** Where the explanation ran ("cpu", "webgpu on …"), when the result says. */
+  ranOn?: string;
 }
 
 export interface ConceptShareView { concept: number; presence: number; contribution: number; share: number }
@@ -71,8 +74,9 @@ export interface StripReportView {
 /** How many of the most negative (untraced) concepts get a bar of their own. */
 export const NEGATIVE_BARS = 3;
 
-export function explainReportView(r: ExplainResult, modelName: string, seconds: number): ExplainReportView {
+export function explainReportView(r: ExplainResult & RanOn, modelName: string, seconds: number): ExplainReportView {
   const e = r.explanation;
+  const ranOn = ranOnText(r);
   return {
     model: r.model,
     modelName,
@@ -91,6 +95,7 @@ export function explainReportView(r: ExplainResult, modelName: string, seconds: 
     height: e.height,
     images: { input: pngDataUri(r.png.input), explanation: pngDataUri(r.png.explanation), contributions: pngDataUri(r.png.contributions) },
     seconds,
+    ...(ranOn ? { ranOn } : {}),
   };
 }
 

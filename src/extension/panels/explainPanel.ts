@@ -307,7 +307,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       generatedAt: new Date(),
       tool: `FaCT for VS Code ${(ext?.packageJSON as { version?: string } | undefined)?.version ?? ''}`.trim(),
       // The provider that actually ran (with the adapter), else the setting.
-      executionProvider: ranOnLabel() ?? vscode.workspace.getConfiguration('fact').get<string>('executionProvider', 'cpu'),
+      executionProvider: ranOnLabel() ?? vscode.workspace.getConfiguration('fact').get<string>('executionProvider', 'auto'),
     });
     await vscode.workspace.fs.writeFile(uri, Buffer.from(html, 'utf8'));
     log().info(`Exported the explanation of ${v.image} (${v.className}) to ${uri.fsPath} (${(html.length / 1024).toFixed(0)} KB).`);

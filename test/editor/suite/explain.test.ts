@@ -23,6 +23,8 @@ suite('FaCT: Explain Image', () => {
     assert.equal(view.top[0]!.name, 'Trouser');
     assert.ok(Math.abs(view.contributionSum + view.bias - view.logit) < 1e-4, 'Σ x·W + bias = logit');
     assert.ok(view.completenessError < 1e-4);
+    // The setting's default is auto; on this machine (no GPU driver) that is the CPU, and the panel says so.
+    assert.equal(view.ranOn, 'cpu', 'the panel names the provider that ran');
     for (const img of Object.values(view.images)) assert.match(img, /^data:image\/png;base64,iVBOR/);
     const tab = await waitFor('the explain tab', () => webviewTabs('fact.explain')[0]);
     assert.equal(tab.label, 'Explain: 0002-trouser.png');

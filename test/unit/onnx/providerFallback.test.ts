@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { hardwareVulkanDriver } from '../../../src/core/onnx/devices';
+import { hardwareVulkanDriver } from '../../../src/core/onnx/vulkanDrivers';
 import { cli } from '../../support/cli';
 import { defaultModelDir, repoRoot, tempDir } from '../../support/paths';
 

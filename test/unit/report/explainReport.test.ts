@@ -74,6 +74,11 @@ function snapshot(name: string, html: string): void {
 }
 
 describe('the HTML report', () => {
+  it('the explanation view names where it ran when the result says (the Explain panel shows it)', () => {
+    assert.equal(explainReportView({ ...plain('/d/a.png', 9), executionProvider: 'webgpu', adapter: 'llvmpipe (software)' }, 'm', 0.1).ranOn, 'webgpu on llvmpipe (software)');
+    assert.equal('ranOn' in explainReportView(plain('/d/a.png', 9), 'm', 0.1), false);
+  });
+
   it('the CLI and the panel export render the same page for the same results (one image)', () => {
     const cli = renderExplainReport(cliSections(['/data/0000-ankle-boot.png']), meta);
     assert.equal(renderExplainReport(panelSections(['/data/0000-ankle-boot.png']), meta), cli);
