@@ -1,7 +1,6 @@
 // The `fact` commands: each one's declaration (arguments and typed options, which drive parsing, validation and its
 // --help) beside the code that runs it. The work is done by src/core's handlers; this file only maps arguments to
 // their parameters and results to text.
-import { isFactError } from '../core/errors';
 import type { CallContext } from '../core/jobs/methods';
 import type { CoreServices } from '../core/jobs/services';
 import type { DatasetSpec } from '../core/data/openDataset';
@@ -73,18 +72,8 @@ function show(c: CommandContext, json: boolean | undefined, value: unknown, text
   c.out(json ? JSON.stringify(value, null, 2) : text());
 }
 
-/** Runs `work` on an SAE; when it has no current evaluation (the atlas and C² need one), evaluates it first. */
-async function withEvaluation<T>(c: CommandContext, model: string, sae: string, where: { out?: string }, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    if (!(isFactError(e) && e.code === 'not-evaluated')) throw e;
-    c.err(`${e.message.replace(/: run `fact evaluate`.*$/, '')}: evaluating it first (as \`fact evaluate\` would, on the model card's test split).`);
-    const r = await job(c, async (call) => (await core()).evaluate({ model, sae, ...where }, c.services, call));
-    c.err(formatEvaluation(r));
-    return work();
-  }
-}
+/** Said when `concepts` or `consistency` found no current evaluation and the core evaluated the SAE first. */
+const EVALUATED_FIRST = 'The SAE had no current evaluation: it was evaluated first on the model card\'s test split (as `fact evaluate` would).';
 
 /** A class given by index or by name (as the card lists it). */
 async function resolveClass(services: CoreServices, model: string, given: string): Promise<number> {
@@ -291,12 +280,13 @@ const concepts = command({
 }, async ({ positional: [model], options: o }, c) => {
   if (o.concept !== undefined) {
     const k = o.concept;
-    const r = await withEvaluation(c, model!, o.sae, derivedOut(o), () => job(c, async (call) => (await core()).concept({ model: model!, sae: o.sae, concept: k, ...derivedOut(o) }, c.services, call)));
+    const r = await job(c, async (call) => (await core()).concept({ model: model!, sae: o.sae, concept: k, ...derivedOut(o) }, c.services, call));
     const { stripPng: _s, ...rest } = r;
     show(c, o.json, rest, () => formatConcept(rest));
     return 0;
   }
-  const r = await withEvaluation(c, model!, o.sae, derivedOut(o), () => job(c, async (call) => (await core()).concepts({ model: model!, sae: o.sae, ...derivedOut(o), ...(o.rebuild ? { rebuild: true } : {}) }, c.services, call)));
+  const r = await job(c, async (call) => (await core()).concepts({ model: model!, sae: o.sae, ...derivedOut(o), ...(o.rebuild ? { rebuild: true } : {}) }, c.services, call));
+  if (r.evaluated) c.err(EVALUATED_FIRST);
   show(c, o.json, r, () => `Concept atlas ${r.atlasDir}: ${r.concepts} concepts, ${r.alive} alive${r.rebuilt ? ` (${r.evaluated ? 'evaluated and ' : ''}built in ${r.seconds.toFixed(1)} s)` : ' (up to date)'}.`);
   return 0;
 });
@@ -315,9 +305,10 @@ const consistency = command({
 }, async (a, c) => {
   const { positional: [model], options: o } = a;
   if (o.slurm) return (await slurm()).submitToSlurm('consistency', c.argv, a, c.services, () => ({ kind: 'split', split: 'test' }), c.out, o.json === true);
-  const r = await withEvaluation(c, model!, o.sae, derivedOut(o), () => job(c, async (call) => (await core()).consistency({
+  const r = await job(c, async (call) => (await core()).consistency({
     model: model!, sae: o.sae, ...derivedOut(o), ...(o.foundation !== undefined ? { foundation: o.foundation } : {}), ...(o['mean-images'] !== undefined ? { meanImages: o['mean-images'] } : {}),
-  }, c.services, call)));
+  }, c.services, call));
+  if (r.evaluated) c.err(EVALUATED_FIRST);
   const { histogram: _h, ...rest } = r;
   show(c, o.json, rest, () => `${formatConsistency(rest)}\nSaved in ${r.out}`);
   return 0;

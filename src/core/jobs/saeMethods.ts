@@ -81,7 +81,7 @@ export interface SaeMethods {
   evaluate: { params: { model: string; sae: string; dataset?: DatasetSpec; limit?: number } & DerivedParams; result: EvaluationSummary & { out: string } };
   concepts: { params: { model: string; sae: string; rebuild?: boolean } & DerivedParams; result: { atlasDir: string; concepts: number; alive: number; rebuilt: boolean; evaluated: boolean; seconds: number } };
   concept: { params: { model: string; sae: string; concept: number } & DerivedParams; result: AtlasConcept & { stripPng?: string; c2?: number; c2Random?: number } };
-  consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number } & DerivedParams; result: ConsistencyReport & { histogram: string; out: string } };
+  consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number } & DerivedParams; result: ConsistencyReport & { histogram: string; out: string; evaluated: boolean } };
   explainConcepts: { params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number }; result: DecisionResult };
   /** Several images through concepts, with one combined HTML report. */
   explainConceptsReport: { params: { model: string; sae: string; images: string[]; classIndex?: number; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
@@ -121,11 +121,16 @@ async function currentRecords(s: SaeContext): Promise<{ summary: EvaluationSumma
   return { summary: e.summary, records: await loadEvaluationRecords(r.file) };
 }
 
-/** The records, or a clear request to evaluate first. */
-async function requireRecords(s: SaeContext): Promise<{ summary: EvaluationSummary; records: EvaluationRecords }> {
-  const r = await currentRecords(s);
-  if ('why' in r) throw new FactError('not-evaluated', `The SAE in '${s.dir}' ${r.why}: run \`fact evaluate\` (or FaCT: Evaluate SAE) first.`, { file: s.dir });
-  return r;
+/** The current evaluation's records. Without one, evaluates first on the card's test split (a fresh install), as
+ *  `fact evaluate` would; a card with no test split needs the user to name a dataset: a clear request to evaluate. */
+async function recordsEvaluatingFirst(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext): Promise<{ summary: EvaluationSummary; records: EvaluationRecords; evaluated: boolean }> {
+  const known = await currentRecords(s);
+  if (!('why' in known)) return { ...known, evaluated: false };
+  if (!ctx.card?.data?.test) {
+    throw new FactError('not-evaluated', `The SAE in '${s.dir}' ${known.why} and '${ctx.file}' ships no test split to evaluate it on: run \`fact evaluate --data DIR\` (or FaCT: Evaluate SAE) first.`, { file: s.dir });
+  }
+  call.progress(`The SAE ${known.why}: evaluating it first on the model card's test split`);
+  return { ...(await evaluateInto(services, ctx, s, model, call)), evaluated: true };
 }
 
 /** Evaluates the model with the SAE and saves the summary and per-image records into the derived folder. */
@@ -169,15 +174,14 @@ export const saeHandlers: Handlers = {
       const ready = rebuild ? undefined : await readCurrentAtlas(s.folder);
       if (ready) return { atlasDir: ready.dir, concepts: ready.atlas.dictSize, alive: ready.atlas.concepts.filter((c) => c.images > 0).length, rebuilt: false, evaluated: false, seconds: (Date.now() - t0) / 1000 };
       // The atlas is made of the evaluation's records: evaluate first when they are missing (a fresh install).
-      const known = await currentRecords(s);
-      const { summary, records } = 'why' in known ? await evaluateInto(services, ctx, s, model, call) : known;
+      const { summary, records, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
       const explainer = await services.explainer(model);
       const atlas = await buildAtlas(ctx, services.runner, explainer, {
         writer: atlasWriter(s.folder), checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
         dataset: await openDataset(ctx, summary.dataset), signal: call.signal, onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
       });
       const built = (await readCurrentAtlas(s.folder))!;
-      return { atlasDir: built.dir, concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt: true, evaluated: 'why' in known, seconds: (Date.now() - t0) / 1000 };
+      return { atlasDir: built.dir, concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt: true, evaluated, seconds: (Date.now() - t0) / 1000 };
     });
   },
 
@@ -202,7 +206,7 @@ export const saeHandlers: Handlers = {
 
   async consistency({ model, sae, foundation, meanImages, ...where }, services, call) {
     return withSae(services, model, sae, where, async (ctx, s) => {
-      const { summary, records } = await requireRecords(s);
+      const { summary, records, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
       const file = foundation ?? (ctx.card?.foundation ? containedPath(path.dirname(ctx.file), ctx.card.foundation, { file: cardPathFor(ctx.file), field: 'foundation', code: 'bad-card' }, true) : undefined);
       if (!file) throw new FactError('bad-input', `Name a foundation model (an ONNX feature extractor such as DINOv2 exported by models/recipes/export.py): '${ctx.file}' ships none.`);
       const fm = await FoundationModel.open(file, services.options);
@@ -216,7 +220,7 @@ export const saeHandlers: Handlers = {
         const png = await histogramPng(report.concepts.map((c) => c.score), { random: report.randomMean, mean: report.mean });
         // The report and histogram go to the derived folder; the checkpoint's cfg.json is left as it is.
         await writeConsistency(s.folder, report, png);
-        return { ...report, histogram: png.toString('base64'), out: s.folder.out };
+        return { ...report, histogram: png.toString('base64'), out: s.folder.out, evaluated };
       } finally {
         await fm.dispose();
       }

@@ -23,6 +23,17 @@ function folderSnapshot(dir: string): Record<string, string> {
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
+/** A small foundation model for C² (one strided convolution and a ReLU), written into `dir`. */
+function writeFoundation(dir: string): string {
+  const g = new GraphBuilder('foundation');
+  g.input('image', 'float32', ['N', 1, 8, 8]);
+  g.op('Relu', [g.op('Conv', ['image', g.constant('w', 'float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)))], { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) })], {}, 'features');
+  g.output('features');
+  const file = path.join(dir, 'foundation.onnx');
+  writeFileSync(file, encodeModel(g.model()));
+  return file;
+}
+
 
 describe('the FaCT pipeline through the CLI', () => {
   it('collects, trains, evaluates, builds the atlas, measures C² and explains a decision through concepts', async () => {
@@ -62,17 +73,14 @@ describe('the FaCT pipeline through the CLI', () => {
     const outOfRange = await cli('concepts', tiny, '--sae', ckpt, '--concept', '16');
     assert.equal(outOfRange.code, 1);
     assert.match(outOfRange.err, /Concept 16 is out of range/);
-    // A small foundation model for C².
-    const g = new GraphBuilder('foundation');
-    g.input('image', 'float32', ['N', 1, 8, 8]);
-    g.op('Relu', [g.op('Conv', ['image', g.constant('w', 'float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)))], { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) })], {}, 'features');
-    g.output('features');
-    const foundation = path.join(root, 'foundation.onnx');
-    writeFileSync(foundation, encodeModel(g.model()));
-    const c2 = await cli('consistency', tiny, '--sae', ckpt, '--foundation', foundation, '--json');
+    const c2 = await cli('consistency', tiny, '--sae', ckpt, '--foundation', writeFoundation(root), '--json');
     assert.equal(c2.code, 0, c2.err);
     assert.ok(Number.isFinite(JSON.parse(c2.out).mean));
     assert.ok(existsSync(path.join(JSON.parse(c2.out).out, 'consistency.png')));
+    // A folder with no evaluation, and a card with no test split to make one on: the user is asked to name a dataset.
+    const unevaluated = await cli('consistency', tiny, '--sae', ckpt, '--foundation', path.join(root, 'foundation.onnx'), '--out', path.join(root, 'unevaluated'));
+    assert.equal(unevaluated.code, 1);
+    assert.match(unevaluated.err, /ships no test split to evaluate it on: run `fact evaluate --data DIR` \(or FaCT: Evaluate SAE\) first/);
     assert.deepEqual(folderSnapshot(ckpt), checkpointAsTrained, 'the checkpoint folder is unchanged');
     // --out puts them elsewhere, and the later commands find them there with the same --out.
     const out = path.join(root, 'derived');
@@ -122,8 +130,15 @@ describe('the FaCT pipeline through the CLI', () => {
     // The atlas needs the per-image records: the core evaluates first, into the same cache, and says so.
     assert.equal(JSON.parse(concepts.out).evaluated, true);
     assert.equal(JSON.parse(concepts.out).rebuilt, true);
+    assert.match(concepts.err, /evaluated first on the model card's test split/);
     const again = await cli('concepts', model, '--sae', ckpt, '--concept', '0');
     assert.equal(again.code, 0, again.err);
-    assert.doesNotMatch(again.err, /evaluating it first/, 'evaluated once');
+    assert.doesNotMatch(again.err, /evaluated first/, 'evaluated once');
+    // C² needs the records too: into a folder of its own (--out), the core evaluates first there as well.
+    const elsewhere = path.join(root, 'derived');
+    const c2 = await cli('consistency', model, '--sae', ckpt, '--foundation', writeFoundation(root), '--out', elsewhere, '--json');
+    assert.equal(c2.code, 0, c2.err);
+    assert.equal(JSON.parse(c2.out).evaluated, true);
+    assert.ok(existsSync(path.join(elsewhere, 'evaluation.json')) && existsSync(path.join(elsewhere, 'consistency.png')));
   });
 });
