@@ -5,6 +5,7 @@ import type { CallContext } from '../core/jobs/methods';
 import type { CoreServices } from '../core/jobs/services';
 import type { DatasetSpec } from '../core/data/openDataset';
 import { saeInits } from '../core/sae/saeConfig';
+import { planOptions } from './planOptions';
 import { formatCheck, formatConcept, formatConsistency, formatDecision, formatDevices, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
 import { opt, UsageError, type CommandSpec, type Options, type Parsed } from './options';
 import { slurmOptions } from './slurmOptions';
@@ -337,18 +338,7 @@ const jobs = command({
 
 const plan = command({
   name: 'plan', args: ['MODEL'], summary: 'Measure this machine\'s collection and training throughput; project wall time, store size, RAM and disk for a large run.',
-  options: {
-    layer: opt.stringRequired('L', 'the layer (as `fact inspect` lists it)'),
-    'dataset-size': opt.intRequired('N', 'images in the dataset'),
-    nodes: opt.string('1,8,64', 'node counts to project'),
-    samples: opt.int('S', 'locations sampled per image'),
-    k: opt.int('K', 'active concepts per vector (default 32)'),
-    'dict-size': opt.int('M', 'number of concepts (default 8192)'),
-    epochs: opt.int('E', 'training epochs (default 1)'),
-    batch: opt.int('B', 'training batch (default 4096)'),
-    'gpu-images-per-s': opt.number('X', 'project collection at this rate instead of the measured one'),
-    'gpu-vectors-per-s': opt.number('Y', 'project training at this rate instead of the measured one'),
-  },
+  options: planOptions,
 }, async (a, c) => (await planning()).runPlan(a, c.services, { out: c.out, err: c.err }, a.options.json === true));
 
 /** `--range A:B` of collect. */

@@ -89,6 +89,11 @@ describe('fact usage', () => {
     const value = await cli('predict', tiny, 'x.png', '--top');
     assert.equal(value.code, 2);
     assert.match(value.err, /^--top needs a value \(K\)\./);
+    // plan's one list option is checked before it measures anything.
+    const nodes = await cli('plan', tiny, '--layer', 'layer2', '--dataset-size', '100', '--nodes', '1,x');
+    assert.equal(nodes.code, 2);
+    assert.match(nodes.err, /^--nodes must be a comma-separated list of node counts ≥ 1, not '1,x'\./);
+    assert.doesNotMatch(nodes.err, /Measuring/);
   });
 
   it('wrong argument counts say what the command takes', async () => {
