@@ -34,6 +34,9 @@ function startWorker(script: WorkerScript, workerData: unknown): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
+/** Methods that save their work when cancelled, and how long they may take to stop before the worker is terminated. */
+const savesWhenStopping: Partial<Record<MethodName, number>> = { train: 300_000 };
+
 export class CoreWorker {
   private worker: Worker | undefined;
   private nextId = 1;
@@ -94,21 +97,23 @@ export class CoreWorker {
     return new Promise<CoreMethods[M]['result']>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
       worker.postMessage({ type: 'call', id, method, params } satisfies ToWorker);
-      opts.signal?.addEventListener('abort', () => this.cancel(id, worker), { once: true });
+      opts.signal?.addEventListener('abort', () => this.cancel(id, worker, method), { once: true });
     });
   }
 
-  private cancel(id: number, worker: Worker): void {
+  private cancel(id: number, worker: Worker, method: MethodName): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
     p.reject(cancelledError());
     this.cancelling.add(id);
     worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
-    // A call that is inside onnxruntime cannot see the cancel message; stop the thread if it does not settle soon.
+    // A call that is inside onnxruntime cannot see the cancel message; stop the thread if it does not settle soon —
+    // except a call that saves its work as it stops (training finishes its step and saves the state it resumes
+    // from): killing it would lose that work, and on a loaded machine a step alone can take longer than the grace.
     const timer = setTimeout(() => {
       if (this.worker === worker && this.cancelling.has(id)) void this.dispose();
-    }, this.cancelGraceMs);
+    }, savesWhenStopping[method] ?? this.cancelGraceMs);
     timer.unref();
   }
 

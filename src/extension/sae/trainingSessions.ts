@@ -85,7 +85,7 @@ export class TrainingSession {
     this.error = detail.error;
     if (detail.seconds !== undefined) this.seconds = detail.seconds;
     if (state === 'succeeded') this.fraction = 1;
-    this.message = state === 'succeeded' ? 'Finished' : state === 'cancelled' ? 'Cancelled: the state is saved, Resume continues it.' : `Failed: ${detail.error ?? ''}`;
+    this.message = state === 'succeeded' ? 'Finished' : state === 'cancelled' ? this.cancelledMessage() : `Failed: ${detail.error ?? ''}`;
     const run = this.current;
     if (run) {
       run.state = state;
@@ -97,6 +97,18 @@ export class TrainingSession {
     if (state !== 'succeeded') this.watchForState();
   }
 
+  /** Only a state on disk lets Resume continue: until the stopping worker has saved it, the panel says so. */
+  private cancelledMessage(): string {
+    return this.resumable ? 'Cancelled: the state is saved, Resume continues it.' : 'Cancelled: saving the training state…';
+  }
+
+  /** The state landed: a cancelled run now says so (a failed one keeps its error). */
+  private stateLanded(): void {
+    this.stopWatchingState();
+    if (this.status === 'cancelled') this.message = this.cancelledMessage();
+    this.changed.fire(this);
+  }
+
   /**
    * The worker saves the training state as it stops, which can be after the cancel (or failure) reached us: once the
    * state is on disk the session becomes resumable, and its watchers hear of it (the panel then offers Resume).
@@ -106,18 +118,13 @@ export class TrainingSession {
     if (this.resumable || !existsSync(this.settings.out)) return;
     try {
       this.stateWatcher = watch(this.settings.out, () => {
-        if (!this.resumable) return;
-        this.stopWatchingState();
-        this.changed.fire(this);
+        if (this.resumable) this.stateLanded();
       });
     } catch {
       return;
     }
     // The state may have landed while the watcher was being set up.
-    if (this.resumable) {
-      this.stopWatchingState();
-      this.changed.fire(this);
-    }
+    if (this.resumable) this.stateLanded();
   }
 
   private stopWatchingState(): void {

@@ -262,7 +262,8 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   const state = () => tr.locator('fact-training-panel #training-state').getAttribute('data-state').catch(() => '');
   assert.ok(await poll(async () => ['cancelled', 'succeeded', 'failed'].includes(await state()), 60_000), 'the training stopped after Cancel');
   assert.equal(await state(), 'cancelled', 'Cancel reached the running training (if it says succeeded, the job was too short for the test)');
-  await tr.locator('fact-training-panel #training-resume').waitFor({ timeout: 20_000 });
+  // Resume appears once the stopping worker has saved the state (after its current step: seconds on a loaded machine).
+  await tr.locator('fact-training-panel #training-resume').waitFor({ timeout: 120_000 });
   const before = await points();
   await tr.locator('fact-training-panel #training-resume').click();
   assert.ok(await poll(async () => (await state()) === 'succeeded', 300_000), 'the resumed training finished');

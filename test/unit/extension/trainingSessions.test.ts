@@ -19,9 +19,11 @@ describe('training sessions', () => {
     s.begin(false);
     await s.end('cancelled');
     assert.equal(s.resumable, false, 'no state on disk yet');
+    assert.equal(s.message, 'Cancelled: saving the training state…', 'it does not claim a state it has not got');
     const heard = new Promise<boolean>((resolve) => s.onDidChange((x) => { if (x.resumable) resolve(true); }));
     writeFileSync(path.join(out, checkpointFiles.trainStateJson), '{}');
     assert.equal(await heard, true);
+    assert.equal(s.message, 'Cancelled: the state is saved, Resume continues it.');
     s.dispose();
   });
 
@@ -32,6 +34,7 @@ describe('training sessions', () => {
     writeFileSync(path.join(out, checkpointFiles.trainStateJson), '{}');
     await s.end('cancelled');
     assert.equal(s.resumable, true);
+    assert.equal(s.message, 'Cancelled: the state is saved, Resume continues it.');
     s.dispose();
   });
 });
