@@ -174,7 +174,7 @@ export class TrainingSessions {
     const s = new TrainingSession({ model: log.model, features: log.features, out, layer: log.layer, k: log.k, dictSize: log.dictSize, ...(log.epochs !== undefined ? { epochs: log.epochs } : {}), ...(log.batchSize !== undefined ? { batchSize: log.batchSize } : {}) }, log);
     const last = log.runs.at(-1);
     s.status = !last ? 'idle' : last.state === 'running' ? 'cancelled' : last.state;
-    s.message = last?.state === 'running' ? 'Interrupted (the window closed while it ran).' : last?.state === 'cancelled' ? 'Cancelled: the state is saved, Resume continues it.' : last?.state === 'failed' ? `Failed: ${last.error ?? ''}` : last ? 'Finished' : '';
+    s.message = last?.state === 'running' ? 'Interrupted (the window closed while it ran).' : last?.state === 'cancelled' ? (s.resumable ? 'Cancelled: the state is saved, Resume continues it.' : 'Cancelled before a state was saved: training again starts afresh.') : last?.state === 'failed' ? `Failed: ${last.error ?? ''}` : last ? 'Finished' : '';
     if (last?.state === 'succeeded') s.fraction = 1;
     s.totalSteps = undefined;
     this.sessions.set(out, s);
