@@ -364,6 +364,30 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const strip = await runFact(['concepts', tiny, '--sae', ckpt, '--concept', '0', '--json', '--out', derived(ckpt)]);
     assert.equal(strip.code, 1, strip.err);
     assert.match(strip.err, /atlas\.json.*concepts\[0\]\.strip.*climbs out/);
+    // An evaluation summary whose dataset is a device, or a relative path climbing out: the atlas build refuses it.
+    const summaryFile = path.join(derived(ckpt), 'evaluation.json');
+    const summary = json(summaryFile);
+    for (const [dataset, expect] of [
+      [{ kind: 'idx', images: '/dev/zero', labels: '/dev/zero' }, /evaluation\.json.*"dataset\.images".*is not a regular file/],
+      [{ kind: 'folder', path: '../../../../../../etc' }, /evaluation\.json.*"dataset\.path".*is not an absolute path/],
+    ] as const) {
+      writeFileSync(summaryFile, JSON.stringify({ ...summary, dataset }));
+      const r = await runFact(['concepts', tiny, '--sae', ckpt, '--rebuild', '--json', '--out', derived(ckpt)]);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, expect);
+      noStack(r);
+    }
+    // A checkpoint whose weights or cfg.json link to a device: refused at once, never read forever.
+    for (const linked of ['sae.safetensors', 'cfg.json']) {
+      const dev = path.join(tempDir('fact-fault-dev-'), 'sae');
+      mkdirSync(dev);
+      for (const f of ['sae.safetensors', 'cfg.json']) if (f !== linked) cpSync(path.join(ref.ckpt!, f), path.join(dev, f));
+      symlinkSync('/dev/zero', path.join(dev, linked));
+      const r = await runFact(evaluateArgs(dev));
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, new RegExp(`${linked.replace('.', '\\.')}' is not a regular file`));
+      noStack(r);
+    }
     // A model card whose data split points outside the model's folder.
     const modelDir = tempDir('fact-fault-card-');
     cpSync(path.dirname(tiny), modelDir, { recursive: true });
@@ -385,6 +409,6 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     assert.equal(bad.code, 1, bad.err);
     assert.match(bad.err, /encoder\.weight.*NaN at element 5/);
     assert.ok(!existsSync(path.join(nan, 'evaluation.json')), 'nothing written');
-    table.push({ case: 'crafted manifest (.., absolute, symlink to /dev/zero), atlas strip, card data path; NaN weights', kills: '—', outcome: 'exit 1 naming the file and field; nothing read outside' });
+    table.push({ case: 'crafted manifest (.., absolute, symlink to /dev/zero), atlas strip, evaluation summary dataset (/dev/zero, relative ..), weights and cfg.json linked to /dev/zero, card data path; NaN weights', kills: '—', outcome: 'exit 1 naming the file and field; nothing read outside' });
   });
 });

@@ -1,5 +1,4 @@
 // IDX files (the MNIST family's format), gzipped or not: magic 0x00 0x00 <type> <rank>, big-endian u32 dims, data.
-import { promises as fs } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { FactError } from '../errors';
 import { readFileOrThrow } from '../util/files';
@@ -17,9 +16,6 @@ const TYPES: Record<number, { type: IdxTensor['type']; size: number }> = {
 };
 
 export async function readIdxFile(file: string): Promise<IdxTensor> {
-  // Only a regular file is read whole: a device (/dev/zero) or a pipe would never end.
-  const st = await fs.stat(file).catch(() => undefined);
-  if (st && !st.isFile() && !st.isDirectory()) throw new FactError('bad-idx', `'${file}' is not a regular file; give an IDX file.`, { file });
   return parseIdx(await readFileOrThrow(file, 'IDX file'), file);
 }
 

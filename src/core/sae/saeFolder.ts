@@ -21,7 +21,7 @@ import type { DatasetSpec } from '../data/openDataset';
 import { FactError, isFactError } from '../errors';
 import type { EvaluationMetrics } from '../evaluate/evaluate';
 import { containedPath, readContainedFile } from '../util/containedFile';
-import { writeFileAtomic } from '../util/files';
+import { readFileOrThrow, requireRegularFile, writeFileAtomic } from '../util/files';
 import { acquireWriterLock, type WriterLock } from '../util/writerLock';
 
 /** Files of the checkpoint itself. */
@@ -87,12 +87,13 @@ export async function openSaeFolder(dir: string, where: DerivedLocation = {}): P
   if (!existsSync(cfgFile)) throw new FactError('bad-checkpoint', `'${dir}' is not an SAE checkpoint folder: it has no ${checkpointFiles.cfg}.`, { file: dir });
   let modelSha256: unknown;
   try {
-    modelSha256 = (JSON.parse(await fs.readFile(cfgFile, 'utf8')) as { modelSha256?: unknown }).modelSha256;
+    modelSha256 = (JSON.parse((await readFileOrThrow(cfgFile, 'SAE config')).toString('utf8')) as { modelSha256?: unknown }).modelSha256;
   } catch (e) {
     throw new FactError('bad-card', `The SAE config '${cfgFile}' cannot be read: ${(e as Error).message}`, { file: cfgFile });
   }
   if (typeof modelSha256 !== 'string') throw new FactError('bad-card', `The SAE config '${cfgFile}' lacks "modelSha256".`, { file: cfgFile, field: 'modelSha256' });
   const checkpointSha256 = await fileSha256(path.join(dir, checkpointFiles.weights)).catch((e: NodeJS.ErrnoException) => {
+    if (isFactError(e)) throw e;
     throw new FactError('file-missing', `The SAE weights '${path.join(dir, checkpointFiles.weights)}' cannot be read: ${e.message}`, { file: path.join(dir, checkpointFiles.weights) });
   });
   const out = where.out ? path.resolve(where.out) : cacheFolderOf(where.cacheRoot ?? defaultCacheRoot(), modelSha256, checkpointSha256);
@@ -128,6 +129,8 @@ const hashes = new Map<string, { mtimeMs: number; size: number; sha256: Promise<
 /** sha256 of a file, streamed (the event loop stays free), remembered while its size and mtime stay. */
 export async function fileSha256(file: string): Promise<string> {
   const st = await fs.stat(file);
+  // A link to a device in a shared checkpoint (sae.safetensors -> /dev/zero) would be hashed forever.
+  if (!st.isFile()) throw new FactError('bad-checkpoint', `'${file}' is not a regular file (a device, a pipe or a link to one).`, { file });
   const hit = hashes.get(file);
   if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.sha256;
   const sha256 = new Promise<string>((resolve, reject) => {
@@ -407,8 +410,10 @@ function badField(file: string, field: string): FactError {
 async function readJsonIfPresent<T>(file: string, check: (v: Record<string, unknown>, file: string) => T): Promise<T | undefined> {
   let text: string;
   try {
+    await requireRegularFile(file);
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
+    if (isFactError(e)) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw new FactError('file-missing', `Cannot read '${file}': ${(e as Error).message}`, { file });
   }
