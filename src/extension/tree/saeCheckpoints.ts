@@ -6,6 +6,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkpointFiles, derivedFilesPresent, openSaeFolder, readConsistency, readEvaluation } from '../../core/sae/saeFolder';
 import { readFileOrThrow } from '../../core/util/files';
+import { codeSpan } from '../hover/hoverText';
 import { formatPercent } from '../../../common/format';
 
 /** The evaluation's headline figures (the core's evaluation summary; a checkpoint's cfg.json may carry them too). */
@@ -161,7 +162,7 @@ export function checkpointFacts(c: SaeCheckpointInfo): CheckpointFact[] {
   const cs = c.consistency;
   if (cs) {
     out.push({ key: 'c2', short: `C² ${cs.mean.toFixed(3)}`,
-      long: `Mean C²: ${cs.mean.toFixed(3)}${cs.randomMean !== undefined ? ` (random traces: ${cs.randomMean.toFixed(3)}, Δ ${(cs.mean - cs.randomMean).toFixed(3)})` : ''}${cs.concepts !== undefined ? ` over ${cs.concepts} concepts` : ''}${cs.foundation ? `, foundation ${cs.foundation}` : ''}` });
+      long: `Mean C²: ${cs.mean.toFixed(3)}${cs.randomMean !== undefined ? ` (random traces: ${cs.randomMean.toFixed(3)}, Δ ${(cs.mean - cs.randomMean).toFixed(3)})` : ''}${cs.concepts !== undefined ? ` over ${cs.concepts} concepts` : ''}${cs.foundation ? `, foundation ${codeSpan(cs.foundation)}` : ''}` });
   }
   if (c.fvu) {
     out.push({ key: 'fvu', short: `FVU ${formatMetric(c.fvu.value)}`, long: `FVU: ${formatMetric(c.fvu.value)}${c.fvu.source === 'training' ? ' (last training report)' : ''}` });
