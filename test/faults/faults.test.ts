@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../src/core/util/safetensors';
+import { LOCK_FILE } from '../../src/core/util/writerLock';
 import { fixtures, repoRoot, tempDir } from '../support/paths';
 import { tinyImageFolder } from '../support/tinyImages';
 import { FactProcess, runFact, seededPoints, type FactRun } from './factProcess';
@@ -68,14 +69,21 @@ function freshCheckpointCopy(prefix: string): string {
   return dir;
 }
 
-async function killThenResume(name: string, args: string[], pattern: RegExp, points: number[], check: (resumed: FactRun) => void, expectLock: boolean) {
+/** Kills `args` after progress line N, runs it again and checks the result. `lockDir`: the folder whose writer lock
+ *  the killed run held; the run again takes it over (with a note, printed when it prints progress: not with --json)
+ *  and leaves none. */
+async function killThenResume(name: string, args: string[], pattern: RegExp, points: number[], check: (resumed: FactRun) => void, lockDir?: string) {
   for (const at of points) {
     // Progress lines are printed only without --json; the run after the kill prints the result as JSON.
     const killed = await runFact(args.filter((a) => a !== '--json'), { pattern, after: at, action: 'kill' });
     assert.equal(killed.signal, 'SIGKILL', `${name}: killed after progress line ${at} (it ended with ${killed.code} first:\n${killed.err})`);
+    if (lockDir) assert.ok(existsSync(path.join(lockDir, LOCK_FILE)), `${name}: the killed run held the lock of '${lockDir}'`);
     const resumed = await runFact(args);
     assert.equal(resumed.code, 0, `${name} after a kill at line ${at}:\n${resumed.err}`);
-    if (expectLock) assert.match(resumed.err, /Taking over the lock/, `${name}: the dead run's lock is taken over with a note`);
+    if (lockDir) {
+      if (!args.includes('--json')) assert.match(resumed.err, /Taking over the lock/, `${name}: the dead run's lock is taken over with a note`);
+      assert.ok(!existsSync(path.join(lockDir, LOCK_FILE)), `${name}: no lock left in '${lockDir}'`);
+    }
     check(resumed);
   }
 }
@@ -114,7 +122,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const points = seededPoints(SEED, KILLS, 1, 6);
     for (const at of points) {
       const out = path.join(base, `s${n++}`);
-      await killThenResume('collect', collectArgs(out), /^(\[\s*\d+%\] )?\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), true);
+      await killThenResume('collect', collectArgs(out), /^(\[\s*\d+%\] )?\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), out);
     }
     table.push({ case: 'collect: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')} of 10)`, outcome: 'store identical (manifest, every shard), lock taken over' });
   });
@@ -125,7 +133,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     let n = 0;
     for (const at of points) {
       const out = path.join(base, `c${n++}`);
-      await killThenResume('train', trainArgs(ref.store!, out), /^(\[\s*\d+%\] )?epoch \d+ step/, [at], () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest), true);
+      await killThenResume('train', trainArgs(ref.store!, out), /^(\[\s*\d+%\] )?epoch \d+ step/, [at], () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest), out);
     }
     table.push({ case: 'train --threads 1: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')})`, outcome: 'sae.safetensors identical, no state or lock left' });
   });
@@ -135,9 +143,8 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const atlasPoints = seededPoints(SEED + 3, KILLS, 1, 100);
     for (let i = 0; i < KILLS; i++) {
       const ckpt = freshCheckpointCopy('fact-fault-eval-');
-      await killThenResume('evaluate', evaluateArgs(ckpt), /^(\[\s*\d+%\] )?Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), true);
-      await killThenResume('concepts', conceptsArgs(ckpt), /^(\[\s*\d+%\] )?Tracing concepts/, [atlasPoints[i]!], (r) => assert.deepEqual(atlasDigest(r), ref.atlas), true);
-      assert.ok(!existsSync(path.join(derived(ckpt), '.fact-writer.lock')), 'no lock left in the derived folder');
+      await killThenResume('evaluate', evaluateArgs(ckpt), /^(\[\s*\d+%\] )?Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), derived(ckpt));
+      await killThenResume('concepts', conceptsArgs(ckpt), /^(\[\s*\d+%\] )?Tracing concepts/, [atlasPoints[i]!], (r) => assert.deepEqual(atlasDigest(r), ref.atlas), derived(ckpt));
     }
     table.push({ case: 'evaluate: SIGKILL, then run again', kills: `${KILLS} (after progress line ${evalPoints.join(', ')} of 10)`, outcome: 'summary and records (sha256) identical, lock taken over' });
     table.push({ case: 'concepts (atlas build): SIGKILL, then run again', kills: `${KILLS} (after progress line ${atlasPoints.join(', ')} of ~149)`, outcome: 'atlas.json and every strip identical, lock taken over' });
