@@ -6,6 +6,7 @@ import { openDataset, type DatasetSpec } from '../core/data/openDataset';
 import { FactError } from '../core/errors';
 import type { CoreServices } from '../core/jobs/services';
 import { mergeParts } from '../core/features/mergeParts';
+import { withWriterLock } from '../core/util/writerLock';
 import { splitShellWords, type FactCommand, type SlurmOptions } from '../core/slurm/batchScript';
 import { activeTasks, readCollectPlan, resumeCollection, submitCollection } from '../core/slurm/slurmCollect';
 import { commandOnPath, scancel, slurmAvailable } from '../core/slurm/slurmCommands';
@@ -120,7 +121,8 @@ export async function runMerge(argv: string[], out: (s: string) => void, json: b
   const canAsk = commandOnPath('squeue', env) !== undefined;
   let tasks: ReturnType<typeof activeTasks> | undefined;
   const plan = await readCollectPlan(store);
-  const m = await mergeParts(store, {
+  // The merged manifest is written into the store: one writer at a time, as for collect (the parts have their own).
+  const m = await withWriterLock(store, `fact merge ${store}`, (note) => { if (!json) out(note); }, () => mergeParts(store, {
     signal, ...(plan ? { expectedParts: plan.ranges.length } : {}),
     rerunHint: `fact collect … --out ${store} --slurm --resume`,
     taskState: (t) => {
@@ -129,7 +131,7 @@ export async function runMerge(argv: string[], out: (s: string) => void, json: b
       const j = tasks.get(t);
       return j ? `its job ${j.id} is ${j.state}` : undefined;
     },
-  });
+  }));
   const seconds = (Date.now() - t0) / 1000;
   out(json ? JSON.stringify(m, null, 2) : `Merged ${m.parts!.length} parts into ${store}: ${m.imagesDone} images, ${m.vectors} vectors in ${m.shards.length} shards (${seconds.toFixed(2)} s; no shard copied).`);
   return 0;

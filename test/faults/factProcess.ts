@@ -26,9 +26,9 @@ export class FactProcess {
   readonly faulted: Promise<boolean>;
   private matched = 0;
 
-  constructor(args: string[], fault?: Fault) {
+  constructor(args: string[], fault?: Fault, extraEnv: Record<string, string> = {}) {
     // Every progress line (the faults are injected after the Nth), and a cache of the suite's own.
-    const env = { ...process.env, FACT_PROGRESS_SECONDS: '0', FACT_CACHE: suiteCache };
+    const env = { ...process.env, FACT_PROGRESS_SECONDS: '0', FACT_CACHE: suiteCache, ...extraEnv };
     this.child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'fact.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
@@ -60,8 +60,8 @@ export class FactProcess {
   }
 }
 
-export function runFact(args: string[], fault?: Fault): Promise<FactRun> {
-  return new FactProcess(args, fault).done;
+export function runFact(args: string[], fault?: Fault, extraEnv?: Record<string, string>): Promise<FactRun> {
+  return new FactProcess(args, fault, extraEnv).done;
 }
 
 /** `count` distinct whole numbers in [lo, hi], sorted, from a seeded xorshift: the same kill points every run. */

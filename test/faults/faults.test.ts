@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../src/core/util/safetensors';
+import { LOCK_FILE } from '../../src/core/util/writerLock';
 import { fixtures, repoRoot, tempDir } from '../support/paths';
 import { tinyImageFolder } from '../support/tinyImages';
 import { FactProcess, runFact, seededPoints, type FactRun } from './factProcess';
@@ -68,14 +69,21 @@ function freshCheckpointCopy(prefix: string): string {
   return dir;
 }
 
-async function killThenResume(name: string, args: string[], pattern: RegExp, points: number[], check: (resumed: FactRun) => void, expectLock: boolean) {
+/** Kills `args` after progress line N, runs it again and checks the result. `lockDir`: the folder whose writer lock
+ *  the killed run held; the run again takes it over (with a note, printed when it prints progress: not with --json)
+ *  and leaves none. */
+async function killThenResume(name: string, args: string[], pattern: RegExp, points: number[], check: (resumed: FactRun) => void, lockDir?: string) {
   for (const at of points) {
     // Progress lines are printed only without --json; the run after the kill prints the result as JSON.
     const killed = await runFact(args.filter((a) => a !== '--json'), { pattern, after: at, action: 'kill' });
     assert.equal(killed.signal, 'SIGKILL', `${name}: killed after progress line ${at} (it ended with ${killed.code} first:\n${killed.err})`);
+    if (lockDir) assert.ok(existsSync(path.join(lockDir, LOCK_FILE)), `${name}: the killed run held the lock of '${lockDir}'`);
     const resumed = await runFact(args);
     assert.equal(resumed.code, 0, `${name} after a kill at line ${at}:\n${resumed.err}`);
-    if (expectLock) assert.match(resumed.err, /Taking over the lock/, `${name}: the dead run's lock is taken over with a note`);
+    if (lockDir) {
+      if (!args.includes('--json')) assert.match(resumed.err, /Taking over the lock/, `${name}: the dead run's lock is taken over with a note`);
+      assert.ok(!existsSync(path.join(lockDir, LOCK_FILE)), `${name}: no lock left in '${lockDir}'`);
+    }
     check(resumed);
   }
 }
@@ -114,7 +122,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const points = seededPoints(SEED, KILLS, 1, 6);
     for (const at of points) {
       const out = path.join(base, `s${n++}`);
-      await killThenResume('collect', collectArgs(out), /^(\[\s*\d+%\] )?\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), true);
+      await killThenResume('collect', collectArgs(out), /^(\[\s*\d+%\] )?\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), out);
     }
     table.push({ case: 'collect: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')} of 10)`, outcome: 'store identical (manifest, every shard), lock taken over' });
   });
@@ -125,7 +133,7 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     let n = 0;
     for (const at of points) {
       const out = path.join(base, `c${n++}`);
-      await killThenResume('train', trainArgs(ref.store!, out), /^(\[\s*\d+%\] )?epoch \d+ step/, [at], () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest), true);
+      await killThenResume('train', trainArgs(ref.store!, out), /^(\[\s*\d+%\] )?epoch \d+ step/, [at], () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest), out);
     }
     table.push({ case: 'train --threads 1: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')})`, outcome: 'sae.safetensors identical, no state or lock left' });
   });
@@ -135,11 +143,11 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const atlasPoints = seededPoints(SEED + 3, KILLS, 1, 100);
     for (let i = 0; i < KILLS; i++) {
       const ckpt = freshCheckpointCopy('fact-fault-eval-');
-      await killThenResume('evaluate', evaluateArgs(ckpt), /^(\[\s*\d+%\] )?Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), false);
-      await killThenResume('concepts', conceptsArgs(ckpt), /^(\[\s*\d+%\] )?Tracing concepts/, [atlasPoints[i]!], (r) => assert.deepEqual(atlasDigest(r), ref.atlas), false);
+      await killThenResume('evaluate', evaluateArgs(ckpt), /^(\[\s*\d+%\] )?Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), derived(ckpt));
+      await killThenResume('concepts', conceptsArgs(ckpt), /^(\[\s*\d+%\] )?Tracing concepts/, [atlasPoints[i]!], (r) => assert.deepEqual(atlasDigest(r), ref.atlas), derived(ckpt));
     }
-    table.push({ case: 'evaluate: SIGKILL, then run again', kills: `${KILLS} (after progress line ${evalPoints.join(', ')} of 10)`, outcome: 'summary and records (sha256) identical' });
-    table.push({ case: 'concepts (atlas build): SIGKILL, then run again', kills: `${KILLS} (after progress line ${atlasPoints.join(', ')} of ~149)`, outcome: 'atlas.json and every strip identical' });
+    table.push({ case: 'evaluate: SIGKILL, then run again', kills: `${KILLS} (after progress line ${evalPoints.join(', ')} of 10)`, outcome: 'summary and records (sha256) identical, lock taken over' });
+    table.push({ case: 'concepts (atlas build): SIGKILL, then run again', kills: `${KILLS} (after progress line ${atlasPoints.join(', ')} of ~149)`, outcome: 'atlas.json and every strip identical, lock taken over' });
   });
 
   it('two writers on one store: the second is refused naming the first; the first finishes a correct store', async () => {
@@ -176,6 +184,85 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     assert.equal(overwritten.code, 0, overwritten.err);
     assert.equal(json(path.join(out, 'cfg.json')).dictSize, 32);
     table.push({ case: 'two `fact train` on one --out; train on a finished one', kills: '0 (first paused)', outcome: 'second refused naming the holder; retrain refused without --overwrite, done with it' });
+  });
+
+  it('train --validate-split: killed between its writes (seeded named points) and run again, the kept weights equal an uninterrupted run', async () => {
+    // A copy of the tiny model whose card ships a validation split (IDX files beside it); the same ONNX file, so the
+    // reference store is its store.
+    const modelDir = tempDir('fact-fault-val-');
+    cpSync(path.dirname(tiny), modelDir, { recursive: true });
+    const n = 48;
+    const idx = (magic: number[], dims: number[], bytes: number[]) => Buffer.concat([Buffer.from(magic), ...dims.map((d) => { const b = Buffer.alloc(4); b.writeUInt32BE(d); return b; }), Buffer.from(bytes)]);
+    writeFileSync(path.join(modelDir, 'val-images.idx'), idx([0, 0, 8, 3], [n, 8, 8], Array.from({ length: n * 64 }, (_, j) => ((j % 64 % 8) * ((j >> 6) % 5 + 1) * 20 + Math.floor(j % 64 / 8) * ((j >> 6) % 3) * 15 + (j >> 6)) % 256)));
+    writeFileSync(path.join(modelDir, 'val-labels.idx'), idx([0, 0, 8, 1], [n], Array.from({ length: n }, (_, i) => i % 3)));
+    const card = json(path.join(modelDir, 'card.json'));
+    card.data = { val: { images: 'val-images.idx', labels: 'val-labels.idx', count: n } };
+    writeFileSync(path.join(modelDir, 'card.json'), JSON.stringify(card));
+    const model = path.join(modelDir, 'tiny.onnx');
+    const args = (out: string, epochs: number) => ['train', model, '--features', ref.store!, '--out', out, '--k', '2', '--dict-size', '16', '--epochs', String(epochs), '--batch', '64', '--threads', '1', '--validate-split', 'val'];
+    // Points every run passes (the first validation is always kept, the final weights always written); validation
+    // runs after the last epoch and every 2nd. Always among them: right after the kept weights are written, before the
+    // state (the race the issue names), and between the state's two deletions at the end.
+    const candidates: [number, string][] = [
+      [2, 'train:best-saved:1'], [4, 'checkpoint:state-json-deleted:1'],
+      [2, 'train:epoch-state-saved:1'], [2, 'train:state-saved-before-best:1'], [2, 'checkpoint:weights-written:1'], [2, 'checkpoint:weights-written:2'],
+      [2, 'train:final-saved:1'], [2, 'checkpoint:state-json-deleted:1'],
+      [4, 'train:epoch-state-saved:1'], [4, 'train:state-saved-before-best:1'], [4, 'train:best-saved:1'], [4, 'checkpoint:weights-written:1'],
+      [4, 'train:epoch-state-saved:2'], [4, 'train:epoch-state-saved:3'], [4, 'train:final-saved:1'],
+    ];
+    const picked = [0, 1, ...seededPoints(SEED + 4, KILLS - 1, 2, candidates.length - 1)].map((i) => candidates[i]!);
+    const reference = new Map<number, unknown>();
+    for (const epochs of new Set(picked.map(([e]) => e))) {
+      const out = path.join(tempDir('fact-fault-valref-'), 'sae');
+      const r = await runFact(args(out, epochs));
+      assert.equal(r.code, 0, r.err);
+      reference.set(epochs, { ...checkpointDigest(out), validation: json(path.join(out, 'cfg.json')).validation });
+    }
+    for (const [epochs, point] of picked) {
+      const out = path.join(tempDir('fact-fault-valkill-'), 'sae');
+      const killed = await runFact(args(out, epochs), undefined, { FACT_FAULT_KILL: point });
+      assert.equal(killed.signal, 'SIGKILL', `killed at ${point} (--epochs ${epochs}); it ended with ${killed.code}:\n${killed.err}`);
+      const resumed = await runFact(args(out, epochs));
+      assert.equal(resumed.code, 0, `after a kill at ${point} (--epochs ${epochs}):\n${resumed.err}`);
+      assert.deepEqual({ ...checkpointDigest(out), validation: json(path.join(out, 'cfg.json')).validation }, reference.get(epochs), `after a kill at ${point} (--epochs ${epochs})`);
+    }
+    table.push({ case: 'train --validate-split: SIGKILL between two writes (FACT_FAULT_KILL), then run again', kills: `${picked.length} (${picked.map(([e, p]) => `${p} of --epochs ${e}`).join(', ')})`, outcome: 'sae.safetensors and the validation history identical, no state or lock left' });
+  });
+
+  it('two writers of one derived folder (--out, and the shared cache): the second is refused naming the first; the first finishes', async () => {
+    // --out: an atlas build holds the folder; an evaluation and a C² run into it are refused.
+    const ckpt = freshCheckpointCopy('fact-fault-two-derived-');
+    const evaluated = await runFact(evaluateArgs(ckpt));
+    assert.equal(evaluated.code, 0, evaluated.err);
+    const first = new FactProcess(conceptsArgs(ckpt).filter((a) => a !== '--json'), { pattern: /^(\[\s*\d+%\] )?Tracing concepts/, after: 1, action: 'stop' });
+    assert.equal(await first.faulted, true);
+    const second = await runFact(evaluateArgs(ckpt));
+    const third = await runFact(['consistency', tiny, '--sae', ckpt, '--json', '--out', derived(ckpt)]);
+    first.resume();
+    const done = await first.done;
+    for (const r of [second, third]) {
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, new RegExp(`being written by another job: PID ${first.child.pid} on .*\`fact concepts ${tiny.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --sae`));
+      noStack(r);
+    }
+    assert.equal(done.code, 0, done.err);
+    const after = await runFact(conceptsArgs(ckpt));
+    assert.equal(after.code, 0, after.err);
+    assert.deepEqual(atlasDigest(after), ref.atlas, 'the first run\'s atlas is whole and current');
+    // The cache (no --out): two processes on copies of one checkpoint share its content-keyed folder.
+    const cache = { FACT_CACHE: tempDir('fact-fault-two-cache-') };
+    const a = freshCheckpointCopy('fact-fault-two-cache-a-');
+    const b = freshCheckpointCopy('fact-fault-two-cache-b-');
+    const evalA = new FactProcess(['evaluate', tiny, '--sae', a, '--data', data], { pattern: /^(\[\s*\d+%\] )?Evaluated \d+/, after: 1, action: 'stop' }, cache);
+    assert.equal(await evalA.faulted, true);
+    const evalB = await runFact(['evaluate', tiny, '--sae', b, '--data', data, '--json'], undefined, cache);
+    evalA.resume();
+    const doneA = await evalA.done;
+    assert.equal(evalB.code, 1, evalB.err);
+    assert.match(evalB.err, new RegExp(`being written by another job: PID ${evalA.child.pid} on .*\`fact evaluate`));
+    noStack(evalB);
+    assert.equal(doneA.code, 0, doneA.err);
+    table.push({ case: 'two writers of one derived folder: concepts vs evaluate and consistency (--out); evaluate vs evaluate of a copy (shared cache)', kills: '0 (first paused)', outcome: 'second refused (exit 1, names PID and command); first finishes, atlas identical' });
   });
 
   it('a full disk (small tmpfs): collect and train stop with a message naming the path; collect resumes once there is room', async (t) => {
@@ -284,6 +371,30 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const strip = await runFact(['concepts', tiny, '--sae', ckpt, '--concept', '0', '--json', '--out', derived(ckpt)]);
     assert.equal(strip.code, 1, strip.err);
     assert.match(strip.err, /atlas\.json.*concepts\[0\]\.strip.*climbs out/);
+    // An evaluation summary whose dataset is a device, or a relative path climbing out: the atlas build refuses it.
+    const summaryFile = path.join(derived(ckpt), 'evaluation.json');
+    const summary = json(summaryFile);
+    for (const [dataset, expect] of [
+      [{ kind: 'idx', images: '/dev/zero', labels: '/dev/zero' }, /evaluation\.json.*"dataset\.images".*is not a regular file/],
+      [{ kind: 'folder', path: '../../../../../../etc' }, /evaluation\.json.*"dataset\.path".*is not an absolute path/],
+    ] as const) {
+      writeFileSync(summaryFile, JSON.stringify({ ...summary, dataset }));
+      const r = await runFact(['concepts', tiny, '--sae', ckpt, '--rebuild', '--json', '--out', derived(ckpt)]);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, expect);
+      noStack(r);
+    }
+    // A checkpoint whose weights or cfg.json link to a device: refused at once, never read forever.
+    for (const linked of ['sae.safetensors', 'cfg.json']) {
+      const dev = path.join(tempDir('fact-fault-dev-'), 'sae');
+      mkdirSync(dev);
+      for (const f of ['sae.safetensors', 'cfg.json']) if (f !== linked) cpSync(path.join(ref.ckpt!, f), path.join(dev, f));
+      symlinkSync('/dev/zero', path.join(dev, linked));
+      const r = await runFact(evaluateArgs(dev));
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, new RegExp(`${linked.replace('.', '\\.')}' is not a regular file`));
+      noStack(r);
+    }
     // A model card whose data split points outside the model's folder.
     const modelDir = tempDir('fact-fault-card-');
     cpSync(path.dirname(tiny), modelDir, { recursive: true });
@@ -305,6 +416,6 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     assert.equal(bad.code, 1, bad.err);
     assert.match(bad.err, /encoder\.weight.*NaN at element 5/);
     assert.ok(!existsSync(path.join(nan, 'evaluation.json')), 'nothing written');
-    table.push({ case: 'crafted manifest (.., absolute, symlink to /dev/zero), atlas strip, card data path; NaN weights', kills: '—', outcome: 'exit 1 naming the file and field; nothing read outside' });
+    table.push({ case: 'crafted manifest (.., absolute, symlink to /dev/zero), atlas strip, evaluation summary dataset (/dev/zero, relative ..), weights and cfg.json linked to /dev/zero, card data path; NaN weights', kills: '—', outcome: 'exit 1 naming the file and field; nothing read outside' });
   });
 });

@@ -13,6 +13,13 @@ export type DatasetSpec =
   | { kind: 'idx'; images: string; labels: string }
   | { kind: 'split'; split: string };
 
+/** The spec with absolute paths, as it is recorded (an evaluation summary is read again from other folders). */
+export function absoluteDataset(spec: DatasetSpec): DatasetSpec {
+  if (spec.kind === 'folder') return { kind: 'folder', path: path.resolve(spec.path) };
+  if (spec.kind === 'idx') return { kind: 'idx', images: path.resolve(spec.images), labels: path.resolve(spec.labels) };
+  return spec;
+}
+
 export async function openDataset(ctx: ModelContext, spec: DatasetSpec): Promise<Dataset> {
   if (spec.kind === 'folder') return openImageFolder(spec.path, ctx.preprocess.colorSpace);
   const classes = ctx.classes ?? [];

@@ -7,7 +7,7 @@ import { FactError, isFactError, throwIfAborted } from '../errors';
 import { containedPath, readContainedFile } from '../util/containedFile';
 import { sha256Hex } from '../util/sha256';
 import { asFloat32, parseSafetensors } from '../util/safetensors';
-import { checkManifestMatches, MANIFEST, readManifest, shardPath, type FeatureManifest, type ShardEntry } from './manifest';
+import { checkManifestMatches, MANIFEST, PARTS_DIR, readManifest, shardPath, type FeatureManifest, type ShardEntry } from './manifest';
 import { epochBatchStarts, permutation, type BatchOptions, type VectorBatch, type VectorSource } from './vectorSource';
 
 export interface OpenStoreOptions {
@@ -131,6 +131,10 @@ export async function checkShard(dir: string, m: FeatureManifest, s: ShardEntry,
  *  position indices, and a header). */
 function readShard(dir: string, m: FeatureManifest, s: ShardEntry, index = m.shards.indexOf(s)): Promise<Buffer> {
   const perVector = m.dim * (m.dtype === 'float16' ? 2 : 4) + 8;
-  // A merged store's shard lives in its part's folder (shardPath): the name must be a plain file there.
-  return readContainedFile(path.dirname(shardPath(dir, s)), s.file, { file: path.join(dir, MANIFEST), field: `shards[${index}].file`, code: 'bad-store', maxBytes: s.vectors * perVector + 65536 });
+  const by = { file: path.join(dir, MANIFEST), field: `shards[${index}].file`, code: 'bad-store' as const, maxBytes: s.vectors * perVector + 65536 };
+  // The name is a plain file name; a merged store's shard lives in its part's folder (shardPath checks the part's
+  // name), and is contained in the store itself, so a part folder that is a link leading out is refused too.
+  containedPath(dir, s.file, by);
+  shardPath(dir, s);
+  return s.part === undefined ? readContainedFile(dir, s.file, by) : readContainedFile(dir, path.join(PARTS_DIR, s.part, s.file), by, true);
 }

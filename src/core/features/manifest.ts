@@ -1,9 +1,9 @@
 // The feature store's manifest: what was collected, from which model and layer, and which shards are complete.
 // It is rewritten atomically after each shard, so it never lists a shard that is not fully on disk.
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { FactError } from '../errors';
-import { writeFileAtomic } from '../util/files';
+import { FactError, isFactError } from '../errors';
+import { readFileOrThrow, writeFileAtomic } from '../util/files';
 
 export type FeatureDtype = 'float32' | 'float16';
 
@@ -68,8 +68,9 @@ export async function readManifest(dir: string): Promise<FeatureManifest> {
   if (!existsSync(file)) throw new FactError('bad-store', `'${dir}' is not a feature store: it has no ${MANIFEST}.`, { file: dir });
   let m: FeatureManifest;
   try {
-    m = JSON.parse(await fs.readFile(file, 'utf8')) as FeatureManifest;
+    m = JSON.parse((await readFileOrThrow(file, 'feature-store manifest')).toString('utf8')) as FeatureManifest;
   } catch (e) {
+    if (isFactError(e)) throw e;
     throw new FactError('bad-store', `The feature-store manifest '${file}' is not valid JSON: ${(e as Error).message}`, { file });
   }
   if (m.kind !== 'fact-feature-store' || m.format !== 1 || !Array.isArray(m.shards)) {

@@ -2,12 +2,12 @@
 // atlas, measure its concepts' C² consistency, and explain a decision through its concepts.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { atlasConcept, buildAtlas, type AtlasConcept } from '../concepts/atlas';
+import { atlasConcept, buildAtlas, type Atlas, type AtlasConcept } from '../concepts/atlas';
 import { explainDecision, type DecisionExplanation } from '../concepts/explainDecision';
 import { FoundationModel } from '../consistency/foundationModel';
 import { measureConsistency, type ConsistencyReport } from '../consistency/measureConsistency';
 import { decodeImageFile } from '../data/imageDecode';
-import { openDataset, type DatasetSpec } from '../data/openDataset';
+import { absoluteDataset, openDataset, type DatasetSpec } from '../data/openDataset';
 import { FactError } from '../errors';
 import { evaluateSae } from '../evaluate/evaluate';
 import { loadEvaluationRecords, saveEvaluationRecords, type EvaluationRecords } from '../evaluate/evaluationFile';
@@ -29,7 +29,7 @@ import { decisionReportView, explainReportView, saeShortName, stripReportView, t
 import { version } from '../../../package.json';
 import type { CallContext } from './callContext';
 import { formatSeconds, modelHandlers } from './modelMethods';
-import { amendCheckpointCfg, checkpointFiles, atlasWriter, evaluationRecordsFile, openSaeFolder, readAtlasStrip, readConsistency, readCurrentAtlas, readEvaluation, writeConsistency, writeEvaluation, type DerivedLocation, type EvaluationSummary } from '../sae/saeFolder';
+import { amendCheckpointCfg, checkpointFiles, atlasWriter, evaluationRecordsFile, openSaeFolder, readAtlasStrip, readConsistency, readCurrentAtlas, readEvaluation, recordedDatasetOnDisk, withDerivedWriter, writeConsistency, writeEvaluation, type DerivedLocation, type EvaluationSummary } from '../sae/saeFolder';
 import { openSaeContext, type SaeContext } from './saeContext';
 import type { CoreServices } from './services';
 
@@ -113,17 +113,22 @@ async function withSae<T>(services: CoreServices, model: string, sae: string, wh
 }
 
 /** Evaluation records of the current checkpoint, or why there are none. */
-async function currentRecords(s: SaeContext): Promise<{ summary: EvaluationSummary; records: EvaluationRecords } | { why: string }> {
+async function currentRecords(s: SaeContext): Promise<Evaluated | { why: string }> {
   const e = await readEvaluation(s.folder);
   if (!e) return { why: 'has not been evaluated yet' };
   const r = await evaluationRecordsFile(e);
   if ('missing' in r) return { why: r.missing };
-  return { summary: e.summary, records: await loadEvaluationRecords(r.file) };
+  // The summary may have come with a shared checkpoint: the dataset it names is checked before it is opened.
+  return { summary: e.summary, records: await loadEvaluationRecords(r.file), dataset: await recordedDatasetOnDisk(e) };
 }
 
+/** An evaluation's summary and records, and the dataset it ran over (to open again for the atlas and C²). */
+interface Evaluated { summary: EvaluationSummary; records: EvaluationRecords; dataset: DatasetSpec }
+
 /** The current evaluation's records. Without one, evaluates first on the card's test split (a fresh install), as
- *  `fact evaluate` would; a card with no test split needs the user to name a dataset: a clear request to evaluate. */
-async function recordsEvaluatingFirst(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext): Promise<{ summary: EvaluationSummary; records: EvaluationRecords; evaluated: boolean }> {
+ *  `fact evaluate` would; a card with no test split needs the user to name a dataset: a clear request to evaluate.
+ *  Called holding the derived folder's writer lock. */
+async function recordsEvaluatingFirst(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext): Promise<Evaluated & { evaluated: boolean }> {
   const known = await currentRecords(s);
   if (!('why' in known)) return { ...known, evaluated: false };
   if (!ctx.card?.data?.test) {
@@ -134,8 +139,8 @@ async function recordsEvaluatingFirst(services: CoreServices, ctx: ModelContext,
 }
 
 /** Evaluates the model with the SAE and saves the summary and per-image records into the derived folder. */
-async function evaluateInto(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext, dataset?: DatasetSpec, limit?: number) {
-  const spec = defaultDataset(ctx, dataset);
+async function evaluateInto(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext, dataset?: DatasetSpec, limit?: number): Promise<Evaluated> {
+  const spec = absoluteDataset(defaultDataset(ctx, dataset));
   const data = await openDataset(ctx, spec);
   const explainer = await services.explainer(model);
   const { metrics, records } = await evaluateSae(ctx, services.runner, explainer, {
@@ -143,7 +148,7 @@ async function evaluateInto(services: CoreServices, ctx: ModelContext, s: SaeCon
     onProgress: (d, t) => call.progress(`Evaluated ${d}/${t} images`, d / t),
   });
   const summary = await writeEvaluation(s.folder, (file) => saveEvaluationRecords(file, records!), { dataset: spec, datasetSource: data.source, metrics, evaluatedAt: new Date().toISOString() });
-  return { summary, records: records! };
+  return { summary, records: records!, dataset: spec };
 }
 
 export const saeHandlers: Handlers = {
@@ -164,7 +169,8 @@ export const saeHandlers: Handlers = {
 
   async evaluate({ model, sae, dataset, limit, ...where }, services, call) {
     // The summary and records go to the derived folder; the checkpoint's cfg.json is left as it is.
-    return withSae(services, model, sae, where, async (ctx, s) => ({ ...(await evaluateInto(services, ctx, s, model, call, dataset, limit)).summary, out: s.folder.out }));
+    return withSae(services, model, sae, where, (ctx, s) => withDerivedWriter(s.folder, `fact evaluate ${model} --sae ${sae}`, (m) => call.progress(m),
+      async () => ({ ...(await evaluateInto(services, ctx, s, model, call, dataset, limit)).summary, out: s.folder.out })));
   },
 
   async concepts({ model, sae, rebuild, ...where }, services, call) {
@@ -172,16 +178,22 @@ export const saeHandlers: Handlers = {
       const t0 = Date.now();
       // An atlas made from this checkpoint and its latest evaluation is current: no need to read the records.
       const ready = rebuild ? undefined : await readCurrentAtlas(s.folder);
-      if (ready) return { atlasDir: ready.dir, concepts: ready.atlas.dictSize, alive: ready.atlas.concepts.filter((c) => c.images > 0).length, rebuilt: false, evaluated: false, seconds: (Date.now() - t0) / 1000 };
-      // The atlas is made of the evaluation's records: evaluate first when they are missing (a fresh install).
-      const { summary, records, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
-      const explainer = await services.explainer(model);
-      const atlas = await buildAtlas(ctx, services.runner, explainer, {
-        writer: atlasWriter(s.folder), checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
-        dataset: await openDataset(ctx, summary.dataset), signal: call.signal, onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
+      const readyNow = (a: { atlas: Atlas; dir: string }) => ({ atlasDir: a.dir, concepts: a.atlas.dictSize, alive: a.atlas.concepts.filter((c) => c.images > 0).length, rebuilt: false, evaluated: false, seconds: (Date.now() - t0) / 1000 });
+      if (ready) return readyNow(ready);
+      return withDerivedWriter(s.folder, `fact concepts ${model} --sae ${sae}`, (m) => call.progress(m), async () => {
+        // Another call of this process may have built it while this one waited for the folder.
+        const builtMeanwhile = rebuild ? undefined : await readCurrentAtlas(s.folder);
+        if (builtMeanwhile) return readyNow(builtMeanwhile);
+        // The atlas is made of the evaluation's records: evaluate first when they are missing (a fresh install).
+        const { summary, records, dataset, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
+        const explainer = await services.explainer(model);
+        const atlas = await buildAtlas(ctx, services.runner, explainer, {
+          writer: atlasWriter(s.folder), checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
+          dataset: await openDataset(ctx, dataset), signal: call.signal, onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
+        });
+        const built = (await readCurrentAtlas(s.folder))!;
+        return { atlasDir: built.dir, concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt: true, evaluated, seconds: (Date.now() - t0) / 1000 };
       });
-      const built = (await readCurrentAtlas(s.folder))!;
-      return { atlasDir: built.dir, concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt: true, evaluated, seconds: (Date.now() - t0) / 1000 };
     });
   },
 
@@ -205,15 +217,15 @@ export const saeHandlers: Handlers = {
   },
 
   async consistency({ model, sae, foundation, meanImages, ...where }, services, call) {
-    return withSae(services, model, sae, where, async (ctx, s) => {
-      const { summary, records, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
+    return withSae(services, model, sae, where, (ctx, s) => withDerivedWriter(s.folder, `fact consistency ${model} --sae ${sae}`, (m) => call.progress(m), async () => {
+      const { records, dataset, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
       const file = foundation ?? (ctx.card?.foundation ? containedPath(path.dirname(ctx.file), ctx.card.foundation, { file: cardPathFor(ctx.file), field: 'foundation', code: 'bad-card' }, true) : undefined);
       if (!file) throw new FactError('bad-input', `Name a foundation model (an ONNX feature extractor such as DINOv2 exported by models/recipes/export.py): '${ctx.file}' ships none.`);
       const fm = await FoundationModel.open(file, services.options);
       try {
         const explainer = await services.explainer(model);
         const report = await measureConsistency(ctx, services.runner, explainer, {
-          layer: s.sae.cfg.layer, sae: s.sae, encode: s.encode, records, dataset: await openDataset(ctx, summary.dataset), foundation: fm, signal: call.signal,
+          layer: s.sae.cfg.layer, sae: s.sae, encode: s.encode, records, dataset: await openDataset(ctx, dataset), foundation: fm, signal: call.signal,
           ...(meanImages ? { meanImages } : {}),
           onProgress: (d, t, stage) => call.progress(`C² ${stage}: ${d}/${t}`, d / t),
         });
@@ -224,7 +236,7 @@ export const saeHandlers: Handlers = {
       } finally {
         await fm.dispose();
       }
-    });
+    }));
   },
 
   async explainConcepts({ model, sae, image, classIndex, html, topConcepts }, services, call) {

@@ -1,8 +1,9 @@
 // The model card: what a model file alone cannot say (class names, preprocessing, SAE-ready layers, provenance).
 // It sits beside the model as card.json; without one, defaults are inferred from the model's image input.
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { FactError } from '../errors';
+import { FactError, isFactError } from '../errors';
+import { readFileOrThrow } from '../util/files';
 
 export interface PreprocessConfig {
   colorSpace: 'grayscale' | 'rgb';
@@ -43,8 +44,9 @@ export async function readCardFor(modelFile: string): Promise<ModelCard | undefi
   if (!existsSync(file)) return undefined;
   let card: ModelCard;
   try {
-    card = JSON.parse(await fs.readFile(file, 'utf8')) as ModelCard;
+    card = JSON.parse((await readFileOrThrow(file, 'model card')).toString('utf8')) as ModelCard;
   } catch (e) {
+    if (isFactError(e)) throw e;
     throw new FactError('bad-card', `The model card '${file}' is not valid JSON: ${(e as Error).message}`, { file });
   }
   if (typeof card !== 'object' || card === null || typeof card.name !== 'string') {

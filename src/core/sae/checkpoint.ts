@@ -5,6 +5,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FactError } from '../errors';
+import { faultPoint } from '../util/faultPoint';
 import { readFileOrThrow, writeFileAtomic } from '../util/files';
 import { asFloat32, readSafetensors, writeSafetensors, type SafeTensor } from '../util/safetensors';
 import { checkSaeShape, type SaeConfig, type SaeWeights, type TrainSettings } from './saeConfig';
@@ -48,6 +49,7 @@ export async function saveSae(dir: string, sae: SaeWeights, extra: { training?: 
     [tensorNames.encoder]: { shape: [K, d], data: sae.wEnc },
     [tensorNames.decoder]: { shape: [d, K], data: sae.wDec },
   }, { format: 'pt' });
+  faultPoint('checkpoint:weights-written');
   // cfg.json last: a folder with a cfg.json has its weights.
   await writeFileAtomic(path.join(dir, checkpointFiles.cfg), `${JSON.stringify(cfg, null, 2)}\n`);
   return cfg;
@@ -198,6 +200,8 @@ export async function loadTrainState(dir: string): Promise<TrainState> {
 }
 
 export async function deleteTrainState(dir: string): Promise<void> {
-  await fs.rm(path.join(dir, checkpointFiles.trainState), { force: true });
+  // The tensors file (which carries the whole state) last: a kill in between leaves a state that still loads.
   await fs.rm(path.join(dir, checkpointFiles.trainStateJson), { force: true });
+  faultPoint('checkpoint:state-json-deleted');
+  await fs.rm(path.join(dir, checkpointFiles.trainState), { force: true });
 }

@@ -21,7 +21,8 @@ import type { DatasetSpec } from '../data/openDataset';
 import { FactError, isFactError } from '../errors';
 import type { EvaluationMetrics } from '../evaluate/evaluate';
 import { containedPath, readContainedFile } from '../util/containedFile';
-import { writeFileAtomic } from '../util/files';
+import { readFileOrThrow, requireRegularFile, writeFileAtomic } from '../util/files';
+import { acquireWriterLock, type WriterLock } from '../util/writerLock';
 
 /** Files of the checkpoint itself. */
 export const checkpointFiles = {
@@ -86,12 +87,13 @@ export async function openSaeFolder(dir: string, where: DerivedLocation = {}): P
   if (!existsSync(cfgFile)) throw new FactError('bad-checkpoint', `'${dir}' is not an SAE checkpoint folder: it has no ${checkpointFiles.cfg}.`, { file: dir });
   let modelSha256: unknown;
   try {
-    modelSha256 = (JSON.parse(await fs.readFile(cfgFile, 'utf8')) as { modelSha256?: unknown }).modelSha256;
+    modelSha256 = (JSON.parse((await readFileOrThrow(cfgFile, 'SAE config')).toString('utf8')) as { modelSha256?: unknown }).modelSha256;
   } catch (e) {
     throw new FactError('bad-card', `The SAE config '${cfgFile}' cannot be read: ${(e as Error).message}`, { file: cfgFile });
   }
   if (typeof modelSha256 !== 'string') throw new FactError('bad-card', `The SAE config '${cfgFile}' lacks "modelSha256".`, { file: cfgFile, field: 'modelSha256' });
   const checkpointSha256 = await fileSha256(path.join(dir, checkpointFiles.weights)).catch((e: NodeJS.ErrnoException) => {
+    if (isFactError(e)) throw e;
     throw new FactError('file-missing', `The SAE weights '${path.join(dir, checkpointFiles.weights)}' cannot be read: ${e.message}`, { file: path.join(dir, checkpointFiles.weights) });
   });
   const out = where.out ? path.resolve(where.out) : cacheFolderOf(where.cacheRoot ?? defaultCacheRoot(), modelSha256, checkpointSha256);
@@ -127,6 +129,8 @@ const hashes = new Map<string, { mtimeMs: number; size: number; sha256: Promise<
 /** sha256 of a file, streamed (the event loop stays free), remembered while its size and mtime stay. */
 export async function fileSha256(file: string): Promise<string> {
   const st = await fs.stat(file);
+  // A link to a device in a shared checkpoint (sae.safetensors -> /dev/zero) would be hashed forever.
+  if (!st.isFile()) throw new FactError('bad-checkpoint', `'${file}' is not a regular file (a device, a pipe or a link to one).`, { file });
   const hit = hashes.get(file);
   if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.sha256;
   const sha256 = new Promise<string>((resolve, reject) => {
@@ -150,6 +154,39 @@ export async function amendCheckpointCfg(dir: string, amend: (cfg: Record<string
 
 // ── writing ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** Jobs of this process writing a derived folder, by folder: they take turns (the editor may ask for one atlas twice). */
+const derivedWriters = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `work`, which writes derived files, holding the derived folder's writer lock (writerLock.ts), as collection
+ * and training hold theirs: a second process writing the same folder (the cache is shared by every process of the
+ * user) is refused with the holder's name; a lock left by a killed job is taken over with a note. Within this
+ * process, writers of one folder wait for each other instead.
+ */
+export async function withDerivedWriter<T>(f: SaeFolder, command: string, note: (message: string) => void, work: () => Promise<T>): Promise<T> {
+  const previous = derivedWriters.get(f.out);
+  const run = (async () => {
+    if (previous) await previous.catch(() => undefined);
+    let lock: WriterLock;
+    try {
+      lock = await acquireWriterLock(f.out, command, note);
+    } catch (e) {
+      throw notWritable(f, f.out, e);
+    }
+    try {
+      return await work();
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  })();
+  derivedWriters.set(f.out, run);
+  try {
+    return await run;
+  } finally {
+    if (derivedWriters.get(f.out) === run) derivedWriters.delete(f.out);
+  }
+}
+
 /** Runs a write into the derived folder; a folder that cannot be written is named with the way to choose another. */
 async function writing<T>(f: SaeFolder, file: string, write: () => Promise<T>): Promise<T> {
   try {
@@ -158,14 +195,19 @@ async function writing<T>(f: SaeFolder, file: string, write: () => Promise<T>): 
     }
     return await write();
   } catch (e) {
-    // writeFileAtomic has already turned the errno error into a FactError (file-system, disk-full) with `errno`.
-    const code = isFactError(e) ? String((e.details as { errno?: string } | undefined)?.errno ?? '') : (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST') {
-      throw new FactError('not-writable', `Cannot write the SAE's derived files to '${f.out}' (${code}: the folder is not writable). ${f.howToChange}`, { file, folder: f.out });
-    }
-    if (code === 'ENOSPC') throw new FactError('disk-full', `The disk holding '${f.out}' is full: cannot write '${file}'. ${f.howToChange}`, { file, folder: f.out });
-    throw e;
+    throw notWritable(f, file, e);
   }
+}
+
+/** A failed write into the derived folder as a sentence naming the folder and how to choose another. */
+function notWritable(f: SaeFolder, file: string, e: unknown): unknown {
+  // writeFileAtomic and the lock have already turned the errno error into a FactError (file-system, disk-full) with `errno`.
+  const code = isFactError(e) ? String((e.details as { errno?: string } | undefined)?.errno ?? '') : (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST') {
+    return new FactError('not-writable', `Cannot write the SAE's derived files to '${f.out}' (${code}: the folder is not writable). ${f.howToChange}`, { file, folder: f.out });
+  }
+  if (code === 'ENOSPC') return new FactError('disk-full', `The disk holding '${f.out}' is full: cannot write '${file}'. ${f.howToChange}`, { file, folder: f.out });
+  return e;
 }
 
 /** Writes one derived file atomically. */
@@ -217,8 +259,56 @@ export async function evaluationRecordsFile(e: { summary: EvaluationSummary; dir
 function checkEvaluationSummary(v: Record<string, unknown>, file: string): EvaluationSummary {
   for (const k of ['checkpointSha256', 'recordsSha256', 'datasetSource'] as const) if (typeof v[k] !== 'string') throw badField(file, k);
   if (!v.metrics || typeof v.metrics !== 'object') throw badField(file, 'metrics');
-  if (!v.dataset || typeof v.dataset !== 'object') throw badField(file, 'dataset');
-  return v as unknown as EvaluationSummary;
+  return { ...(v as unknown as EvaluationSummary), dataset: checkRecordedDataset(v.dataset, file) };
+}
+
+/**
+ * The dataset an evaluation summary names, as a file we did not write must be read: the atlas build and C² open it
+ * again, and a summary may come with a shared checkpoint. A split is a plain name (the card's entry for it is then
+ * contained in the model's folder, openDataset.ts); a folder or IDX files are absolute paths (evaluation records
+ * them so) to be checked on disk by recordedDatasetOnDisk before anything is read.
+ */
+function checkRecordedDataset(v: unknown, file: string): DatasetSpec {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw badField(file, 'dataset');
+  const d = v as Record<string, unknown>;
+  const absolute = (field: string): string => {
+    const p = d[field];
+    if (typeof p !== 'string' || p === '' || p.includes('\0') || !path.isAbsolute(p)) throw badDatasetField(file, field, p, 'is not an absolute path');
+    return path.normalize(p);
+  };
+  switch (d.kind) {
+    case 'split':
+      if (typeof d.split !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(d.split)) throw badDatasetField(file, 'split', d.split, 'is not the name of a split');
+      return { kind: 'split', split: d.split };
+    case 'folder':
+      return { kind: 'folder', path: absolute('path') };
+    case 'idx':
+      return { kind: 'idx', images: absolute('images'), labels: absolute('labels') };
+    default:
+      throw badDatasetField(file, 'kind', d.kind, "is none of 'split', 'folder', 'idx'");
+  }
+}
+
+/** The recorded dataset, once its paths are checked on disk: a folder must be a folder and IDX files regular files
+ *  (never a device such as /dev/zero, whose reading never ends), each refusal naming the summary and its field. */
+export async function recordedDatasetOnDisk(e: { summary: EvaluationSummary; dir: string }): Promise<DatasetSpec> {
+  const file = path.join(e.dir, derivedFiles.evaluationJson);
+  const d = e.summary.dataset;
+  const expect = async (field: string, p: string, kind: 'folder' | 'file') => {
+    const st = await fs.stat(p).catch(() => undefined);
+    if (!st) throw new FactError('file-missing', `The dataset '${p}', named in "dataset.${field}" of '${file}', does not exist (any more); evaluate again on the dataset where it is now (fact evaluate --data).`, { file, field: `dataset.${field}` });
+    if (kind === 'folder' ? !st.isDirectory() : !st.isFile()) throw badDatasetField(file, field, p, kind === 'folder' ? 'is not a folder' : 'is not a regular file');
+  };
+  if (d.kind === 'folder') await expect('path', d.path, 'folder');
+  if (d.kind === 'idx') {
+    await expect('images', d.images, 'file');
+    await expect('labels', d.labels, 'file');
+  }
+  return d;
+}
+
+function badDatasetField(file: string, field: string, value: unknown, why: string): FactError {
+  return new FactError('bad-store', `'${file}' names ${JSON.stringify(value)} in its field "dataset.${field}", which ${why}; delete it and evaluate again (fact evaluate).`, { file, field: `dataset.${field}` });
 }
 
 // ── the concept atlas: atlas/atlas.json + atlas/concepts/NNNNN.png ───────────────────────────────────────────────
@@ -320,8 +410,10 @@ function badField(file: string, field: string): FactError {
 async function readJsonIfPresent<T>(file: string, check: (v: Record<string, unknown>, file: string) => T): Promise<T | undefined> {
   let text: string;
   try {
+    await requireRegularFile(file);
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
+    if (isFactError(e)) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw new FactError('file-missing', `Cannot read '${file}': ${(e as Error).message}`, { file });
   }

@@ -7,6 +7,7 @@ import { cancelledError, FactError, isFactError } from '../errors';
 import type { VectorSource } from '../features/vectorSource';
 import { onnxruntimeVersion, type ExecutionProvider, type RequestedProvider } from '../onnx/session';
 import { deleteTrainState, hasTrainState, loadSae, loadTrainState, saveSae, saveTrainState, type MetricSums, type SaeCheckpointCfg, type TrainState, type ValidationEntry, type ValidationRecord } from './checkpoint';
+import { faultPoint } from '../util/faultPoint';
 import { initialState } from './initialWeights';
 import { defaultTrainSettings, learningRateAt, lrSchedule, resolveTrainSettings, type SaeConfig, type SaeWeights, type TrainSettings, type TrainSettingsInput } from './saeConfig';
 import { TrainStepSession, type StepMetrics } from './trainStepSession';
@@ -203,7 +204,15 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
         st.validations = [...st.validations!.filter((v) => v.step !== st.params.step), { epoch: epochsDone, step: st.params.step, score, tolerance }];
         if (isSelected(st.validations)) {
           st.best = { score, epoch: epochsDone, step: st.params.step };
+          // The resumable state goes first, naming this validation (its cursor at the epoch's end, so a resume
+          // validates again and keeps the same weights): a kill after the kept weights are written must find a state,
+          // or the folder's new cfg.json would read as a finished checkpoint (the first validation may come before
+          // any state was saved).
+          await saveState();
+          lastStateSave = performance.now();
+          faultPoint('train:state-saved-before-best');
           await saveSae(opts.checkpointDir, { cfg, wEnc: st.params.wEnc, wDec: st.params.wDec }, checkpointExtra(settings, st, secondsBefore + elapsed(), threads));
+          faultPoint('train:best-saved');
         }
         report(score);
       } else report();
@@ -215,6 +224,7 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
       if (!last) {
         await saveState();
         lastStateSave = performance.now();
+        faultPoint('train:epoch-state-saved');
       }
     }
   } catch (e) {
@@ -236,6 +246,7 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
   const checkpoint = opts.validate
     ? await saveSae(opts.checkpointDir, await reloadBest(opts.checkpointDir, weights, st), extra)
     : await saveSae(opts.checkpointDir, weights, extra);
+  faultPoint('train:final-saved');
   if (!opts.keepTrainState) await deleteTrainState(opts.checkpointDir);
   return {
     weights, checkpoint, ...(st.best ? { best: st.best } : {}), ...(opts.validate ? { validations: st.validations! } : {}),

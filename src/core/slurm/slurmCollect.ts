@@ -4,15 +4,18 @@
 // neither finished nor still queued (a failed, cancelled or damaged part resumes where its store stops).
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { FactError } from '../errors';
+import { FactError, isFactError } from '../errors';
 import { MANIFEST, PARTS_DIR, readManifest } from '../features/manifest';
 import { partName, truncateDamagedPart } from '../features/mergeParts';
-import { writeFileAtomic } from '../util/files';
+import { containedFile } from '../util/containedFile';
+import { readFileOrThrow, writeFileAtomic } from '../util/files';
 import { collectArrayScript, jobComment, planRanges, singleJobScript, type FactCommand, type SlurmOptions } from './batchScript';
 import { isActive, listJobs, sbatch, scancel, type SlurmJob } from './slurmCommands';
 
 export const SLURM_DIR = 'slurm';
 const PLAN = 'collect.json';
+const SCRIPT = 'collect.sbatch';
+const MERGE_SCRIPT = 'merge.sbatch';
 
 export interface CollectSubmission { at: string; arrayJobId?: string; tasks: number[]; mergeJobId: string; waitsFor: string[] }
 
@@ -48,11 +51,22 @@ export function logDir(dir: string): string {
 export async function readCollectPlan(store: string): Promise<CollectPlan | undefined> {
   const file = planFile(path.resolve(store));
   if (!existsSync(file)) return undefined;
+  let plan: CollectPlan;
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as CollectPlan;
+    plan = JSON.parse((await readFileOrThrow(file, 'Slurm collection plan')).toString('utf8')) as CollectPlan;
   } catch (e) {
+    if (isFactError(e)) throw e;
     throw new FactError('bad-store', `'${file}' is not valid JSON: ${(e as Error).message}`, { file });
   }
+  const bad = (field: string) => new FactError('bad-store', `'${file}' has no valid "${field}": it was not written by this version of FaCT or is damaged.`, { file, field });
+  if (!Array.isArray(plan.ranges) || !plan.ranges.every((r) => Array.isArray(r) && r.length === 2 && r.every((v) => Number.isSafeInteger(v) && v >= 0))) throw bad('ranges');
+  if (!Array.isArray(plan.submissions)) throw bad('submissions');
+  // The scripts a resume submits are the store's own (a plan from a shared or moved store must not make us submit
+  // another file): the fixed names in its slurm/ folder, regular files that stay inside it.
+  const dir = path.join(path.resolve(store), SLURM_DIR);
+  plan.script = await containedFile(dir, SCRIPT, { file, field: 'script', code: 'bad-store' });
+  plan.mergeScript = await containedFile(dir, MERGE_SCRIPT, { file, field: 'mergeScript', code: 'bad-store' });
+  return plan;
 }
 
 export async function submitCollection(o: SubmitCollectOptions): Promise<{ plan: CollectPlan; submission: CollectSubmission }> {
@@ -62,8 +76,8 @@ export async function submitCollection(o: SubmitCollectOptions): Promise<{ plan:
   if (existsSync(path.join(store, MANIFEST))) throw new FactError('bad-input', `'${store}' already holds a feature store collected on one machine; collect into another folder.`, { file: store });
   const ranges = planRanges(o.images, o.slurm.tasks ?? 4);
   await fs.mkdir(logDir(store), { recursive: true });
-  const script = path.join(store, SLURM_DIR, 'collect.sbatch');
-  const mergeScript = path.join(store, SLURM_DIR, 'merge.sbatch');
+  const script = path.join(store, SLURM_DIR, SCRIPT);
+  const mergeScript = path.join(store, SLURM_DIR, MERGE_SCRIPT);
   await writeFileAtomic(script, collectArrayScript({ store, workDir: o.workDir, fact: o.fact, collectArgs: o.collectArgs, ranges, logDir: logDir(store), slurm: o.slurm }));
   // The merge needs one CPU and little time: no GPU, the partition and account of the collection.
   const mergeSlurm: SlurmOptions = { ...(o.slurm.partition ? { partition: o.slurm.partition } : {}), ...(o.slurm.sbatchArgs ? { sbatchArgs: o.slurm.sbatchArgs } : {}) };

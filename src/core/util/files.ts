@@ -7,6 +7,7 @@ import { fileSystemError } from './fileSystemError';
 /** Reads a whole file; a missing or unreadable file becomes a FactError naming it. */
 export async function readFileOrThrow(file: string, what = 'file'): Promise<Buffer> {
   try {
+    await requireRegularFile(file, what);
     return await fs.readFile(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -14,6 +15,13 @@ export async function readFileOrThrow(file: string, what = 'file'): Promise<Buff
     if (err.code === 'EISDIR') throw new FactError('file-missing', `The ${what} '${file}' is a folder, not a file.`, { file });
     throw new FactError('file-missing', `Cannot read the ${what} '${file}': ${err.message}`, { file });
   }
+}
+
+/** A file read whole must be a regular file: a device (/dev/zero) or a pipe in a shared folder, or a link to one,
+ *  would never end. A missing file is left to the read that follows (its error names the file). */
+export async function requireRegularFile(file: string, what = 'file'): Promise<void> {
+  const st = await fs.stat(file).catch(() => undefined);
+  if (st && !st.isFile() && !st.isDirectory()) throw new FactError('bad-input', `The ${what} '${file}' is not a regular file (a device, a pipe or a link to one); give a file.`, { file });
 }
 
 /** Writes through a temporary file in the same folder and renames it over the target, so readers never see half a file. */

@@ -12,6 +12,7 @@ import { checkpointFacts, describeCheckpoint, findCheckpoints, formatMetric, hea
 import type { FactJob } from '../../core/slurm/jobStatus';
 import { slurmConfigured } from '../slurm/submitToSlurm';
 import { clusterJobItem, ClusterJobs } from './clusterJobs';
+import { codeSpan, escapeMarkdown } from '../hover/hoverText';
 
 export interface ModelNode { kind: 'model'; file: string; embedded: boolean }
 export interface LayerNode { kind: 'layer'; parent: ModelNode; model: string; label: string; tensor: string; shape: string; recommended: boolean; checkpoints: SaeCheckpointInfo[] }
@@ -178,9 +179,10 @@ export class FactTreeProvider implements vscode.TreeDataProvider<FactNode>, vsco
     item.description = [active ? 'active' : '', where === '.' ? '' : where].filter(Boolean).join(' · ');
     item.iconPath = new vscode.ThemeIcon(active ? 'pass-filled' : 'circuit-board');
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${modelDisplayName(node.file, card)}**${active ? ' (active model)' : ''}\n\n`);
-    md.appendMarkdown(`\`${node.file}\`\n\n`);
-    if (card) md.appendMarkdown(`Model card: ${card.layers.length ? `SAE layers ${card.layers.map((l) => `\`${l}\``).join(', ')}` : 'no SAE layers named'}${Object.keys(card.splits).length ? `; data: ${Object.keys(card.splits).join(', ')}` : ''}\n\n`);
+    // Names from card.json (a file we did not write) are escaped: literal text, never links.
+    md.appendMarkdown(`**${escapeMarkdown(modelDisplayName(node.file, card))}**${active ? ' (active model)' : ''}\n\n`);
+    md.appendMarkdown(`${codeSpan(node.file)}\n\n`);
+    if (card) md.appendMarkdown(`Model card: ${card.layers.length ? `SAE layers ${card.layers.map(codeSpan).join(', ')}` : 'no SAE layers named'}${Object.keys(card.splits).length ? `; data: ${Object.keys(card.splits).map(escapeMarkdown).join(', ')}` : ''}\n\n`);
     else md.appendMarkdown('No model card (card.json) beside the model.\n\n');
     md.appendMarkdown('Expand to list the candidate layers.');
     item.tooltip = md;
@@ -203,8 +205,8 @@ function layerItem(node: LayerNode, lastLayer: string | undefined): vscode.TreeI
   item.description = [node.shape, node.recommended ? 'card' : '', node.label === lastLayer ? 'last used' : '', n ? `${n} SAE${n > 1 ? 's' : ''}` : 'no SAE'].filter(Boolean).join(' · ');
   item.iconPath = new vscode.ThemeIcon('layers');
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${node.label}** \`${node.shape}\`${node.recommended ? ' — recommended by the model card' : ''}\n\n`);
-  md.appendMarkdown(`Tensor \`${node.tensor}\`\n\n`);
+  md.appendMarkdown(`**${escapeMarkdown(node.label)}** ${codeSpan(node.shape)}${node.recommended ? ' — recommended by the model card' : ''}\n\n`);
+  md.appendMarkdown(`Tensor ${codeSpan(node.tensor)}\n\n`);
   md.appendMarkdown(n ? `${n} SAE checkpoint${n > 1 ? 's' : ''}.` : 'No SAE checkpoints for this layer yet: collect its features first (right-click → Collect Features for This Layer).');
   item.tooltip = md;
   item.contextValue = 'fact.layer';
@@ -219,8 +221,8 @@ function saeItem(node: SaeNode, activeSae: string | undefined): vscode.TreeItem 
   item.description = [active ? 'active' : '', describeCheckpoint(c)].filter(Boolean).join(' · ');
   item.iconPath = new vscode.ThemeIcon(c.problem ? 'warning' : active ? 'symbol-class' : 'symbol-misc');
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**SAE ${c.name}** for \`${node.layer}\`${active ? ' (the SAE explanations use)' : ''}\n\n`);
-  if (c.problem) md.appendMarkdown(`${c.problem}\n\n`);
+  md.appendMarkdown(`**SAE ${escapeMarkdown(c.name)}** for ${codeSpan(node.layer)}${active ? ' (the SAE explanations use)' : ''}\n\n`);
+  if (c.problem) md.appendMarkdown(`${escapeMarkdown(c.problem)}\n\n`);
   const facts = [c.k !== undefined ? `k = ${c.k}` : '', c.dictSize !== undefined ? `${c.dictSize.toLocaleString('en-US')} concepts` : '', c.dModel !== undefined ? `d = ${c.dModel}` : ''].filter(Boolean);
   if (facts.length) md.appendMarkdown(`${facts.join(' · ')}\n\n`);
   const known = checkpointFacts(c);

@@ -5,6 +5,8 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkpointFiles, derivedFilesPresent, openSaeFolder, readConsistency, readEvaluation } from '../../core/sae/saeFolder';
+import { readFileOrThrow } from '../../core/util/files';
+import { codeSpan } from '../hover/hoverText';
 import { formatPercent } from '../../../common/format';
 
 /** The evaluation's headline figures (the core's evaluation summary; a checkpoint's cfg.json may carry them too). */
@@ -67,7 +69,7 @@ export async function findCheckpoints(root: string, cacheRoot: string, maxDepth 
 export async function readCheckpoint(root: string, dir: string, cacheRoot: string): Promise<SaeCheckpointInfo> {
   const name = path.relative(root, dir).split(path.sep).join('/') || path.basename(dir);
   try {
-    const cfg = JSON.parse(await fs.readFile(path.join(dir, checkpointFiles.cfg), 'utf8')) as Record<string, unknown>;
+    const cfg = JSON.parse((await readFileOrThrow(path.join(dir, checkpointFiles.cfg), 'SAE config')).toString('utf8')) as Record<string, unknown>;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
     const metrics: Record<string, number> = {};
     if (cfg.metrics && typeof cfg.metrics === 'object') {
@@ -125,7 +127,7 @@ export async function readCheckpoint(root: string, dir: string, cacheRoot: strin
 /** The last FVU of the training log the editor keeps beside a checkpoint, if any. */
 async function lastTrainingFvu(dir: string): Promise<number | undefined> {
   try {
-    const log = JSON.parse(await fs.readFile(path.join(dir, checkpointFiles.trainingLog), 'utf8')) as { runs?: { points?: { fvu?: unknown }[] }[] };
+    const log = JSON.parse((await readFileOrThrow(path.join(dir, checkpointFiles.trainingLog), 'training log')).toString('utf8')) as { runs?: { points?: { fvu?: unknown }[] }[] };
     const points = (log.runs ?? []).flatMap((r) => r.points ?? []);
     const v = points.at(-1)?.fvu;
     return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
@@ -160,7 +162,7 @@ export function checkpointFacts(c: SaeCheckpointInfo): CheckpointFact[] {
   const cs = c.consistency;
   if (cs) {
     out.push({ key: 'c2', short: `C² ${cs.mean.toFixed(3)}`,
-      long: `Mean C²: ${cs.mean.toFixed(3)}${cs.randomMean !== undefined ? ` (random traces: ${cs.randomMean.toFixed(3)}, Δ ${(cs.mean - cs.randomMean).toFixed(3)})` : ''}${cs.concepts !== undefined ? ` over ${cs.concepts} concepts` : ''}${cs.foundation ? `, foundation ${cs.foundation}` : ''}` });
+      long: `Mean C²: ${cs.mean.toFixed(3)}${cs.randomMean !== undefined ? ` (random traces: ${cs.randomMean.toFixed(3)}, Δ ${(cs.mean - cs.randomMean).toFixed(3)})` : ''}${cs.concepts !== undefined ? ` over ${cs.concepts} concepts` : ''}${cs.foundation ? `, foundation ${codeSpan(cs.foundation)}` : ''}` });
   }
   if (c.fvu) {
     out.push({ key: 'fvu', short: `FVU ${formatMetric(c.fvu.value)}`, long: `FVU: ${formatMetric(c.fvu.value)}${c.fvu.source === 'training' ? ' (last training report)' : ''}` });

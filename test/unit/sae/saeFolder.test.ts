@@ -3,7 +3,9 @@
 // files shipped in the checkpoint are read, stale files are ignored, and an unwritable cache is a clear error.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Atlas } from '../../../src/core/concepts/atlas';
 import type { ConsistencyReport } from '../../../src/core/consistency/measureConsistency';
@@ -12,8 +14,9 @@ import { saveSae } from '../../../src/core/sae/checkpoint';
 import { initialState } from '../../../src/core/sae/initialWeights';
 import {
   atlasWriter, cacheFolderOf, defaultCacheRoot, derivedFiles, openSaeFolder, readAtlasStrip, readConsistency, readCurrentAtlas,
-  readEvaluation, writeConsistency, writeEvaluation, type EvaluationSummary,
+  readEvaluation, recordedDatasetOnDisk, withDerivedWriter, writeConsistency, writeEvaluation, type EvaluationSummary,
 } from '../../../src/core/sae/saeFolder';
+import { LOCK_FILE } from '../../../src/core/util/writerLock';
 import { readCheckpoint } from '../../../src/extension/tree/saeCheckpoints';
 import { tempDir } from '../../support/paths';
 
@@ -133,6 +136,79 @@ describe('the SAE folder and its cache', () => {
       return true;
     });
     assert.ok(!existsSync(path.join(dir, derivedFiles.consistency)), 'nothing fell back into the checkpoint folder');
+  });
+
+  it('a writer of derived files holds the folder\'s lock: another process is refused by name, a dead one\'s lock is taken over, this process takes turns', async () => {
+    const dir = await checkpoint();
+    const f = await openSaeFolder(dir, { cacheRoot: tempDir('fact-folder-cache-') });
+    const lockFile = path.join(f.out, LOCK_FILE);
+    mkdirSync(f.out, { recursive: true });
+    const left = (pid: number) => writeFileSync(lockFile, JSON.stringify({ pid, host: os.hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'fact concepts m --sae s' }));
+    // A live process of this host (our parent) holds it: refused, naming it, and nothing is written.
+    left(process.ppid);
+    await assert.rejects(withDerivedWriter(f, 'fact evaluate m --sae s', () => undefined, () => writeConsistency(f, report, Uint8Array.of(1))),
+      (e: unknown) => isFactError(e) && e.code === 'locked' && e.message.includes(`being written by another job: PID ${process.ppid} on ${os.hostname()}`) && e.message.includes('`fact concepts m --sae s`'));
+    assert.equal(await readConsistency(f), undefined);
+    // Its holder died (a SIGKILL): taken over with a note, written, released.
+    left(spawnSync(process.execPath, ['-e', '0']).pid!);
+    const notes: string[] = [];
+    await withDerivedWriter(f, 'fact consistency m --sae s', (m) => notes.push(m), async () => {
+      assert.equal(JSON.parse(readFileSync(lockFile, 'utf8')).command, 'fact consistency m --sae s');
+      await writeConsistency(f, report, Uint8Array.of(1));
+    });
+    assert.match(notes.join('\n'), /Taking over the lock .* no longer runs/);
+    assert.ok(await readConsistency(f));
+    assert.ok(!existsSync(lockFile), 'released');
+    // Two writers of this process: the second starts once the first has finished.
+    const order: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHolds = new Promise<void>((r) => { releaseFirst = r; });
+    let firstStarted!: () => void;
+    const started = new Promise<void>((r) => { firstStarted = r; });
+    const first = withDerivedWriter(f, 'a', () => undefined, async () => { order.push('a starts'); firstStarted(); await firstHolds; order.push('a ends'); });
+    await started;
+    const second = withDerivedWriter(f, 'b', () => undefined, async () => { order.push('b starts'); });
+    releaseFirst();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['a starts', 'a ends', 'b starts']);
+  });
+
+  it('a folder that cannot hold the lock is named with how to choose another', async () => {
+    const dir = await checkpoint();
+    const notAFolder = path.join(tempDir('fact-folder-cache-'), 'file');
+    writeFileSync(notAFolder, 'x');
+    const f = await openSaeFolder(dir, { cacheRoot: notAFolder });
+    await assert.rejects(withDerivedWriter(f, 'x', () => undefined, async () => undefined),
+      (e: unknown) => isFactError(e) && e.code === 'not-writable' && e.message.includes(`'${f.out}'`) && /pass --out DIR/.test(e.message));
+  });
+
+  it('the dataset an evaluation summary names is checked before it is opened: a split name, absolute paths, a folder, regular files', async () => {
+    const dir = await checkpoint();
+    const f = await openSaeFolder(dir, { cacheRoot: tempDir('fact-folder-cache-') });
+    const data = tempDir('fact-folder-data-');
+    const images = path.join(data, 'images.idx');
+    writeFileSync(images, 'x');
+    await writeEvaluation(f, async (file) => writeFileSync(file, 'records'), { dataset: { kind: 'idx', images, labels: images }, datasetSource: images, metrics, evaluatedAt: '2026-01-01T00:00:00.000Z' });
+    const file = path.join(f.out, derivedFiles.evaluationJson);
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(await recordedDatasetOnDisk((await readEvaluation(f))!), { kind: 'idx', images, labels: images });
+    const refused = async (dataset: unknown, field: string, why: RegExp, stage: 'read' | 'disk') => {
+      writeFileSync(file, JSON.stringify({ ...written, dataset }));
+      const check = async () => recordedDatasetOnDisk((await readEvaluation(f))!);
+      await assert.rejects(stage === 'read' ? readEvaluation(f) : check(), (e: unknown) => {
+        assert.ok(isFactError(e), String(e));
+        assert.ok(e.message.includes(`'${file}'`) && e.message.includes(`"dataset.${field}"`), e.message);
+        assert.match(e.message, why);
+        return true;
+      });
+    };
+    await refused({ kind: 'idx', images: '/dev/zero', labels: images }, 'images', /is not a regular file/, 'disk');
+    await refused({ kind: 'idx', images, labels: '../../../etc/passwd' }, 'labels', /is not an absolute path/, 'read');
+    await refused({ kind: 'folder', path: images }, 'path', /is not a folder/, 'disk');
+    await refused({ kind: 'folder', path: path.join(data, 'gone') }, 'path', /does not exist/, 'disk');
+    await refused({ kind: 'folder', path: 7 }, 'path', /is not an absolute path/, 'read');
+    await refused({ kind: 'split', split: '../test' }, 'split', /is not the name of a split/, 'read');
+    await refused({ kind: 'url', path: 'http://x' }, 'kind', /is none of/, 'read');
   });
 
   it('the CLI cache: $FACT_CACHE, else $XDG_CACHE_HOME/fact-vscode, else ~/.cache/fact-vscode', () => {
