@@ -8,12 +8,13 @@ import { FactError } from '../errors';
 import type { ModelContext } from '../model/modelContext';
 import { constantLookup, type ConstantValue } from '../onnx/constants';
 import { encodeModel } from '../onnx/modelFile';
-import { openSession, type OpenedSession, type SessionOptions } from '../onnx/session';
+import { baseOptions, openedOnCpu, openSession, runsOnCpu, type OpenedSession, type SessionOptions } from '../onnx/session';
 import { encodeWithExtraOutputs } from '../onnx/surgery';
 import { runInFixedBatches } from '../model/fixedBatch';
 import type { OnnxNode } from '../onnx/types';
 import { findExplainedInput, type ExplainedInput } from './explainedInput';
-import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraph, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
+import { cacheKey, GraphCache, type CachedGraphMeta } from './graphCache';
+import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
 import { describeNode, linearize, type Linearization } from './linearize';
 import { linearPath } from './transpose';
 
@@ -48,7 +49,7 @@ function product(dims: number[]): number {
 }
 
 export class Explainer {
-  private readonly sessions = new Map<string, Promise<{ graph: ExplanationGraph; opened: OpenedSession }>>();
+  private readonly sessions = new Map<string, Promise<{ graph: CachedGraphMeta; opened: OpenedSession }>>();
 
   private constructor(
     readonly ctx: ModelContext,
@@ -65,7 +66,7 @@ export class Explainer {
     const lin = linearize(ctx.index.order, explained.tensor, constant);
     checkOutputIsLinear(ctx, lin, explained.tensor);
     checkFoldedParameters(ctx, linearPath(ctx.index.order, lin, explained.tensor, ctx.logitsOutput), lin);
-    const shapes = await probeShapes(ctx, lin, explained.tensor, options);
+    const shapes = await cachedShapes(ctx, options, () => probeShapes(ctx, lin, explained.tensor, options));
     const shape = (t: string) => {
       const s = shapes.get(t);
       if (!s) throw new FactError('internal', `No shape is known for tensor '${t}'.`);
@@ -82,13 +83,24 @@ export class Explainer {
     return this.gc.shape(tensor);
   }
 
-  private graph(spec: ExplanationGraphSpec): Promise<{ graph: ExplanationGraph; opened: OpenedSession }> {
+  private graph(spec: ExplanationGraphSpec): Promise<{ graph: CachedGraphMeta; opened: OpenedSession }> {
     const key = JSON.stringify(spec);
     let hit = this.sessions.get(key);
     if (!hit) {
       hit = (async () => {
+        const cache = await graphCacheFor(this.options);
+        const entry = cache && graphKey(this.ctx, 'graph', spec);
+        if (cache && entry) {
+          const cached = await cache.store.openGraph(entry, cpuOptions(this.options));
+          if (cached) return { graph: cached.meta, opened: openedOnCpu(cached.session, cache.note) };
+        }
         const graph = buildExplanationGraph(this.gc, spec);
-        return { graph, opened: await openSession(encodeModel(graph.model), this.options) };
+        const meta: CachedGraphMeta = { outputs: graph.model.graph!.output.map((o) => o.name), frozen: graph.frozen, pathLength: graph.pathLength, biasNodes: graph.biasNodes };
+        if (cache && entry) {
+          const session = await cache.store.createAndStore(entry, encodeModel(graph.model), cpuOptions(this.options), meta);
+          return { graph: meta, opened: openedOnCpu(session, cache.note) };
+        }
+        return { graph: meta, opened: await openSession(encodeModel(graph.model), this.options) };
       })();
       hit.catch(() => this.sessions.delete(key));
       this.sessions.set(key, hit);
@@ -135,7 +147,7 @@ export class Explainer {
 
   private async run(spec: ExplanationGraphSpec, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     const { graph, opened } = await this.graph(spec);
-    const outputs = graph.model.graph!.output.map((o) => o.name);
+    const outputs = graph.outputs;
     const runOnce = async (f: Record<string, Tensor>) => {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [k, v] of Object.entries(f)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
@@ -310,6 +322,34 @@ function checkFoldedParameters(ctx: ModelContext, path: OnnxNode[], lin: Lineari
       throw new FactError('unsupported-model', `${describeNode(n)} in '${ctx.file}' takes '${t}', which ${describeNode(p)} computes from the batch size: it cannot be folded to a constant, so the node cannot be transposed. Compute it from the image's shape without the batch axis (or export with a fixed batch).`, { file: ctx.file, node: n.name, op: n.opType });
     }
   }
+}
+
+/** The graph cache, for sessions given one that run on the CPU (an optimised graph is specific to its provider). */
+async function graphCacheFor(options: SessionOptions): Promise<{ store: GraphCache; note?: string } | undefined> {
+  if (!options.graphCache) return undefined;
+  const where = await runsOnCpu(options);
+  return where.cpu ? { store: new GraphCache(options.graphCache), ...(where.note ? { note: where.note } : {}) } : undefined;
+}
+
+function cpuOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
+  return { ...baseOptions(options), executionProviders: ['cpu'] };
+}
+
+function graphKey(ctx: ModelContext, kind: string, spec?: ExplanationGraphSpec): string {
+  // The card can rename the input or output the engine explains, so it is part of what the graph depends on.
+  return cacheKey([kind, ctx.loaded.sha256, ctx.card ?? null, spec ?? null]);
+}
+
+/** The probed shapes from the cache, or probed now (and cached). */
+async function cachedShapes(ctx: ModelContext, options: SessionOptions, probe: () => Promise<Map<string, number[]>>): Promise<Map<string, number[]>> {
+  const cache = await graphCacheFor(options);
+  if (!cache) return probe();
+  const key = graphKey(ctx, 'shapes');
+  const known = await cache.store.readJson<[string, number[]][]>(key);
+  if (Array.isArray(known)) return new Map(known);
+  const shapes = await probe();
+  await cache.store.writeJson(key, [...shapes]).catch(() => undefined);
+  return shapes;
 }
 
 /** One pass at batch 1 (or the model's fixed batch) that records the shape of every tensor on the linear path and of the factors it reads. */

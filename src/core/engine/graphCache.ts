@@ -1,0 +1,122 @@
+// A disk cache of what the first explanation of a model costs: the probed tensor shapes and, per explanation graph,
+// onnxruntime's optimised form of it. Keyed by the model's hash, the engine's version, onnxruntime's version and the
+// CPU (an optimised graph may hold kernels laid out for this CPU), so a second process (or a reloaded window)
+// skips building, encoding and optimising the graph. Entries are written atomically (the metadata last, as the
+// commit mark); an entry that cannot be read or loaded is removed and rebuilt, never fatal.
+import { createHash } from 'node:crypto';
+import { existsSync, promises as fs, readFileSync, readdirSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { onnxruntimeVersion } from '../onnx/session';
+
+let engineHash: string | undefined;
+
+/** Changes whenever the code that builds graphs changes: the hash of the running bundle (dist/*.js holds the whole
+ *  engine), or, when running from source, of the engine's, the ONNX layer's and the model loader's source files. */
+export function engineVersion(): string {
+  if (engineHash) return engineHash;
+  const h = createHash('sha256');
+  const own = __filename;
+  const files = own.endsWith('.ts')
+    ? [path.dirname(own), path.join(path.dirname(own), '..', 'onnx'), path.join(path.dirname(own), '..', 'model')].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.ts')).sort().map((f) => path.join(d, f)))
+    : [own];
+  for (const f of files) h.update(f.endsWith('.ts') ? path.basename(f) : '').update(readFileSync(f));
+  return (engineHash = h.digest('hex').slice(0, 16));
+}
+
+export function cacheKey(parts: unknown[]): string {
+  const machine = `${process.arch} ${os.cpus()[0]?.model ?? ''}`;
+  return createHash('sha256').update(JSON.stringify([engineVersion(), onnxruntimeVersion, machine, ...parts])).digest('hex').slice(0, 32);
+}
+
+export interface CachedGraphMeta {
+  outputs: string[];
+  frozen: string[];
+  pathLength: number;
+  biasNodes: string[];
+}
+
+export class GraphCache {
+  constructor(readonly dir: string) {}
+
+  private file(key: string, ext: string): string {
+    return path.join(this.dir, `${key}${ext}`);
+  }
+
+  /** A small JSON value, or undefined when missing or unreadable (an unreadable one is removed). */
+  async readJson<T>(key: string): Promise<T | undefined> {
+    const file = this.file(key, '.json');
+    if (!existsSync(file)) return undefined;
+    try {
+      return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+    } catch {
+      await this.remove(key);
+      return undefined;
+    }
+  }
+
+  async writeJson(key: string, value: unknown): Promise<void> {
+    await this.atomic(this.file(key, '.json'), async (tmp) => fs.writeFile(tmp, JSON.stringify(value)));
+  }
+
+  /** A session on the cached optimised graph, with its metadata; undefined (and the entry removed) when missing,
+   *  incomplete or unloadable. */
+  async openGraph(key: string, options: ort.InferenceSession.SessionOptions): Promise<{ session: ort.InferenceSession; meta: CachedGraphMeta } | undefined> {
+    const onnx = this.file(key, '.onnx');
+    const meta = await this.readJson<CachedGraphMeta>(key);
+    if (!meta || !existsSync(onnx) || !Array.isArray(meta.outputs)) return undefined;
+    try {
+      // Already optimised at level 'all' when it was written: optimising again would only cost time.
+      const session = await ort.InferenceSession.create(onnx, { ...options, graphOptimizationLevel: 'disabled' });
+      const have = new Set(session.outputNames);
+      if (!meta.outputs.every((o) => have.has(o))) {
+        await session.release();
+        throw new Error('outputs differ');
+      }
+      return { session, meta };
+    } catch {
+      await this.remove(key);
+      return undefined;
+    }
+  }
+
+  /** Opens a session on `model` that also writes its optimised form into the cache, then commits the entry. A
+   *  failure to write the cache leaves the session usable and the cache without the entry. */
+  async createAndStore(key: string, model: Uint8Array, options: ort.InferenceSession.SessionOptions, meta: CachedGraphMeta): Promise<ort.InferenceSession> {
+    const onnx = this.file(key, '.onnx');
+    const tmp = `${onnx}.tmp-${process.pid}-${Date.now().toString(36)}.onnx`;
+    let session: ort.InferenceSession;
+    try {
+      await fs.mkdir(this.dir, { recursive: true });
+      session = await ort.InferenceSession.create(model, { ...options, optimizedModelFilePath: tmp });
+    } catch {
+      await fs.rm(tmp, { force: true });
+      return ort.InferenceSession.create(model, options);
+    }
+    try {
+      if (!statSync(tmp).size) throw new Error('empty');
+      await fs.rename(tmp, onnx);
+      await this.writeJson(key, meta);
+    } catch {
+      await fs.rm(tmp, { force: true });
+    }
+    return session;
+  }
+
+  async remove(key: string): Promise<void> {
+    await Promise.all(['.json', '.onnx'].map((ext) => fs.rm(this.file(key, ext), { force: true }).catch(() => undefined)));
+  }
+
+  private async atomic(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
+    try {
+      await write(tmp);
+      await fs.rename(tmp, file);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+}

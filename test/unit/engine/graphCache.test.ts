@@ -1,0 +1,69 @@
+// The on-disk cache of explanation graphs: a second Explainer reuses the optimised graph and the probed shapes and
+// explains exactly as the first did; a damaged entry is rebuilt, never fatal.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Explainer } from '../../../src/core/engine/explainer';
+import { CoreServices } from '../../../src/core/jobs/services';
+import { explanationGraphsFolder } from '../../../src/core/sae/saeFolder';
+import { openModel } from '../../../src/core/model/modelContext';
+import { fixtures, tempDir } from '../../support/paths';
+
+const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
+
+async function explainOnce(cache: string | undefined): Promise<Float32Array> {
+  const ctx = await openModel(tiny);
+  const explainer = await Explainer.create(ctx, cache ? { graphCache: cache } : {});
+  const { channels, height, width } = ctx.imageInput;
+  const side = ctx.preprocess.centerCrop;
+  const n = channels * (height ?? side) * (width ?? side);
+  const [e] = await explainer.explain(Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101), 1);
+  await explainer.dispose();
+  return e!.weights;
+}
+
+const entries = (dir: string, ext: string) => readdirSync(dir).filter((f) => f.endsWith(ext)).sort();
+
+describe('the explanation-graph cache', () => {
+  it('stores the optimised graph and the shapes, and a second explainer reuses them with the same result', async () => {
+    const dir = tempDir('fact-graph-cache-');
+    const plain = await explainOnce(undefined);
+    const first = await explainOnce(dir);
+    assert.deepEqual(first, plain);
+    const graphs = entries(dir, '.onnx');
+    assert.equal(graphs.length, 1, 'one graph (the full explanation) is cached');
+    assert.equal(entries(dir, '.json').length, 2, 'its metadata and the probed shapes');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary files are left');
+    const written = statSync(path.join(dir, graphs[0]!)).mtimeMs;
+    const second = await explainOnce(dir);
+    assert.deepEqual(second, plain);
+    assert.equal(statSync(path.join(dir, graphs[0]!)).mtimeMs, written, 'the cached graph was read, not written again');
+  });
+
+  it('rebuilds a damaged graph or shapes entry instead of failing', async () => {
+    const dir = tempDir('fact-graph-cache-');
+    const plain = await explainOnce(dir);
+    const onnx = path.join(dir, entries(dir, '.onnx')[0]!);
+    const good = readFileSync(onnx);
+    writeFileSync(onnx, 'not an onnx file');
+    assert.deepEqual(await explainOnce(dir), plain);
+    assert.equal(readFileSync(onnx).length, good.length, 'the graph entry was written again');
+    for (const json of entries(dir, '.json')) writeFileSync(path.join(dir, json), '{ truncated');
+    assert.deepEqual(await explainOnce(dir), plain);
+    for (const json of entries(dir, '.json')) assert.doesNotThrow(() => JSON.parse(readFileSync(path.join(dir, json), 'utf8')), json);
+  });
+
+  it('lives in the services\' cache root when they cache graphs, and nowhere when they do not', async () => {
+    const root = tempDir('fact-cache-root-');
+    const without = new CoreServices({ cacheRoot: root });
+    await (await without.explainer(tiny)).report();
+    await without.dispose();
+    assert.deepEqual(readdirSync(root), [], 'services without cacheGraphs write no graph');
+    const caching = new CoreServices({ cacheRoot: root, cacheGraphs: true });
+    await (await caching.explainer(tiny)).report();
+    await caching.dispose();
+    assert.deepEqual(readdirSync(root), [path.basename(explanationGraphsFolder(root))]);
+    assert.equal(entries(explanationGraphsFolder(root), '.onnx').length, 1);
+  });
+});
