@@ -268,6 +268,18 @@ export class Explainer {
     return { features: out[layer]!, input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
   }
 
+  /** Like traceFromLayer, for n images with one cotangent each (the same image may repeat): the input-level trace
+   *  of cotangent i on image i. Batches many (image, cotangent) pairs into one run. */
+  async traceEachFromLayer(images: Float32Array, n: number, layer: string, cotangents: Float32Array): Promise<{ input: Tensor; traces: Tensor; bias: Float32Array }> {
+    const dims = this.checkBatch(images, n);
+    const layerDims = this.gc.shape(layer);
+    const spec: ExplanationGraphSpec = { from: this.explained.tensor, to: layer, fromIsInput: false, gradientsAt: [], forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [] };
+    if (cotangents.length !== n * product(layerDims.slice(1))) throw new FactError('bad-input', `Expected ${n} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
+    const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: images, dims }, [COTANGENT]: { data: cotangents, dims: [n, ...layerDims.slice(1)] } });
+    const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: images, dims };
+    return { input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
+  }
+
   /** Runs the part of the model after `layer` on supplied features (e.g. an SAE reconstruction), with the
    *  gradient of each row's class logit at the layer. */
   async runHead(layer: string, features: Float32Array, n: number, classes: number[] | 'predicted'): Promise<{ logits: Tensor; gradient: Tensor; bias: Float32Array; classes: number[] }> {
