@@ -50,6 +50,8 @@ function product(dims: number[]): number {
 
 export class Explainer {
   private readonly sessions = new Map<string, Promise<{ graph: CachedGraphMeta; opened: OpenedSession }>>();
+  /** Plain forward sessions of the model with layers tapped, by layer list. */
+  private readonly forwards = new Map<string, Promise<OpenedSession>>();
 
   private constructor(
     readonly ctx: ModelContext,
@@ -254,6 +256,28 @@ export class Explainer {
     return { logits: out[this.ctx.logitsOutput]!, features, gradients };
   }
 
+  /** The features at the given layer tensors, from the model's own forward pass (no explanation graph, no backward):
+   *  for callers that need the features alone. */
+  async layerFeatures(batch: Float32Array, n: number, layers: string[]): Promise<Record<string, Tensor>> {
+    const dims = this.checkBatch(batch, n);
+    const taps = [...new Set(layers)].sort();
+    const key = taps.join('\n');
+    let opened = this.forwards.get(key);
+    if (!opened) {
+      opened = openSession(encodeWithExtraOutputs(this.ctx.loaded.model, taps), this.options);
+      opened.catch(() => this.forwards.delete(key));
+      this.forwards.set(key, opened);
+    }
+    const session = (await opened).session;
+    const name = this.ctx.imageInput.name;
+    return runInFixedBatches(this.ctx.fixedBatch, { [name]: { data: batch, dims } }, [name], async (f) => {
+      const r = await session.run({ [name]: new ort.Tensor('float32', f[name]!.data, f[name]!.dims) }, taps);
+      const out: Record<string, Tensor> = {};
+      for (const t of taps) out[t] = { data: r[t]!.data as Float32Array, dims: r[t]!.dims.map(Number) };
+      return out;
+    });
+  }
+
   /**
    * Input-level traces: M cotangents at layer `layer` for ONE image, each back-propagated to the explained input
    * in explanation mode (the frozen factors are those of this image). Returns the features at the layer too.
@@ -297,8 +321,13 @@ export class Explainer {
 
   async dispose(): Promise<void> {
     const all = [...this.sessions.values()];
+    const forwards = [...this.forwards.values()];
     this.sessions.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.opened.session.release()).catch(() => undefined)));
+    this.forwards.clear();
+    await Promise.all([
+      ...all.map((p) => p.then((s) => s.opened.session.release()).catch(() => undefined)),
+      ...forwards.map((p) => p.then((o) => o.session.release()).catch(() => undefined)),
+    ]);
   }
 }
 
