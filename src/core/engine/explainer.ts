@@ -49,7 +49,8 @@ function product(dims: number[]): number {
 }
 
 export class Explainer {
-  private readonly sessions = new Map<string, Promise<{ graph: CachedGraphMeta; opened: OpenedSession }>>();
+  /** Sessions by graph spec; `pinned` holds the bytes a cached graph's session reads its weights from. */
+  private readonly sessions = new Map<string, Promise<{ graph: CachedGraphMeta; opened: OpenedSession; pinned?: Uint8Array }>>();
   /** Plain forward sessions of the model with layers tapped, by layer list. */
   private readonly forwards = new Map<string, Promise<OpenedSession>>();
 
@@ -85,7 +86,7 @@ export class Explainer {
     return this.gc.shape(tensor);
   }
 
-  private graph(spec: ExplanationGraphSpec): Promise<{ graph: CachedGraphMeta; opened: OpenedSession }> {
+  private graph(spec: ExplanationGraphSpec): Promise<{ graph: CachedGraphMeta; opened: OpenedSession; pinned?: Uint8Array }> {
     const key = JSON.stringify(spec);
     let hit = this.sessions.get(key);
     if (!hit) {
@@ -94,7 +95,7 @@ export class Explainer {
         const entry = cache && graphKey(this.ctx, 'graph', spec);
         if (cache && entry) {
           const cached = await cache.store.openGraph(entry, cpuOptions(this.options));
-          if (cached) return { graph: cached.meta, opened: openedOnCpu(cached.session, cache.note) };
+          if (cached) return { graph: cached.meta, opened: openedOnCpu(cached.session, cache.note), pinned: cached.bytes };
         }
         const graph = buildExplanationGraph(this.gc, spec);
         const meta: CachedGraphMeta = { outputs: graph.model.graph!.output.map((o) => o.name), frozen: graph.frozen, pathLength: graph.pathLength, biasNodes: graph.biasNodes };

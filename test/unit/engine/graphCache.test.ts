@@ -31,7 +31,7 @@ describe('the explanation-graph cache', () => {
     const plain = await explainOnce(undefined);
     const first = await explainOnce(dir);
     assert.deepEqual(first, plain);
-    const graphs = entries(dir, '.onnx');
+    const graphs = entries(dir, '.ort');
     assert.equal(graphs.length, 1, 'one graph (the full explanation) is cached');
     assert.equal(entries(dir, '.json').length, 2, 'its metadata and the probed shapes');
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary files are left');
@@ -44,11 +44,16 @@ describe('the explanation-graph cache', () => {
   it('rebuilds a damaged graph or shapes entry instead of failing', async () => {
     const dir = tempDir('fact-graph-cache-');
     const plain = await explainOnce(dir);
-    const onnx = path.join(dir, entries(dir, '.onnx')[0]!);
+    const onnx = path.join(dir, entries(dir, '.ort')[0]!);
     const good = readFileSync(onnx);
     writeFileSync(onnx, 'not an onnx file');
     assert.deepEqual(await explainOnce(dir), plain);
-    assert.equal(readFileSync(onnx).length, good.length, 'the graph entry was written again');
+    const isOrtModel = (b: Buffer) => b.length > 1000 && b.subarray(4, 8).toString('latin1') === 'ORTM';
+    assert.ok(isOrtModel(good), 'the cached graph is in onnxruntime\'s format');
+    assert.ok(isOrtModel(readFileSync(onnx)), 'the graph entry was written again');
+    writeFileSync(onnx, good.subarray(0, Math.floor(good.length / 2)));
+    assert.deepEqual(await explainOnce(dir), plain, 'a truncated graph is rebuilt');
+    assert.ok(readFileSync(onnx).length > good.length / 2 + 8);
     for (const json of entries(dir, '.json')) writeFileSync(path.join(dir, json), '{ truncated');
     assert.deepEqual(await explainOnce(dir), plain);
     for (const json of entries(dir, '.json')) assert.doesNotThrow(() => JSON.parse(readFileSync(path.join(dir, json), 'utf8')), json);
@@ -64,6 +69,6 @@ describe('the explanation-graph cache', () => {
     await (await caching.explainer(tiny)).report();
     await caching.dispose();
     assert.deepEqual(readdirSync(root), [path.basename(explanationGraphsFolder(root))]);
-    assert.equal(entries(explanationGraphsFolder(root), '.onnx').length, 1);
+    assert.equal(entries(explanationGraphsFolder(root), '.ort').length, 1);
   });
 });
