@@ -41,6 +41,16 @@ export interface CachedGraphMeta {
 /** The optimised graph's file extension: onnxruntime's format. */
 const GRAPH = '.ort';
 
+/** Entries not used for this long are removed whenever a graph is stored: an update of the engine or of onnxruntime
+ *  changes every key, and the graphs it leaves behind are large (about 200 MB for a ResNet-50). */
+export const STALE_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/** Marks a file as used now (its mtime), for pruning. */
+async function touch(file: string): Promise<void> {
+  const now = new Date();
+  await fs.utimes(file, now, now).catch(() => undefined);
+}
+
 export class GraphCache {
   constructor(readonly dir: string) {}
 
@@ -53,7 +63,9 @@ export class GraphCache {
     const file = this.file(key, '.json');
     if (!existsSync(file)) return undefined;
     try {
-      return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+      const value = JSON.parse(await fs.readFile(file, 'utf8')) as T;
+      await touch(file);
+      return value;
     } catch {
       await this.remove(key);
       return undefined;
@@ -84,6 +96,7 @@ export class GraphCache {
         await session.release();
         throw new Error('outputs differ');
       }
+      await touch(file);
       return { session, meta, bytes };
     } catch {
       await this.remove(key);
@@ -112,7 +125,18 @@ export class GraphCache {
     } catch {
       await fs.rm(tmp, { force: true });
     }
+    await this.prune(Date.now() - STALE_AFTER_MS);
     return session;
+  }
+
+  /** Removes the entries whose files were last used before `cutoff` (ms since the epoch); never fails. */
+  async prune(cutoff: number): Promise<void> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.includes('.tmp-') || !(name.endsWith(GRAPH) || name.endsWith('.json'))) continue;
+      const st = await fs.stat(path.join(this.dir, name)).catch(() => undefined);
+      if (st && st.mtimeMs < cutoff) await this.remove(name.slice(0, name.lastIndexOf('.')));
+    }
   }
 
   async remove(key: string): Promise<void> {

@@ -2,9 +2,10 @@
 // explains exactly as the first did; a damaged entry is rebuilt, never fatal.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Explainer } from '../../../src/core/engine/explainer';
+import { GraphCache, STALE_AFTER_MS } from '../../../src/core/engine/graphCache';
 import { CoreServices } from '../../../src/core/jobs/services';
 import { explanationGraphsFolder } from '../../../src/core/sae/saeFolder';
 import { openModel } from '../../../src/core/model/modelContext';
@@ -35,10 +36,10 @@ describe('the explanation-graph cache', () => {
     assert.equal(graphs.length, 1, 'one graph (the full explanation) is cached');
     assert.equal(entries(dir, '.json').length, 2, 'its metadata and the probed shapes');
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary files are left');
-    const written = statSync(path.join(dir, graphs[0]!)).mtimeMs;
+    const written = statSync(path.join(dir, graphs[0]!)).ino; // a write renames a new file into place
     const second = await explainOnce(dir);
     assert.deepEqual(second, plain);
-    assert.equal(statSync(path.join(dir, graphs[0]!)).mtimeMs, written, 'the cached graph was read, not written again');
+    assert.equal(statSync(path.join(dir, graphs[0]!)).ino, written, 'the cached graph was read, not written again');
   });
 
   it('rebuilds a damaged graph or shapes entry instead of failing', async () => {
@@ -57,6 +58,24 @@ describe('the explanation-graph cache', () => {
     for (const json of entries(dir, '.json')) writeFileSync(path.join(dir, json), '{ truncated');
     assert.deepEqual(await explainOnce(dir), plain);
     for (const json of entries(dir, '.json')) assert.doesNotThrow(() => JSON.parse(readFileSync(path.join(dir, json), 'utf8')), json);
+  });
+
+  it('removes entries unused for a month when it stores a graph, and keeps those in use', async () => {
+    const dir = tempDir('fact-graph-cache-');
+    const plain = await explainOnce(dir);
+    const old = (Date.now() - STALE_AFTER_MS - 24 * 3600 * 1000) / 1000;
+    for (const f of readdirSync(dir)) utimesSync(path.join(dir, f), old, old);
+    assert.deepEqual(await explainOnce(dir), plain, 'an old entry still serves until it is pruned');
+    const used = readdirSync(dir).sort();
+    const stale = path.join(dir, 'ffffffffffffffffffffffffffffffff');
+    writeFileSync(`${stale}.json`, '{}');
+    writeFileSync(`${stale}.ort`, 'left by an older engine');
+    utimesSync(`${stale}.json`, old, old);
+    utimesSync(`${stale}.ort`, old, old);
+    const cache = new GraphCache(dir);
+    const session = await cache.createAndStore('0'.repeat(32), readFileSync(tiny), { executionProviders: ['cpu'], logSeverityLevel: 3 }, { outputs: [], frozen: [], pathLength: 0, biasNodes: [] });
+    await session.release();
+    assert.deepEqual(readdirSync(dir).sort(), [...used, `${'0'.repeat(32)}.json`, `${'0'.repeat(32)}.ort`].sort(), 'the stale entry is gone, the used ones and the new one stay');
   });
 
   it('lives in the services\' cache root when they cache graphs, and nowhere when they do not', async () => {
