@@ -87,6 +87,8 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
     services = new CoreServices({
       executionProvider: args.options.ep ?? 'auto', ...(args.options.threads !== undefined ? { threads: args.options.threads } : {}),
       ...(cudaLibraryPath !== undefined ? { cudaLibraryPath } : {}),
+      // Explanation graphs are kept in the cache root, so the next `fact explain` skips building them.
+      cacheGraphs: true,
     });
     process.once('SIGINT', onSignal);
     // Slurm stops a job (scancel, time limit, preemption) with SIGTERM: the same orderly, resumable stop.

@@ -19,7 +19,8 @@ export function core(): CoreWorker {
       {
         executionProvider: cfg.get<RequestedProvider>('executionProvider', 'auto'), ...(threads > 0 ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}),
         // Derived files of SAE checkpoints (evaluation, atlas, C²) go here, never into a checkpoint folder.
-        ...(globalStoragePath ? { cacheRoot: extensionCacheRoot(globalStoragePath, cfg.get<string>('cacheFolder', '')), howToChangeCache: HOW_TO_CHANGE_CACHE } : {}),
+        // Explanation graphs are kept there too, so a reloaded window explains its first image without rebuilding them.
+        ...(globalStoragePath ? { cacheRoot: extensionCacheRoot(globalStoragePath, cfg.get<string>('cacheFolder', '')), howToChangeCache: HOW_TO_CHANGE_CACHE, cacheGraphs: true } : {}),
       },
       // The bundle sits in dist/ next to worker.js.
       { file: path.join(__dirname, 'worker.js') },

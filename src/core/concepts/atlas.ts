@@ -17,7 +17,7 @@ import type { ModelRunner } from '../model/modelRunner';
 import { explanationToRgba, traceOnBlack } from '../render/colorMap';
 import { inputToRgba, toRgba8 } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
-import { presenceTraces } from './presenceTraces';
+import { presenceTracesOfImages } from './presenceTraces';
 import { cropAroundMass, type Crop } from './traceCrop';
 
 export interface AtlasImage { row: number; image: number; presence: number; contribution: number; label: number; predicted: number; crop: Crop }
@@ -49,6 +49,10 @@ export interface Atlas {
   builtAt: string;
   seconds: number;
 }
+
+/** Input values per batched trace run (about 8 ImageNet-sized pairs, 128 small ones): enough to amortise a run's
+ *  fixed cost, little enough for memory. */
+const valuesPerRun = 1 << 21;
 
 export function atlasConcept(atlas: Atlas, concept: number): AtlasConcept {
   if (!Number.isInteger(concept) || concept < 0 || concept >= atlas.dictSize) {
@@ -104,7 +108,7 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
       }
     }
   }
-  // Trace every (image, concept) pair of the top lists, one fan-out run per image.
+  // Trace every (image, concept) pair of the top lists, in batched runs of pairs.
   const perImage = new Map<number, number[]>();
   stats.forEach((s, c) => s.top.forEach((t) => (perImage.get(t.row) ?? perImage.set(t.row, []).get(t.row)!).push(c)));
   const side = ctx.preprocess.centerCrop;
@@ -114,17 +118,31 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   const inputs = new Map<number, Uint8Array>();
   const cot = { wEnc: sae.wEnc, wDec: sae.wDec, dictSize: K };
   let done = 0;
-  for (const [row, concepts] of perImage) {
+  // Images in chunks of about `pairsPerRun` (image, concept) pairs: one batched trace run per chunk.
+  const pending = [...perImage];
+  const pairsPerRun = Math.max(1, Math.min(128, Math.floor(valuesPerRun / (channels * side * side))));
+  while (pending.length) {
     throwIfAborted(opts.signal, 'Building the concept atlas');
-    const x = preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess);
-    const t = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, opts.encode, x, concepts);
-    inputs.set(row, toRgba8(inputToRgba(t.input, channels, side, side)));
-    concepts.forEach((c, i) => {
-      traces.set(`${c}:${row}`, { trace: toRgba8(traceOnBlack(explanationToRgba(t.traces[i]!, t.input, channels, side, side))), crop: cropAroundMass(t.maps[i]!, side) });
+    const chunk: [number, number[]][] = [];
+    for (let pairs = 0; pending.length && (chunk.length === 0 || pairs + pending[0]![1].length <= pairsPerRun);) {
+      const next = pending.shift()!;
+      pairs += next[1].length;
+      chunk.push(next);
+    }
+    const images = await Promise.all(chunk.map(async ([row, concepts]) => ({ x: preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess), concepts })));
+    const traced = await presenceTracesOfImages(ctx, runner, explainer, layer.tensor, layout, cot, opts.encode, images);
+    chunk.forEach(([row, concepts], k) => {
+      const t = traced[k]!;
+      inputs.set(row, toRgba8(inputToRgba(t.input, channels, side, side)));
+      concepts.forEach((c, i) => {
+        traces.set(`${c}:${row}`, { trace: toRgba8(traceOnBlack(explanationToRgba(t.traces[i]!, t.input, channels, side, side))), crop: cropAroundMass(t.maps[i]!, side) });
+      });
     });
-    opts.onProgress?.(++done, perImage.size);
+    done += chunk.length;
+    opts.onProgress?.(done, perImage.size);
   }
   const concepts: AtlasConcept[] = [];
+  const strips: Promise<void>[] = [];
   for (let c = 0; c < K; c++) {
     const s = stats[c]!;
     const top: AtlasImage[] = s.top.map((t) => ({ row: t.row, image: r.imageIndex[t.row]!, presence: t.presence, contribution: t.contribution, label: r.label[t.row]!, predicted: r.predicted[t.row]!, crop: traces.get(`${c}:${t.row}`)!.crop }));
@@ -136,11 +154,16 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
     };
     if (top.length) {
       const file = `concepts/${String(c).padStart(5, '0')}.png`;
-      await opts.writer.strip(file, await strip(top.map((t) => inputs.get(t.row)!), top.map((t) => traces.get(`${c}:${t.row}`)!.trace), side, cell));
+      // PNG encoding runs on libuv's pool: keep a few strips in flight so every core encodes.
+      const written = strip(top.map((t) => inputs.get(t.row)!), top.map((t) => traces.get(`${c}:${t.row}`)!.trace), side, cell).then((png) => opts.writer.strip(file, png));
+      written.catch(() => undefined); // handled when awaited below; a failure must not surface as an unhandled rejection first
+      strips.push(written);
+      if (strips.length >= 8) await Promise.all(strips.splice(0));
       entry.strip = file;
     }
     concepts.push(entry);
   }
+  await Promise.all(strips);
   const atlas: Atlas = {
     format: 1, checkpointSha256: opts.checkpointSha256, evaluationSha256: opts.evaluationSha256, layer: sae.cfg.layer, dictSize: K,
     imagesEvaluated: n, side, cell, concepts, builtAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000,
@@ -155,18 +178,19 @@ async function strip(inputs: Uint8Array[], traces: Uint8Array[], side: number, c
   const width = cell * inputs.length;
   const out = new Uint8Array(width * 2 * cell * 4);
   const scale = cell / side;
+  const line = new Uint8Array(cell * 4);
   const put = (rgba: Uint8Array, col: number, row: number, onBlack: boolean) => {
-    for (let y = 0; y < cell; y++) {
-      const sy = Math.floor(y / scale);
+    for (let sy = 0; sy < side; sy++) {
+      // One upscaled line per source row, copied to the `scale` output rows it covers.
       for (let x = 0; x < cell; x++) {
         const src = (sy * side + Math.floor(x / scale)) * 4;
-        const dst = ((row * cell + y) * width + col * cell + x) * 4;
         const a = onBlack ? rgba[src + 3]! / 255 : 1;
-        out[dst] = Math.round(rgba[src]! * a);
-        out[dst + 1] = Math.round(rgba[src + 1]! * a);
-        out[dst + 2] = Math.round(rgba[src + 2]! * a);
-        out[dst + 3] = 255;
+        line[4 * x] = Math.round(rgba[src]! * a);
+        line[4 * x + 1] = Math.round(rgba[src + 1]! * a);
+        line[4 * x + 2] = Math.round(rgba[src + 2]! * a);
+        line[4 * x + 3] = 255;
       }
+      for (let y = Math.ceil(sy * scale); y < cell && Math.floor(y / scale) === sy; y++) out.set(line, ((row * cell + y) * width + col * cell) * 4);
     }
   };
   inputs.forEach((img, i) => put(img, i, 0, false));

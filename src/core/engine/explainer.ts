@@ -8,12 +8,13 @@ import { FactError } from '../errors';
 import type { ModelContext } from '../model/modelContext';
 import { constantLookup, type ConstantValue } from '../onnx/constants';
 import { encodeModel } from '../onnx/modelFile';
-import { openSession, type OpenedSession, type SessionOptions } from '../onnx/session';
+import { baseOptions, openedOnCpu, openSession, runsOnCpu, type OpenedSession, type SessionOptions } from '../onnx/session';
 import { encodeWithExtraOutputs } from '../onnx/surgery';
 import { runInFixedBatches } from '../model/fixedBatch';
 import type { OnnxNode } from '../onnx/types';
 import { findExplainedInput, type ExplainedInput } from './explainedInput';
-import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraph, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
+import { cacheKey, GraphCache, type CachedGraphMeta } from './graphCache';
+import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
 import { describeNode, linearize, type Linearization } from './linearize';
 import { linearPath } from './transpose';
 
@@ -48,7 +49,10 @@ function product(dims: number[]): number {
 }
 
 export class Explainer {
-  private readonly sessions = new Map<string, Promise<{ graph: ExplanationGraph; opened: OpenedSession }>>();
+  /** Sessions by graph spec; `pinned` holds the bytes a cached graph's session reads its weights from. */
+  private readonly sessions = new Map<string, Promise<{ graph: CachedGraphMeta; opened: OpenedSession; pinned?: Uint8Array }>>();
+  /** Plain forward sessions of the model with layers tapped, by layer list. */
+  private readonly forwards = new Map<string, Promise<OpenedSession>>();
 
   private constructor(
     readonly ctx: ModelContext,
@@ -65,7 +69,7 @@ export class Explainer {
     const lin = linearize(ctx.index.order, explained.tensor, constant);
     checkOutputIsLinear(ctx, lin, explained.tensor);
     checkFoldedParameters(ctx, linearPath(ctx.index.order, lin, explained.tensor, ctx.logitsOutput), lin);
-    const shapes = await probeShapes(ctx, lin, explained.tensor, options);
+    const shapes = await cachedShapes(ctx, options, () => probeShapes(ctx, lin, explained.tensor, options));
     const shape = (t: string) => {
       const s = shapes.get(t);
       if (!s) throw new FactError('internal', `No shape is known for tensor '${t}'.`);
@@ -82,13 +86,24 @@ export class Explainer {
     return this.gc.shape(tensor);
   }
 
-  private graph(spec: ExplanationGraphSpec): Promise<{ graph: ExplanationGraph; opened: OpenedSession }> {
+  private graph(spec: ExplanationGraphSpec): Promise<{ graph: CachedGraphMeta; opened: OpenedSession; pinned?: Uint8Array }> {
     const key = JSON.stringify(spec);
     let hit = this.sessions.get(key);
     if (!hit) {
       hit = (async () => {
+        const cache = await graphCacheFor(this.options);
+        const entry = cache && graphKey(this.ctx, 'graph', spec);
+        if (cache && entry) {
+          const cached = await cache.store.openGraph(entry, cpuOptions(this.options));
+          if (cached) return { graph: cached.meta, opened: openedOnCpu(cached.session, cache.note), pinned: cached.bytes };
+        }
         const graph = buildExplanationGraph(this.gc, spec);
-        return { graph, opened: await openSession(encodeModel(graph.model), this.options) };
+        const meta: CachedGraphMeta = { outputs: graph.model.graph!.output.map((o) => o.name), frozen: graph.frozen, pathLength: graph.pathLength, biasNodes: graph.biasNodes };
+        if (cache && entry) {
+          const session = await cache.store.createAndStore(entry, encodeModel(graph.model), cpuOptions(this.options), meta);
+          return { graph: meta, opened: openedOnCpu(session, cache.note) };
+        }
+        return { graph: meta, opened: await openSession(encodeModel(graph.model), this.options) };
       })();
       hit.catch(() => this.sessions.delete(key));
       this.sessions.set(key, hit);
@@ -135,7 +150,7 @@ export class Explainer {
 
   private async run(spec: ExplanationGraphSpec, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     const { graph, opened } = await this.graph(spec);
-    const outputs = graph.model.graph!.output.map((o) => o.name);
+    const outputs = graph.outputs;
     const runOnce = async (f: Record<string, Tensor>) => {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [k, v] of Object.entries(f)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
@@ -242,6 +257,28 @@ export class Explainer {
     return { logits: out[this.ctx.logitsOutput]!, features, gradients };
   }
 
+  /** The features at the given layer tensors, from the model's own forward pass (no explanation graph, no backward):
+   *  for callers that need the features alone. */
+  async layerFeatures(batch: Float32Array, n: number, layers: string[]): Promise<Record<string, Tensor>> {
+    const dims = this.checkBatch(batch, n);
+    const taps = [...new Set(layers)].sort();
+    const key = taps.join('\n');
+    let opened = this.forwards.get(key);
+    if (!opened) {
+      opened = openSession(encodeWithExtraOutputs(this.ctx.loaded.model, taps), this.options);
+      opened.catch(() => this.forwards.delete(key));
+      this.forwards.set(key, opened);
+    }
+    const session = (await opened).session;
+    const name = this.ctx.imageInput.name;
+    return runInFixedBatches(this.ctx.fixedBatch, { [name]: { data: batch, dims } }, [name], async (f) => {
+      const r = await session.run({ [name]: new ort.Tensor('float32', f[name]!.data, f[name]!.dims) }, taps);
+      const out: Record<string, Tensor> = {};
+      for (const t of taps) out[t] = { data: r[t]!.data as Float32Array, dims: r[t]!.dims.map(Number) };
+      return out;
+    });
+  }
+
   /**
    * Input-level traces: M cotangents at layer `layer` for ONE image, each back-propagated to the explained input
    * in explanation mode (the frozen factors are those of this image). Returns the features at the layer too.
@@ -254,6 +291,18 @@ export class Explainer {
     const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: image, dims }, [COTANGENT]: { data: cotangents, dims: [m, ...layerDims.slice(1)] } });
     const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: image, dims };
     return { features: out[layer]!, input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
+  }
+
+  /** Like traceFromLayer, for n images with one cotangent each (the same image may repeat): the input-level trace
+   *  of cotangent i on image i. Batches many (image, cotangent) pairs into one run. */
+  async traceEachFromLayer(images: Float32Array, n: number, layer: string, cotangents: Float32Array): Promise<{ input: Tensor; traces: Tensor; bias: Float32Array }> {
+    const dims = this.checkBatch(images, n);
+    const layerDims = this.gc.shape(layer);
+    const spec: ExplanationGraphSpec = { from: this.explained.tensor, to: layer, fromIsInput: false, gradientsAt: [], forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [] };
+    if (cotangents.length !== n * product(layerDims.slice(1))) throw new FactError('bad-input', `Expected ${n} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
+    const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: images, dims }, [COTANGENT]: { data: cotangents, dims: [n, ...layerDims.slice(1)] } });
+    const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: images, dims };
+    return { input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
   }
 
   /** Runs the part of the model after `layer` on supplied features (e.g. an SAE reconstruction), with the
@@ -273,8 +322,13 @@ export class Explainer {
 
   async dispose(): Promise<void> {
     const all = [...this.sessions.values()];
+    const forwards = [...this.forwards.values()];
     this.sessions.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.opened.session.release()).catch(() => undefined)));
+    this.forwards.clear();
+    await Promise.all([
+      ...all.map((p) => p.then((s) => s.opened.session.release()).catch(() => undefined)),
+      ...forwards.map((p) => p.then((o) => o.session.release()).catch(() => undefined)),
+    ]);
   }
 }
 
@@ -310,6 +364,34 @@ function checkFoldedParameters(ctx: ModelContext, path: OnnxNode[], lin: Lineari
       throw new FactError('unsupported-model', `${describeNode(n)} in '${ctx.file}' takes '${t}', which ${describeNode(p)} computes from the batch size: it cannot be folded to a constant, so the node cannot be transposed. Compute it from the image's shape without the batch axis (or export with a fixed batch).`, { file: ctx.file, node: n.name, op: n.opType });
     }
   }
+}
+
+/** The graph cache, for sessions given one that run on the CPU (an optimised graph is specific to its provider). */
+async function graphCacheFor(options: SessionOptions): Promise<{ store: GraphCache; note?: string } | undefined> {
+  if (!options.graphCache) return undefined;
+  const where = await runsOnCpu(options);
+  return where.cpu ? { store: new GraphCache(options.graphCache), ...(where.note ? { note: where.note } : {}) } : undefined;
+}
+
+function cpuOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
+  return { ...baseOptions(options), executionProviders: ['cpu'] };
+}
+
+function graphKey(ctx: ModelContext, kind: string, spec?: ExplanationGraphSpec): string {
+  // The card can rename the input or output the engine explains, so it is part of what the graph depends on.
+  return cacheKey([kind, ctx.loaded.sha256, ctx.card ?? null, spec ?? null]);
+}
+
+/** The probed shapes from the cache, or probed now (and cached). */
+async function cachedShapes(ctx: ModelContext, options: SessionOptions, probe: () => Promise<Map<string, number[]>>): Promise<Map<string, number[]>> {
+  const cache = await graphCacheFor(options);
+  if (!cache) return probe();
+  const key = graphKey(ctx, 'shapes');
+  const known = await cache.store.readJson<[string, number[]][]>(key);
+  if (Array.isArray(known)) return new Map(known);
+  const shapes = await probe();
+  await cache.store.writeJson(key, [...shapes]).catch(() => undefined);
+  return shapes;
 }
 
 /** One pass at batch 1 (or the model's fixed batch) that records the shape of every tensor on the linear path and of the factors it reads. */

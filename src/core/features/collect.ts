@@ -68,6 +68,11 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   // computes them: onnxruntime's results can depend on the batch's size, so an image is always computed in the same
   // batch as in an uninterrupted one-machine run; images of the batch before the start or after the end are dropped.
   const firstBatch = Math.floor(startImage / batchSize) * batchSize;
+  // When every location is kept the weights cannot change which (sampleLocations returns them all, in order): the
+  // features alone are needed, from the forward pass, without the backward to the layer.
+  const everyLocation = samples >= locations ? Array.from({ length: locations }, (_, p) => p) : undefined;
+  // Element (c, p) of an image sits at its offset + c·cStride + p·pStride (C×H×W or T×C).
+  const [cStride, pStride] = spatial ? [locations, 1] : [1, dim];
   const decode = (from: number) => decodeRange(opts.dataset, from, Math.min(images, from + batchSize));
   let next = startImage < end ? decode(firstBatch) : undefined;
   for (let from = firstBatch; from < end; from += batchSize) {
@@ -80,26 +85,23 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
     const batch = new Float32Array(per * good.length);
     good.forEach((d, i) => batch.set(preprocessImage(d.image!, ctx.preprocess), i * per));
-    const run = good.length ? await explainer.layerGradients(batch, good.length, 'predicted', [layer.tensor]) : undefined;
+    let f: Float32Array | undefined;
+    let g: Float32Array | undefined;
+    if (good.length && everyLocation) f = (await explainer.layerFeatures(batch, good.length, [layer.tensor]))[layer.tensor]!.data;
+    else if (good.length) {
+      const run = await explainer.layerGradients(batch, good.length, 'predicted', [layer.tensor]);
+      f = run.features[layer.tensor]!.data;
+      g = run.gradients[layer.tensor]!.data;
+    }
     let k = 0;
     for (const d of decoded) {
       if (d.index >= end) break; // the next part's
       if (d.index < startImage) { if (d.image) k++; continue; } // done before the resume, or the previous part's
       if (!d.image) { writer.markSkipped(d.index, d.id, d.error!); continue; }
-      const f = run!.features[layer.tensor]!.data;
-      const g = run!.gradients[layer.tensor]!.data;
       const off = k * dim * locations;
-      // Element (c, p) of this image sits at off + c·cStride + p·pStride (C×H×W or T×C).
-      const [cStride, pStride] = spatial ? [locations, 1] : [1, dim];
-      const weights = new Float64Array(locations);
-      for (let p = 0; p < locations; p++) {
-        let s = 0;
-        for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) s += f[i]! * g[i]!;
-        weights[p] = Math.abs(s);
-      }
-      const picks = sampleLocations(weights, samples, seed * 1_000_003 + d.index);
+      const picks = everyLocation ?? sampleLocations(locationWeights(f!, g!, off, dim, locations, cStride, pStride), samples, seed * 1_000_003 + d.index);
       const rows = new Float32Array(picks.length * dim);
-      picks.forEach((p, r) => { for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f[i]!; });
+      picks.forEach((p, r) => { for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f![i]!; });
       await writer.addImage(d.index, rows, picks);
       k++;
     }
@@ -111,6 +113,17 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   manifest.complete = true;
   await writeManifest(opts.outDir, manifest);
   return manifest;
+}
+
+/** |Σ_c F_c·G_c| per location of one image (at `off`), summed over c in order: channel-major, which reads a C×H×W
+ *  map in memory order. */
+function locationWeights(f: Float32Array, g: Float32Array, off: number, dim: number, locations: number, cStride: number, pStride: number): Float64Array {
+  const sums = new Float64Array(locations);
+  for (let c = 0; c < dim; c++) {
+    for (let p = 0, i = off + c * cStride; p < locations; p++, i += pStride) sums[p]! += f[i]! * g[i]!;
+  }
+  for (let p = 0; p < locations; p++) sums[p] = Math.abs(sums[p]!);
+  return sums;
 }
 
 function checkRange(range: [number, number] | undefined, images: number): [number, number] | undefined {

@@ -40,9 +40,13 @@ export function halfToFloat(h: number): number {
 }
 
 export function toHalfArray(a: Float32Array): Uint16Array {
-  const out = new Uint16Array(a.length);
+  return toHalfInto(a, new Uint16Array(a.length), 0);
+}
+
+/** Writes `a` as halves into `out` from index `at` (no intermediate array); returns `out`. */
+export function toHalfInto(a: Float32Array, out: Uint16Array, at: number): Uint16Array {
   const bits = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  for (let i = 0; i < a.length; i++) {
+  for (let i = 0, o = at; i < a.length; i++, o++) {
     const x = bits[i]!;
     const e = ((x >>> 23) & 0xff) - 112; // the half's biased exponent
     if (e > 0 && e < 0x1f) {
@@ -51,9 +55,9 @@ export function toHalfArray(a: Float32Array): Uint16Array {
       const rest = x & 0x1fff;
       let h = ((x >>> 16) & 0x8000) | (e << 10) | ((x & 0x7fffff) >>> 13);
       if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-      out[i] = h;
+      out[o] = h;
     } else {
-      out[i] = floatToHalf(a[i]!);
+      out[o] = floatToHalf(a[i]!);
     }
   }
   return out;

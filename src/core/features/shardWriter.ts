@@ -7,7 +7,7 @@ import { FactError } from '../errors';
 import { fileSystemError } from '../util/fileSystemError';
 import { sha256Hex } from '../util/sha256';
 import { serializeSafetensors } from '../util/safetensors';
-import { toHalfArray } from './float16';
+import { toHalfInto } from './float16';
 import { writeManifest, type FeatureManifest } from './manifest';
 
 /** File operations, injectable so tests can simulate a full disk. */
@@ -19,9 +19,10 @@ export interface StoreIO {
 export const nodeIO: StoreIO = { writeFile: (f, d) => fs.writeFile(f, d), rename: (a, b) => fs.rename(a, b) };
 
 export class ShardWriter {
-  private features: Float32Array[] = [];
-  private images: number[] = [];
-  private positions: number[] = [];
+  // The open shard, stored as it will be written (float16 converted as images arrive): no copy when it is written.
+  private features: Float32Array | Uint16Array = new Float32Array(0);
+  private images = new Int32Array(0);
+  private positions = new Int32Array(0);
   private openVectors = 0;
   private firstImage: number;
   private lastImage = -1;
@@ -33,15 +34,32 @@ export class ShardWriter {
 
   /** Adds one image's samples (rows of `dim` values); `imageIndex` must be the next image. */
   async addImage(imageIndex: number, rows: Float32Array, positions: number[]): Promise<void> {
-    // One block per image (not per row): collection adds hundreds of rows per image.
-    this.features.push(rows);
-    for (const p of positions) {
-      this.images.push(imageIndex);
-      this.positions.push(p);
-    }
+    const dim = this.manifest.dim;
+    const at = this.openVectors;
+    this.reserve(at + positions.length);
+    if (this.features instanceof Uint16Array) toHalfInto(rows, this.features, at * dim);
+    else this.features.set(rows, at * dim);
+    this.images.fill(imageIndex, at, at + positions.length);
+    this.positions.set(positions, at);
     this.openVectors += positions.length;
     this.lastImage = imageIndex;
     if (this.openVectors >= this.manifest.shardVectors) await this.flush();
+  }
+
+  /** Room for `vectors` in the open shard: capacity doubles (from 4,096 vectors), never beyond what a shard can need. */
+  private reserve(vectors: number): void {
+    if (vectors <= this.images.length) return;
+    const capacity = Math.max(vectors, Math.min(Math.max(4096, 2 * this.images.length), this.manifest.shardVectors + vectors));
+    const dim = this.manifest.dim;
+    const features = this.manifest.dtype === 'float16' ? new Uint16Array(capacity * dim) : new Float32Array(capacity * dim);
+    features.set(this.features.subarray(0, this.openVectors * dim) as never);
+    const images = new Int32Array(capacity);
+    images.set(this.images.subarray(0, this.openVectors));
+    const positions = new Int32Array(capacity);
+    positions.set(this.positions.subarray(0, this.openVectors));
+    this.features = features;
+    this.images = images;
+    this.positions = positions;
   }
 
   /** Vectors added since the last shard was written. */
@@ -62,11 +80,9 @@ export class ShardWriter {
     const m = this.manifest;
     if (this.openVectors > 0) {
       const dim = m.dim;
-      const all = new Float32Array(this.openVectors * dim);
-      let at = 0;
-      for (const f of this.features) { all.set(f, at); at += f.length; }
-      const features = m.dtype === 'float16' ? { shape: [this.openVectors, dim], data: toHalfArray(all), dtype: 'F16' as const } : { shape: [this.openVectors, dim], data: all };
-      const bytes = serializeSafetensors({ features, image: { shape: [this.openVectors], data: Int32Array.from(this.images) }, position: { shape: [this.openVectors], data: Int32Array.from(this.positions) } });
+      const data = this.features.subarray(0, this.openVectors * dim);
+      const features = data instanceof Uint16Array ? { shape: [this.openVectors, dim], data, dtype: 'F16' as const } : { shape: [this.openVectors, dim], data };
+      const bytes = serializeSafetensors({ features, image: { shape: [this.openVectors], data: this.images.subarray(0, this.openVectors) }, position: { shape: [this.openVectors], data: this.positions.subarray(0, this.openVectors) } });
       const name = `shard-${String(m.shards.length).padStart(5, '0')}.safetensors`;
       const target = path.join(this.dir, name);
       const tmp = `${target}.tmp-${process.pid}`;
@@ -87,9 +103,6 @@ export class ShardWriter {
     } catch (e) {
       throw ioError(e as NodeJS.ErrnoException, this.dir, m);
     }
-    this.features = [];
-    this.images = [];
-    this.positions = [];
     this.pendingSkips = [];
     this.openVectors = 0;
     this.firstImage = end;

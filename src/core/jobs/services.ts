@@ -4,13 +4,16 @@ import { openModel, type ModelContext } from '../model/modelContext';
 import { Explainer } from '../engine/explainer';
 import { ModelRunner } from '../model/modelRunner';
 import type { SessionOptions } from '../onnx/session';
-import { defaultCacheRoot } from '../sae/saeFolder';
+import { defaultCacheRoot, explanationGraphsFolder } from '../sae/saeFolder';
 
 export interface CoreOptions extends SessionOptions {
   /** Where derived files of SAE checkpoints go (default: $FACT_CACHE, else the XDG cache's fact-vscode folder). */
   cacheRoot?: string;
   /** How a person chooses another cache folder, said when it cannot be written. */
   howToChangeCache?: string;
+  /** Keep explanation graphs in the cache root (the CLI and the editor's worker do), so that the first explanation
+   *  in the next process skips building and optimising them. */
+  cacheGraphs?: boolean;
 }
 
 export class CoreServices {
@@ -33,7 +36,7 @@ export class CoreServices {
     let hit = this.explainers.get(ctx);
     if (!hit) {
       for (const [old, e] of this.explainers) if (old.file === file) { this.explainers.delete(old); void e.then((x) => x.dispose()).catch(() => undefined); }
-      hit = Explainer.create(ctx, this.options);
+      hit = Explainer.create(ctx, this.options.cacheGraphs ? { ...this.options, graphCache: explanationGraphsFolder(this.cache.root) } : this.options);
       hit.catch(() => this.explainers.delete(ctx));
       this.explainers.set(ctx, hit);
     }

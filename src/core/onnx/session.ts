@@ -23,6 +23,8 @@ export interface SessionOptions {
   threads?: number;
   /** A folder holding onnxruntime's CUDA provider libraries (see cudaLibraries.ts). */
   cudaLibraryPath?: string;
+  /** A folder where the explanation engine caches its optimised CPU graphs (see engine/graphCache.ts); none when unset. */
+  graphCache?: string;
 }
 
 /** What callers run: the subset of ort.InferenceSession the project uses. */
@@ -39,7 +41,8 @@ export interface OpenedSession {
   readonly fallbackReason?: string | undefined;
 }
 
-function baseOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
+/** onnxruntime's options for a session with these settings (no provider chosen yet). */
+export function baseOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   return {
     graphOptimizationLevel: 'all',
     // FACT_ORT_LOG_SEVERITY=0 prints onnxruntime's verbose log, including where each node was placed (tests use it).
@@ -94,6 +97,20 @@ class ProviderSession implements OpenedSession, RunnableSession {
 export function failingNode(e: unknown): string {
   const m = /running (\w+) node\. Name:'([^']*)'/.exec((e as Error).message ?? '');
   return m ? `node '${m[2]}' (${m[1]})` : 'a node';
+}
+
+/** Whether sessions with these options run on the CPU ('auto' decides once per process), and the note 'auto' left. */
+export async function runsOnCpu(opts: SessionOptions): Promise<{ cpu: boolean; note?: string }> {
+  const requested = opts.executionProvider ?? 'cpu';
+  if (requested === 'cpu') return { cpu: true };
+  if (requested !== 'auto') return { cpu: false };
+  const choice = await chooseAutoProvider(opts);
+  return { cpu: choice.provider === 'cpu', ...(choice.note ? { note: choice.note } : {}) };
+}
+
+/** A CPU session made elsewhere (e.g. from a cached optimised graph), recorded like every other session. */
+export function openedOnCpu(session: ort.InferenceSession, note?: string): OpenedSession {
+  return new ProviderSession(session, 'cpu', note, () => Promise.reject(new Error('A CPU session is never reopened.')), undefined);
 }
 
 export async function openSession(model: Uint8Array, opts: SessionOptions = {}): Promise<OpenedSession> {

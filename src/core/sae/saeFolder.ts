@@ -7,6 +7,8 @@
 //                       consistency.json + consistency.png. Written to `out` when the caller names one (`--out`),
 //                       else to <cache root>/saes/<model hash>-<checkpoint hash>/: a checkpoint folder is only read
 //                       (it may be read-only, e.g. inside the extension's install folder).
+//   explanation graphs  <cache root>/explanation-graphs/: onnxruntime's optimised explanation graphs of models
+//                       (engine/graphCache.ts), keyed by content, so the first explanation in a new process is fast.
 //
 // Reading looks in the derived folder first, then in the checkpoint folder itself (a checkpoint may ship its
 // evaluation summary and C² report, as the default one does), and takes the first file made from these weights.
@@ -53,6 +55,11 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env, home: str
   if (env.FACT_CACHE) return path.resolve(env.FACT_CACHE);
   const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(home, '.cache');
   return path.join(xdg, 'fact-vscode');
+}
+
+/** The folder below a cache root that holds cached explanation graphs (engine/graphCache.ts owns its entries). */
+export function explanationGraphsFolder(cacheRoot: string): string {
+  return path.join(cacheRoot, 'explanation-graphs');
 }
 
 /** Where derived files are written, and how a person chooses another place (said when writing fails). */

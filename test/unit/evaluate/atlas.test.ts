@@ -4,7 +4,10 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { atlasConcept, buildAtlas } from '../../../src/core/concepts/atlas';
+import { presenceTraces, presenceTracesOfImages } from '../../../src/core/concepts/presenceTraces';
 import { cropAroundMass } from '../../../src/core/concepts/traceCrop';
+import { layerLayout } from '../../../src/core/evaluate/layerLayout';
+import { resolveModelLayer } from '../../../src/core/model/modelLayers';
 import { openImageFolder } from '../../../src/core/data/imageFolder';
 import { Explainer } from '../../../src/core/engine/explainer';
 import { evaluateSae } from '../../../src/core/evaluate/evaluate';
@@ -47,6 +50,33 @@ describe('the concept atlas', () => {
       }
     }
     assert.throws(() => atlasConcept(atlas, 24), /Concept 24 is out of range: this SAE has concepts 0–23/);
+    await runner.dispose();
+    await explainer.dispose();
+  });
+
+  it('traces many images in one batched run exactly as it traces each image on its own', async () => {
+    const ctx = await openModel(tiny);
+    const runner = new ModelRunner();
+    const explainer = await Explainer.create(ctx);
+    const sae = randomSae(8, 24, 3, 6);
+    const layer = resolveModelLayer(ctx, 'layer2');
+    const layout = layerLayout(explainer.shapeOf(layer.tensor).slice(1));
+    const cot = { wEnc: sae.wEnc, wDec: sae.wDec, dictSize: 24 };
+    const size = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
+    const images = [[0, 5, 7], [3], [1, 2, 11, 23]].map((concepts, i) => ({ x: Float32Array.from({ length: size }, (_, p) => ((p * (i + 3) * 29 + i) % 256) / 255), concepts }));
+    const batched = await presenceTracesOfImages(ctx, runner, explainer, layer.tensor, layout, cot, naiveEncoder(sae), images);
+    for (const [i, im] of images.entries()) {
+      const alone = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, naiveEncoder(sae), im.x, im.concepts);
+      assert.deepEqual(batched[i]!.input, alone.input);
+      assert.equal(batched[i]!.bias.length, im.concepts.length);
+      im.concepts.forEach((_, j) => assert.ok(Math.abs(batched[i]!.bias[j]! - alone.bias[j]!) <= 1e-5 * Math.max(1, Math.abs(alone.bias[j]!)), `bias of image ${i}, concept ${im.concepts[j]}`));
+      let scale = 0;
+      for (const t of alone.traces) for (const v of t) scale = Math.max(scale, Math.abs(v));
+      assert.ok(scale > 0, 'the traces are not all zero');
+      im.concepts.forEach((_, j) => {
+        for (let p = 0; p < size; p++) assert.ok(Math.abs(batched[i]!.traces[j]![p]! - alone.traces[j]![p]!) <= 1e-5 * scale, `image ${i}, concept ${im.concepts[j]}, value ${p}`);
+      });
+    }
     await runner.dispose();
     await explainer.dispose();
   });

@@ -76,6 +76,26 @@ describe('feature collection', () => {
     await explainer.dispose();
   });
 
+  it('keeps every location in order when the samples cover the map, with the forward pass\'s features', async () => {
+    const ctx = await openModel(tiny);
+    const explainer = await Explainer.create(ctx);
+    const dataset = await openImageFolder(await imageFolder(), 'grayscale');
+    const out = tempDir('fact-store-all-');
+    const m = await collectFeatures(ctx, explainer, { layer: 'layer2', dataset, outDir: out, samplesPerImage: 64, batchSize: 4 });
+    assert.equal(m.samplesPerImage, 64);
+    assert.equal(m.vectors, 23 * 64);
+    const rows = await storeRows(out);
+    for (let v = 0; v < m.vectors; v++) assert.equal(rows.positions[v], v % 64, `vector ${v}`);
+    const runner = new ModelRunner();
+    for (const v of [0, 64 * 5 + 17, m.vectors - 1]) {
+      const r = await runner.run(ctx, preprocessImage(await dataset.image(rows.images[v]!), ctx.preprocess), 1, ['layer2']);
+      const f = r.outputs.layer2!.data;
+      for (let c = 0; c < 8; c++) assert.ok(Math.abs(rows.features[v * 8 + c]! - f[c * 64 + rows.positions[v]!]!) < 1e-5, `vector ${v}, channel ${c}`);
+    }
+    await runner.dispose();
+    await explainer.dispose();
+  });
+
   it('resumes after a cancel and after a full disk with no duplicated and no lost samples', async () => {
     const ctx = await openModel(tiny);
     const explainer = await Explainer.create(ctx);
