@@ -196,7 +196,8 @@ const collect = command({
     'shard-size': opt.int('N', 'vectors per shard'),
     limit: opt.int('N', 'use the first N images'),
     seed: opt.int('S', 'sampling seed', { min: 0 }),
-    range: opt.string('A:B', 'only images A..B-1, into a part-store (what a Slurm task runs)'),
+    order: opt.choice(['shuffled', 'dataset'] as const, 'the order images are visited in: shuffled (default; seeded by --seed, so every shard mixes all classes) or the dataset\'s'),
+    range: opt.string('A:B', 'only positions A..B-1 of the collection order, into a part-store (what a Slurm task runs)'),
     ...slurmOptions,
   },
 }, async (a, c) => {
@@ -210,6 +211,7 @@ const collect = command({
     ...(o['shard-size'] !== undefined ? { shardVectors: o['shard-size'] } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.order !== undefined ? { order: o.order } : {}),
     ...(o.range !== undefined ? { range: imageRange(o.range) } : {}),
   }, c.services, call));
   show(c, o.json, m, () => formatManifest(m, o.out));
