@@ -12,6 +12,7 @@ import { FactError } from '../errors';
 import { evaluateSae } from '../evaluate/evaluate';
 import { loadEvaluationRecords, saveEvaluationRecords, type EvaluationRecords } from '../evaluate/evaluationFile';
 import { FeatureStore } from '../features/featureStore';
+import { VerifiedShards, verifiedShardsFile } from '../features/verifiedShards';
 import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import { histogramPng } from '../render/histogram';
@@ -252,7 +253,9 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
   }
   if (p.overwrite) await deleteTrainState(p.out);
   const ctx = await services.model(p.model);
-  const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`) });
+  // Shards verified before (by an earlier run or `fact verify`) are remembered in the cache and not hashed again.
+  const verified = await VerifiedShards.open(await verifiedShardsFile(services.cache.root, p.features), p.features);
+  const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`), verified });
   const m = store.manifest;
   if (!m.complete) {
     const state = `its collection stopped after ${m.imagesDone} of ${m.dataset.images} images (${m.vectors} vectors)`;
