@@ -45,7 +45,10 @@ async function classesPerBatch(source: VectorSource, l: Layout): Promise<{ mean:
     if (b.rows < l.batch) continue;
     seen.fill(0);
     let distinct = 0;
-    for (let r = 0; r < b.rows; r++) if (!seen[b.data[r]!]++) distinct++;
+    for (let r = 0; r < b.rows; r++) {
+      const c = b.data[r]!;
+      if (!seen[c]) { seen[c] = 1; distinct++; }
+    }
     sum += distinct; n++; min = Math.min(min, distinct);
     if (n >= l.batches) break;
   }

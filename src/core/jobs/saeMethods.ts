@@ -262,6 +262,9 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
     if (!p.allowIncomplete) throw new FactError('bad-store', `The feature store '${p.features}' is incomplete: ${state}. Finish it by running the same \`fact collect\` again, or train on what it holds with --allow-incomplete.`, { file: p.features });
     call.progress(`warning: the feature store '${p.features}' is incomplete: ${state}; training on what it holds.`);
   }
+  if (m.order !== 'shuffled') {
+    call.progress(`note: '${p.features}' was collected in dataset order; batches mix the rows of 4 shards at a time, so if the dataset is sorted by class they hold few classes. Collecting again (images are visited in a seeded random order by default now) gives well-mixed batches.`);
+  }
   const layer = resolveModelLayer(ctx, store.manifest.layer.name);
   let validate: ((w: SaeWeights) => Promise<ValidationScore>) | undefined;
   if (p.validation) {
