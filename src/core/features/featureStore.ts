@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FactError, isFactError, throwIfAborted } from '../errors';
 import { containedFile, containedPath } from '../util/containedFile';
-import { parseSafetensors, type SafeTensor } from '../util/safetensors';
+import { parseSafetensorsHeader, type SafeTensorPlace } from '../util/safetensors';
 import { fromHalfArray } from './float16';
 import { checkManifestMatches, MANIFEST, readManifest, shardPath, type FeatureManifest, type ShardEntry } from './manifest';
 import { readShardFile } from './shardFile';
@@ -64,18 +64,23 @@ export class FeatureStore implements VectorSource {
 
   /** A shard's vectors and their image and position indices, its checksum verified unless the memo vouches for it. */
   async loadShard(s: ShardEntry): Promise<LoadedShard> {
-    const f = await this.readVerified(s);
-    const features = f.tensors.features!;
-    const out = new Float32Array(s.vectors * this.dim);
-    await decodeInto(features, out, 0);
-    return { features: out, image: f.tensors.image!.data as Int32Array, position: f.tensors.position!.data as Int32Array, vectors: s.vectors };
+    const { bytes, places } = await this.readVerified(s);
+    const features = new Float32Array(s.vectors * this.dim);
+    await decodeInto(bytes, places.features!, features, 0);
+    const image = new Int32Array(s.vectors);
+    const position = new Int32Array(s.vectors);
+    copyBytes(bytes, places.image!, image, 0);
+    copyBytes(bytes, places.position!, position, 0);
+    return { features, image, position, vectors: s.vectors };
   }
 
-  private async readVerified(s: ShardEntry): Promise<{ tensors: Record<string, SafeTensor> }> {
+  /** A shard's bytes (in `into` when it fits) and where its tensors lie in them, its checksum verified unless the
+   *  memo vouches for it. */
+  private async readVerified(s: ShardEntry, into?: Buffer): Promise<{ bytes: Buffer; places: Record<string, SafeTensorPlace> }> {
     const file = shardPath(this.dir, s);
     const key = shardKey(s);
     const index = this.manifest.shards.indexOf(s);
-    const read = await readShardFile(path.dirname(file), s.file, { ...namedBy(this.dir, index), maxBytes: maxShardBytes(this.manifest, s) }, { keep: true, hash: (stamp) => !this.verified.has(key, s.sha256, stamp) });
+    const read = await readShardFile(path.dirname(file), s.file, { ...namedBy(this.dir, index), maxBytes: maxShardBytes(this.manifest, s) }, { keep: true, hash: (stamp) => !this.verified.has(key, s.sha256, stamp), ...(into ? { into } : {}) });
     if (read.sha256 === undefined) this.reads.remembered++;
     else {
       this.reads.hashed++;
@@ -85,25 +90,29 @@ export class FeatureStore implements VectorSource {
       }
       await this.verified.record(key, s.sha256, read.stamp);
     }
-    const f = parseSafetensors(read.bytes!, file);
-    const features = f.tensors.features;
-    if (!features || features.shape[0] !== s.vectors || features.shape[1] !== this.dim || !f.tensors.image || !f.tensors.position) {
-      throw new FactError('bad-store', `Shard '${file}' does not hold ${s.vectors}×${this.dim} features with their image and position indices.`, { file });
+    const { places } = parseSafetensorsHeader(read.bytes!, file);
+    const f = places.features, image = places.image, position = places.position;
+    if (!f || f.shape[0] !== s.vectors || f.shape[1] !== this.dim || (f.dtype !== 'F32' && f.dtype !== 'F16') || image?.dtype !== 'I32' || image.count !== s.vectors || position?.dtype !== 'I32' || position.count !== s.vectors) {
+      throw new FactError('bad-store', `Shard '${file}' does not hold ${s.vectors}×${this.dim} float features with their int32 image and position indices.`, { file });
     }
-    return f;
+    return { bytes: read.bytes!, places };
   }
 
   /** The shards of a window, decoded to float32 one after another into one array (one shard's bytes in memory at a
-   *  time), with their rows' image indices when asked for. */
-  private async loadWindow(group: ShardEntry[], rows: number, withImages: boolean, stopped: () => boolean): Promise<{ all: Float32Array; images?: Int32Array }> {
-    const all = new Float32Array(rows * this.dim);
+   *  time, in a buffer reused from shard to shard), with their rows' image indices when asked for. `all` is reused
+   *  from a window already used up, so steady reading allocates nothing. */
+  private async loadWindow(group: ShardEntry[], all: Float32Array<ArrayBuffer>, reading: { buffer?: Buffer }, withImages: boolean, stopped: () => boolean): Promise<{ all: Float32Array<ArrayBuffer>; images?: Int32Array }> {
+    const rows = group.reduce((a, s) => a + s.vectors, 0);
     const images = withImages ? new Int32Array(rows) : undefined;
     let row = 0;
     for (const s of group) {
       if (stopped()) break;
-      const f = await this.readVerified(s);
-      await decodeInto(f.tensors.features!, all, row * this.dim);
-      images?.set(f.tensors.image!.data as Int32Array, row);
+      // Never from Buffer's shared pool (allocUnsafeSlow): this buffer is written again for the next shard.
+      const most = maxShardBytes(this.manifest, s);
+      if (!reading.buffer || reading.buffer.length < most) reading.buffer = Buffer.allocUnsafeSlow(most);
+      const { bytes, places } = await this.readVerified(s, reading.buffer);
+      await decodeInto(bytes, places.features!, all, row * this.dim);
+      if (images) copyBytes(bytes, places.image!, images, row);
       row += s.vectors;
     }
     return { all, ...(images ? { images } : {}) };
@@ -127,10 +136,16 @@ export class FeatureStore implements VectorSource {
     let b = opts.startBatch ?? 0;
     if (b >= starts.length - 1) return;
     let stop = false;
+    // Two window arrays, each as large as the largest window: one in use, one loading; they take turns.
+    const largest = Math.max(...windows.map((win) => win.end - win.first)) * this.dim;
+    const spare: Float32Array<ArrayBuffer>[] = [];
+    // One shard's bytes at a time, in one buffer per epoch's reading (a reading left behind by an earlier loop that
+    // stopped early may still be finishing its shard: it has its own).
+    const reading: { buffer?: Buffer } = {};
     const load = (k: number) => {
       const win = windows[k];
       if (!win) return undefined;
-      const p = this.loadWindow(win.group, win.end - win.first, opts.withImages === true, () => stop);
+      const p = this.loadWindow(win.group, spare.pop() ?? new Float32Array(largest), reading, opts.withImages === true, () => stop);
       p.catch(() => undefined); // awaited below when used; a window never used must not be an unhandled rejection
       return p;
     };
@@ -138,13 +153,16 @@ export class FeatureStore implements VectorSource {
     let next = load(k);
     let out: Float32Array | undefined;
     let outImages: Int32Array | undefined;
+    let current: Float32Array<ArrayBuffer> | undefined;
     let filled = 0;
     try {
       for (; k < windows.length && b < starts.length - 1; k++) {
         throwIfAborted(opts.signal);
         const { w, first: windowFirst, end: windowEnd } = windows[k]!;
+        if (current) spare.push(current); // the previous window is used up: the one after this loads into it
         const { all, images } = await next!;
         next = b < starts.length - 1 ? load(k + 1) : undefined;
+        current = all;
         const perm = permutation(windowEnd - windowFirst, epochSeed * 7919 + w);
         let pos = Math.max(windowFirst, starts[b]! + filled);
         while (pos < windowEnd && b < starts.length - 1) {
@@ -180,17 +198,30 @@ export class FeatureStore implements VectorSource {
   }
 }
 
-/** fp16 or fp32 features into `out` at `offset`, yielding to the event loop between slices (a training step's
- *  completion is never held up by a whole shard's decoding). */
-async function decodeInto(t: SafeTensor, out: Float32Array<ArrayBuffer>, offset: number): Promise<void> {
-  const n = t.data.length;
-  for (let i = 0; i < n; i += DECODE_SLICE) {
-    const end = Math.min(n, i + DECODE_SLICE);
-    if (t.dtype === 'F16') fromHalfArray((t.data as Uint16Array).subarray(i, end), out.subarray(offset + i, offset + end));
-    else if (t.data instanceof Float32Array) out.set(t.data.subarray(i, end), offset + i);
-    else throw new FactError('bad-store', `A shard's features are ${t.dtype}, not F32 or F16.`);
-    if (end < n) await new Promise<void>((resolve) => setImmediate(resolve));
+/** fp16 or fp32 features into `out` at `offset`, straight from the file's bytes (no intermediate copy), yielding to
+ *  the event loop between slices (a training step's completion is never held up by a whole shard's decoding). */
+async function decodeInto(bytes: Buffer, t: SafeTensorPlace, out: Float32Array<ArrayBuffer>, offset: number): Promise<void> {
+  if (t.dtype === 'F32') {
+    const dst = new Uint8Array(out.buffer, out.byteOffset + offset * 4, t.count * 4);
+    for (let i = 0; i < dst.length; i += DECODE_SLICE * 4) {
+      dst.set(bytes.subarray(t.begin + i, Math.min(t.end, t.begin + i + DECODE_SLICE * 4)), i);
+      if (i + DECODE_SLICE * 4 < dst.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return;
   }
+  // fp16: a Uint16 view needs an even address; the data of our shards starts 8-byte aligned, anything else is copied.
+  const at = bytes.byteOffset + t.begin;
+  const half = at % 2 === 0 ? new Uint16Array(bytes.buffer, at, t.count) : new Uint16Array(new Uint8Array(bytes.subarray(t.begin, t.end)).buffer);
+  for (let i = 0; i < t.count; i += DECODE_SLICE) {
+    const end = Math.min(t.count, i + DECODE_SLICE);
+    fromHalfArray(half.subarray(i, end), out.subarray(offset + i, offset + end));
+    if (end < t.count) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** An int32 tensor's bytes into `out` at element `offset`. */
+function copyBytes(bytes: Buffer, t: SafeTensorPlace, out: Int32Array, offset: number): void {
+  new Uint8Array(out.buffer, out.byteOffset + offset * 4, t.count * 4).set(bytes.subarray(t.begin, t.end));
 }
 
 /** The memo's name for a shard: its part (in a merged store) and file. */

@@ -18,7 +18,8 @@ export interface ShardRead {
 }
 
 /** `want.hash`: hash the bytes, or decide from the file's stamp (e.g. not when it was verified before). */
-export async function readShardFile(dir: string, name: string, by: NamedBy & { maxBytes: number }, want: { keep: boolean; hash: boolean | ((stamp: ShardStamp) => boolean) }): Promise<ShardRead> {
+/** `want.into`: a buffer to read into when it is large enough (reused from shard to shard: no fresh pages each time). */
+export async function readShardFile(dir: string, name: string, by: NamedBy & { maxBytes: number }, want: { keep: boolean; hash: boolean | ((stamp: ShardStamp) => boolean); into?: Buffer }): Promise<ShardRead> {
   const file = await containedFile(dir, name, by);
   const handle = await fs.open(file, 'r');
   try {
@@ -29,7 +30,7 @@ export async function readShardFile(dir: string, name: string, by: NamedBy & { m
     }
     const stamp = stampOf(st);
     const hash = (typeof want.hash === 'function' ? want.hash(stamp) : want.hash) ? createHash('sha256') : undefined;
-    const bytes = want.keep ? Buffer.allocUnsafe(size) : undefined;
+    const bytes = want.keep ? (want.into && want.into.length >= size ? want.into.subarray(0, size) : Buffer.allocUnsafe(size)) : undefined;
     const scratch = bytes ? undefined : Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
     let off = 0;
     while (off < size && (bytes || hash)) {
