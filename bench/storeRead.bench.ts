@@ -7,7 +7,8 @@
 //     batch 4,096) and FaCT's ResNet-50 layer4 shape (d = 2,048, 16,384 latents, k = 16, batch 1,024), each from a
 //     3 GB store. The store's first read hashes every shard it loads (no memo), as a first training does.
 // FACT_BENCH_STORE_GB (e.g. "0.15,0.76,3") and FACT_BENCH_STORE_STEPS ("200,20") change the sizes and step counts;
-// FACT_BENCH_STORE_LAYER4=0 leaves out the layer4 shape (a step takes tens of seconds on a loaded 2-core machine).
+// FACT_BENCH_STORE_LAYER4=0 leaves out the layer4 shape (a step takes tens of seconds on a loaded 2-core machine),
+// FACT_BENCH_STORE_DEFAULT=0 the default shape.
 import { rmSync } from 'node:fs';
 import { FeatureStore } from '../src/core/features/featureStore';
 import type { FeatureManifest } from '../src/core/features/manifest';
@@ -61,7 +62,7 @@ async function throughput(source: VectorSource, s: Shape): Promise<{ vps: number
     if (steps === 0) { firstStep = (performance.now() - t0) / 1000; t1 = performance.now(); }
     if (++steps > s.steps) break;
   }
-  const vps = (s.steps * s.B) / ((performance.now() - t1) / 1000);
+  const vps = ((steps - 1) * s.B) / ((performance.now() - t1) / 1000);
   await session.dispose();
   return { vps, firstStep };
 }
@@ -88,7 +89,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     const open = (performance.now() - t0) / 1000;
     const full = await verifyStore(dir);
     report({ name: `open a ${(full.bytes / 1e9).toFixed(2)} GB store (${store.shards.length} shards)`, ours: open * 1000, reference: full.seconds * 1000, referenceName: 'hash every shard (open before; fact verify)', unit: 'ms', note: `hashing: ${(full.bytes / 1e9 / full.seconds).toFixed(2)} GB/s` });
-    if (gb === Math.max(...sizes)) {
+    if (gb === Math.max(...sizes) && process.env.FACT_BENCH_STORE_DEFAULT !== '0') {
       const s: Shape = { label: 'default d=128 K=1024 k=8 B=4096', d: 128, K: 1024, k: 8, B: 4096, steps: defaultSteps };
       const fromStore = await throughput(await FeatureStore.open(dir), s);
       const fromMemory = await throughput(await firstRows(store, s), s);
