@@ -4,6 +4,7 @@
 // hold only their class (1-dimensional), so the real layouts fit: Fashion-MNIST at layer3 with every location kept
 // (6,000 images, 196 per image, batch 4,096), and ImageNet at ResNet-50 layer4 (1,281,167 images of 1,000 classes,
 // 18 samples per image, batch 4,096; the first 300 batches of an epoch). Shards of 65,536 vectors, window of 4.
+import { rmSync } from 'node:fs';
 import { collectionOrder, type CollectionOrder } from '../src/core/features/collectionOrder';
 import { FeatureStore } from '../src/core/features/featureStore';
 import type { FeatureManifest } from '../src/core/features/manifest';
@@ -61,8 +62,9 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     for (let i = 0; i < l.images; i++) labels.fill(classOf(l, i), i * l.samples, (i + 1) * l.samples);
     const full = await classesPerBatch(new ArrayVectorSource(labels, 1), l);
     for (const order of ['dataset', 'shuffled'] as const) {
-      const store = await FeatureStore.open(await labelStore(l, order));
-      const got = await classesPerBatch(store, l);
+      const dir = await labelStore(l, order);
+      const got = await classesPerBatch(await FeatureStore.open(dir), l);
+      rmSync(dir, { recursive: true, force: true });
       // Not a speed: no ratio column; the full shuffle's figures are in the note.
       report({ name: `${l.label}: collected in ${order} order`, ours: Math.round(got.mean * 100) / 100, unit: 'classes per batch', note: `fewest ${got.min}; full shuffle ${full.mean.toFixed(2)} (fewest ${full.min}) of ${l.classes}` });
     }
