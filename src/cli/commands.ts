@@ -6,7 +6,7 @@ import type { CoreServices } from '../core/jobs/services';
 import type { DatasetSpec } from '../core/data/openDataset';
 import { saeInits } from '../core/sae/saeConfig';
 import { planOptions } from './planOptions';
-import { formatCheck, formatConcept, formatConsistency, formatDecision, formatDevices, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, stripPngs } from './format';
+import { formatCheck, formatConcept, formatConsistency, formatDecision, formatDevices, formatEvaluation, formatExplanation, formatInspection, formatManifest, formatPredictions, formatTraining, formatVerification, stripPngs } from './format';
 import { opt, UsageError, type CommandSpec, type Options, type Parsed } from './options';
 import { slurmOptions } from './slurmOptions';
 
@@ -186,7 +186,8 @@ const collect = command({
     'shard-size': opt.int('N', 'vectors per shard'),
     limit: opt.int('N', 'use the first N images'),
     seed: opt.int('S', 'sampling seed', { min: 0 }),
-    range: opt.string('A:B', 'only images A..B-1, into a part-store (what a Slurm task runs)'),
+    order: opt.choice(['shuffled', 'dataset'] as const, 'visit images in a seeded random order (default; every shard then mixes all classes) or in dataset order'),
+    range: opt.string('A:B', 'only positions A..B-1 of the collection order, into a part-store (what a Slurm task runs)'),
     ...slurmOptions,
   },
 }, async (a, c) => {
@@ -200,6 +201,7 @@ const collect = command({
     ...(o['shard-size'] !== undefined ? { shardVectors: o['shard-size'] } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.order !== undefined ? { order: o.order } : {}),
     ...(o.range !== undefined ? { range: imageRange(o.range) } : {}),
   }, c.services, call));
   show(c, o.json, m, () => formatManifest(m, o.out));
@@ -220,7 +222,7 @@ const train = command({
     'validate-split': opt.string('NAME', 'keep the best checkpoint by accuracy with the SAE on this split'),
     'validate-from': opt.int('I', 'first image of the validation split', { min: 0 }),
     'validate-count': opt.int('N', 'validation images'),
-    'skip-damaged': opt.flag('skip damaged shards instead of stopping'),
+    'skip-damaged': opt.flag('hash every shard not verified before, then train without damaged ones (default: each shard is verified as it is first read; a damaged one stops training)'),
     overwrite: opt.flag('retrain a finished checkpoint (otherwise refused)'),
     'allow-incomplete': opt.flag('train on a store whose collection did not finish'),
     init: opt.choice(saeInits, 'initialisation: isotropic (default) or fact (FaCT\'s kaiming-uniform)'),
@@ -331,6 +333,19 @@ const merge = command({
   options: {},
 }, async ({ positional, options: o }, c) => (await slurm()).runMerge(positional, c.out, o.json === true, c.signal));
 
+const verify = command({
+  name: 'verify', args: ['STORE'], summary: 'Check every shard of a feature store against its checksum; remembers the good ones, so training does not hash them again.',
+  details: ['Training verifies each shard as it first reads it; this is the full check on demand. Exit 1 when a shard is damaged or missing.'],
+  options: {},
+}, async ({ positional: [store], options: o }, c) => {
+  const { verifyStore } = await import('../core/features/verifyStore');
+  const { verifiedShardsFile } = await import('../core/features/verifiedShards');
+  const memoFile = await verifiedShardsFile(c.services.cache.root, store!);
+  const r = await job(c, (call) => verifyStore(store!, { memoFile, signal: c.signal, onProgress: (d, t) => call.progress(`${d}/${t} shards verified`, d / t) }));
+  show(c, o.json, r, () => formatVerification(r));
+  return r.damaged.length ? 1 : 0;
+});
+
 const jobs = command({
   name: 'jobs', args: ['[cancel]', '[ID]'], summary: 'This project\'s Slurm jobs: state, progress, log; `fact jobs cancel ID` cancels one.',
   options: {},
@@ -349,7 +364,7 @@ function imageRange(v: string): [number, number] {
 }
 
 /** Every command, in the order the overview lists them. */
-export const commands = { inspect, predict, check, explain, collect, train, evaluate, concepts, consistency, devices, merge, jobs, plan } as const;
+export const commands = { inspect, predict, check, explain, collect, train, evaluate, concepts, consistency, devices, merge, verify, jobs, plan } as const;
 export type CommandName = keyof typeof commands;
 
 export function isCommandName(name: string): name is CommandName {

@@ -3,6 +3,7 @@ import type { ProviderProbe } from '../core/onnx/devices';
 import type { ModelInspection } from '../core/model/inspectModel';
 import type { CheckReport } from '../core/engine/checkModel';
 import type { FeatureManifest } from '../core/features/manifest';
+import type { StoreVerification } from '../core/features/verifyStore';
 import type { ExplainResult, ImagePrediction } from '../core/jobs/methods';
 import type { DecisionResult, SaeMethods } from '../core/jobs/saeMethods';
 import type { EvaluationSummary } from '../core/sae/saeFolder';
@@ -86,6 +87,12 @@ export function formatManifest(m: FeatureManifest, dir: string): string {
     for (const s of m.skipped) lines.push(`    ${s.id}: ${s.reason}`);
   }
   return lines.join('\n');
+}
+
+export function formatVerification(r: StoreVerification): string {
+  const rate = r.seconds > 0 ? `, ${(r.bytes / 1e9 / r.seconds).toFixed(2)} GB/s` : '';
+  const head = `Feature store ${r.store}: ${r.good} of ${r.shards} shards match their checksums (${(r.bytes / 1e9).toFixed(2)} GB hashed in ${r.seconds.toFixed(1)} s${rate}).`;
+  return [head, ...r.damaged.map((d) => `  ${d.problem}`), ...(r.damaged.length ? ['Train without them with `fact train … --skip-damaged`, or collect again.'] : [])].join('\n');
 }
 
 /** A result without its base64 PNGs (they are for the editor; the CLI writes files instead). */

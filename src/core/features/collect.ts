@@ -9,6 +9,7 @@ import type { RawImage } from '../data/rawImage';
 import type { Explainer } from '../engine/explainer';
 import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
+import { collectionOrder, type CollectionOrder } from './collectionOrder';
 import { readManifest, writeManifest, type FeatureDtype, type FeatureManifest } from './manifest';
 import { defaultSamplesPerImage, sampleLocations } from './sampleLocations';
 import { nodeIO, ShardWriter, type StoreIO } from './shardWriter';
@@ -25,10 +26,14 @@ export interface CollectOptions {
   budgetGB?: number;
   shardVectors?: number;
   seed?: number;
+  /** The order images are visited in (default 'shuffled': every shard a sample of the whole dataset, however it is
+   *  sorted); see collectionOrder.ts. */
+  order?: CollectionOrder;
   batchSize?: number;
   /** Use only the first `limit` images. */
   limit?: number;
-  /** Collect only images [first, end) of the (limited) dataset into a part-store: one Slurm task's share. Each
+  /** Collect only positions [first, end) of the (limited) dataset's collection order into a part-store: one Slurm
+   * task's share. Each
    * image's sampling depends only on its index and the seed, so the parts merge into exactly the one-machine store. */
   range?: [number, number];
   signal?: AbortSignal;
@@ -62,6 +67,7 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO);
   const batchSize = opts.batchSize ?? 32;
   const seed = manifest.seed;
+  const visit = collectionOrder(images, seed, manifest.order ?? 'dataset');
   const t0 = Date.now();
   const startImage = manifest.imagesDone;
   // Batches lie on one grid for the whole dataset (multiples of the batch size from image 0), whatever part or resume
@@ -73,7 +79,7 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   const everyLocation = samples >= locations ? Array.from({ length: locations }, (_, p) => p) : undefined;
   // Element (c, p) of an image sits at its offset + c·cStride + p·pStride (C×H×W or T×C).
   const [cStride, pStride] = spatial ? [locations, 1] : [1, dim];
-  const decode = (from: number) => decodeRange(opts.dataset, from, Math.min(images, from + batchSize));
+  const decode = (from: number) => decodeRange(opts.dataset, visit, from, Math.min(images, from + batchSize));
   let next = startImage < end ? decode(firstBatch) : undefined;
   for (let from = firstBatch; from < end; from += batchSize) {
     throwIfAborted(opts.signal, 'Feature collection');
@@ -95,14 +101,14 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     }
     let k = 0;
     for (const d of decoded) {
-      if (d.index >= end) break; // the next part's
-      if (d.index < startImage) { if (d.image) k++; continue; } // done before the resume, or the previous part's
-      if (!d.image) { writer.markSkipped(d.index, d.id, d.error!); continue; }
+      if (d.position >= end) break; // the next part's
+      if (d.position < startImage) { if (d.image) k++; continue; } // done before the resume, or the previous part's
+      if (!d.image) { writer.markSkipped(d.position, d.id, d.error!); continue; }
       const off = k * dim * locations;
       const picks = everyLocation ?? sampleLocations(locationWeights(f!, g!, off, dim, locations, cStride, pStride), samples, seed * 1_000_003 + d.index);
       const rows = new Float32Array(picks.length * dim);
       picks.forEach((p, r) => { for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f![i]!; });
-      await writer.addImage(d.index, rows, picks);
+      await writer.addImage(d.position, d.index, rows, picks);
       k++;
     }
     const done = to - startImage;
@@ -135,16 +141,18 @@ function checkRange(range: [number, number] | undefined, images: number): [numbe
   return range;
 }
 
-interface Decoded { index: number; id: string; image?: RawImage; error?: string }
+/** An image at `position` of the collection order; `index` is its index in the dataset. */
+interface Decoded { position: number; index: number; id: string; image?: RawImage; error?: string }
 
-async function decodeRange(dataset: Dataset, from: number, to: number): Promise<Decoded[]> {
+async function decodeRange(dataset: Dataset, visit: Uint32Array, from: number, to: number): Promise<Decoded[]> {
   return Promise.all(Array.from({ length: to - from }, async (_, k) => {
-    const index = from + k;
+    const position = from + k;
+    const index = visit[position]!;
     const { id } = dataset.item(index);
     try {
-      return { index, id, image: await dataset.image(index) };
+      return { position, index, id, image: await dataset.image(index) };
     } catch (e) {
-      if (isFactError(e) && e.code === 'bad-image') return { index, id, error: e.message };
+      if (isFactError(e) && e.code === 'bad-image') return { position, index, id, error: e.message };
       throw e;
     }
   }));
@@ -157,7 +165,7 @@ async function openOrCreate(ctx: ModelContext, opts: CollectOptions, layer: Feat
     const same = m.model.sha256 === ctx.loaded.sha256 && m.layer.tensor === layer.tensor && m.dtype === p.dtype && m.dim === p.dim
       && m.dataset.source === opts.dataset.source && m.dataset.images === p.images && (opts.seed === undefined || opts.seed === m.seed)
       && (opts.samplesPerImage === undefined || opts.samplesPerImage === m.samplesPerImage)
-      && String(m.range ?? '') === String(p.range ?? '');
+      && String(m.range ?? '') === String(p.range ?? '') && (opts.order === undefined || opts.order === (m.order ?? 'dataset'));
     if (!same) {
       throw new FactError('bad-store', `'${opts.outDir}' already holds a feature store for ${m.model.file} layer '${m.layer.name}' (${m.dataset.images} images of ${m.dataset.source}, ${m.dtype}); collect into another folder or delete it.`, { file: opts.outDir });
     }
@@ -168,7 +176,7 @@ async function openOrCreate(ctx: ModelContext, opts: CollectOptions, layer: Feat
     format: 1, kind: 'fact-feature-store', model: { file: ctx.file, sha256: ctx.loaded.sha256 }, layer, dtype: p.dtype, dim: p.dim,
     samplesPerImage: p.samples, shardVectors: opts.shardVectors ?? 65536,
     dataset: { source: opts.dataset.source, kind: opts.dataset.kind, images: p.images, classes: opts.dataset.classes },
-    seed: opts.seed ?? 0, weighting: 'abs-contribution-predicted', imagesDone: p.range?.[0] ?? 0, vectors: 0, complete: false, shards: [],
+    seed: opts.seed ?? 0, order: opts.order ?? 'shuffled', weighting: 'abs-contribution-predicted', imagesDone: p.range?.[0] ?? 0, vectors: 0, complete: false, shards: [],
     ...(p.range ? { range: p.range } : {}), skipped: [], createdAt: now, updatedAt: now,
   };
   await writeManifest(opts.outDir, m);

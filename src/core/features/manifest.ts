@@ -4,13 +4,15 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { FactError, isFactError } from '../errors';
 import { readFileOrThrow, writeFileAtomic } from '../util/files';
+import type { CollectionOrder } from './collectionOrder';
 
 export type FeatureDtype = 'float32' | 'float16';
 
 export interface ShardEntry {
   file: string;
   vectors: number;
-  /** Images [first, end) whose samples this shard holds; shards hold whole images. */
+  /** Positions [first, end) in the collection order (see `order`) whose images' samples this shard holds; shards hold
+   *  whole images. In dataset order a position is the image's index. */
   images: [number, number];
   sha256: string;
   /** In a merged store: the part sub-store (a folder under `parts/`) that holds this shard. */
@@ -32,6 +34,9 @@ export interface FeatureManifest {
   shardVectors: number;
   dataset: { source: string; kind: string; images: number; classes: string[] };
   seed: number;
+  /** The order images were visited in: a seeded permutation ('shuffled', see collectionOrder.ts) or the dataset's own
+   *  order ('dataset'; also every store without this field). Ranges, `imagesDone` and part ranges count positions in it. */
+  order?: CollectionOrder;
   /** How locations were sampled. */
   weighting: 'abs-contribution-predicted';
   imagesDone: number;

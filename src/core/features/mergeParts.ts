@@ -33,7 +33,7 @@ export interface MergeOptions {
 const SAME: [string, (m: FeatureManifest) => unknown][] = [
   ['model (sha256)', (m) => m.model.sha256], ['layer', (m) => m.layer.tensor], ['dtype', (m) => m.dtype], ['dim', (m) => m.dim],
   ['samples per image', (m) => m.samplesPerImage], ['seed', (m) => m.seed], ['weighting', (m) => m.weighting],
-  ['dataset', (m) => m.dataset.source], ['dataset images', (m) => m.dataset.images], ['shard size', (m) => m.shardVectors],
+  ['collection order', (m) => m.order ?? 'dataset'], ['dataset', (m) => m.dataset.source], ['dataset images', (m) => m.dataset.images], ['shard size', (m) => m.shardVectors],
 ];
 
 export async function listParts(storeDir: string, expected = 0): Promise<string[]> {

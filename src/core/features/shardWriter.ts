@@ -32,8 +32,9 @@ export class ShardWriter {
     this.firstImage = manifest.imagesDone;
   }
 
-  /** Adds one image's samples (rows of `dim` values); `imageIndex` must be the next image. */
-  async addImage(imageIndex: number, rows: Float32Array, positions: number[]): Promise<void> {
+  /** Adds one image's samples (rows of `dim` values): the image at `position` of the collection order (the next one),
+   *  whose dataset index is `imageIndex`. */
+  async addImage(position: number, imageIndex: number, rows: Float32Array, positions: number[]): Promise<void> {
     const dim = this.manifest.dim;
     const at = this.openVectors;
     this.reserve(at + positions.length);
@@ -42,7 +43,7 @@ export class ShardWriter {
     this.images.fill(imageIndex, at, at + positions.length);
     this.positions.set(positions, at);
     this.openVectors += positions.length;
-    this.lastImage = imageIndex;
+    this.lastImage = position;
     if (this.openVectors >= this.manifest.shardVectors) await this.flush();
   }
 
@@ -68,8 +69,8 @@ export class ShardWriter {
   }
 
   /** An image that yielded no samples (it did not decode) still counts as done when the shard closes. */
-  markSkipped(imageIndex: number, id: string, reason: string): void {
-    this.lastImage = imageIndex;
+  markSkipped(position: number, id: string, reason: string): void {
+    this.lastImage = position;
     this.pendingSkips.push({ id, reason });
   }
 

@@ -2,12 +2,19 @@
 // Batches come in a shuffled order that depends only on (seed, epoch), so a resumed run sees the same data.
 import { throwIfAborted } from '../errors';
 
-export interface VectorBatch { data: Float32Array; rows: number }
+export interface VectorBatch {
+  data: Float32Array;
+  rows: number;
+  /** The dataset index of each row's image, when asked for (`withImages`, a store only): to see how mixed batches are. */
+  images?: Int32Array;
+}
 
 export interface BatchOptions {
   batchSize: number;
   epoch: number;
   seed: number;
+  /** Also give each row's image index (a feature store only). */
+  withImages?: boolean;
   /** Skip this many batches of the epoch (resume). */
   startBatch?: number;
   signal?: AbortSignal;

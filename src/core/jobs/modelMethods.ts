@@ -7,6 +7,7 @@ import { openDataset, type DatasetSpec } from '../data/openDataset';
 import { preprocessImage } from '../data/preprocess';
 import { withWriterLock } from '../util/writerLock';
 import { collectFeatures, type CollectProgress } from '../features/collect';
+import type { CollectionOrder } from '../features/collectionOrder';
 import type { FeatureDtype, FeatureManifest } from '../features/manifest';
 import { checkModel, type CheckReport } from '../engine/checkModel';
 import { explainImage, type ImageExplanation } from '../engine/explainImage';
@@ -36,7 +37,7 @@ export interface ModelMethods {
   explain: { params: { model: string; image: string; classIndex?: number; outDir?: string }; result: ExplainResult };
   check: { params: { model: string; images?: string[] }; result: CheckReport };
   collect: {
-    params: { model: string; layer: string; dataset: DatasetSpec; outDir: string; dtype?: FeatureDtype; samplesPerImage?: number; budgetGB?: number; shardVectors?: number; seed?: number; limit?: number };
+    params: { model: string; layer: string; dataset: DatasetSpec; outDir: string; dtype?: FeatureDtype; samplesPerImage?: number; budgetGB?: number; shardVectors?: number; seed?: number; order?: CollectionOrder; limit?: number };
     result: FeatureManifest;
   };
   inspect: { params: { model: string }; result: ModelInspection };

@@ -12,6 +12,7 @@ import { FactError } from '../errors';
 import { evaluateSae } from '../evaluate/evaluate';
 import { loadEvaluationRecords, saveEvaluationRecords, type EvaluationRecords } from '../evaluate/evaluationFile';
 import { FeatureStore } from '../features/featureStore';
+import { VerifiedShards, verifiedShardsFile } from '../features/verifiedShards';
 import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import { histogramPng } from '../render/histogram';
@@ -268,12 +269,17 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
   }
   if (p.overwrite) await deleteTrainState(p.out);
   const ctx = await services.model(p.model);
-  const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`) });
+  // Shards verified before (by an earlier run or `fact verify`) are remembered in the cache and not hashed again.
+  const verified = await VerifiedShards.open(await verifiedShardsFile(services.cache.root, p.features), p.features);
+  const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`), verified });
   const m = store.manifest;
   if (!m.complete) {
     const state = `its collection stopped after ${m.imagesDone} of ${m.dataset.images} images (${m.vectors} vectors)`;
     if (!p.allowIncomplete) throw new FactError('bad-store', `The feature store '${p.features}' is incomplete: ${state}. Finish it by running the same \`fact collect\` again, or train on what it holds with --allow-incomplete.`, { file: p.features });
     call.progress(`warning: the feature store '${p.features}' is incomplete: ${state}; training on what it holds.`);
+  }
+  if (m.order !== 'shuffled') {
+    call.progress(`note: '${p.features}' was collected in dataset order; batches mix the rows of 4 shards at a time, so if the dataset is sorted by class they hold few classes. Collecting again (images are visited in a seeded random order by default now) gives well-mixed batches.`);
   }
   const layer = resolveModelLayer(ctx, store.manifest.layer.name);
   let validate: ((w: SaeWeights) => Promise<ValidationScore>) | undefined;

@@ -25,7 +25,11 @@ function view(dtype: SafeDtype, buf: ArrayBuffer, offset: number, count: number)
   }
 }
 
-export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafeFile {
+/** Where one tensor's data lies in a safetensors file's bytes. */
+export interface SafeTensorPlace { dtype: SafeDtype; shape: number[]; count: number; begin: number; end: number }
+
+/** The validated header of a safetensors file: each tensor's place in `bytes` (absolute offsets), nothing copied. */
+export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors data'): { places: Record<string, SafeTensorPlace>; metadata: Record<string, string>; dataStart: number } {
   const bad = (why: string) => new FactError('bad-input', `'${source}' is not a valid safetensors file: ${why}.`, { file: source });
   if (bytes.length < 8) throw bad(`it is only ${bytes.length} bytes long`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -39,10 +43,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   }
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
-  // Copy the data once into an aligned buffer, so every tensor can be a typed-array view.
-  // (Uint8Array's constructor copies; Buffer#slice would return a view into a larger, unaligned buffer.)
-  const data = new Uint8Array(bytes.subarray(dataStart)).buffer;
-  const tensors: Record<string, SafeTensor> = {};
+  const places: Record<string, SafeTensorPlace> = {};
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
@@ -54,8 +55,18 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
     if (end > dataLength) throw bad(`tensor '${name}' ends at byte ${end} but the data holds ${dataLength} bytes (truncated?)`);
     if (end - begin !== count * size) throw bad(`tensor '${name}' has ${end - begin} bytes for shape [${t.shape.join(', ')}]`);
     if (begin % size !== 0) throw bad(`tensor '${name}' is not aligned`);
-    tensors[name] = { dtype: t.dtype, shape: t.shape, data: view(t.dtype, data, begin, count) };
+    places[name] = { dtype: t.dtype, shape: t.shape, count, begin: dataStart + begin, end: dataStart + end };
   }
+  return { places, metadata, dataStart };
+}
+
+export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafeFile {
+  const { places, metadata, dataStart } = parseSafetensorsHeader(bytes, source);
+  // Copy the data once into an aligned buffer, so every tensor can be a typed-array view.
+  // (Uint8Array's constructor copies; Buffer#slice would return a view into a larger, unaligned buffer.)
+  const data = new Uint8Array(bytes.subarray(dataStart)).buffer;
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [name, t] of Object.entries(places)) tensors[name] = { dtype: t.dtype, shape: t.shape, data: view(t.dtype, data, t.begin - dataStart, t.count) };
   return { tensors, metadata };
 }
 

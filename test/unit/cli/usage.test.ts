@@ -21,8 +21,8 @@ async function grey(dir: string, name: string, value: number): Promise<string> {
 }
 
 describe('fact usage', () => {
-  it('has the thirteen commands', () => {
-    assert.deepEqual([...names].sort(), ['check', 'collect', 'concepts', 'consistency', 'devices', 'evaluate', 'explain', 'inspect', 'jobs', 'merge', 'plan', 'predict', 'train']);
+  it('has the fourteen commands', () => {
+    assert.deepEqual([...names].sort(), ['check', 'collect', 'concepts', 'consistency', 'devices', 'evaluate', 'explain', 'inspect', 'jobs', 'merge', 'plan', 'predict', 'train', 'verify']);
   });
 
   for (const name of names) {

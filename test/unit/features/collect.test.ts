@@ -10,6 +10,7 @@ import { FeatureStore } from '../../../src/core/features/featureStore';
 import { readManifest } from '../../../src/core/features/manifest';
 import { sampleLocations } from '../../../src/core/features/sampleLocations';
 import { nodeIO } from '../../../src/core/features/shardWriter';
+import { permutation } from '../../../src/core/features/vectorSource';
 import { openModel } from '../../../src/core/model/modelContext';
 import { ModelRunner } from '../../../src/core/model/modelRunner';
 import { preprocessImage } from '../../../src/core/data/preprocess';
@@ -129,17 +130,25 @@ describe('feature collection', () => {
     await explainer.dispose();
   });
 
-  it('reports a damaged shard, then stops or skips it as asked, and refuses a store from another model or layer', async () => {
+  it('finds a damaged shard while training reads it (opening reads no shard), or skips it as asked; refuses a store from another model or layer', async () => {
     const ctx = await openModel(tiny);
     const explainer = await Explainer.create(ctx);
     const dataset = await openImageFolder(await imageFolder(), 'grayscale');
     const out = tempDir();
     const m = await collectFeatures(ctx, explainer, { layer: 'layer2', dataset, outDir: out, samplesPerImage: 3, shardVectors: 20 });
-    const file = path.join(out, m.shards[1]!.file);
+    const damaged = m.shards[1]!;
+    const file = path.join(out, damaged.file);
     const bytes = readFileSync(file);
     bytes[bytes.length - 3]! ^= 0xff;
     writeFileSync(file, bytes);
-    await assert.rejects(FeatureStore.open(out), /has a wrong checksum/);
+    // Opening only locates the shards; the damage shows when the shard is read, after the batches before it.
+    const lazy = await FeatureStore.open(out, { window: 1 });
+    let before = 0;
+    await assert.rejects(async () => { for await (const _ of lazy.batches({ batchSize: 4, epoch: 0, seed: 1 })) before++; },
+      (e: Error & { details?: { file?: string } }) => /Shard '.*shard-00001\.safetensors' has a wrong checksum .*Run again with the option to skip damaged shards/.test(e.message) && e.details?.file === file);
+    const order = Array.from(permutation(m.shards.length, 1000), (i) => m.shards[i]!);
+    const rowsBefore = order.slice(0, order.indexOf(damaged)).reduce((a, s) => a + s.vectors, 0);
+    assert.equal(before, Math.floor(rowsBefore / 4), 'every batch before the damaged shard was trained on, none after');
     const skipped: string[] = [];
     const store = await FeatureStore.open(out, { onBadShard: 'skip', onSkip: (s) => skipped.push(s) });
     assert.deepEqual(skipped, [m.shards[1]!.file]);
