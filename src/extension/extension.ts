@@ -7,12 +7,21 @@ import type { FeatureManifest } from '../core/features/manifest';
 import { collectFeaturesCommand, chooseDataset, type CollectArgs } from './commands/collectFeatures';
 import { explainArgs, explainImageCommand, type ExplainArgs } from './commands/explainImage';
 import { openModelCommand } from './commands/openModel';
-import { pickModel } from './commands/pickModel';
-import {
-  chooseSaeCommand, evaluateSaeCommand, measureConsistencyCommand, openConceptCommand, saeArg, showConsistencyCommand, trainArgs, trainSaeCommand,
-  type ConsistencyResult, type EvaluateResult, type TrainArgs, type TrainResult,
-} from './commands/saeCommands';
-import { asNode, deleteCheckpoint, layerOf, modelOf, revealNode } from './commands/treeCommands';
+import { cancelJobCommand } from './commands/cancelJob';
+import { chooseSaeCommand } from './commands/chooseSae';
+import { resumeTrainingCommand } from './commands/resumeTraining';
+import { selectModelCommand } from './commands/selectModel';
+import { showTrainingCommand } from './commands/showTraining';
+import { deleteCheckpoint } from './commands/deleteCheckpoint';
+import { evaluateSaeCommand, type EvaluateResult } from './commands/evaluateSae';
+import { measureConsistencyCommand, type ConsistencyResult } from './commands/measureConsistency';
+import { openConceptCommand } from './commands/openConcept';
+import { revealNode } from './commands/revealInExplorer';
+import { showConsistencyCommand } from './commands/showConsistency';
+import { trainArgs, trainSaeCommand, type TrainArgs, type TrainResult } from './commands/trainSae';
+import { pickModel } from './pick/pickModel';
+import { saeArg } from './pick/pickSae';
+import { layerOf, modelOf } from './tree/nodeArgs';
 import { missingNativeBinaries, missingNativeMessage } from '../core/nativeRuntime';
 import { core, registerCoreLifecycle } from './coreClient';
 import { JobRunner } from './jobs/jobRunner';
@@ -114,11 +123,7 @@ export function activate(context: vscode.ExtensionContext): FactApi {
     command('fact.openModel', (arg) => openModelCommand(fact, modelOf(arg))),
     command('fact.openJobLog', (arg) => openJobLog(fact, arg)),
     command('fact.cancelClusterJob', (arg) => cancelClusterJob(fact, arg)),
-    command('fact.selectModel', async (arg) => {
-      const given = modelOf(arg);
-      if (given) await choices.setModel(given);
-      return given ?? pickModel(fact, { title: 'FaCT: choose the active model' });
-    }),
+    command('fact.selectModel', (arg) => selectModelCommand(fact, arg)),
     command('fact.setActiveModel', async (arg) => {
       const model = modelOf(arg);
       if (model) await choices.setModel(model);
@@ -139,16 +144,7 @@ export function activate(context: vscode.ExtensionContext): FactApi {
       const model = modelOf(arg) ?? choices.model() ?? (await pickModel(fact));
       return model ? chooseDataset(fact, model) : undefined;
     }),
-    command('fact.cancelJob', async (arg) => {
-      const running = jobs.list();
-      if (typeof arg === 'number') return jobs.cancel(arg);
-      if (running.length === 0) {
-        void ui.info('FaCT: no job is running.');
-        return false;
-      }
-      const picked = running.length === 1 ? { value: running[0]! } : await ui.quickPick(running.map((j) => ({ label: j.title, description: j.message, value: j })), { title: 'FaCT: cancel which job?' });
-      return picked?.value ? jobs.cancel(picked.value.id) : false;
-    }),
+    command('fact.cancelJob', (arg) => cancelJobCommand(fact, arg)),
     command('fact.selectSae', (arg) => chooseSaeCommand(fact, arg)),
     command('fact.useSae', (arg) => chooseSaeCommand(fact, saeArg(arg))),
     command('fact.explainImageWithSae', async (arg, selection) => {
@@ -158,22 +154,8 @@ export function activate(context: vscode.ExtensionContext): FactApi {
       return explainImageCommand(fact, { model, sae });
     }),
     command('fact.trainSae', (arg) => trainSaeCommand(fact, trainArgs(arg))),
-    command('fact.resumeTraining', async (arg) => {
-      const n = asNode(arg);
-      const out = n?.kind === 'sae' ? n.info.dir : typeof arg === 'object' && arg && 'out' in arg ? String((arg as { out: unknown }).out) : undefined;
-      if (!out) return undefined;
-      const s = await training.load(out);
-      if (!s) {
-        void ui.error(`FaCT: '${out}' has no training log, so its settings are unknown; run FaCT: Train SAE with the same k and dictionary size to resume it.`);
-        return undefined;
-      }
-      return trainSaeCommand(fact, { ...s.settings, resume: true });
-    }),
-    command('fact.showTraining', async (arg) => {
-      const n = asNode(arg);
-      const out = n?.kind === 'sae' ? n.info.dir : typeof arg === 'string' ? arg : undefined;
-      return out ? TrainingPanel.show(fact, out, { preserveFocus: false }) : undefined;
-    }),
+    command('fact.resumeTraining', (arg) => resumeTrainingCommand(fact, arg)),
+    command('fact.showTraining', (arg) => showTrainingCommand(fact, arg)),
     command('fact.evaluateSae', (arg) => evaluateSaeCommand(fact, arg)),
     command('fact.measureConsistency', (arg) => measureConsistencyCommand(fact, arg)),
     command('fact.showConsistency', (arg) => showConsistencyCommand(fact, arg)),

@@ -74,16 +74,9 @@ export type ModelWebviewMessage = Infer<typeof modelWebviewMessageSchema>;
 export const modelPanelStateSchema = obj({ file: str });
 export type ModelPanelState = Infer<typeof modelPanelStateSchema>;
 
-/** The model panel's schemas under their first names (the panel was the only one once). */
-export const hostMessageSchema = modelHostMessageSchema;
-export type HostMessage = ModelHostMessage;
-export const webviewMessageSchema = modelWebviewMessageSchema;
-export type WebviewMessage = ModelWebviewMessage;
-
 // ── the explain panel (FaCT: Explain Image) ─────────────────────────────────────────────────────────────────────
 
 export const classScoreSchema = obj({ index: num, name: str, logit: num, probability: num });
-export type ClassScoreView = Infer<typeof classScoreSchema>;
 
 export const explainViewSchema = obj({
   model: str,
@@ -115,7 +108,6 @@ export type ExplainView = Infer<typeof explainViewSchema>;
 // ── concepts through an SAE (the explain panel's concept slots, the concept, consistency and training panels) ───
 
 export const conceptShareSchema = obj({ concept: num, presence: num, contribution: num, share: num });
-export type ConceptShareView = Infer<typeof conceptShareSchema>;
 
 /** A decision explained through an SAE's concepts (core `explainConcepts`), as the explain panel shows it. */
 export const conceptDecisionViewSchema = obj({
@@ -353,7 +345,6 @@ export const trainPointSchema = obj({
   etaSeconds: nullable(num),
   validation: nullable(num),
 });
-export type TrainPointView = Infer<typeof trainPointSchema>;
 
 export const trainingViewSchema = obj({
   model: str,

@@ -15,7 +15,7 @@ import type { Fact } from '../services';
 import { describeDataset } from '../state/choices';
 import { requireTrust } from '../trust';
 import type { PickItem } from '../ui';
-import { pickModel, resolveModel } from './pickModel';
+import { pickModel, resolveModel } from '../pick/pickModel';
 import { askWhereToRun, datasetArgs, submitWithCli, type RunWhere } from '../slurm/submitToSlurm';
 
 export interface CollectArgs {
