@@ -3,7 +3,7 @@
 // hand-edited value can never reach a command; nothing here imports `vscode`.
 import type { DatasetSpec } from '../../core/data/openDataset';
 import { arr, literal, nullable, num, obj, optional, str, union, validate, type Schema } from '../../../webview/shared/schema';
-import type { KeyValueStore } from '../ui';
+import type { KeyValueStore } from './keyValueStore';
 import { Emitter } from '../util/emitter';
 
 export const CHOICES_KEY = 'fact.choices';

@@ -17,7 +17,6 @@ export async function run(): Promise<void> {
   await import('./explain.test');
   await import('./tree.test');
   await import('./commands.test');
-  await import('./saeLogic.test');
   await import('./sae.test');
   await import('./hover.test');
   const records: TestRecord[] = [];
