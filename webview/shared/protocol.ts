@@ -20,11 +20,15 @@ export const jobViewSchema = obj({
 export type JobView = Infer<typeof jobViewSchema>;
 
 const jobsMessage = obj({ type: literal('jobs'), jobs: arr(jobViewSchema) });
+/** Host → any panel: the jobs it shows (every panel's host schema includes it). */
+export type JobsMessage = Infer<typeof jobsMessage>;
 
 const readyMessage = obj({ type: literal('ready') });
 const copyTextMessage = obj({ type: literal('copyText'), text: str });
 const logMessage = obj({ type: literal('log'), message: str, level: optional(str) });
 const cancelJobMessage = obj({ type: literal('cancelJob'), id: num });
+/** Any panel → host: the messages the panel base (src/extension/panels/panelHost.ts) handles for every panel. */
+export const commonWebviewMessageSchema = tagged({ ready: readyMessage, copyText: copyTextMessage, log: logMessage, cancelJob: cancelJobMessage });
 
 // ── the model panel (FaCT: Open Model) ──────────────────────────────────────────────────────────────────────────
 

@@ -1,6 +1,5 @@
 // FaCT: Evaluate SAE: per-image records and the SAE's headline numbers, written to the cache (never the checkpoint).
 import * as path from 'node:path';
-import * as vscode from 'vscode';
 import type { DatasetSpec } from '../../core/data/openDataset';
 import { isFactError } from '../../core/errors';
 import type { CoreMethods } from '../../core/jobs/methods';
@@ -46,8 +45,8 @@ export async function evaluateSaeCommand(fact: Fact, arg?: unknown): Promise<Eva
     fact.concepts.forget(sae);
     const m = r.metrics;
     void fact.ui.info(`FaCT: SAE ${name} evaluated on ${m.images.toLocaleString('en-US')} images: accuracy with the SAE ${(100 * m.accuracyWithSae).toFixed(1)} % (without ${(100 * m.accuracy).toFixed(1)} %), ${m.alive} concepts alive, ${m.imageL0.toFixed(1)} present per image.`, 'Open Concept…', 'Measure Consistency').then((a) => {
-      if (a === 'Open Concept…') void vscode.commands.executeCommand('fact.openConcept', { model, sae });
-      if (a === 'Measure Consistency') void vscode.commands.executeCommand('fact.measureConsistency', { model, sae });
+      if (a === 'Open Concept…') void fact.ui.executeCommand('fact.openConcept', { model, sae });
+      if (a === 'Measure Consistency') void fact.ui.executeCommand('fact.measureConsistency', { model, sae });
     });
     return r;
   } catch (e) {

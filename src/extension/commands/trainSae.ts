@@ -161,7 +161,7 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
     fact.saes.invalidate();
     fact.concepts.forget(out);
     void fact.ui.info(`FaCT: trained SAE ${name} (${layer}, k ${k}, ${dictSize.toLocaleString('en-US')} concepts) in ${r.seconds.toFixed(1)} s; it is now the SAE of ${modelDisplayName(model)}.`, 'Evaluate').then((a) => {
-      if (a) void vscode.commands.executeCommand('fact.evaluateSae', { model, sae: out });
+      if (a) void fact.ui.executeCommand('fact.evaluateSae', { model, sae: out });
     });
     return r;
   } catch (e) {
@@ -169,7 +169,7 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
       await session.end('cancelled');
       // The training panel, when on screen, says so and offers Resume itself.
       if (!TrainingPanel.open.get(out)?.panel.visible) void fact.ui.info(`FaCT: training of SAE ${name} was cancelled; its state is saved and Resume (in the training panel) continues it.`, 'Resume').then((a) => {
-        if (a) void vscode.commands.executeCommand('fact.trainSae', { ...args, model, features, out, k, dictSize, resume: true });
+        if (a) void fact.ui.executeCommand('fact.trainSae', { ...args, model, features, out, k, dictSize, resume: true });
       });
     } else {
       await session.end('failed', { error: (e as Error).message });

@@ -139,10 +139,10 @@ export class ConceptPanel extends PanelHost<ConceptHostMessage, ConceptWebviewMe
         break;
       }
       case 'openConsistency':
-        await vscode.commands.executeCommand('fact.showConsistency', { model: t.model, sae: t.sae });
+        await this.fact.ui.executeCommand('fact.showConsistency', { model: t.model, sae: t.sae });
         break;
       case 'evaluate': {
-        const r = await vscode.commands.executeCommand('fact.evaluateSae', { model: t.model, sae: t.sae });
+        const r = await this.fact.ui.executeCommand('fact.evaluateSae', { model: t.model, sae: t.sae });
         if (r) await this.load(t);
         break;
       }

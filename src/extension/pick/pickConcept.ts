@@ -1,5 +1,4 @@
 // A quick pick of an SAE's concepts (FaCT: Open Concept, and the concept panel's "Other concept…").
-import * as vscode from 'vscode';
 import { isFactError } from '../../core/errors';
 import { modelDisplayName } from '../models';
 import { conceptsByContribution } from '../sae/saeFiles';
@@ -16,7 +15,7 @@ export async function pickConcept(fact: Fact, model: string, sae: string): Promi
     if (isFactError(e) && e.code === 'cancelled') return undefined;
     const needsEval = /evaluat/i.test((e as Error).message);
     void fact.ui.error(`FaCT: the concepts of SAE ${name} cannot be listed: ${(e as Error).message}`, ...(needsEval ? ['Evaluate'] : [])).then((a) => {
-      if (a) void vscode.commands.executeCommand('fact.evaluateSae', { model, sae });
+      if (a) void fact.ui.executeCommand('fact.evaluateSae', { model, sae });
     });
     return undefined;
   }

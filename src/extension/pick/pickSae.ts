@@ -50,7 +50,7 @@ export async function pickSae(fact: Fact, model: string, title: string): Promise
 /** Tells that the model has no SAE, offering to train one. */
 function noSae(fact: Fact, model: string): void {
   void fact.ui.info(`FaCT: ${modelDisplayName(model)} has no SAE checkpoint yet. Collect a layer's features, then train one.`, 'Train SAE…').then((a) => {
-    if (a) void vscode.commands.executeCommand('fact.trainSae', { model });
+    if (a) void fact.ui.executeCommand('fact.trainSae', { model });
   });
 }
 
