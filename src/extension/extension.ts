@@ -26,7 +26,7 @@ import { missingNativeBinaries, missingNativeMessage } from '../core/nativeRunti
 import { core, registerCoreLifecycle } from './coreClient';
 import { JobRunner } from './jobs/jobRunner';
 import { vscodeJobHost } from './jobs/vscodeJobHost';
-import { log } from './log';
+import { log, useLogChannel } from './log';
 import { FactHoverProvider, HOVER_LANGUAGES, type HoverStats } from './hover/hoverProvider';
 import { ConceptPanel, conceptPanelKind } from './panels/conceptPanel';
 import { ConsistencyPanel, consistencyPanelKind } from './panels/consistencyPanel';
@@ -79,6 +79,7 @@ export interface FactApi {
 
 export function activate(context: vscode.ExtensionContext): FactApi {
   const t0 = performance.now();
+  useLogChannel(vscode.window.createOutputChannel('FaCT', { log: true }));
   registerCoreLifecycle(context);
   // A VSIX built for another platform lacks this machine's onnxruntime or sharp binaries: say which, and what to install.
   const missingNative = missingNativeBinaries(context.extensionPath);
