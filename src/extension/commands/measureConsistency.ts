@@ -45,7 +45,10 @@ export async function measureConsistencyCommand(fact: Fact, arg?: unknown): Prom
     kind: CONSISTENCY_JOB,
     target: sae,
     title: `Measuring the C² consistency of SAE ${name} (${modelDisplayName(model)})`,
-    run: (ctx) => fact.core().call('consistency', { model, sae, cacheRoot: fact.env().cacheRoot, ...(foundation ? { foundation } : {}), ...(o.meanImages ? { meanImages: o.meanImages } : {}) }, { signal: ctx.signal, onProgress: ctx.report }),
+    run: (ctx) => {
+      const params = { model, sae, cacheRoot: fact.env().cacheRoot, ...(foundation ? { foundation } : {}), ...(o.meanImages ? { meanImages: o.meanImages } : {}) };
+      return fact.core().call('consistency', params, { signal: ctx.signal, onProgress: ctx.report });
+    },
     describeResult: (r) => `mean C² ${r.mean.toFixed(4)} over ${r.conceptsInMean} concepts (random ${r.randomMean.toFixed(4)})`,
   });
   if (!start.started) return undefined;
