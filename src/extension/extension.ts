@@ -4,8 +4,10 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { ModelInspection } from '../core/model/inspectModel';
 import type { FeatureManifest } from '../core/features/manifest';
-import { collectFeaturesCommand, chooseDataset, type CollectArgs } from './commands/collectFeatures';
+import { chooseDatasetCommand } from './commands/chooseDataset';
+import { collectArgs, collectFeaturesCommand, type CollectArgs } from './commands/collectFeatures';
 import { explainArgs, explainImageCommand, type ExplainArgs } from './commands/explainImage';
+import { explainImageWithSaeCommand } from './commands/explainImageWithSae';
 import { openModelCommand } from './commands/openModel';
 import { cancelJobCommand } from './commands/cancelJob';
 import { chooseSaeCommand } from './commands/chooseSae';
@@ -19,9 +21,8 @@ import { openConceptCommand } from './commands/openConcept';
 import { revealNode } from './commands/revealInExplorer';
 import { showConsistencyCommand } from './commands/showConsistency';
 import { trainArgs, trainSaeCommand, type TrainArgs, type TrainResult } from './commands/trainSae';
-import { pickModel } from './pick/pickModel';
 import { saeArg } from './pick/pickSae';
-import { layerOf, modelOf } from './tree/nodeArgs';
+import { modelOf } from './tree/nodeArgs';
 import { missingNativeBinaries, missingNativeMessage } from '../core/nativeRuntime';
 import { core, registerCoreLifecycle } from './coreClient';
 import { JobRunner } from './jobs/jobRunner';
@@ -135,25 +136,12 @@ export function activate(context: vscode.ExtensionContext): FactApi {
       const model = modelOf(arg);
       return explainImageCommand(fact, model ? { model } : { askModel: true });
     }),
-    command('fact.collectFeatures', (arg) => {
-      const model = modelOf(arg);
-      const layer = layerOf(arg) ?? (arg && typeof arg === 'object' && 'layer' in arg ? (arg as CollectArgs).layer : undefined);
-      const args: CollectArgs = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) ? (arg as CollectArgs) : {};
-      return collectFeaturesCommand(fact, { ...args, ...(model ? { model } : {}), ...(layer ? { layer } : {}) });
-    }),
-    command('fact.chooseDataset', async (arg) => {
-      const model = modelOf(arg) ?? choices.model() ?? (await pickModel(fact));
-      return model ? chooseDataset(fact, model) : undefined;
-    }),
+    command('fact.collectFeatures', (arg) => collectFeaturesCommand(fact, collectArgs(arg))),
+    command('fact.chooseDataset', (arg) => chooseDatasetCommand(fact, arg)),
     command('fact.cancelJob', (arg) => cancelJobCommand(fact, arg)),
     command('fact.selectSae', (arg) => chooseSaeCommand(fact, arg)),
     command('fact.useSae', (arg) => chooseSaeCommand(fact, saeArg(arg))),
-    command('fact.explainImageWithSae', async (arg, selection) => {
-      const { model, sae } = saeArg(arg);
-      if (!model || !sae) return explainImageCommand(fact, explainArgs(arg, selection));
-      await choices.setSae(model, sae);
-      return explainImageCommand(fact, { model, sae });
-    }),
+    command('fact.explainImageWithSae', (arg, selection) => explainImageWithSaeCommand(fact, arg, selection)),
     command('fact.trainSae', (arg) => trainSaeCommand(fact, trainArgs(arg))),
     command('fact.resumeTraining', (arg) => resumeTrainingCommand(fact, arg)),
     command('fact.showTraining', (arg) => showTrainingCommand(fact, arg)),
