@@ -82,15 +82,15 @@ export function activate(context: vscode.ExtensionContext): FactApi {
   const t0 = performance.now();
   useLogChannel(vscode.window.createOutputChannel('FaCT', { log: true }));
   registerCoreLifecycle(context);
+  // The UI is an object of its own so that tests can script parts of it (scriptUi).
+  const ui: Ui = { ...vscodeUi };
   // A VSIX built for another platform lacks this machine's onnxruntime or sharp binaries: say which, and what to install.
   const missingNative = missingNativeBinaries(context.extensionPath);
   if (missingNative.length) {
     const message = missingNativeMessage(missingNative);
     log().error(message);
-    void vscode.window.showErrorMessage(message);
+    void ui.error(message);
   }
-  // The UI is an object of its own so that tests can script parts of it (scriptUi).
-  const ui: Ui = { ...vscodeUi };
   const choices = new Choices(context.workspaceState);
   const jobs = new JobRunner(vscodeJobHost(ui));
   const env = modelEnv(context);
