@@ -3,7 +3,7 @@
 /** A key/value store: the part of vscode.Memento that FaCT uses (workspaceState), or a Map in a test. */
 export interface KeyValueStore {
   get<T>(key: string): T | undefined;
-  update(key: string, value: unknown): Thenable<void>;
+  update(key: string, value: unknown): PromiseLike<void>;
 }
 
 export function memoryStore(): KeyValueStore {
