@@ -14,14 +14,34 @@ const noVscode = (why) => ({ name: 'vscode', message: why });
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'out/', '.harness/', '.test-output/', '.scratch/', 'models/', 'test/fixtures/', 'test/editor/workspace-template/', '**/*.js'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'out/',
+      '.harness/',
+      '.test-output/',
+      '.scratch/',
+      'models/',
+      'test/fixtures/',
+      'test/editor/workspace-template/',
+      '**/*.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mjs'],
     plugins: { 'import-x': importX },
-    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
     settings: {
       'import-x/extensions': ['.ts', '.mjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
@@ -37,12 +57,37 @@ export default tseslint.config(
         'error',
         {
           zones: [
-            { target: './src/core', from: ['./src/extension', './src/cli', './webview'], message: 'src/core is the ground floor: it never imports the extension, the CLI or the webviews.' },
-            { target: './src/cli', from: ['./src/extension', './webview'], message: 'The CLI never imports the extension or the webviews.' },
-            { target: './webview', from: ['./src'], message: 'Webview code never imports src/: it talks to the host through webview/shared/protocol.ts.' },
-            { target: './src/extension', from: './webview', except: ['./shared/protocol.ts', './shared/schema.ts'], message: 'The host imports only the protocol and its schema from webview/.' },
-            { target: ['./src/extension/tree', './src/extension/panels'], from: './src/extension/commands', message: 'Commands use the tree and the panels, never the other way round: pass a callback (see src/extension/extension.ts).' },
-            { target: './common', from: ['./src', './webview', './test'], message: 'common/ (shared by every layer, webviews included) imports nothing.' },
+            {
+              target: './src/core',
+              from: ['./src/extension', './src/cli', './webview'],
+              message: 'src/core is the ground floor: it never imports the extension, the CLI or the webviews.',
+            },
+            {
+              target: './src/cli',
+              from: ['./src/extension', './webview'],
+              message: 'The CLI never imports the extension or the webviews.',
+            },
+            {
+              target: './webview',
+              from: ['./src'],
+              message: 'Webview code never imports src/: it talks to the host through webview/shared/protocol.ts.',
+            },
+            {
+              target: './src/extension',
+              from: './webview',
+              except: ['./shared/protocol.ts', './shared/schema.ts'],
+              message: 'The host imports only the protocol and its schema from webview/.',
+            },
+            {
+              target: ['./src/extension/tree', './src/extension/panels'],
+              from: './src/extension/commands',
+              message: 'Commands use the tree and the panels, never the other way round: pass a callback (see src/extension/extension.ts).',
+            },
+            {
+              target: './common',
+              from: ['./src', './webview', './test'],
+              message: 'common/ (shared by every layer, webviews included) imports nothing.',
+            },
           ],
         },
       ],
@@ -50,15 +95,27 @@ export default tseslint.config(
   },
   {
     files: ['src/core/**/*.ts', 'src/cli/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noVscode('src/core and the CLI run in plain Node and worker threads: never import vscode.')] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [noVscode('src/core and the CLI run in plain Node and worker threads: never import vscode.')] },
+      ],
+    },
   },
   {
     files: ['webview/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noVscode('Webview code runs in the browser: use webview/shared/vscodeApi.ts.')], patterns: [nodeBuiltins] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [noVscode('Webview code runs in the browser: use webview/shared/vscodeApi.ts.')], patterns: [nodeBuiltins] },
+      ],
+    },
   },
   {
     files: ['common/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'common/ imports nothing but its own files.' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'common/ imports nothing but its own files.' }] }],
+    },
   },
   prettier,
 );

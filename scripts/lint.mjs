@@ -20,5 +20,6 @@ for (const c of checks) {
   console.log(`lint: ${c.name} ${ok ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!ok) failed.push(c.name);
 }
-if (failed.length) console.log(`lint: failed: ${failed.join(', ')}${failed.includes('prettier --check') ? ' (npm run format rewrites the files)' : ''}`);
+if (failed.length)
+  console.log(`lint: failed: ${failed.join(', ')}${failed.includes('prettier --check') ? ' (npm run format rewrites the files)' : ''}`);
 process.exitCode = failed.length ? 1 : 0;

@@ -13,11 +13,22 @@ const checked = ['src/', 'webview/', 'common/'];
 const entryPoints = new Set(['src/extension/extension.ts', 'src/cli/main.ts', 'src/core/jobs/workerMain.ts', 'src/core/nativeRuntime.ts']);
 const isEntryPoint = (name) => entryPoints.has(name) || /^webview\/[^/]+\/main\.ts$/.test(name);
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+const config = ts.getParsedCommandLineOfConfigFile(
+  path.join(root, 'tsconfig.json'),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    },
+  },
+);
 const program = ts.createProgram(config.fileNames, config.options);
 const checker = program.getTypeChecker();
 const rel = (f) => path.relative(root, f).split(path.sep).join('/');
-const files = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !rel(f.fileName).startsWith('..') && !rel(f.fileName).startsWith('node_modules/'));
+const files = program
+  .getSourceFiles()
+  .filter((f) => !f.isDeclarationFile && !rel(f.fileName).startsWith('..') && !rel(f.fileName).startsWith('node_modules/'));
 
 const original = (s) => (s && s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
 

@@ -8,6 +8,12 @@ export async function cancelJobCommand(fact: Fact, arg: unknown): Promise<boolea
     void fact.ui.info('FaCT: no job is running.');
     return false;
   }
-  const picked = running.length === 1 ? { value: running[0]! } : await fact.ui.quickPick(running.map((j) => ({ label: j.title, description: j.message, value: j })), { title: 'FaCT: cancel which job?' });
+  const picked =
+    running.length === 1
+      ? { value: running[0]! }
+      : await fact.ui.quickPick(
+          running.map((j) => ({ label: j.title, description: j.message, value: j })),
+          { title: 'FaCT: cancel which job?' },
+        );
   return picked?.value ? fact.jobs.cancel(picked.value.id) : false;
 }

@@ -19,14 +19,30 @@ async function chooseDataset(fact: Fact, model: string): Promise<DatasetSpec | u
   const items: PickItem<DatasetSpec | 'folder'>[] = Object.entries(card?.splits ?? {}).map(([split, count]) => ({
     label: `Model card: ${split}`,
     value: { kind: 'split', split },
-    description: [count ? `${count.toLocaleString('en-US')} images` : '', current?.kind === 'split' && current.split === split ? 'current' : ''].filter(Boolean).join(' · '),
+    description: [
+      count ? `${count.toLocaleString('en-US')} images` : '',
+      current?.kind === 'split' && current.split === split ? 'current' : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
   }));
-  items.push({ label: 'Image folder…', value: 'folder', description: current?.kind === 'folder' ? `current: ${vscode.workspace.asRelativePath(current.path)}` : 'one subfolder per class, PNG/JPEG inside' });
+  items.push({
+    label: 'Image folder…',
+    value: 'folder',
+    description:
+      current?.kind === 'folder' ? `current: ${vscode.workspace.asRelativePath(current.path)}` : 'one subfolder per class, PNG/JPEG inside',
+  });
   const picked = await fact.ui.quickPick(items, { title: `FaCT: dataset for ${modelDisplayName(model)}` });
   if (!picked?.value) return undefined;
   let spec: DatasetSpec;
   if (picked.value === 'folder') {
-    const dir = await fact.ui.openDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'FaCT: image folder (one subfolder per class)', openLabel: 'Use Folder' });
+    const dir = await fact.ui.openDialog({
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      title: 'FaCT: image folder (one subfolder per class)',
+      openLabel: 'Use Folder',
+    });
     if (!dir?.[0]) return undefined;
     spec = { kind: 'folder', path: dir[0].fsPath };
   } else spec = picked.value;

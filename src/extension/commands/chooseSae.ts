@@ -15,7 +15,11 @@ const BROWSE = 'browse';
 /** FaCT: Choose SAE… — the model's checkpoints, "no SAE", or a checkpoint folder anywhere; remembered per model. */
 export async function chooseSaeCommand(fact: Fact, arg?: unknown): Promise<string | null | undefined> {
   const given = saeArg(arg);
-  const model = given.model ?? (fact.choices.model() && existsSync(fact.choices.model()!) ? fact.choices.model() : await pickModel(fact, { title: 'FaCT: choose an SAE for which model?' }));
+  const model =
+    given.model ??
+    (fact.choices.model() && existsSync(fact.choices.model()!)
+      ? fact.choices.model()
+      : await pickModel(fact, { title: 'FaCT: choose an SAE for which model?' }));
   if (!model) return undefined;
   if (given.sae) {
     await fact.choices.setSae(model, given.sae);
@@ -25,13 +29,27 @@ export async function chooseSaeCommand(fact: Fact, arg?: unknown): Promise<strin
   const current = fact.choices.sae(model);
   const eff = await fact.saes.effective(model);
   const items: PickItem<string>[] = saeItems(fact, model, list, eff.dir);
-  items.push({ label: 'No SAE', value: NO_SAE, description: current === NO_SAE ? 'current' : 'explain with the model alone (no concepts)' });
+  items.push({
+    label: 'No SAE',
+    value: NO_SAE,
+    description: current === NO_SAE ? 'current' : 'explain with the model alone (no concepts)',
+  });
   items.push({ label: 'Browse…', value: BROWSE, description: 'an SAE checkpoint folder (cfg.json + sae.safetensors)' });
-  const picked = await fact.ui.quickPick(items, { title: `FaCT: SAE for ${modelDisplayName(model)}`, placeHolder: list.length ? 'SAE checkpoint' : 'this model has no SAE checkpoint yet', matchOnDescription: true });
+  const picked = await fact.ui.quickPick(items, {
+    title: `FaCT: SAE for ${modelDisplayName(model)}`,
+    placeHolder: list.length ? 'SAE checkpoint' : 'this model has no SAE checkpoint yet',
+    matchOnDescription: true,
+  });
   if (!picked || picked.value === undefined) return undefined;
   let dir = picked.value;
   if (dir === BROWSE) {
-    const chosen = await fact.ui.openDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'FaCT: an SAE checkpoint folder', openLabel: 'Use SAE' });
+    const chosen = await fact.ui.openDialog({
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      title: 'FaCT: an SAE checkpoint folder',
+      openLabel: 'Use SAE',
+    });
     if (!chosen?.[0]) return undefined;
     dir = chosen[0].fsPath;
     if (!existsSync(path.join(dir, checkpointFiles.cfg))) {

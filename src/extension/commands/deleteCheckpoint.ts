@@ -16,7 +16,11 @@ export async function deleteCheckpoint(fact: Fact, arg: unknown): Promise<boolea
   const node = n as SaeNode;
   const dir = node.info.dir;
   const DELETE = 'Delete';
-  const answer = await fact.ui.warn(`Delete the SAE checkpoint '${node.info.name}' of layer ${node.layer}?`, { modal: true, detail: `The folder ${dir} and everything in it will be deleted (moved to the trash where possible).` }, DELETE);
+  const answer = await fact.ui.warn(
+    `Delete the SAE checkpoint '${node.info.name}' of layer ${node.layer}?`,
+    { modal: true, detail: `The folder ${dir} and everything in it will be deleted (moved to the trash where possible).` },
+    DELETE,
+  );
   if (answer !== DELETE) return false;
   const uri = vscode.Uri.file(dir);
   try {

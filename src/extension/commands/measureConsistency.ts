@@ -15,7 +15,13 @@ import { evaluateSaeCommand } from './evaluateSae';
 export const CONSISTENCY_JOB = 'consistency';
 export type ConsistencyResult = CoreMethods['consistency']['result'];
 
-export interface ConsistencyArgs { model?: string; sae?: string; foundation?: string; meanImages?: number; panel?: boolean }
+export interface ConsistencyArgs {
+  model?: string;
+  sae?: string;
+  foundation?: string;
+  meanImages?: number;
+  panel?: boolean;
+}
 
 /** The foundation model for C²: given, the card's, the only one beside the model, else asked for. */
 async function chooseFoundation(fact: Fact, model: string, given?: string): Promise<string | null | undefined> {
@@ -25,7 +31,9 @@ async function chooseFoundation(fact: Fact, model: string, given?: string): Prom
   const beside = foundationCandidates(model);
   if (beside.length === 1) return beside[0]!;
   const picked = await fact.ui.openDialog({
-    canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel: 'Measure C²',
+    canSelectMany: false,
+    filters: { 'ONNX models': ['onnx'] },
+    openLabel: 'Measure C²',
     title: `FaCT: the foundation model (an ONNX feature extractor) to measure C² for ${modelDisplayName(model)} with`,
     ...(beside.length ? { defaultUri: vscode.Uri.file(path.dirname(beside[0]!)) } : {}),
   });
@@ -46,7 +54,13 @@ export async function measureConsistencyCommand(fact: Fact, arg?: unknown): Prom
     target: sae,
     title: `Measuring the C² consistency of SAE ${name} (${modelDisplayName(model)})`,
     run: (ctx) => {
-      const params = { model, sae, cacheRoot: fact.env().cacheRoot, ...(foundation ? { foundation } : {}), ...(o.meanImages ? { meanImages: o.meanImages } : {}) };
+      const params = {
+        model,
+        sae,
+        cacheRoot: fact.env().cacheRoot,
+        ...(foundation ? { foundation } : {}),
+        ...(o.meanImages ? { meanImages: o.meanImages } : {}),
+      };
       return fact.core().call('consistency', params, { signal: ctx.signal, onProgress: ctx.report });
     },
     describeResult: (r) => `mean C² ${r.mean.toFixed(4)} over ${r.conceptsInMean} concepts (random ${r.randomMean.toFixed(4)})`,
@@ -69,7 +83,9 @@ export async function measureConsistencyCommand(fact: Fact, arg?: unknown): Prom
         if (ev) await measureConsistencyCommand(fact, { ...o, model, sae, ...(foundation ? { foundation } : {}) });
       });
     } else {
-      void fact.ui.error(`FaCT: measuring C² of SAE ${name} failed: ${(e as Error).message}`, 'Show Log').then((a) => a && log().show(true));
+      void fact.ui
+        .error(`FaCT: measuring C² of SAE ${name} failed: ${(e as Error).message}`, 'Show Log')
+        .then((a) => a && log().show(true));
     }
     return undefined;
   }

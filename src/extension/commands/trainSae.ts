@@ -10,7 +10,15 @@ import { log } from '../log';
 import { modelDisplayName } from '../models';
 import { TrainingPanel } from '../panels/trainingPanel';
 import { pickModel, resolveModel } from '../pick/pickModel';
-import { defaultCheckpointDir, defaultSaeShape, modelFeatureStores, readFeatureStore, readTrainingLog, waitForTrainState, type FeatureStoreInfo } from '../sae/saeFiles';
+import {
+  defaultCheckpointDir,
+  defaultSaeShape,
+  modelFeatureStores,
+  readFeatureStore,
+  readTrainingLog,
+  waitForTrainState,
+  type FeatureStoreInfo,
+} from '../sae/saeFiles';
 import type { Fact } from '../services';
 import { askWhereToRun, submitWithCli, type RunWhere } from '../slurm/submitToSlurm';
 import { asNode } from '../tree/nodeArgs';
@@ -57,19 +65,41 @@ async function pickFeatureStore(fact: Fact, model: string, layer: string | undef
   const stores = (await modelFeatureStores(model, fact.env())).filter((s) => !layer || s.layer === layer);
   if (stores.length === 1) return stores[0]!.dir;
   const COLLECT = '\u0000collect';
-  const items: PickItem<string>[] = stores.map((s) => ({ label: s.layer, value: s.dir, description: `${s.vectors.toLocaleString('en-US')} vectors of ${s.dim} from ${s.images.toLocaleString('en-US')} images${s.complete ? '' : ' (incomplete)'}`, detail: rel(s.dir) }));
-  if (stores.length === 0) items.push({ label: `Collect features${layer ? ` of ${layer}` : ''} first…`, value: COLLECT, description: 'FaCT: Collect Features, then train' });
+  const items: PickItem<string>[] = stores.map((s) => ({
+    label: s.layer,
+    value: s.dir,
+    description: `${s.vectors.toLocaleString('en-US')} vectors of ${s.dim} from ${s.images.toLocaleString('en-US')} images${s.complete ? '' : ' (incomplete)'}`,
+    detail: rel(s.dir),
+  }));
+  if (stores.length === 0)
+    items.push({
+      label: `Collect features${layer ? ` of ${layer}` : ''} first…`,
+      value: COLLECT,
+      description: 'FaCT: Collect Features, then train',
+    });
   items.push({ label: 'Browse…', value: BROWSE, description: 'a feature store folder (with manifest.json)' });
-  const picked = await fact.ui.quickPick(items, { title: `FaCT: train an SAE on which features of ${modelDisplayName(model)}?`, placeHolder: stores.length ? 'feature store' : 'no feature store yet' });
+  const picked = await fact.ui.quickPick(items, {
+    title: `FaCT: train an SAE on which features of ${modelDisplayName(model)}?`,
+    placeHolder: stores.length ? 'feature store' : 'no feature store yet',
+  });
   if (!picked?.value) return undefined;
   if (picked.value === COLLECT) {
-    const m = await vscode.commands.executeCommand<{ layer: { name: string } } | undefined>('fact.collectFeatures', { model, ...(layer ? { layer } : {}) });
+    const m = await vscode.commands.executeCommand<{ layer: { name: string } } | undefined>('fact.collectFeatures', {
+      model,
+      ...(layer ? { layer } : {}),
+    });
     if (!m) return undefined;
     const again = (await modelFeatureStores(model, fact.env())).find((s) => s.layer === m.layer.name);
     return again?.dir;
   }
   if (picked.value === BROWSE) {
-    const dir = await fact.ui.openDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'FaCT: a feature store folder (FaCT: Collect Features makes one)', openLabel: 'Train on These Features' });
+    const dir = await fact.ui.openDialog({
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      title: 'FaCT: a feature store folder (FaCT: Collect Features makes one)',
+      openLabel: 'Train on These Features',
+    });
     return dir?.[0]?.fsPath;
   }
   return picked.value;
@@ -80,7 +110,7 @@ async function askInt(fact: Fact, prompt: string, value: number, check: (n: numb
     title: 'FaCT: Train SAE',
     prompt,
     value: String(value),
-    validateInput: (s) => (/^\s*\d+\s*$/.test(s) ? check(Number(s)) ?? null : 'a whole number'),
+    validateInput: (s) => (/^\s*\d+\s*$/.test(s) ? (check(Number(s)) ?? null) : 'a whole number'),
   });
   if (v === undefined) return undefined;
   const n = Number(v.trim());
@@ -95,7 +125,12 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
     void fact.ui.error(`FaCT: '${features}' is not a feature store (it has no FaCT manifest.json). FaCT: Collect Features makes one.`);
     return undefined;
   }
-  const model = args.model !== undefined ? await resolveModel(fact, args.model) : fact.choices.model() && existsSync(fact.choices.model()!) ? fact.choices.model()! : await pickModel(fact, { title: 'FaCT: train an SAE for which model?' });
+  const model =
+    args.model !== undefined
+      ? await resolveModel(fact, args.model)
+      : fact.choices.model() && existsSync(fact.choices.model()!)
+        ? fact.choices.model()!
+        : await pickModel(fact, { title: 'FaCT: train an SAE for which model?' });
   if (!model) return undefined;
   if (!features) {
     features = await pickFeatureStore(fact, model, args.layer);
@@ -108,23 +143,60 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
   }
   const layer = store!.layer;
   const defaults = defaultSaeShape(store!.dim, store!.vectors);
-  const dictSize = args.dictSize ?? (await askInt(fact, `Dictionary size (concepts) for ${layer} (${store!.dim} channels; default 8 per channel)`, defaults.dictSize, (n) => (n >= 2 ? undefined : 'at least 2')));
+  const dictSize =
+    args.dictSize ??
+    (await askInt(
+      fact,
+      `Dictionary size (concepts) for ${layer} (${store!.dim} channels; default 8 per channel)`,
+      defaults.dictSize,
+      (n) => (n >= 2 ? undefined : 'at least 2'),
+    ));
   if (dictSize === undefined) return undefined;
   const kDefault = Math.min(defaults.k, dictSize - 1);
-  const k = args.k ?? (await askInt(fact, `k: concepts active per feature vector (TopK), below ${dictSize}`, kDefault, (n) => (n >= 1 && n < dictSize ? undefined : `between 1 and ${dictSize - 1}`)));
+  const k =
+    args.k ??
+    (await askInt(fact, `k: concepts active per feature vector (TopK), below ${dictSize}`, kDefault, (n) =>
+      n >= 1 && n < dictSize ? undefined : `between 1 and ${dictSize - 1}`,
+    ));
   if (k === undefined) return undefined;
   const batchSize = args.batchSize ?? (defaults.batchSize < 4096 ? defaults.batchSize : undefined);
-  const target = args.out ? { dir: args.out, resumable: existsSync(path.join(args.out, checkpointFiles.trainStateJson)) } : defaultCheckpointDir(model, layer, k, dictSize, fact.env());
+  const target = args.out
+    ? { dir: args.out, resumable: existsSync(path.join(args.out, checkpointFiles.trainStateJson)) }
+    : defaultCheckpointDir(model, layer, k, dictSize, fact.env());
   const out = target.dir;
   const resume = args.resume ?? target.resumable;
-  const settings = { model, features, out, layer, k, dictSize, vectors: store!.vectors, ...(args.epochs !== undefined ? { epochs: args.epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}) };
+  const settings = {
+    model,
+    features,
+    out,
+    layer,
+    k,
+    dictSize,
+    vectors: store!.vectors,
+    ...(args.epochs !== undefined ? { epochs: args.epochs } : {}),
+    ...(batchSize !== undefined ? { batchSize } : {}),
+  };
   // A run cancelled a moment ago may still be saving its state in the worker: resume from the whole state.
   if (resume && !(await waitForTrainState(out))) log().warn(`The training state in ${out} did not settle; resuming anyway.`);
   const where = args.where ?? (await askWhereToRun(fact, `train an SAE on ${layer}`));
   if (!where) return undefined;
   if (where === 'slurm') {
     try {
-      const said = await submitWithCli(fact, ['train', model, '--features', features, '--out', out, '--k', String(k), '--dict-size', String(dictSize), '--requeue', ...(args.epochs !== undefined ? ['--epochs', String(args.epochs)] : []), ...(batchSize !== undefined ? ['--batch', String(batchSize)] : [])]);
+      const said = await submitWithCli(fact, [
+        'train',
+        model,
+        '--features',
+        features,
+        '--out',
+        out,
+        '--k',
+        String(k),
+        '--dict-size',
+        String(dictSize),
+        '--requeue',
+        ...(args.epochs !== undefined ? ['--epochs', String(args.epochs)] : []),
+        ...(batchSize !== undefined ? ['--batch', String(batchSize)] : []),
+      ]);
       void fact.ui.info(`FaCT: ${said.split('\n')[0]} Follow it under Cluster jobs.`);
       fact.clusterJobs?.poll();
     } catch (e) {
@@ -139,14 +211,29 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
     target: out,
     title: `Training SAE ${name} on ${layer} (${modelDisplayName(model)})`,
     run: (ctx) => {
-      ctx.log(`features ${features}, ${store!.vectors} vectors of ${store!.dim}; k ${k}, ${dictSize} concepts${args.epochs ? `, ${args.epochs} epochs` : ''}${batchSize ? `, batch ${batchSize}` : ''}; output ${out}${resume ? ' (resuming)' : ''}.`);
-      return fact.core().call('train', { model, features: features!, out, k, dictSize, resume, ...(args.epochs !== undefined ? { epochs: args.epochs } : {}), ...(batchSize !== undefined ? { batchSize } : {}) }, {
-        signal: ctx.signal,
-        onProgress: (m, f, d) => {
-          ctx.report(m, f);
-          session.progress(m, f, d);
+      ctx.log(
+        `features ${features}, ${store!.vectors} vectors of ${store!.dim}; k ${k}, ${dictSize} concepts${args.epochs ? `, ${args.epochs} epochs` : ''}${batchSize ? `, batch ${batchSize}` : ''}; output ${out}${resume ? ' (resuming)' : ''}.`,
+      );
+      return fact.core().call(
+        'train',
+        {
+          model,
+          features: features!,
+          out,
+          k,
+          dictSize,
+          resume,
+          ...(args.epochs !== undefined ? { epochs: args.epochs } : {}),
+          ...(batchSize !== undefined ? { batchSize } : {}),
         },
-      });
+        {
+          signal: ctx.signal,
+          onProgress: (m, f, d) => {
+            ctx.report(m, f);
+            session.progress(m, f, d);
+          },
+        },
+      );
     },
     describeResult: (r) => `${r.steps} steps in ${r.seconds.toFixed(1)} s${r.resumed ? ' (resumed)' : ''} → ${out}`,
   });
@@ -160,17 +247,28 @@ export async function trainSaeCommand(fact: Fact, args: TrainArgs = {}): Promise
     await fact.choices.setSae(model, out);
     fact.saes.invalidate();
     fact.concepts.forget(out);
-    void fact.ui.info(`FaCT: trained SAE ${name} (${layer}, k ${k}, ${dictSize.toLocaleString('en-US')} concepts) in ${r.seconds.toFixed(1)} s; it is now the SAE of ${modelDisplayName(model)}.`, 'Evaluate').then((a) => {
-      if (a) void fact.ui.executeCommand('fact.evaluateSae', { model, sae: out });
-    });
+    void fact.ui
+      .info(
+        `FaCT: trained SAE ${name} (${layer}, k ${k}, ${dictSize.toLocaleString('en-US')} concepts) in ${r.seconds.toFixed(1)} s; it is now the SAE of ${modelDisplayName(model)}.`,
+        'Evaluate',
+      )
+      .then((a) => {
+        if (a) void fact.ui.executeCommand('fact.evaluateSae', { model, sae: out });
+      });
     return r;
   } catch (e) {
     if (isFactError(e) && e.code === 'cancelled') {
       await session.end('cancelled');
       // The training panel, when on screen, says so and offers Resume itself.
-      if (!TrainingPanel.open.get(out)?.panel.visible) void fact.ui.info(`FaCT: training of SAE ${name} was cancelled; its state is saved and Resume (in the training panel) continues it.`, 'Resume').then((a) => {
-        if (a) void fact.ui.executeCommand('fact.trainSae', { ...args, model, features, out, k, dictSize, resume: true });
-      });
+      if (!TrainingPanel.open.get(out)?.panel.visible)
+        void fact.ui
+          .info(
+            `FaCT: training of SAE ${name} was cancelled; its state is saved and Resume (in the training panel) continues it.`,
+            'Resume',
+          )
+          .then((a) => {
+            if (a) void fact.ui.executeCommand('fact.trainSae', { ...args, model, features, out, k, dictSize, resume: true });
+          });
     } else {
       await session.end('failed', { error: (e as Error).message });
       void fact.ui.error(`FaCT: training SAE ${name} failed: ${(e as Error).message}`, 'Show Log').then((a) => {

@@ -12,7 +12,10 @@ import { pickModel, resolveModel } from './pickModel';
 const fsPath = (x: vscode.Uri | string | undefined) => (x instanceof vscode.Uri ? x.fsPath : x);
 const rel = (p: string) => vscode.workspace.asRelativePath(p);
 
-export interface SaeTarget { model: string; sae: string }
+export interface SaeTarget {
+  model: string;
+  sae: string;
+}
 
 /** {model, sae} from a command argument: an SAE tree node, or an object naming them. */
 export function saeArg(arg: unknown): { model?: string; sae?: string } {
@@ -33,7 +36,14 @@ export function saeItems(fact: Fact, model: string, checkpoints: SaeCheckpointIn
   return checkpoints.map((c) => ({
     label: fact.saes.displayName(model, c.dir),
     value: c.dir,
-    description: [c.dir === current ? 'current' : '', c.k !== undefined ? `k ${c.k}` : '', c.dictSize !== undefined ? `${c.dictSize.toLocaleString('en-US')} concepts` : '', ...checkpointFacts(c).map((f) => f.short)].filter(Boolean).join(' · '),
+    description: [
+      c.dir === current ? 'current' : '',
+      c.k !== undefined ? `k ${c.k}` : '',
+      c.dictSize !== undefined ? `${c.dictSize.toLocaleString('en-US')} concepts` : '',
+      ...checkpointFacts(c).map((f) => f.short),
+    ]
+      .filter(Boolean)
+      .join(' · '),
     detail: c.problem ?? rel(c.dir),
   }));
 }
@@ -42,22 +52,32 @@ export function saeItems(fact: Fact, model: string, checkpoints: SaeCheckpointIn
 export async function pickSae(fact: Fact, model: string, title: string): Promise<string | undefined> {
   const list = await fact.saes.list(model);
   if (list.length === 0) return undefined;
-  const picked = await fact.ui.quickPick(saeItems(fact, model, list, fact.choices.sae(model)), { title, placeHolder: 'SAE checkpoint', matchOnDescription: true });
+  const picked = await fact.ui.quickPick(saeItems(fact, model, list, fact.choices.sae(model)), {
+    title,
+    placeHolder: 'SAE checkpoint',
+    matchOnDescription: true,
+  });
   if (picked?.value) await fact.choices.setSae(model, picked.value);
   return picked?.value;
 }
 
 /** Tells that the model has no SAE, offering to train one. */
 function noSae(fact: Fact, model: string): void {
-  void fact.ui.info(`FaCT: ${modelDisplayName(model)} has no SAE checkpoint yet. Collect a layer's features, then train one.`, 'Train SAE…').then((a) => {
-    if (a) void fact.ui.executeCommand('fact.trainSae', { model });
-  });
+  void fact.ui
+    .info(`FaCT: ${modelDisplayName(model)} has no SAE checkpoint yet. Collect a layer's features, then train one.`, 'Train SAE…')
+    .then((a) => {
+      if (a) void fact.ui.executeCommand('fact.trainSae', { model });
+    });
 }
 
 /** The model and SAE a command works on: given, else the active model's SAE (asking only when several exist). */
 export async function resolveModelSae(fact: Fact, arg: unknown, title: string): Promise<SaeTarget | undefined> {
   const given = saeArg(arg);
-  const model = given.model ? await resolveModel(fact, given.model) : fact.choices.model() && existsSync(fact.choices.model()!) ? fact.choices.model()! : await pickModel(fact, { title });
+  const model = given.model
+    ? await resolveModel(fact, given.model)
+    : fact.choices.model() && existsSync(fact.choices.model()!)
+      ? fact.choices.model()!
+      : await pickModel(fact, { title });
   if (!model) return undefined;
   if (given.sae) return { model, sae: given.sae };
   const eff = await fact.saes.effective(model);

@@ -3,7 +3,12 @@ import * as vscode from 'vscode';
 import type { FactNode } from './factTree';
 
 function isNode(x: unknown): x is FactNode {
-  return !!x && typeof x === 'object' && typeof (x as { kind?: unknown }).kind === 'string' && ['model', 'layer', 'sae', 'info'].includes((x as { kind: string }).kind);
+  return (
+    !!x &&
+    typeof x === 'object' &&
+    typeof (x as { kind?: unknown }).kind === 'string' &&
+    ['model', 'layer', 'sae', 'info'].includes((x as { kind: string }).kind)
+  );
 }
 
 /** The model a command argument names: a tree node (model, layer, SAE), a Uri or a path. */

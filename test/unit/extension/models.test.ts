@@ -5,7 +5,15 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isFeatureExtractor, layerFolder, modelDisplayName, modelWorkDir, readCardSummary, saeDirs, type ModelEnv } from '../../../src/extension/models';
+import {
+  isFeatureExtractor,
+  layerFolder,
+  modelDisplayName,
+  modelWorkDir,
+  readCardSummary,
+  saeDirs,
+  type ModelEnv,
+} from '../../../src/extension/models';
 import { tempDir } from '../../support/paths';
 
 describe('models', () => {
@@ -17,7 +25,10 @@ describe('models', () => {
     assert.equal(modelWorkDir(embedded, env), '/ws/.fact/fashion-mnist-bcos');
     const { workspaceFolder: _none, ...noWorkspace } = env;
     assert.equal(modelWorkDir(embedded, noWorkspace), '/global/models/fashion-mnist-bcos');
-    assert.deepEqual(saeDirs(embedded, 'layer3', env), [path.join(ext, 'models', 'fashion-mnist-bcos', 'saes', 'layer3'), '/ws/.fact/fashion-mnist-bcos/saes/layer3']);
+    assert.deepEqual(saeDirs(embedded, 'layer3', env), [
+      path.join(ext, 'models', 'fashion-mnist-bcos', 'saes', 'layer3'),
+      '/ws/.fact/fashion-mnist-bcos/saes/layer3',
+    ]);
     assert.deepEqual(saeDirs('/ws/m/model.onnx', 'layer3', env), ['/ws/m/saes/layer3']);
   });
 
@@ -28,8 +39,23 @@ describe('models', () => {
   it('the card summary: splits, classes, the display name; a broken card reads as none', () => {
     const dir = tempDir('fact-models-card-');
     const model = path.join(dir, 'model.onnx');
-    writeFileSync(path.join(dir, 'card.json'), JSON.stringify({ name: 'm', displayName: 'My model', layers: [{ name: 'layer3' }, {}], data: { train: { count: 60 }, test: {} }, classes: ['a', 'b'] }));
-    assert.deepEqual(readCardSummary(model), { name: 'm', displayName: 'My model', layers: ['layer3'], splits: { train: 60, test: 0 }, classes: ['a', 'b'] });
+    writeFileSync(
+      path.join(dir, 'card.json'),
+      JSON.stringify({
+        name: 'm',
+        displayName: 'My model',
+        layers: [{ name: 'layer3' }, {}],
+        data: { train: { count: 60 }, test: {} },
+        classes: ['a', 'b'],
+      }),
+    );
+    assert.deepEqual(readCardSummary(model), {
+      name: 'm',
+      displayName: 'My model',
+      layers: ['layer3'],
+      splits: { train: 60, test: 0 },
+      classes: ['a', 'b'],
+    });
     assert.equal(modelDisplayName(model), 'My model');
     writeFileSync(path.join(dir, 'card.json'), '{ not json');
     assert.equal(readCardSummary(model), undefined);

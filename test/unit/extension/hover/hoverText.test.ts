@@ -21,13 +21,24 @@ describe('hover markdown escaping', () => {
 describe('what a hover points at', () => {
   it('a dotted path in code names a layer by its label or alias, whole or by its tail', () => {
     const layers = [
-      { label: 'layer3', aliases: [] }, { label: 'layer2', aliases: ['layer2.0'] }, { label: 'layer2.conv1', aliases: [] },
-      { label: 'features.norm5', aliases: [] }, { label: '0.transformer.encoder_10', aliases: ['encoder.layers.encoder_10'] },
+      { label: 'layer3', aliases: [] },
+      { label: 'layer2', aliases: ['layer2.0'] },
+      { label: 'layer2.conv1', aliases: [] },
+      { label: 'features.norm5', aliases: [] },
+      { label: '0.transformer.encoder_10', aliases: ['encoder.layers.encoder_10'] },
     ];
     const cases: [string, string | undefined][] = [
-      ['layer3', 'layer3'], ['self.layer3', 'layer3'], ['self.layer2', 'layer2'], ['self.layer2.conv1', 'layer2.conv1'],
-      ['model.features.norm5', 'features.norm5'], ['features.norm5', 'features.norm5'], ['encoder_10', '0.transformer.encoder_10'],
-      ['self.encoder.layers.encoder_10', '0.transformer.encoder_10'], ['layer31', undefined], ['self.layer', undefined], ['norm5x', undefined],
+      ['layer3', 'layer3'],
+      ['self.layer3', 'layer3'],
+      ['self.layer2', 'layer2'],
+      ['self.layer2.conv1', 'layer2.conv1'],
+      ['model.features.norm5', 'features.norm5'],
+      ['features.norm5', 'features.norm5'],
+      ['encoder_10', '0.transformer.encoder_10'],
+      ['self.encoder.layers.encoder_10', '0.transformer.encoder_10'],
+      ['layer31', undefined],
+      ['self.layer', undefined],
+      ['norm5x', undefined],
     ];
     for (const [p, want] of cases) assert.equal(matchLayer(p, layers), want, p);
   });

@@ -10,7 +10,12 @@ function fakeHost() {
   let cancelFromUi: (() => void) | undefined;
   const host: JobHost = {
     withProgress(_title, task) {
-      void task((m, f) => progress.push([m, f]), (cancel) => { cancelFromUi = cancel; });
+      void task(
+        (m, f) => progress.push([m, f]),
+        (cancel) => {
+          cancelFromUi = cancel;
+        },
+      );
     },
     log: { info: (l) => lines.push(`info ${l}`), warn: (l) => lines.push(`warn ${l}`), error: (l) => lines.push(`error ${l}`) },
     refuse: (m) => refused.push(m),
@@ -24,7 +29,16 @@ describe('jobs', () => {
     const runner = new JobRunner(h.host);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const a = runner.start({ kind: 'collect', target: 'm#layer3', title: 'Collecting features of layer3', run: async (ctx) => { ctx.report('half', 0.5); await gate; return 7; } });
+    const a = runner.start({
+      kind: 'collect',
+      target: 'm#layer3',
+      title: 'Collecting features of layer3',
+      run: async (ctx) => {
+        ctx.report('half', 0.5);
+        await gate;
+        return 7;
+      },
+    });
     assert.ok(a.started);
     const again = runner.start({ kind: 'collect', target: 'm#layer3', title: 'Collecting features of layer3', run: async () => 8 });
     assert.equal(again.started, false);
@@ -41,12 +55,17 @@ describe('jobs', () => {
     assert.deepEqual(h.progress[0], ['half', 0.5]);
   });
 
-  it('cancelling from the progress UI aborts the job\'s signal and ends it as cancelled', async () => {
+  it("cancelling from the progress UI aborts the job's signal and ends it as cancelled", async () => {
     const h = fakeHost();
     const runner = new JobRunner(h.host);
     const states: string[] = [];
     runner.onDidChange((j: JobInfo) => states.push(j.state));
-    const r = runner.start({ kind: 'train', target: 'x', title: 'Training', run: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')))) });
+    const r = runner.start({
+      kind: 'train',
+      target: 'x',
+      title: 'Training',
+      run: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')))),
+    });
     assert.ok(r.started);
     h.cancel();
     await assert.rejects(r.result, /stopped/);

@@ -12,26 +12,67 @@ import { JobRunner, type JobHost } from '../../../../src/extension/jobs/jobRunne
 import { ConceptService } from '../../../../src/extension/sae/conceptService';
 import { tempDir } from '../../../support/paths';
 
-const host: JobHost = { withProgress: (_title, task) => void task(() => {}, () => {}), log: { info: () => {}, warn: () => {}, error: () => {} }, refuse: () => {} };
+const host: JobHost = {
+  withProgress: (_title, task) =>
+    void task(
+      () => {},
+      () => {},
+    ),
+  log: { info: () => {}, warn: () => {}, error: () => {} },
+  refuse: () => {},
+};
 
 const metrics = {
-  images: 4, accuracy: 1, accuracyWithSae: 0.75, imageL0: 2, relativeSquaredError: 0.1, fvu: 0.1, relativeL2Error: 0.3,
-  coverageL0: 2, alive: 2, alivePercentage: 50, alwaysActive: 0, worstCompletenessRel: 1e-6,
+  images: 4,
+  accuracy: 1,
+  accuracyWithSae: 0.75,
+  imageL0: 2,
+  relativeSquaredError: 0.1,
+  fvu: 0.1,
+  relativeL2Error: 0.3,
+  coverageL0: 2,
+  alive: 2,
+  alivePercentage: 50,
+  alwaysActive: 0,
+  worstCompletenessRel: 1e-6,
 };
 
 async function evaluatedCheckpoint(cacheRoot: string) {
   const dir = tempDir('fact-concepts-ckpt-');
   const s = initialState(4, 4, 1);
-  await saveSae(dir, { cfg: { k: 2, dictSize: 4, dModel: 4, layer: 'layer3', modelSha256: 'b'.repeat(64), inputScale: 1 }, wEnc: s.wEnc, wDec: s.wDec });
+  await saveSae(dir, {
+    cfg: { k: 2, dictSize: 4, dModel: 4, layer: 'layer3', modelSha256: 'b'.repeat(64), inputScale: 1 },
+    wEnc: s.wEnc,
+    wDec: s.wDec,
+  });
   const folder = await openSaeFolder(dir, { cacheRoot });
-  const summary = await writeEvaluation(folder, async (file) => writeFileSync(file, 'records'), { dataset: { kind: 'split', split: 'test' }, datasetSource: 'test', metrics, evaluatedAt: '2026-01-01T00:00:00.000Z' });
+  const summary = await writeEvaluation(folder, async (file) => writeFileSync(file, 'records'), {
+    dataset: { kind: 'split', split: 'test' },
+    datasetSource: 'test',
+    metrics,
+    evaluatedAt: '2026-01-01T00:00:00.000Z',
+  });
   const atlas: Atlas = {
-    format: 1, checkpointSha256: folder.checkpointSha256, evaluationSha256: summary.recordsSha256, layer: 'layer3', dictSize: 4, imagesEvaluated: 4, side: 8, cell: 96,
+    format: 1,
+    checkpointSha256: folder.checkpointSha256,
+    evaluationSha256: summary.recordsSha256,
+    layer: 'layer3',
+    dictSize: 4,
+    imagesEvaluated: 4,
+    side: 8,
+    cell: 96,
     concepts: [0, 1, 2, 3].map((c) => ({
-      concept: c, frequency: c / 4, images: c, meanPresence: c, meanContribution: c / 2, classes: [], top: [],
+      concept: c,
+      frequency: c / 4,
+      images: c,
+      meanPresence: c,
+      meanContribution: c / 2,
+      classes: [],
+      top: [],
       ...(c ? { strip: `concepts/${c}.png` } : {}),
     })),
-    builtAt: '2026-01-01T00:00:00.000Z', seconds: 1,
+    builtAt: '2026-01-01T00:00:00.000Z',
+    seconds: 1,
   };
   return { dir, folder, atlas };
 }
@@ -76,7 +117,11 @@ describe('concept service', () => {
       await w.index(atlas);
     });
     const jobs = new JobRunner(host);
-    const service = new ProbedConceptService(() => fake.core, jobs, () => ({ cacheRoot }));
+    const service = new ProbedConceptService(
+      () => fake.core,
+      jobs,
+      () => ({ cacheRoot }),
+    );
     assert.equal(await service.readyAtlas(dir), undefined, 'nothing on disk yet');
     const first = service.atlas('/m/model.onnx', dir);
     const second = service.atlas('/m/model.onnx', dir);
@@ -99,7 +144,11 @@ describe('concept service', () => {
     const { dir } = await evaluatedCheckpoint(cacheRoot);
     const fake = fakeCore(async () => {});
     fake.release();
-    const service = new ConceptService(() => fake.core, new JobRunner(host), () => ({ cacheRoot }));
+    const service = new ConceptService(
+      () => fake.core,
+      new JobRunner(host),
+      () => ({ cacheRoot }),
+    );
     await assert.rejects(service.atlas('/m/model.onnx', dir), /could not be read after it was built/);
   });
 });

@@ -13,14 +13,23 @@ import { tempDir } from '../../../support/paths';
 
 async function checkpoint(dir: string): Promise<string> {
   const s = initialState(4, 8, 2);
-  await saveSae(dir, { cfg: { k: 2, dictSize: 8, dModel: 4, layer: 'layer3', modelSha256: 'c'.repeat(64), inputScale: 1 }, wEnc: s.wEnc, wDec: s.wDec });
+  await saveSae(dir, {
+    cfg: { k: 2, dictSize: 8, dModel: 4, layer: 'layer3', modelSha256: 'c'.repeat(64), inputScale: 1 },
+    wEnc: s.wEnc,
+    wDec: s.wDec,
+  });
   return dir;
 }
 
 function setup() {
   const root = tempDir('fact-sae-index-');
   const model = path.join(root, 'model.onnx');
-  const env: ModelEnv = { extensionPath: tempDir('fact-sae-index-ext-'), globalStoragePath: tempDir('fact-sae-index-global-'), cacheRoot: tempDir('fact-sae-index-cache-'), workspaceFolder: root };
+  const env: ModelEnv = {
+    extensionPath: tempDir('fact-sae-index-ext-'),
+    globalStoragePath: tempDir('fact-sae-index-global-'),
+    cacheRoot: tempDir('fact-sae-index-cache-'),
+    workspaceFolder: root,
+  };
   const choices = new Choices(memoryStore());
   return { root, model, choices, index: new SaeIndex(choices, () => env) };
 }

@@ -31,11 +31,16 @@ describe('remembered choices', () => {
     await store.update(CHOICES_KEY, { version: '1', model: 42, perModel: 'nope' });
     const c = new Choices(store);
     assert.equal(c.model(), undefined);
-    await store.update(CHOICES_KEY, { version: '1', model: '/x.onnx', perModel: [{ model: '/x.onnx', choice: { dataset: { kind: 'shell', cmd: 'rm' } } }], updatedAt: 1 });
+    await store.update(CHOICES_KEY, {
+      version: '1',
+      model: '/x.onnx',
+      perModel: [{ model: '/x.onnx', choice: { dataset: { kind: 'shell', cmd: 'rm' } } }],
+      updatedAt: 1,
+    });
     assert.equal(c.model(), undefined, 'a record with an unknown dataset kind is rejected as a whole');
   });
 
-  it('the first version\'s remembered model is still read', async () => {
+  it("the first version's remembered model is still read", async () => {
     const store = memoryStore();
     await store.update('fact.lastModel', '/old.onnx');
     assert.equal(new Choices(store).model(), '/old.onnx');
