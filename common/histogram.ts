@@ -2,8 +2,6 @@
 // inline SVG (which draws it in the theme's colours): the bins, and where the labels of the marker lines go so
 // that they never overlap. Neutral: no imports.
 
-export interface HistogramLayout { width: number; height: number; pad: { l: number; r: number; t: number; b: number } }
-
 /** C² scores live in [−0.2, 1] in practice; values outside go to the end bins. */
 export const C2_RANGE = { lo: -0.2, hi: 1 } as const;
 

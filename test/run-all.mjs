@@ -1,5 +1,6 @@
 // `npm test`: every test the project has, in one command, closing with the plain line `N passed, N failed`.
 //   1. type-check (tsc --noEmit: esbuild does not type-check)      — one test
+//      lint (npm run lint: ESLint with the import-cycle and layer rules, unused exports, Prettier) — one test
 //   2. build the bundles (esbuild)                                 — one test
 //   3. unit tests of src/core, the CLI and the protocol (node:test, TypeScript through tsx)
 //   4. the fault-injection suite (test/faults: real `fact` processes killed and resumed, two writers, a full disk,
@@ -9,7 +10,7 @@
 //      minutes: it evaluates the default SAE, builds its atlas and measures C² inside the installed extension;
 //      FACT_TEST_VSIX=0 leaves it out)
 //   7. the working tree is unchanged: tests write only to temporary folders and ignored caches   — one test
-// `--only unit`, `--only faults`, `--only editor` or `--only vsix` runs a part.
+// `--only unit` (with lint), `--only faults`, `--only editor` or `--only vsix` runs a part.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, rmSync, existsSync } from 'node:fs';
@@ -79,6 +80,13 @@ if (want('unit') || want('faults') || want('editor')) {
   step('build');
   const build = run(process.execPath, ['esbuild.mjs']);
   record('build', build.ok);
+}
+
+if (want('unit')) {
+  step('lint');
+  const lint = run(process.execPath, [path.join(root, 'scripts', 'lint.mjs')]);
+  console.log(`lint: ${(lint.ms / 1000).toFixed(1)} s`);
+  record('lint', lint.ok);
 }
 
 if (want('unit')) {

@@ -24,15 +24,6 @@ interface SlurmArgs {
   options: { out?: string; sae?: string; limit?: number; threads?: number; tasks?: number; partition?: string; gres?: string; time?: string; requeue?: boolean; 'sbatch-args'?: string; resume?: boolean };
 }
 
-export const slurmUsage = `  fact collect|train|evaluate|consistency … --slurm [--tasks N] [--partition P] [--gres gpu:1]
-             [--time T] [--requeue] [--sbatch-args "…"]
-                                                 submit the command as a Slurm job (collect: an array of
-                                                 N tasks by image range, then a merge job); the script is
-                                                 written into the output's slurm/ folder
-  fact collect … --out STORE --slurm --resume    resubmit the parts that failed or were cancelled
-  fact merge STORE                               merge STORE/parts/* into one store (no data copied)
-  fact jobs [cancel ID]                          this project's Slurm jobs: state, progress, log`;
-
 /** How a batch job runs this CLI: the same node and the same bin/fact.js (FACT_CLI overrides the script). */
 export function factCommand(): FactCommand {
   if (process.env.FACT_CLI) return [process.execPath, path.resolve(process.env.FACT_CLI)];

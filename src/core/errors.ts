@@ -44,7 +44,7 @@ export interface SerializedError { name: string; code?: FactErrorCode; message: 
 
 export function serializeError(e: unknown): SerializedError {
   if (isFactError(e)) return { name: e.name, code: e.code, message: e.message, details: e.details };
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
+  if (e instanceof Error) return { name: e.name, message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) };
   return { name: 'Error', message: String(e) };
 }
 

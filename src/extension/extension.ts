@@ -4,20 +4,30 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { ModelInspection } from '../core/model/inspectModel';
 import type { FeatureManifest } from '../core/features/manifest';
-import { collectFeaturesCommand, chooseDataset, type CollectArgs } from './commands/collectFeatures';
+import { chooseDatasetCommand } from './commands/chooseDataset';
+import { collectArgs, collectFeaturesCommand, type CollectArgs } from './commands/collectFeatures';
 import { explainArgs, explainImageCommand, type ExplainArgs } from './commands/explainImage';
+import { explainImageWithSaeCommand } from './commands/explainImageWithSae';
 import { openModelCommand } from './commands/openModel';
-import { pickModel } from './commands/pickModel';
-import {
-  chooseSaeCommand, evaluateSaeCommand, measureConsistencyCommand, openConceptCommand, saeArg, showConsistencyCommand, trainArgs, trainSaeCommand,
-  type ConsistencyResult, type EvaluateResult, type TrainArgs, type TrainResult,
-} from './commands/saeCommands';
-import { asNode, deleteCheckpoint, layerOf, modelOf, revealNode } from './commands/treeCommands';
+import { cancelJobCommand } from './commands/cancelJob';
+import { chooseSaeCommand } from './commands/chooseSae';
+import { resumeTrainingCommand } from './commands/resumeTraining';
+import { selectModelCommand } from './commands/selectModel';
+import { showTrainingCommand } from './commands/showTraining';
+import { deleteCheckpoint } from './commands/deleteCheckpoint';
+import { evaluateSaeCommand, type EvaluateResult } from './commands/evaluateSae';
+import { measureConsistencyCommand, type ConsistencyResult } from './commands/measureConsistency';
+import { openConceptCommand } from './commands/openConcept';
+import { revealNode } from './commands/revealInExplorer';
+import { showConsistencyCommand } from './commands/showConsistency';
+import { trainArgs, trainSaeCommand, type TrainArgs, type TrainResult } from './commands/trainSae';
+import { saeArg } from './pick/pickSae';
+import { modelOf } from './tree/nodeArgs';
 import { missingNativeBinaries, missingNativeMessage } from '../core/nativeRuntime';
 import { core, registerCoreLifecycle } from './coreClient';
 import { JobRunner } from './jobs/jobRunner';
 import { vscodeJobHost } from './jobs/vscodeJobHost';
-import { log } from './log';
+import { log, useLogChannel } from './log';
 import { FactHoverProvider, HOVER_LANGUAGES, type HoverStats } from './hover/hoverProvider';
 import { ConceptPanel, conceptPanelKind } from './panels/conceptPanel';
 import { ConsistencyPanel, consistencyPanelKind } from './panels/consistencyPanel';
@@ -70,16 +80,17 @@ export interface FactApi {
 
 export function activate(context: vscode.ExtensionContext): FactApi {
   const t0 = performance.now();
+  useLogChannel(vscode.window.createOutputChannel('FaCT', { log: true }));
   registerCoreLifecycle(context);
+  // The UI is an object of its own so that tests can script parts of it (scriptUi).
+  const ui: Ui = { ...vscodeUi };
   // A VSIX built for another platform lacks this machine's onnxruntime or sharp binaries: say which, and what to install.
   const missingNative = missingNativeBinaries(context.extensionPath);
   if (missingNative.length) {
     const message = missingNativeMessage(missingNative);
     log().error(message);
-    void vscode.window.showErrorMessage(message);
+    void ui.error(message);
   }
-  // The UI is an object of its own so that tests can script parts of it (scriptUi).
-  const ui: Ui = { ...vscodeUi };
   const choices = new Choices(context.workspaceState);
   const jobs = new JobRunner(vscodeJobHost(ui));
   const env = modelEnv(context);
@@ -114,11 +125,7 @@ export function activate(context: vscode.ExtensionContext): FactApi {
     command('fact.openModel', (arg) => openModelCommand(fact, modelOf(arg))),
     command('fact.openJobLog', (arg) => openJobLog(fact, arg)),
     command('fact.cancelClusterJob', (arg) => cancelClusterJob(fact, arg)),
-    command('fact.selectModel', async (arg) => {
-      const given = modelOf(arg);
-      if (given) await choices.setModel(given);
-      return given ?? pickModel(fact, { title: 'FaCT: choose the active model' });
-    }),
+    command('fact.selectModel', (arg) => selectModelCommand(fact, arg)),
     command('fact.setActiveModel', async (arg) => {
       const model = modelOf(arg);
       if (model) await choices.setModel(model);
@@ -129,51 +136,15 @@ export function activate(context: vscode.ExtensionContext): FactApi {
       const model = modelOf(arg);
       return explainImageCommand(fact, model ? { model } : { askModel: true });
     }),
-    command('fact.collectFeatures', (arg) => {
-      const model = modelOf(arg);
-      const layer = layerOf(arg) ?? (arg && typeof arg === 'object' && 'layer' in arg ? (arg as CollectArgs).layer : undefined);
-      const args: CollectArgs = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) ? (arg as CollectArgs) : {};
-      return collectFeaturesCommand(fact, { ...args, ...(model ? { model } : {}), ...(layer ? { layer } : {}) });
-    }),
-    command('fact.chooseDataset', async (arg) => {
-      const model = modelOf(arg) ?? choices.model() ?? (await pickModel(fact));
-      return model ? chooseDataset(fact, model) : undefined;
-    }),
-    command('fact.cancelJob', async (arg) => {
-      const running = jobs.list();
-      if (typeof arg === 'number') return jobs.cancel(arg);
-      if (running.length === 0) {
-        void ui.info('FaCT: no job is running.');
-        return false;
-      }
-      const picked = running.length === 1 ? { value: running[0]! } : await ui.quickPick(running.map((j) => ({ label: j.title, description: j.message, value: j })), { title: 'FaCT: cancel which job?' });
-      return picked?.value ? jobs.cancel(picked.value.id) : false;
-    }),
+    command('fact.collectFeatures', (arg) => collectFeaturesCommand(fact, collectArgs(arg))),
+    command('fact.chooseDataset', (arg) => chooseDatasetCommand(fact, arg)),
+    command('fact.cancelJob', (arg) => cancelJobCommand(fact, arg)),
     command('fact.selectSae', (arg) => chooseSaeCommand(fact, arg)),
     command('fact.useSae', (arg) => chooseSaeCommand(fact, saeArg(arg))),
-    command('fact.explainImageWithSae', async (arg, selection) => {
-      const { model, sae } = saeArg(arg);
-      if (!model || !sae) return explainImageCommand(fact, explainArgs(arg, selection));
-      await choices.setSae(model, sae);
-      return explainImageCommand(fact, { model, sae });
-    }),
+    command('fact.explainImageWithSae', (arg, selection) => explainImageWithSaeCommand(fact, arg, selection)),
     command('fact.trainSae', (arg) => trainSaeCommand(fact, trainArgs(arg))),
-    command('fact.resumeTraining', async (arg) => {
-      const n = asNode(arg);
-      const out = n?.kind === 'sae' ? n.info.dir : typeof arg === 'object' && arg && 'out' in arg ? String((arg as { out: unknown }).out) : undefined;
-      if (!out) return undefined;
-      const s = await training.load(out);
-      if (!s) {
-        void ui.error(`FaCT: '${out}' has no training log, so its settings are unknown; run FaCT: Train SAE with the same k and dictionary size to resume it.`);
-        return undefined;
-      }
-      return trainSaeCommand(fact, { ...s.settings, resume: true });
-    }),
-    command('fact.showTraining', async (arg) => {
-      const n = asNode(arg);
-      const out = n?.kind === 'sae' ? n.info.dir : typeof arg === 'string' ? arg : undefined;
-      return out ? TrainingPanel.show(fact, out, { preserveFocus: false }) : undefined;
-    }),
+    command('fact.resumeTraining', (arg) => resumeTrainingCommand(fact, arg)),
+    command('fact.showTraining', (arg) => showTrainingCommand(fact, arg)),
     command('fact.evaluateSae', (arg) => evaluateSaeCommand(fact, arg)),
     command('fact.measureConsistency', (arg) => measureConsistencyCommand(fact, arg)),
     command('fact.showConsistency', (arg) => showConsistencyCommand(fact, arg)),

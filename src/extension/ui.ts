@@ -44,14 +44,3 @@ export const vscodeUi: Ui = {
   },
   executeCommand: async (command, ...args) => vscode.commands.executeCommand(command, ...args),
 };
-
-/** A key/value store: the part of vscode.Memento that FaCT uses (workspaceState), or a Map in a test. */
-export interface KeyValueStore {
-  get<T>(key: string): T | undefined;
-  update(key: string, value: unknown): Thenable<void>;
-}
-
-export function memoryStore(): KeyValueStore {
-  const m = new Map<string, unknown>();
-  return { get: <T>(k: string) => m.get(k) as T | undefined, update: async (k, v) => void (v === undefined ? m.delete(k) : m.set(k, v)) };
-}

@@ -20,11 +20,15 @@ export const jobViewSchema = obj({
 export type JobView = Infer<typeof jobViewSchema>;
 
 const jobsMessage = obj({ type: literal('jobs'), jobs: arr(jobViewSchema) });
+/** Host → any panel: the jobs it shows (every panel's host schema includes it). */
+export type JobsMessage = Infer<typeof jobsMessage>;
 
 const readyMessage = obj({ type: literal('ready') });
 const copyTextMessage = obj({ type: literal('copyText'), text: str });
 const logMessage = obj({ type: literal('log'), message: str, level: optional(str) });
 const cancelJobMessage = obj({ type: literal('cancelJob'), id: num });
+/** Any panel → host: the messages the panel base (src/extension/panels/panelHost.ts) handles for every panel. */
+export const commonWebviewMessageSchema = tagged({ ready: readyMessage, copyText: copyTextMessage, log: logMessage, cancelJob: cancelJobMessage });
 
 // ── the model panel (FaCT: Open Model) ──────────────────────────────────────────────────────────────────────────
 
@@ -74,16 +78,9 @@ export type ModelWebviewMessage = Infer<typeof modelWebviewMessageSchema>;
 export const modelPanelStateSchema = obj({ file: str });
 export type ModelPanelState = Infer<typeof modelPanelStateSchema>;
 
-/** The model panel's schemas under their first names (the panel was the only one once). */
-export const hostMessageSchema = modelHostMessageSchema;
-export type HostMessage = ModelHostMessage;
-export const webviewMessageSchema = modelWebviewMessageSchema;
-export type WebviewMessage = ModelWebviewMessage;
-
 // ── the explain panel (FaCT: Explain Image) ─────────────────────────────────────────────────────────────────────
 
 export const classScoreSchema = obj({ index: num, name: str, logit: num, probability: num });
-export type ClassScoreView = Infer<typeof classScoreSchema>;
 
 export const explainViewSchema = obj({
   model: str,
@@ -117,7 +114,6 @@ export type ExplainView = Infer<typeof explainViewSchema>;
 // ── concepts through an SAE (the explain panel's concept slots, the concept, consistency and training panels) ───
 
 export const conceptShareSchema = obj({ concept: num, presence: num, contribution: num, share: num });
-export type ConceptShareView = Infer<typeof conceptShareSchema>;
 
 /** A decision explained through an SAE's concepts (core `explainConcepts`), as the explain panel shows it. */
 export const conceptDecisionViewSchema = obj({
@@ -355,7 +351,6 @@ export const trainPointSchema = obj({
   etaSeconds: nullable(num),
   validation: nullable(num),
 });
-export type TrainPointView = Infer<typeof trainPointSchema>;
 
 export const trainingViewSchema = obj({
   model: str,

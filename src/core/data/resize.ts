@@ -21,7 +21,8 @@ function taps(inSize: number, outSize: number): Taps {
       weights[o * maxTaps + (i - lo)] = w;
       total += w;
     }
-    for (let i = 0; i < hi - lo; i++) weights[o * maxTaps + i] /= total || 1;
+    const taps = weights.subarray(o * maxTaps, o * maxTaps + (hi - lo));
+    taps.set(taps.map((w) => w / (total || 1)));
     start[o] = lo;
     count[o] = hi - lo;
   }

@@ -1,5 +1,4 @@
 // Reading, decoding and encoding ONNX model files, with errors a person can act on.
-import * as path from 'node:path';
 import { FactError } from '../errors';
 import { readFileOrThrow } from '../util/files';
 import { sha256Hex } from '../util/sha256';
@@ -56,6 +55,3 @@ export function opsetVersion(model: OnnxModel): number {
   return d ? int(d.version) : 0;
 }
 
-export function displayName(file: string): string {
-  return path.basename(file);
-}

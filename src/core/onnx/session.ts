@@ -12,7 +12,6 @@ import { rewriteForWebGpu } from './webgpuRewrites';
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 /** What a user may ask for: a provider, or `auto` (a real GPU when one works, else the CPU). */
 export type RequestedProvider = ExecutionProvider | 'auto';
-export const executionProviders: readonly RequestedProvider[] = ['auto', 'cpu', 'cuda', 'webgpu'];
 
 /** The onnxruntime build doing the computing (recorded with trained checkpoints: results can change between versions). */
 export const onnxruntimeVersion: string = ort.env.versions.node ?? ort.env.versions.common;
@@ -149,6 +148,3 @@ export function firstLine(s: string): string {
   return s.split('\n')[0]!.slice(0, 300);
 }
 
-export function float32Tensor(data: Float32Array, dims: number[]): ort.Tensor {
-  return new ort.Tensor('float32', data, dims);
-}

@@ -28,7 +28,7 @@ export async function measureCollection(ctx: ModelContext, explainer: Explainer,
     const g = r.gradients[layer.tensor]!.data;
     for (let b = 0; b < o.batchSize; b++) {
       const w = new Float64Array(locations);
-      for (let i = 0; i < dim * locations; i++) w[i % locations] += f[b * dim * locations + i]! * g[b * dim * locations + i]!;
+      for (let i = 0; i < dim * locations; i++) w[i % locations]! += f[b * dim * locations + i]! * g[b * dim * locations + i]!;
       sampleLocations(w.map(Math.abs), Math.min(o.samplesPerImage, locations), b);
     }
   };

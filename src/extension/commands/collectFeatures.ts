@@ -15,7 +15,8 @@ import type { Fact } from '../services';
 import { describeDataset } from '../state/choices';
 import { requireTrust } from '../trust';
 import type { PickItem } from '../ui';
-import { pickModel, resolveModel } from './pickModel';
+import { pickModel, resolveModel } from '../pick/pickModel';
+import { layerOf, modelOf } from '../tree/nodeArgs';
 import { askWhereToRun, datasetArgs, submitWithCli, type RunWhere } from '../slurm/submitToSlurm';
 
 export interface CollectArgs {
@@ -76,26 +77,12 @@ export function inferDataset(fact: Fact, model: string): DatasetSpec | undefined
   return undefined;
 }
 
-/** FaCT: Choose Dataset… — the card's splits or an image folder, remembered for the model. */
-export async function chooseDataset(fact: Fact, model: string): Promise<DatasetSpec | undefined> {
-  const card = readCardSummary(model);
-  const current = fact.choices.dataset(model);
-  const items: PickItem<DatasetSpec | 'folder'>[] = Object.entries(card?.splits ?? {}).map(([split, count]) => ({
-    label: `Model card: ${split}`,
-    value: { kind: 'split', split },
-    description: [count ? `${count.toLocaleString('en-US')} images` : '', current?.kind === 'split' && current.split === split ? 'current' : ''].filter(Boolean).join(' · '),
-  }));
-  items.push({ label: 'Image folder…', value: 'folder', description: current?.kind === 'folder' ? `current: ${vscode.workspace.asRelativePath(current.path)}` : 'one subfolder per class, PNG/JPEG inside' });
-  const picked = await fact.ui.quickPick(items, { title: `FaCT: dataset for ${modelDisplayName(model)}` });
-  if (!picked?.value) return undefined;
-  let spec: DatasetSpec;
-  if (picked.value === 'folder') {
-    const dir = await fact.ui.openDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'FaCT: image folder (one subfolder per class)', openLabel: 'Use Folder' });
-    if (!dir?.[0]) return undefined;
-    spec = { kind: 'folder', path: dir[0].fsPath };
-  } else spec = picked.value;
-  await fact.choices.setDataset(model, spec);
-  return spec;
+/** Arguments from the tree (a model or layer item), the model panel or the API. */
+export function collectArgs(arg: unknown): CollectArgs {
+  const model = modelOf(arg);
+  const layer = layerOf(arg) ?? (arg && typeof arg === 'object' && 'layer' in arg ? (arg as CollectArgs).layer : undefined);
+  const args: CollectArgs = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) ? (arg as CollectArgs) : {};
+  return { ...args, ...(model ? { model } : {}), ...(layer ? { layer } : {}) };
 }
 
 export async function collectFeaturesCommand(fact: Fact, args: CollectArgs = {}): Promise<FeatureManifest | undefined> {

@@ -8,7 +8,7 @@ import { ExplainPanel } from '../panels/explainPanel';
 import type { Fact } from '../services';
 import { requireTrust } from '../trust';
 import { isImagePath } from '../ui';
-import { pickModel, resolveModel } from './pickModel';
+import { pickModel, resolveModel } from '../pick/pickModel';
 
 export interface ExplainArgs {
   image?: vscode.Uri | string;

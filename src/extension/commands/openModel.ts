@@ -2,7 +2,7 @@ import type * as vscode from 'vscode';
 import { ModelPanel } from '../panels/modelPanel';
 import type { Fact } from '../services';
 import { requireTrust } from '../trust';
-import { pickModel } from './pickModel';
+import { pickModel } from '../pick/pickModel';
 
 /** FaCT: Open Model — shows a model's inputs, outputs and candidate SAE layers beside the editor. */
 export async function openModelCommand(fact: Fact, model?: vscode.Uri | string): Promise<ModelPanel | undefined> {

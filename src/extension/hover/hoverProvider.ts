@@ -189,7 +189,7 @@ export class FactHoverProvider implements vscode.HoverProvider {
     const eff = this.fact.saes.peekEffective(model);
     if (!this.fact.saes.peek(model)) void this.fact.saes.list(model);
     const sae = eff?.dir;
-    let mtime = 0;
+    let mtime: number;
     try { mtime = statSync(file).mtimeMs; } catch { return undefined; }
     const key = `image\u0000${model}\u0000${sae ?? ''}\u0000${file}\u0000${mtime}`;
     const e = this.ensure(key, () => this.imageDetails(model, sae, file));

@@ -1,4 +1,4 @@
-// Long jobs (feature collection now; SAE training, evaluation and consistency later): each runs once per kind and
+// Long jobs (feature collection, SAE training, evaluation, the concept atlas, C² consistency): each runs once per kind and
 // target, shows cancellable progress, logs to the "FaCT" channel, and outlives the panel or command that started it.
 // Panels subscribe to `onDidChange` for live progress. The editor parts come in through `JobHost`, so this module
 // never imports `vscode`.
@@ -9,7 +9,7 @@ export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface JobInfo {
   readonly id: number;
-  /** What the job does: 'collect', later 'train', 'evaluate', … */
+  /** What the job does: 'collect', 'train', 'evaluate', 'concepts', 'consistency'. */
   readonly kind: string;
   /** What it works on, e.g. `<model file>#<layer>`; one running job per (kind, target). */
   readonly target: string;

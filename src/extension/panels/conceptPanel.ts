@@ -13,6 +13,7 @@ import { isFactError } from '../../core/errors';
 import { log } from '../log';
 import { revealPath } from '../reveal';
 import { modelDisplayName, readCardSummary } from '../models';
+import { pickConcept } from '../pick/pickConcept';
 import type { ConceptResult } from '../sae/conceptService';
 import type { Atlas } from '../../core/concepts/atlas';
 import { checkpointFiles } from '../../core/sae/saeFolder';
@@ -133,16 +134,15 @@ export class ConceptPanel extends PanelHost<ConceptHostMessage, ConceptWebviewMe
         await this.load({ ...t, concept: m.concept });
         break;
       case 'pickConcept': {
-        const { pickConcept } = await import('../commands/saeCommands');
         const c = await pickConcept(this.fact, t.model, t.sae);
         if (c !== undefined) await this.load({ ...t, concept: c });
         break;
       }
       case 'openConsistency':
-        await vscode.commands.executeCommand('fact.showConsistency', { model: t.model, sae: t.sae });
+        await this.fact.ui.executeCommand('fact.showConsistency', { model: t.model, sae: t.sae });
         break;
       case 'evaluate': {
-        const r = await vscode.commands.executeCommand('fact.evaluateSae', { model: t.model, sae: t.sae });
+        const r = await this.fact.ui.executeCommand('fact.evaluateSae', { model: t.model, sae: t.sae });
         if (r) await this.load(t);
         break;
       }

@@ -106,10 +106,10 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
     const t = this.target;
     switch (m.type) {
       case 'openConcept':
-        await vscode.commands.executeCommand('fact.openConcept', { model: t.model, sae: t.sae, concept: m.concept });
+        await this.fact.ui.executeCommand('fact.openConcept', { model: t.model, sae: t.sae, concept: m.concept });
         break;
       case 'remeasure':
-        await vscode.commands.executeCommand('fact.measureConsistency', { model: t.model, sae: t.sae });
+        await this.fact.ui.executeCommand('fact.measureConsistency', { model: t.model, sae: t.sae });
         break;
       case 'revealSae': {
         await revealPath((await readConsistency(await this.fact.concepts.folder(t.sae)))?.file ?? t.sae);

@@ -249,26 +249,26 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
         await revealPath(this.request.image);
         break;
       case 'openModel':
-        await vscode.commands.executeCommand('fact.openModel', vscode.Uri.file(this.request.model));
+        await this.fact.ui.executeCommand('fact.openModel', vscode.Uri.file(this.request.model));
         break;
       case 'painted':
         this.onPainted(m.image, m.classIndex);
         break;
       case 'openConcept':
-        if (this.slots.sae) await vscode.commands.executeCommand('fact.openConcept', { model: this.request.model, sae: this.slots.sae, concept: m.concept });
+        if (this.slots.sae) await this.fact.ui.executeCommand('fact.openConcept', { model: this.request.model, sae: this.slots.sae, concept: m.concept });
         break;
       case 'chooseSae':
-        await vscode.commands.executeCommand('fact.selectSae', { model: this.request.model });
+        await this.fact.ui.executeCommand('fact.selectSae', { model: this.request.model });
         break;
       case 'evaluateSae': {
         const sae = this.slots.sae;
         if (!sae) break;
-        const r = await vscode.commands.executeCommand('fact.evaluateSae', { model: this.request.model, sae });
+        const r = await this.fact.ui.executeCommand('fact.evaluateSae', { model: this.request.model, sae });
         if (r && this.view) await this.explain({ ...this.request, classIndex: this.view.classIndex });
         break;
       }
       case 'trainSae':
-        await vscode.commands.executeCommand('fact.trainSae', { model: this.request.model });
+        await this.fact.ui.executeCommand('fact.trainSae', { model: this.request.model });
         break;
     }
   }

@@ -67,10 +67,10 @@ export class ModelPanel extends PanelHost<ModelHostMessage, ModelWebviewMessage,
         void this.load();
         break;
       case 'collectFeatures':
-        void vscode.commands.executeCommand('fact.collectFeatures', { model: this.file, layer: m.layer });
+        void this.fact.ui.executeCommand('fact.collectFeatures', { model: this.file, layer: m.layer });
         break;
       case 'explainImage':
-        void vscode.commands.executeCommand('fact.explainImageWithModel', vscode.Uri.file(this.file));
+        void this.fact.ui.executeCommand('fact.explainImageWithModel', vscode.Uri.file(this.file));
         break;
     }
   }

@@ -8,8 +8,8 @@
 //   - disposal of everything the panel registered.
 // Subclasses handle their own messages and decide what to post.
 import * as vscode from 'vscode';
-import { validate, type Schema } from '../../../webview/shared/schema';
-import type { JobView } from '../../../webview/shared/protocol';
+import { validate, type Infer, type Schema } from '../../../webview/shared/schema';
+import { commonWebviewMessageSchema, type JobsMessage, type JobView } from '../../../webview/shared/protocol';
 import type { JobInfo } from '../jobs/jobRunner';
 import { log } from '../log';
 import type { Fact } from '../services';
@@ -25,11 +25,8 @@ export interface PanelKind<H extends { type: string }, W extends { type: string 
   state: Schema<S>;
 }
 
-/** Messages every panel understands; the rest go to the subclass. */
-type CommonMessage = { type: 'ready' } | { type: 'log'; message: string; level?: string } | { type: 'copyText'; text: string } | { type: 'cancelJob'; id: number };
-
 /** FaCT panels open beside the editor, in one column: the column of the FaCT panel used last, while one is open. */
-const openPanels = new Set<PanelHost<{ type: string }, { type: string }, unknown>>();
+const openPanels = new Set<{ readonly panel: vscode.WebviewPanel }>();
 let factColumn: vscode.ViewColumn | undefined;
 
 export function createPanel(extensionUri: vscode.Uri, viewType: string, title: string, opts: { preserveFocus?: boolean } = {}): vscode.WebviewPanel {
@@ -41,7 +38,7 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   private ready = false;
   private disposed = false;
   /** The latest message per slot, resent in order when the page (re)loads. */
-  private readonly retained = new Map<string, H>();
+  private readonly retained = new Map<string, H | JobsMessage>();
   protected readonly disposables: vscode.Disposable[] = [];
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
@@ -61,7 +58,7 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
       if (!panel.visible) this.ready = false;
       if (panel.active && panel.viewColumn !== undefined) factColumn = panel.viewColumn;
     }, null, this.disposables);
-    openPanels.add(this as unknown as PanelHost<{ type: string }, { type: string }, unknown>);
+    openPanels.add(this);
     if (panel.viewColumn !== undefined) factColumn = panel.viewColumn;
   }
 
@@ -79,6 +76,11 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
    * `replay`: what a reloaded page gets for the slot instead of `m` (when `m` is a change, `replay` the whole state).
    */
   protected post(m: H, opts: { retain?: string | false; replay?: H } = {}): void {
+    this.sendChecked(m, opts);
+  }
+
+  /** `post`, for the messages the base itself sends to every panel (the jobs list), checked by the same schema. */
+  private sendChecked(m: H | JobsMessage, opts: { retain?: string | false; replay?: H | JobsMessage } = {}): void {
     if (this.disposed) return;
     for (const x of opts.replay ? [m, opts.replay] : [m]) {
       const v = validate(this.kind.hostMessages, x);
@@ -98,7 +100,7 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   /** What was posted to the page lately (type and the number of data: URIs it carried), for tests; bounded. */
   readonly postLog: { type: string; dataUris: number }[] = [];
 
-  private record(m: H): void {
+  private record(m: H | JobsMessage): void {
     if (this.postLog.length >= 1000) this.postLog.splice(0, 500);
     this.postLog.push({ type: m.type, dataUris: countDataUris(m) });
   }
@@ -112,7 +114,7 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   protected trackJobs(filter: (job: JobInfo) => boolean): void {
     const send = () => {
       const jobs: JobView[] = this.fact.jobs.list().filter(filter).map((j) => ({ id: j.id, kind: j.kind, target: j.target, title: j.title, message: j.message, fraction: j.fraction ?? null, startedAt: j.startedAt }));
-      this.post({ type: 'jobs', jobs } as unknown as H, { retain: 'jobs' });
+      this.sendChecked({ type: 'jobs', jobs }, { retain: 'jobs' });
     };
     this.disposables.push(this.fact.jobs.onDidChange((j) => {
       if (filter(j)) send();
@@ -131,7 +133,18 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
       return;
     }
     const msg = v.value;
-    const m = msg as unknown as CommonMessage;
+    // Every panel's schema includes the common messages; those are the base's to handle.
+    const common = validate(commonWebviewMessageSchema, raw);
+    if (common.ok) this.receiveCommon(common.value);
+    else {
+      Promise.resolve(this.onMessage(msg)).catch((e: Error) => {
+        log().error(`${this.kind.viewType}: handling '${msg.type}' failed: ${e.stack ?? e.message}`);
+        void this.fact.ui.error(`FaCT: ${e.message}`);
+      });
+    }
+  }
+
+  private receiveCommon(m: Infer<typeof commonWebviewMessageSchema>): void {
     switch (m.type) {
       case 'ready':
         this.ready = true;
@@ -152,10 +165,6 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
         this.fact.jobs.cancel(m.id);
         return;
     }
-    Promise.resolve(this.onMessage(msg)).catch((e: Error) => {
-      log().error(`${this.kind.viewType}: handling '${msg.type}' failed: ${e.stack ?? e.message}`);
-      void vscode.window.showErrorMessage(`FaCT: ${e.message}`);
-    });
   }
 
   /** The page (re)loaded and has been sent the retained state. */
@@ -166,7 +175,7 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    openPanels.delete(this as unknown as PanelHost<{ type: string }, { type: string }, unknown>);
+    openPanels.delete(this);
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.disposeEmitter.fire();

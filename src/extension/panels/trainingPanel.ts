@@ -145,11 +145,11 @@ export class TrainingPanel extends PanelHost<TrainingHostMessage, TrainingWebvie
       }
       case 'resume':
         if (!s) return;
-        await vscode.commands.executeCommand('fact.trainSae', { ...s.settings, resume: true });
+        await this.fact.ui.executeCommand('fact.trainSae', { ...s.settings, resume: true });
         break;
       case 'evaluate':
         if (!s) return;
-        await vscode.commands.executeCommand('fact.evaluateSae', { model: s.settings.model, sae: this.out });
+        await this.fact.ui.executeCommand('fact.evaluateSae', { model: s.settings.model, sae: this.out });
         break;
       case 'revealSae': {
         await revealPath(path.join(this.out, checkpointFiles.cfg));

@@ -27,7 +27,7 @@ export class ConceptService {
   private readonly building = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly core: () => CoreWorker,
+    private readonly core: () => Pick<CoreWorker, 'call'>,
     private readonly jobs: JobRunner,
     private readonly env: () => Pick<ModelEnv, 'cacheRoot'>,
     private readonly describe: (sae: string) => string = (s) => path.basename(s),
@@ -48,7 +48,8 @@ export class ConceptService {
     }
   }
 
-  private async load(sae: string): Promise<Loaded | undefined> {
+  /** Protected: a test observes when an asker has looked on disk. */
+  protected async load(sae: string): Promise<Loaded | undefined> {
     const folder = await this.folder(sae);
     const stamp = await derivedStamp(folder);
     const hit = this.loaded.get(sae);

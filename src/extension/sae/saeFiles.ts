@@ -89,7 +89,7 @@ export async function modelFeatureStores(model: string, env: ModelEnv): Promise<
   const roots = [...new Set([path.join(path.dirname(model), 'features'), path.join(modelWorkDir(model, env), 'features')])];
   const out: FeatureStoreInfo[] = [];
   for (const root of roots) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = (await fs.readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     } catch {

@@ -1,9 +1,9 @@
-// The choices FaCT remembers per workspace: the active model and, per model, the layer, the dataset and (once SAEs
-// exist) the SAE checkpoint last used. One record under one workspaceState key, validated on read, so a stale or
+// The choices FaCT remembers per workspace: the active model and, per model, the layer, the dataset and the SAE
+// checkpoint last used. One record under one workspaceState key, validated on read, so a stale or
 // hand-edited value can never reach a command; nothing here imports `vscode`.
 import type { DatasetSpec } from '../../core/data/openDataset';
 import { arr, literal, nullable, num, obj, optional, str, union, validate, type Schema } from '../../../webview/shared/schema';
-import type { KeyValueStore } from '../ui';
+import type { KeyValueStore } from './keyValueStore';
 import { Emitter } from '../util/emitter';
 
 export const CHOICES_KEY = 'fact.choices';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInspection } from '../../core/model/inspectModel';
 import { formatShape } from '../../core/onnx/inspect';
-import { workspaceModels } from '../commands/pickModel';
+import { workspaceModels } from '../pick/pickModel';
 import { embeddedDefaultModel, isFeatureExtractor, modelDisplayName, readCardSummary, saeDirs } from '../models';
 import type { Fact } from '../services';
 import { checkpointFacts, describeCheckpoint, findCheckpoints, formatMetric, headlineMetrics, type SaeCheckpointInfo } from './saeCheckpoints';

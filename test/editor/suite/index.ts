@@ -5,20 +5,20 @@ import Mocha from 'mocha';
 
 interface TestRecord { title: string; state: 'passed' | 'failed'; error?: string; ms?: number }
 
-export function run(): Promise<void> {
+export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
   // Install the tdd globals (suite, test, …) before the bundled test modules register themselves.
   mocha.suite.emit('pre-require', globalThis, 'bundle', mocha);
-  require('./extension.test');
-  require('./openModel.test');
-  require('./choices.test');
-  require('./jobs.test');
-  require('./explain.test');
-  require('./tree.test');
-  require('./commands.test');
-  require('./saeLogic.test');
-  require('./sae.test');
-  require('./hover.test');
+  // The test modules load after the tdd globals exist (a static import would be hoisted above this line).
+  await import('./extension.test');
+  await import('./openModel.test');
+  await import('./choices.test');
+  await import('./jobs.test');
+  await import('./explain.test');
+  await import('./tree.test');
+  await import('./commands.test');
+  await import('./sae.test');
+  await import('./hover.test');
   const records: TestRecord[] = [];
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {

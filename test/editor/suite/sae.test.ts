@@ -364,7 +364,7 @@ suite('FaCT: SAEs (tiny model)', function () {
     assert.match(text, /SAE `layer2\/k2-64` on layer `layer2`/);
     assert.match(text, /accuracy with the SAE \*\*/);
     const started = api.hovers.stats().started;
-    text = await hover(3, 20); // again while it may still compute: never started twice
+    await hover(3, 20); // again while it may still compute: never started twice
     await api.hovers.settled();
     assert.equal(api.hovers.stats().started, started, 'the same background work is not started twice');
     text = await hover(3, 18);

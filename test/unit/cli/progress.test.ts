@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { createProgressReporter, LOG_INTERVAL_MS, progressText } from '../../../src/cli/progress';
 
+// eslint-disable-next-line no-control-regex -- the escape character is what this test looks for
 const ANSI = /\x1b\[/;
 
 describe('CLI progress', () => {

@@ -69,6 +69,16 @@ const cases: Record<string, OpCase> = {
   'ReduceSum (keepdims 0)': { inDims: [1, 3, 4], build: (g, x) => g.op('ReduceSum', [x, g.constant('axes', 'int64', [1], [2])], { keepdims: attr.int(0) }) },
   'ReduceMean (axes attribute)': { inDims: [1, 3, 2, 2], build: (g, x) => g.op('ReduceMean', [x], { axes: attr.ints([2, 3]), keepdims: attr.int(1) }) },
   'ReduceMax (max-out)': { inDims: [1, 2, 3, 4], piecewise: true, build: (g, x) => g.op('ReduceMax', [x], { axes: attr.ints([1]), keepdims: attr.int(0) }) },
+  'ReduceMin (min-out, keepdims)': { inDims: [1, 3, 2, 3], piecewise: true, build: (g, x) => g.op('ReduceMin', [x], { axes: attr.ints([1, 3]), keepdims: attr.int(1) }) },
+  // Exporters leave a float-to-float Cast and an inference-mode Dropout (its ratio an input) in the graph: identities.
+  'Cast (float32 to float32) of a scaled tensor': {
+    inDims: [1, 2, 3],
+    build: (g, x, rand) => g.op('Cast', [g.op('Mul', [x, g.constant('c', 'float32', [1, 2, 3], r(rand, 6))])], { to: attr.int(1) }),
+  },
+  'Dropout (inference, ratio given) of a scaled tensor': {
+    inDims: [1, 2, 3],
+    build: (g, x, rand) => g.op('Dropout', [g.op('Mul', [x, g.constant('c', 'float32', [1, 2, 3], r(rand, 6))]), g.constant('ratio', 'float32', [], [0.5])]),
+  },
   'Reshape and Flatten': {
     inDims: [1, 2, 3, 2],
     build: (g, x) => g.op('Flatten', [g.op('Reshape', [x, g.constant('s', 'int64', [3], [0, 3, 4])])], { axis: attr.int(1) }),
@@ -100,6 +110,10 @@ const cases: Record<string, OpCase> = {
   'Max of two linear tensors': {
     inDims: [1, 6], piecewise: true,
     build: (g, x, rand) => g.op('Max', [x, g.op('Mul', [x, g.constant('c', 'float32', [6], r(rand, 6))])]),
+  },
+  'Min of two linear tensors': {
+    inDims: [1, 2, 3], piecewise: true,
+    build: (g, x, rand) => g.op('Min', [g.op('Mul', [x, g.constant('c', 'float32', [1, 1, 3], r(rand, 3))]), g.op('Neg', [x])]),
   },
   'Mul and Div by broadcast constants': {
     inDims: [1, 3, 1, 2],

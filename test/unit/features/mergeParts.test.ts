@@ -71,7 +71,7 @@ describe('part-stores and merging', () => {
     const shard = path.join(part1, m1.shards[1]!.file);
     const good = readFileSync(shard);
     const bad = Buffer.from(good);
-    bad[bad.length - 1] ^= 1;
+    bad[bad.length - 1]! ^= 1;
     writeFileSync(shard, bad);
     await assert.rejects(mergeParts(store), /wrong checksum.*run task 1 again/s);
     assert.equal(await truncateDamagedPart(part1), m1.shards.length - 1);

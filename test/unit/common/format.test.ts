@@ -1,7 +1,7 @@
 // The shared formatters (common/format.ts): true minus signs, a negative term in parentheses, escaping.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { completenessLine, conceptCompletenessLine, escapeHtml, formatPercent, formatShare, formatSig, formatTerm, pngDataUri } from '../../../common/format';
+import { barGeometry, completenessLine, conceptBarRows, conceptCompletenessLine, escapeHtml, formatPercent, formatShare, formatSig, formatTerm, pngDataUri } from '../../../common/format';
 import { histogramCounts, markerLabels } from '../../../common/histogram';
 
 describe('common/format', () => {
@@ -20,6 +20,21 @@ describe('common/format', () => {
     assert.equal(formatSig(-0.001234), '−0.00123');
     assert.equal(escapeHtml(`<a href="x">&'</a>`), '&#60;a href=&#34;x&#34;&#62;&#38;&#39;&#60;/a&#62;');
     assert.equal(pngDataUri('AAAA'), 'data:image/png;base64,AAAA');
+  });
+
+  it('concept bars: traced, most negative, the rest together; one scale around zero', () => {
+    const rows = conceptBarRows({
+      traced: [{ concept: 5, presence: 1, contribution: 2, share: 80, traceSum: 1, png: '' }, { concept: 9, presence: 1, contribution: 0.5, share: 20, traceSum: 1, png: '' }],
+      negative: [{ concept: 3, presence: 1, contribution: -0.4, share: -16 }],
+      other: { concepts: 4, contribution: -0.3, share: -12, png: '' },
+    });
+    assert.deepEqual(rows.map((r) => [r.kind, r.label, Number(r.contribution.toFixed(6)), Number(r.share.toFixed(6))]), [
+      ['traced', 'Concept 5', 2, 80], ['traced', 'Concept 9', 0.5, 20], ['negative', 'Concept 3', -0.4, -16], ['other', '3 other concepts', 0.1, 4],
+    ]);
+    const g = barGeometry(-0.4, 2, 0.4);
+    assert.ok(Math.abs(g.zero - 100 * 0.4 / 2.4) < 1e-9 && Math.abs(g.left) < 1e-9 && Math.abs(g.width - g.zero) < 1e-9);
+    assert.equal(conceptCompletenessLine({ conceptSum: 1.5, bias: -2.1972246, logit: -0.6972246, completenessError: 1.2e-7 }).values, '1.5000 + (−2.1972) = −0.6972');
+    assert.deepEqual([formatSig(0.00123), formatSig(-0.5), formatSig(12.3456), formatSig(0)], ['0.00123', '−0.500', '12.346', '0']);
   });
 });
 

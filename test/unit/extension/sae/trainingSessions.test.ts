@@ -4,9 +4,9 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { checkpointFiles } from '../../../src/core/sae/saeFolder';
-import { TrainingSession } from '../../../src/extension/sae/trainingSessions';
-import { tempDir } from '../../support/paths';
+import { checkpointFiles } from '../../../../src/core/sae/saeFolder';
+import { TrainingSession } from '../../../../src/extension/sae/trainingSessions';
+import { tempDir } from '../../../support/paths';
 
 function session(out: string): TrainingSession {
   return new TrainingSession({ model: 'm.onnx', features: 'f', out, layer: 'layer3', k: 4, dictSize: 16 }, { format: 1, model: 'm.onnx', features: 'f', layer: 'layer3', k: 4, dictSize: 16, runs: [] });
