@@ -31,7 +31,7 @@ export interface ExplainReportView {
   images: { input: string; explanation: string; contributions: string };
   seconds: number;
   /** Where the explanation ran ("cpu", "webgpu on …"), when the result says. */
-  ranOn?: string;
+  ranOn?: string | undefined;
 }
 
 export interface ConceptShareView { concept: number; presence: number; contribution: number; share: number }
