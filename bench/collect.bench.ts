@@ -18,7 +18,10 @@ import { benchSession } from './benchProvider';
 import type { BenchRow } from './runOne';
 
 /** This process's CPU seconds since `from` (all its threads: onnxruntime's, libuv's, the main one). */
-const cpuSince = (from: NodeJS.CpuUsage) => { const c = process.cpuUsage(from); return (c.user + c.system) / 1e6; };
+const cpuSince = (from: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(from);
+  return (c.user + c.system) / 1e6;
+};
 
 export async function run(report: (r: BenchRow) => void): Promise<void> {
   const model = path.join(__dirname, '..', 'models', 'fashion-mnist-bcos', 'model.onnx');
@@ -38,14 +41,25 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   const forward = images / ((performance.now() - t0) / 1000);
   const forwardCpu = cpuSince(c0);
   const explainer = await Explainer.create(ctx, benchSession(2));
-  for (const [layer, dtype] of [['layer3', 'float16'], ['layer4', 'float16'], ['layer2', 'float32']] as const) {
+  for (const [layer, dtype] of [
+    ['layer3', 'float16'],
+    ['layer4', 'float16'],
+    ['layer2', 'float32'],
+  ] as const) {
     // A fresh folder per run: two benches running at once must not share (and delete) each other's store.
     const out = mkdtempSync(path.join(os.tmpdir(), `fact-bench-collect-${layer}-`));
     t0 = performance.now();
     c0 = process.cpuUsage();
     const m = await collectFeatures(ctx, explainer, { layer, dataset, outDir: out, dtype, limit: images, batchSize: batch });
     const rate = images / ((performance.now() - t0) / 1000);
-    report({ name: `collect ${layer} (${m.samplesPerImage} locations/image, ${dtype})`, ours: rate, reference: forward, referenceName: 'the forward pass alone', unit: 'images/s', note: `${m.vectors} vectors in ${m.shards.length} shards; CPU s collection ${cpuSince(c0).toFixed(2)} vs forward ${forwardCpu.toFixed(2)} (CPU ratio ${(forwardCpu / cpuSince(c0)).toFixed(2)}); load avg ${os.loadavg()[0]!.toFixed(1)}` });
+    report({
+      name: `collect ${layer} (${m.samplesPerImage} locations/image, ${dtype})`,
+      ours: rate,
+      reference: forward,
+      referenceName: 'the forward pass alone',
+      unit: 'images/s',
+      note: `${m.vectors} vectors in ${m.shards.length} shards; CPU s collection ${cpuSince(c0).toFixed(2)} vs forward ${forwardCpu.toFixed(2)} (CPU ratio ${(forwardCpu / cpuSince(c0)).toFixed(2)}); load avg ${os.loadavg()[0]!.toFixed(1)}`,
+    });
     rmSync(out, { recursive: true, force: true });
   }
   await runner.dispose();
@@ -58,7 +72,12 @@ async function resnet50Layer4(report: (r: BenchRow) => void): Promise<void> {
   const onnx = path.join(__dirname, '..', 'models', '.bench', 'resnet50-bench.onnx');
   const name = 'collect ResNet-50 layer4';
   if (!existsSync(onnx)) {
-    report({ name, ours: 0, unit: 'images/s', note: `skipped: ${onnx} is exported by explain.bench (npm run bench -- explain), which runs after this one` });
+    report({
+      name,
+      ours: 0,
+      unit: 'images/s',
+      note: `skipped: ${onnx} is exported by explain.bench (npm run bench -- explain), which runs after this one`,
+    });
     return;
   }
   const images = 32;
@@ -67,7 +86,9 @@ async function resnet50Layer4(report: (r: BenchRow) => void): Promise<void> {
   mkdirSync(path.join(root, 'any'));
   for (let i = 0; i < images; i++) {
     const pixels = Uint8Array.from({ length: 224 * 224 * 3 }, (_, p) => (p * (i + 7) * 2654435761) >>> 24);
-    await sharp(pixels, { raw: { width: 224, height: 224, channels: 3 } }).png().toFile(path.join(root, 'any', `${i}.png`));
+    await sharp(pixels, { raw: { width: 224, height: 224, channels: 3 } })
+      .png()
+      .toFile(path.join(root, 'any', `${i}.png`));
   }
   const ctx = await openModel(onnx);
   const dataset: Dataset = await openImageFolder(root, 'rgb');
@@ -89,10 +110,24 @@ async function resnet50Layer4(report: (r: BenchRow) => void): Promise<void> {
   const out = mkdtempSync(path.join(os.tmpdir(), 'fact-bench-collect-r50-'));
   t0 = performance.now();
   c0 = process.cpuUsage();
-  const m = await collectFeatures(ctx, explainer, { layer: 'layer4', dataset, outDir: out, dtype: 'float16', limit: images, batchSize: batch });
+  const m = await collectFeatures(ctx, explainer, {
+    layer: 'layer4',
+    dataset,
+    outDir: out,
+    dtype: 'float16',
+    limit: images,
+    batchSize: batch,
+  });
   const rate = images / ((performance.now() - t0) / 1000);
   const collectCpu = cpuSince(c0);
-  report({ name: `${name} (${m.samplesPerImage} of 49 locations/image, float16)`, ours: rate, reference: forward, referenceName: 'the forward pass alone', unit: 'images/s', note: `${images} synthetic 224² PNGs, batch ${batch}; CPU s collection ${collectCpu.toFixed(1)} vs forward ${forwardCpu.toFixed(1)} (CPU ratio ${(forwardCpu / collectCpu).toFixed(2)}); load avg ${os.loadavg()[0]!.toFixed(1)}` });
+  report({
+    name: `${name} (${m.samplesPerImage} of 49 locations/image, float16)`,
+    ours: rate,
+    reference: forward,
+    referenceName: 'the forward pass alone',
+    unit: 'images/s',
+    note: `${images} synthetic 224² PNGs, batch ${batch}; CPU s collection ${collectCpu.toFixed(1)} vs forward ${forwardCpu.toFixed(1)} (CPU ratio ${(forwardCpu / collectCpu).toFixed(2)}); load avg ${os.loadavg()[0]!.toFixed(1)}`,
+  });
   await explainer.dispose();
   rmSync(out, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });

@@ -29,7 +29,12 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     const t0 = performance.now();
     const ev = await handlers.evaluate({ model, sae }, services, call);
     const cpu = process.cpuUsage(c0);
-    report({ name: 'evaluate the SAE on the test split, per image', ours: (performance.now() - t0) / ev.metrics.images, unit: 'ms', note: `${ev.metrics.images} images, ${((performance.now() - t0) / 1000).toFixed(1)} s in all (this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s); load avg ${os.loadavg()[0]!.toFixed(1)}` });
+    report({
+      name: 'evaluate the SAE on the test split, per image',
+      ours: (performance.now() - t0) / ev.metrics.images,
+      unit: 'ms',
+      note: `${ev.metrics.images} images, ${((performance.now() - t0) / 1000).toFixed(1)} s in all (this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s); load avg ${os.loadavg()[0]!.toFixed(1)}`,
+    });
   }
   const image = path.join(root, 'samples', '0002-trouser.png');
   await handlers.explainConcepts({ model, sae, image }, services, call);
@@ -43,20 +48,37 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     await handlers.explain({ model, image }, services, call);
     plain.push(performance.now() - t);
   }
-  report({ name: 'decision through concepts (16 traces, others, full)', ours: median(through), reference: median(plain), referenceName: 'the plain W(x) explanation', unit: 'ms', note: 'warm sessions, median of 10, PNGs rendered' });
+  report({
+    name: 'decision through concepts (16 traces, others, full)',
+    ours: median(through),
+    reference: median(plain),
+    referenceName: 'the plain W(x) explanation',
+    unit: 'ms',
+    note: 'warm sessions, median of 10, PNGs rendered',
+  });
   let t = performance.now();
   const c0 = process.cpuUsage();
   const atlas = await handlers.concepts({ model, sae, rebuild: true }, services, call);
   const atlasMs = performance.now() - t;
   const cpu = process.cpuUsage(c0);
-  report({ name: `concept atlas build, ${atlas.concepts} concepts`, ours: atlasMs / 1000, unit: 's', note: `${atlas.alive} alive; this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (wall ≫ CPU means the shared machine was busy); load avg ${os.loadavg()[0]!.toFixed(1)}` });
+  report({
+    name: `concept atlas build, ${atlas.concepts} concepts`,
+    ours: atlasMs / 1000,
+    unit: 's',
+    note: `${atlas.alive} alive; this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (wall ≫ CPU means the shared machine was busy); load avg ${os.loadavg()[0]!.toFixed(1)}`,
+  });
   t = performance.now();
   await handlers.concept({ model, sae, concept: 0 }, services, call);
   report({ name: 'open one concept from the atlas', ours: performance.now() - t, unit: 'ms' });
   t = performance.now();
   const c2 = await handlers.consistency({ model, sae, meanImages: 2000 }, services, call);
   const c2Ms = performance.now() - t;
-  report({ name: 'C² per scored concept', ours: c2Ms / Math.max(1, c2.concepts.length), unit: 'ms', note: `${c2.concepts.length} concepts, mean C² ${c2.mean.toFixed(3)} vs random ${c2.randomMean.toFixed(3)}, ${(c2Ms / 1000).toFixed(1)} s in all` });
+  report({
+    name: 'C² per scored concept',
+    ours: c2Ms / Math.max(1, c2.concepts.length),
+    unit: 'ms',
+    note: `${c2.concepts.length} concepts, mean C² ${c2.mean.toFixed(3)} vs random ${c2.randomMean.toFixed(3)}, ${(c2Ms / 1000).toFixed(1)} s in all`,
+  });
   await services.dispose();
   rmSync(sae, { recursive: true, force: true });
   rmSync(cacheRoot, { recursive: true, force: true });

@@ -24,7 +24,12 @@ const root = path.join(__dirname, '..');
 const script = path.join(root, 'models', 'recipes', 'bench_explain_torch.py');
 const threads = 2;
 
-interface Arch { arch: 'default' | 'resnet50' | 'densenet121' | 'vit'; label: string; repeats: number; batchRepeats: number }
+interface Arch {
+  arch: 'default' | 'resnet50' | 'densenet121' | 'vit';
+  label: string;
+  repeats: number;
+  batchRepeats: number;
+}
 const archs: Arch[] = [
   { arch: 'default', label: 'default CNN 2×28×28', repeats: 30, batchRepeats: 10 },
   { arch: 'resnet50', label: 'B-cos ResNet-50 6×224×224', repeats: 3, batchRepeats: 2 },
@@ -35,11 +40,32 @@ const archs: Arch[] = [
 const wanted = process.env.FACT_BENCH_ARCHS?.split(',');
 
 interface TorchResult {
-  arch: string; onnx: string; threads: number; allocator: string; latencyMs: number; throughputImagesPerS: number; batch: number; torch: string;
-  exported: boolean; batchFile: string; gradFile: string; shape: number[]; predicted: number[]; firstCallMs: number; denormalFraction: number; ompWaitPolicy: string | null;
+  arch: string;
+  onnx: string;
+  threads: number;
+  allocator: string;
+  latencyMs: number;
+  throughputImagesPerS: number;
+  batch: number;
+  torch: string;
+  exported: boolean;
+  batchFile: string;
+  gradFile: string;
+  shape: number[];
+  predicted: number[];
+  firstCallMs: number;
+  denormalFraction: number;
+  ompWaitPolicy: string | null;
 }
 
-interface Timings { coldMs: number; firstMs: number; latencyMs: number; throughput: number; weights: Float32Array; classes: number[] }
+interface Timings {
+  coldMs: number;
+  firstMs: number;
+  latencyMs: number;
+  throughput: number;
+  weights: Float32Array;
+  classes: number[];
+}
 
 function median(a: number[]): number {
   const s = [...a].sort((x, y) => x - y);
@@ -79,23 +105,50 @@ async function ours(file: string, batch: Float32Array, n: number, repeats: numbe
     }
     const weights = new Float32Array(batch.length);
     last.forEach((e, i) => weights.set(e.weights, i * per));
-    return { coldMs, firstMs, latencyMs: median(lat), throughput: n / (median(bat) / 1000), weights, classes: last.map((e) => e.classIndex) };
+    return {
+      coldMs,
+      firstMs,
+      latencyMs: median(lat),
+      throughput: n / (median(bat) / 1000),
+      weights,
+      classes: last.map((e) => e.classIndex),
+    };
   } finally {
     await explainer.dispose();
   }
 }
 
-interface FirstRun { openMs: number; firstMs: number; cpuMs: number }
+interface FirstRun {
+  openMs: number;
+  firstMs: number;
+  cpuMs: number;
+}
 
 /** bench/firstExplanation.ts in a new process: what a second editor window (or a CLI run) waits for. */
 function firstInNewProcess(onnx: string, cache: string, batchFile: string): FirstRun | string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'firstExplanation.ts'), onnx, cache, batchFile], { encoding: 'utf8', cwd: root });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'firstExplanation.ts'), onnx, cache, batchFile], {
+    encoding: 'utf8',
+    cwd: root,
+  });
   if (r.status !== 0) return `first explanation in a new process failed: ${(r.stderr || '').trim().split('\n').pop()}`;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as FirstRun;
 }
 
 function runTorch(t: TorchReference, a: Arch): TorchResult | string {
-  const args = [script, '--arch', a.arch, '--threads', `${threads}`, '--reuse-onnx', '--repeats', `${a.repeats}`, '--batch-repeats', `${a.batchRepeats}`, '--warmup', '1'];
+  const args = [
+    script,
+    '--arch',
+    a.arch,
+    '--threads',
+    `${threads}`,
+    '--reuse-onnx',
+    '--repeats',
+    `${a.repeats}`,
+    '--batch-repeats',
+    `${a.batchRepeats}`,
+    '--warmup',
+    '1',
+  ];
   const r = spawnSync(python, args, { encoding: 'utf8', env: t.env, cwd: root, maxBuffer: 1 << 24 });
   if (r.status !== 0) return `PyTorch run failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
   try {
@@ -167,19 +220,70 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     const setting = `PyTorch ${tr.torch} autograd in explanation mode, ${tr.threads} threads, ${tr.allocator}, OMP_WAIT_POLICY=${tr.ompWaitPolicy ?? 'unset'}; ours ORT ${threads} intra-op threads, spinning off; ${load()}`;
     const referenceName = 'PyTorch';
     const referenceOptimised = t.blasOptimised;
-    report({ name: `${a.label}: openModel + Explainer.create (cold)`, ours: r.coldMs, unit: 'ms', note: `ours only; ${tr.exported ? 'ONNX exported this run' : 'ONNX reused from models/.bench'}` });
-    report({ name: `${a.label}: first explanation, batch 1 (no graph cache)`, ours: r.firstMs, reference: tr.firstCallMs, referenceName, referenceOptimised, unit: 'ms', note: 'the first explanation in the process: ours builds the explanation graph and its ORT session; PyTorch its first explanation-mode autograd call' });
+    report({
+      name: `${a.label}: openModel + Explainer.create (cold)`,
+      ours: r.coldMs,
+      unit: 'ms',
+      note: `ours only; ${tr.exported ? 'ONNX exported this run' : 'ONNX reused from models/.bench'}`,
+    });
+    report({
+      name: `${a.label}: first explanation, batch 1 (no graph cache)`,
+      ours: r.firstMs,
+      reference: tr.firstCallMs,
+      referenceName,
+      referenceOptimised,
+      unit: 'ms',
+      note: 'the first explanation in the process: ours builds the explanation graph and its ORT session; PyTorch its first explanation-mode autograd call',
+    });
     const cache = mkdtempSync(path.join(tmpdir(), 'fact-bench-graphs-'));
     const firstEver = firstInNewProcess(tr.onnx, cache, tr.batchFile);
     const warm = firstInNewProcess(tr.onnx, cache, tr.batchFile);
     rmSync(cache, { recursive: true, force: true });
     const cpuNote = (f: FirstRun) => `this process's CPU ${f.cpuMs.toFixed(0)} ms; the model opened in ${f.openMs.toFixed(0)} ms before`;
-    if (typeof firstEver === 'string' || typeof warm === 'string') report({ name: `${a.label}: first explanation in a new process`, ours: 0, unit: 'ms', note: String(typeof firstEver === 'string' ? firstEver : warm) });
+    if (typeof firstEver === 'string' || typeof warm === 'string')
+      report({
+        name: `${a.label}: first explanation in a new process`,
+        ours: 0,
+        unit: 'ms',
+        note: String(typeof firstEver === 'string' ? firstEver : warm),
+      });
     else {
-      report({ name: `${a.label}: first-ever explanation (new process, empty graph cache)`, ours: firstEver.firstMs, reference: tr.firstCallMs, referenceName, referenceOptimised, unit: 'ms', note: `Explainer.create + the first explanation, writing the cache; ${cpuNote(firstEver)}` });
-      report({ name: `${a.label}: first explanation, second process (graph cache warm)`, ours: warm.firstMs, reference: tr.firstCallMs, referenceName, referenceOptimised, unit: 'ms', note: `Explainer.create + the first explanation from the cached optimised graph; ${cpuNote(warm)}` });
+      report({
+        name: `${a.label}: first-ever explanation (new process, empty graph cache)`,
+        ours: firstEver.firstMs,
+        reference: tr.firstCallMs,
+        referenceName,
+        referenceOptimised,
+        unit: 'ms',
+        note: `Explainer.create + the first explanation, writing the cache; ${cpuNote(firstEver)}`,
+      });
+      report({
+        name: `${a.label}: first explanation, second process (graph cache warm)`,
+        ours: warm.firstMs,
+        reference: tr.firstCallMs,
+        referenceName,
+        referenceOptimised,
+        unit: 'ms',
+        note: `Explainer.create + the first explanation from the cached optimised graph; ${cpuNote(warm)}`,
+      });
     }
-    report({ name: `${a.label}: explain latency, batch 1 (median)`, ours: r.latencyMs, reference: tr.latencyMs, referenceName, referenceOptimised, unit: 'ms', note: `${a.repeats} runs after 1 warm-up; ${setting}` });
-    report({ name: `${a.label}: explain throughput, batch ${n}`, ours: r.throughput, reference: tr.throughputImagesPerS, referenceName, referenceOptimised, unit: 'images/s', note: `median of ${a.batchRepeats} batches after 1 warm-up; ${check}` });
+    report({
+      name: `${a.label}: explain latency, batch 1 (median)`,
+      ours: r.latencyMs,
+      reference: tr.latencyMs,
+      referenceName,
+      referenceOptimised,
+      unit: 'ms',
+      note: `${a.repeats} runs after 1 warm-up; ${setting}`,
+    });
+    report({
+      name: `${a.label}: explain throughput, batch ${n}`,
+      ours: r.throughput,
+      reference: tr.throughputImagesPerS,
+      referenceName,
+      referenceOptimised,
+      unit: 'images/s',
+      note: `median of ${a.batchRepeats} batches after 1 warm-up; ${check}`,
+    });
   }
 }

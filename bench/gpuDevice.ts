@@ -53,7 +53,12 @@ async function main(): Promise<void> {
     const per = 6 * 224 * 224;
     const normal = seededNormal(1);
     const x = new Float32Array(batch * per);
-    for (let b = 0; b < batch; b++) for (let p = 0; p < 3 * 224 * 224; p++) { const v = Math.min(1, Math.max(0, 0.5 + 0.25 * normal())); x[b * per + p] = v; x[b * per + 3 * 224 * 224 + p] = 1 - v; }
+    for (let b = 0; b < batch; b++)
+      for (let p = 0; p < 3 * 224 * 224; p++) {
+        const v = Math.min(1, Math.max(0, 0.5 + 0.25 * normal()));
+        x[b * per + p] = v;
+        x[b * per + 3 * 224 * 224 + p] = 1 - v;
+      }
     const one = x.subarray(0, per);
     const latency = await timeIt(() => explainer.explain(one, 1), seconds);
     figures.explainLatencyMs = latency.ms;
@@ -67,19 +72,29 @@ async function main(): Promise<void> {
 
     const [d, K, k, B] = arg('sae', '2048,16384,16,4096').split(',').map(Number) as [number, number, number, number];
     figures.sae = { d, K, k, B };
-    const step = await TrainStepSession.open({ dModel: d, dictSize: K, k, auxK: true, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, options);
+    const step = await TrainStepSession.open(
+      { dModel: d, dictSize: K, k, auxK: true, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+      options,
+    );
     const xs = Float32Array.from({ length: B * d }, () => normal() / Math.sqrt(d));
     const dead = new Uint8Array(K);
     for (let j = 0; j < K; j += 16) dead[j] = 1;
     let state = initialState(d, K, 0);
-    const train = await timeIt(async () => { state = (await step.run({ x: xs, batch: B, state, lr: 1e-4, deadCandidates: dead })).state; }, seconds);
+    const train = await timeIt(async () => {
+      state = (await step.run({ x: xs, batch: B, state, lr: 1e-4, deadCandidates: dead })).state;
+    }, seconds);
     figures.saeTrainVectorsPerS = (B / train.ms) * 1000;
     figures.saeTrainStepMs = train.ms;
     await step.dispose();
   });
   Object.assign(figures, ranOn);
-  process.stderr.write(`${ep}${threads ? ` (${threads} threads)` : ''}: ran on ${ranOn.executionProvider}${ranOn.adapter ? ` (${ranOn.adapter})` : ''}${ranOn.fallbackReason ? ` — ${ranOn.fallbackReason}` : ''}\n`);
+  process.stderr.write(
+    `${ep}${threads ? ` (${threads} threads)` : ''}: ran on ${ranOn.executionProvider}${ranOn.adapter ? ` (${ranOn.adapter})` : ''}${ranOn.fallbackReason ? ` — ${ranOn.fallbackReason}` : ''}\n`,
+  );
   console.log(JSON.stringify(figures));
 }
 
-main().catch((e) => { console.error((e as Error).stack); process.exitCode = 1; });
+main().catch((e) => {
+  console.error((e as Error).stack);
+  process.exitCode = 1;
+});

@@ -15,7 +15,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const epAt = args.indexOf('--ep');
 const ep = epAt >= 0 ? args[epAt + 1] : undefined;
-if (epAt >= 0 && !['cpu', 'webgpu', 'cuda', 'auto'].includes(ep)) { console.error('--ep must be one of cpu, webgpu, cuda, auto'); process.exit(2); }
+if (epAt >= 0 && !['cpu', 'webgpu', 'cuda', 'auto'].includes(ep)) {
+  console.error('--ep must be one of cpu, webgpu, cuda, auto');
+  process.exit(2);
+}
 const jsonAt = args.indexOf('--json');
 const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 if (jsonAt >= 0 && !jsonFile) {
@@ -24,18 +27,36 @@ if (jsonAt >= 0 && !jsonFile) {
 }
 const only = args.filter((_, i) => !(epAt >= 0 && (i === epAt || i === epAt + 1)) && !(jsonAt >= 0 && (i === jsonAt || i === jsonAt + 1)));
 const env = { ...process.env, ...(ep ? { FACT_BENCH_EP: ep } : {}) };
-const files = readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.bench.ts') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+const files = readdirSync(path.join(root, 'bench'))
+  .filter((f) => f.endsWith('.bench.ts') && (only.length === 0 || only.some((o) => f.includes(o))))
+  .sort();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fact-bench-json-'));
 const lines = path.join(tmp, 'rows.jsonl');
 const started = { at: new Date().toISOString(), loadavg: os.loadavg() };
 for (const f of files) {
   console.log(`\n━━ ${f} ━━`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'runOne.ts'), path.join(root, 'bench', f)], { cwd: root, stdio: 'inherit', env: { ...env, FACT_BENCH_JSON_LINES: lines } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'runOne.ts'), path.join(root, 'bench', f)], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...env, FACT_BENCH_JSON_LINES: lines },
+  });
   if (r.status !== 0) console.log(`(${f} stopped with exit code ${r.status})`);
 }
 if (jsonFile) {
-  const rows = existsSync(lines) ? readFileSync(lines, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-  const doc = { cpu: `${os.cpus()[0]?.model} × ${os.cpus().length}`, node: process.version, started, finished: { at: new Date().toISOString(), loadavg: os.loadavg() }, rows };
+  const rows = existsSync(lines)
+    ? readFileSync(lines, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+  const doc = {
+    cpu: `${os.cpus()[0]?.model} × ${os.cpus().length}`,
+    node: process.version,
+    started,
+    finished: { at: new Date().toISOString(), loadavg: os.loadavg() },
+    rows,
+  };
   const out = path.resolve(process.env.INIT_CWD ?? process.cwd(), jsonFile);
   writeFileSync(`${out}.tmp`, JSON.stringify(doc, null, 2) + '\n');
   renameSync(`${out}.tmp`, out);

@@ -35,17 +35,37 @@ async function main(): Promise<void> {
   const file = process.argv[2]!;
   const mod = (await import(file)) as { run: (report: (r: BenchRow) => void) => Promise<void> };
   const ortVersion = (createRequire(__filename)('onnxruntime-node/package.json') as { version: string }).version;
-  console.log(`CPU: ${os.cpus()[0]?.model} × ${os.cpus().length}, node ${process.version}, load avg ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `CPU: ${os.cpus()[0]?.model} × ${os.cpus().length}, node ${process.version}, load avg ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`ours: onnxruntime-node ${ortVersion} (on the CPU: its own MLAS kernels, no external BLAS, no oneDNN)`);
   const jsonLines = process.env.FACT_BENCH_JSON_LINES;
-  const ranOn = await trackProviders(() => mod.run((r) => {
-    const fmt = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toPrecision(3));
-    console.log(`${r.name.padEnd(52)} ours ${fmt(r.ours).padStart(8)} ${r.unit.padEnd(10)} ${r.reference !== undefined ? `ref ${fmt(r.reference).padStart(8)}` : ''}  ${ratioText(r)}${r.note ? `  (${r.note})` : ''}`);
-    if (jsonLines) {
-      const row = { bench: path.basename(file), name: r.name, ours: r.ours, reference: r.reference ?? null, referenceName: r.reference !== undefined ? r.referenceName ?? 'reference' : null, unit: r.unit, ratio: speedRatio(r) ?? null, referenceOptimised: r.referenceOptimised ?? null, note: r.note ?? null, loadavg: os.loadavg()[0] };
-      appendFileSync(jsonLines, JSON.stringify(row) + '\n');
-    }
-  }));
+  const ranOn = await trackProviders(() =>
+    mod.run((r) => {
+      const fmt = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toPrecision(3));
+      console.log(
+        `${r.name.padEnd(52)} ours ${fmt(r.ours).padStart(8)} ${r.unit.padEnd(10)} ${r.reference !== undefined ? `ref ${fmt(r.reference).padStart(8)}` : ''}  ${ratioText(r)}${r.note ? `  (${r.note})` : ''}`,
+      );
+      if (jsonLines) {
+        const row = {
+          bench: path.basename(file),
+          name: r.name,
+          ours: r.ours,
+          reference: r.reference ?? null,
+          referenceName: r.reference !== undefined ? (r.referenceName ?? 'reference') : null,
+          unit: r.unit,
+          ratio: speedRatio(r) ?? null,
+          referenceOptimised: r.referenceOptimised ?? null,
+          note: r.note ?? null,
+          loadavg: os.loadavg()[0],
+        };
+        appendFileSync(jsonLines, JSON.stringify(row) + '\n');
+      }
+    }),
+  );
   // Where our side actually ran (--ep asks; a provider that cannot start falls back to the CPU).
   console.log(`ours: ${ranOnLine(ranOn.ranOn) ?? 'no session ran'}`);
 }

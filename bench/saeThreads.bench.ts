@@ -8,10 +8,31 @@ import { initialState, seededNormal } from '../src/core/sae/initialWeights';
 import { TrainStepSession } from '../src/core/sae/trainStepSession';
 import type { BenchRow } from './runOne';
 
-interface Shape { label: string; d: number; K: number; k: number; B: number; steps: number }
+interface Shape {
+  label: string;
+  d: number;
+  K: number;
+  k: number;
+  B: number;
+  steps: number;
+}
 
 async function msPerStep(s: Shape, threads: number, dead: number): Promise<number> {
-  const session = await TrainStepSession.open({ dModel: s.d, dictSize: s.K, k: s.k, auxK: dead > 0, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, { threads });
+  const session = await TrainStepSession.open(
+    {
+      dModel: s.d,
+      dictSize: s.K,
+      k: s.k,
+      auxK: dead > 0,
+      auxkMax: 256,
+      auxkCoef: 1 / 32,
+      clipNorm: 1,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+    },
+    { threads },
+  );
   const normal = seededNormal(1);
   const x = Float32Array.from({ length: s.B * s.d }, () => normal() / Math.sqrt(s.d));
   const candidates = new Uint8Array(s.K);
@@ -40,7 +61,14 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
       const one = (s.B / (await msPerStep(s, 1, dead))) * 1000;
       report({ name: `SAE step ${s.label}${dead ? ', AuxK' : ''}, 1 thread`, ours: one, unit: 'vectors/s' });
       for (const t of counts.filter((c) => c > 1)) {
-        report({ name: `SAE step ${s.label}${dead ? ', AuxK' : ''}, ${t} threads`, ours: (s.B / (await msPerStep(s, t, dead))) * 1000, reference: one, referenceName: '1 thread', unit: 'vectors/s', note: `${cores} cores` });
+        report({
+          name: `SAE step ${s.label}${dead ? ', AuxK' : ''}, ${t} threads`,
+          ours: (s.B / (await msPerStep(s, t, dead))) * 1000,
+          reference: one,
+          referenceName: '1 thread',
+          unit: 'vectors/s',
+          note: `${cores} cores`,
+        });
       }
     }
   }

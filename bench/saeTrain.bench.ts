@@ -25,11 +25,33 @@ import { python, torchReference, type TorchReference } from './torchReference';
 const script = path.join(__dirname, '..', 'models', 'recipes', 'bench_sae_torch.py');
 const threads = 2;
 
-interface Shape { label: string; d: number; K: number; k: number; B: number; steps: number; dead: number }
+interface Shape {
+  label: string;
+  d: number;
+  K: number;
+  k: number;
+  B: number;
+  steps: number;
+  dead: number;
+}
 
 /** Median ms per step of our graph, with AuxK active when `dead` latents are candidates. */
 async function oursMsPerStep(s: Shape): Promise<number> {
-  const session = await TrainStepSession.open({ dModel: s.d, dictSize: s.K, k: s.k, auxK: s.dead > 0, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, benchSession(threads));
+  const session = await TrainStepSession.open(
+    {
+      dModel: s.d,
+      dictSize: s.K,
+      k: s.k,
+      auxK: s.dead > 0,
+      auxkMax: 256,
+      auxkCoef: 1 / 32,
+      clipNorm: 1,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+    },
+    benchSession(threads),
+  );
   const normal = seededNormal(1);
   const x = Float32Array.from({ length: s.B * s.d }, () => normal() / Math.sqrt(s.d));
   const dead = new Uint8Array(s.K);
@@ -46,7 +68,27 @@ async function oursMsPerStep(s: Shape): Promise<number> {
 }
 
 function torchMsPerStep(t: TorchReference, s: Shape, variant: 'fact' | 'sparse'): number | string {
-  const args = [script, '--d', `${s.d}`, '--K', `${s.K}`, '--k', `${s.k}`, '--B', `${s.B}`, '--steps', `${s.steps}`, '--warmup', '1', '--dead', `${s.dead}`, '--threads', `${threads}`, '--variant', variant];
+  const args = [
+    script,
+    '--d',
+    `${s.d}`,
+    '--K',
+    `${s.K}`,
+    '--k',
+    `${s.k}`,
+    '--B',
+    `${s.B}`,
+    '--steps',
+    `${s.steps}`,
+    '--warmup',
+    '1',
+    '--dead',
+    `${s.dead}`,
+    '--threads',
+    `${threads}`,
+    '--variant',
+    variant,
+  ];
   const r = spawnSync(python, args, { encoding: 'utf8', env: t.env, cwd: mkdtempSync(path.join(tmpdir(), 'fact-bench-')) });
   if (r.status !== 0) return `PyTorch run failed: ${(r.stderr || '').trim().split('\n').pop()}`;
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step: number }).ms_per_step;
@@ -74,26 +116,58 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     for (const variant of ['fact', 'sparse'] as const) {
       const big = s.d * s.K > 1e7;
       if (variant === 'fact' && big && !t.blasOptimised) {
-        report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: `FaCT's dense PyTorch step skipped: with the reference BLAS it takes minutes per step (install libopenblas0-openmp); ${rate}` });
+        report({
+          name: `SAE train step, ${s.label}`,
+          ours,
+          unit: 'vectors/s',
+          note: `FaCT's dense PyTorch step skipped: with the reference BLAS it takes minutes per step (install libopenblas0-openmp); ${rate}`,
+        });
         continue;
       }
       const torchMs = torchMsPerStep(t, s, variant);
       const referenceName = variant === 'fact' ? "PyTorch, FaCT's autograd step" : 'PyTorch, same sparse step by hand';
       if (typeof torchMs === 'string') report({ name: `SAE train step, ${s.label}`, ours, unit: 'vectors/s', note: torchMs });
-      else report({ name: `SAE train step, ${s.label}`, ours, reference: (s.B / torchMs) * 1000, referenceName, unit: 'vectors/s', referenceOptimised: t.blasOptimised, note: `${setting}; ${rate}` });
+      else
+        report({
+          name: `SAE train step, ${s.label}`,
+          ours,
+          reference: (s.B / torchMs) * 1000,
+          referenceName,
+          unit: 'vectors/s',
+          referenceOptimised: t.blasOptimised,
+          note: `${setting}; ${rate}`,
+        });
     }
   }
   // The ceiling: the encoder product alone as one onnxruntime Gemm at FaCT's layer4 shape, same threads.
   const ceiling = await gemmGflops(1024, 2048, 16384);
-  report({ name: 'SGEMM alone, 1024×2048 · (16384×2048)ᵀ (the layer4 encoder product)', ours: ceiling, unit: 'GFLOP/s', note: `onnxruntime MLAS, ${threads} threads: this CPU's attainable float32 rate here (Zen 5 peak: 64 FLOP/cycle/core with AVX-512)` });
+  report({
+    name: 'SGEMM alone, 1024×2048 · (16384×2048)ᵀ (the layer4 encoder product)',
+    ours: ceiling,
+    unit: 'GFLOP/s',
+    note: `onnxruntime MLAS, ${threads} threads: this CPU's attainable float32 rate here (Zen 5 peak: 64 FLOP/cycle/core with AVX-512)`,
+  });
 
   // End to end: trainSae on an in-memory source (input-scale pass, batch copies, counters, progress) at the small shape.
-  const d = 128, count = 4096 * 12;
+  const d = 128,
+    count = 4096 * 12;
   const normal = seededNormal(3);
-  const source = new ArrayVectorSource(Float32Array.from({ length: count * d }, () => normal()), d);
+  const source = new ArrayVectorSource(
+    Float32Array.from({ length: count * d }, () => normal()),
+    d,
+  );
   const t0 = performance.now();
-  await trainSae(source, { k: 16, dictSize: 2048, layer: 'bench', modelSha256: '', batchSize: 4096, epochs: 1, warmupEpochs: 0, constantUntilEpoch: 0 }, { checkpointDir: mkdtempSync(path.join(tmpdir(), 'fact-bench-')), ...benchSession(threads) });
-  report({ name: 'trainSae end to end, d=128 K=2048 k=16, 12 batches of 4096', ours: (count / (performance.now() - t0)) * 1000, unit: 'vectors/s', note: 'includes the input-scale pass, session start and the checkpoint write' });
+  await trainSae(
+    source,
+    { k: 16, dictSize: 2048, layer: 'bench', modelSha256: '', batchSize: 4096, epochs: 1, warmupEpochs: 0, constantUntilEpoch: 0 },
+    { checkpointDir: mkdtempSync(path.join(tmpdir(), 'fact-bench-')), ...benchSession(threads) },
+  );
+  report({
+    name: 'trainSae end to end, d=128 K=2048 k=16, 12 batches of 4096',
+    ours: (count / (performance.now() - t0)) * 1000,
+    unit: 'vectors/s',
+    note: 'includes the input-scale pass, session start and the checkpoint write',
+  });
 }
 
 /** GFLOP/s of one onnxruntime Gemm [m,k]·[n,k]ᵀ (median of 3 after a warm-up). */
@@ -105,7 +179,10 @@ async function gemmGflops(m: number, k: number, n: number): Promise<number> {
   g.output('y', 'float32', [m, n]);
   const opened = await openSession(encodeModel(g.model(17)), { threads });
   const normal = seededNormal(5);
-  const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: m * k }, normal), [m, k]), b: new ort.Tensor('float32', Float32Array.from({ length: n * k }, normal), [n, k]) };
+  const feeds = {
+    a: new ort.Tensor('float32', Float32Array.from({ length: m * k }, normal), [m, k]),
+    b: new ort.Tensor('float32', Float32Array.from({ length: n * k }, normal), [n, k]),
+  };
   const times: number[] = [];
   for (let i = 0; i < 4; i++) {
     const t0 = performance.now();

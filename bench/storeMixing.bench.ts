@@ -13,11 +13,32 @@ import { ArrayVectorSource, type VectorSource } from '../src/core/features/vecto
 import { tempDir } from '../test/support/paths';
 import type { BenchRow } from './runOne';
 
-interface Layout { label: string; classes: number; images: number; samples: number; batch: number; batches: number }
+interface Layout {
+  label: string;
+  classes: number;
+  images: number;
+  samples: number;
+  batch: number;
+  batches: number;
+}
 
 const layouts: Layout[] = [
-  { label: 'Fashion-MNIST layer3 (6,000 images, 196 vectors each)', classes: 10, images: 6000, samples: 196, batch: 4096, batches: Infinity },
-  { label: 'ImageNet ResNet-50 layer4 (1.28 M images, 18 vectors each)', classes: 1000, images: 1_281_167, samples: 18, batch: 4096, batches: 300 },
+  {
+    label: 'Fashion-MNIST layer3 (6,000 images, 196 vectors each)',
+    classes: 10,
+    images: 6000,
+    samples: 196,
+    batch: 4096,
+    batches: Infinity,
+  },
+  {
+    label: 'ImageNet ResNet-50 layer4 (1.28 M images, 18 vectors each)',
+    classes: 1000,
+    images: 1_281_167,
+    samples: 18,
+    batch: 4096,
+    batches: 300,
+  },
 ];
 
 /** Class of image i in a class-sorted dataset of equal classes. */
@@ -27,20 +48,39 @@ async function labelStore(l: Layout, order: CollectionOrder): Promise<string> {
   const dir = tempDir('fact-bench-mix-');
   const now = new Date().toISOString();
   const m: FeatureManifest = {
-    format: 1, kind: 'fact-feature-store', model: { file: 'labels', sha256: '0'.repeat(64) }, layer: { name: 'label', tensor: 'label', shape: [1, 1, 1] }, dtype: 'float32', dim: 1,
-    samplesPerImage: l.samples, shardVectors: 65536, dataset: { source: 'class-sorted', kind: 'folder', images: l.images, classes: [] }, seed: 0, order,
-    weighting: 'abs-contribution-predicted', imagesDone: 0, vectors: 0, complete: false, shards: [], skipped: [], createdAt: now, updatedAt: now,
+    format: 1,
+    kind: 'fact-feature-store',
+    model: { file: 'labels', sha256: '0'.repeat(64) },
+    layer: { name: 'label', tensor: 'label', shape: [1, 1, 1] },
+    dtype: 'float32',
+    dim: 1,
+    samplesPerImage: l.samples,
+    shardVectors: 65536,
+    dataset: { source: 'class-sorted', kind: 'folder', images: l.images, classes: [] },
+    seed: 0,
+    order,
+    weighting: 'abs-contribution-predicted',
+    imagesDone: 0,
+    vectors: 0,
+    complete: false,
+    shards: [],
+    skipped: [],
+    createdAt: now,
+    updatedAt: now,
   };
   const visit = collectionOrder(l.images, 0, order);
   const w = new ShardWriter(dir, m);
   const picks = Array.from({ length: l.samples }, (_, p) => p);
-  for (let pos = 0; pos < l.images; pos++) await w.addImage(pos, visit[pos]!, new Float32Array(l.samples).fill(classOf(l, visit[pos]!)), picks);
+  for (let pos = 0; pos < l.images; pos++)
+    await w.addImage(pos, visit[pos]!, new Float32Array(l.samples).fill(classOf(l, visit[pos]!)), picks);
   await w.flush();
   return dir;
 }
 
 async function classesPerBatch(source: VectorSource, l: Layout): Promise<{ mean: number; min: number }> {
-  let sum = 0, n = 0, min = Infinity;
+  let sum = 0,
+    n = 0,
+    min = Infinity;
   const seen = new Uint8Array(l.classes);
   for await (const b of source.batches({ batchSize: l.batch, epoch: 0, seed: 0 })) {
     if (b.rows < l.batch) continue;
@@ -48,9 +88,14 @@ async function classesPerBatch(source: VectorSource, l: Layout): Promise<{ mean:
     let distinct = 0;
     for (let r = 0; r < b.rows; r++) {
       const c = b.data[r]!;
-      if (!seen[c]) { seen[c] = 1; distinct++; }
+      if (!seen[c]) {
+        seen[c] = 1;
+        distinct++;
+      }
     }
-    sum += distinct; n++; min = Math.min(min, distinct);
+    sum += distinct;
+    n++;
+    min = Math.min(min, distinct);
     if (n >= l.batches) break;
   }
   return { mean: sum / n, min };
@@ -66,7 +111,12 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
       const got = await classesPerBatch(await FeatureStore.open(dir), l);
       rmSync(dir, { recursive: true, force: true });
       // Not a speed: no ratio column; the full shuffle's figures are in the note.
-      report({ name: `${l.label}: collected in ${order} order`, ours: Math.round(got.mean * 100) / 100, unit: 'classes per batch', note: `fewest ${got.min}; full shuffle ${full.mean.toFixed(2)} (fewest ${full.min}) of ${l.classes}` });
+      report({
+        name: `${l.label}: collected in ${order} order`,
+        ours: Math.round(got.mean * 100) / 100,
+        unit: 'classes per batch',
+        note: `fewest ${got.min}; full shuffle ${full.mean.toFixed(2)} (fewest ${full.min}) of ${l.classes}`,
+      });
     }
   }
 }

@@ -31,9 +31,25 @@ export async function randomStore(gb: number, d: number): Promise<string> {
   const perImage = 16;
   const images = Math.ceil((gb * 1e9) / ((d * 4 + 8) * perImage));
   const m: FeatureManifest = {
-    format: 1, kind: 'fact-feature-store', model: { file: 'random', sha256: '0'.repeat(64) }, layer: { name: 'random', tensor: 'random', shape: [d, 4, 4] }, dtype: 'float32', dim: d,
-    samplesPerImage: perImage, shardVectors: 65536, dataset: { source: 'random', kind: 'folder', images, classes: [] }, seed: 0, order: 'shuffled',
-    weighting: 'abs-contribution-predicted', imagesDone: 0, vectors: 0, complete: false, shards: [], skipped: [], createdAt: now, updatedAt: now,
+    format: 1,
+    kind: 'fact-feature-store',
+    model: { file: 'random', sha256: '0'.repeat(64) },
+    layer: { name: 'random', tensor: 'random', shape: [d, 4, 4] },
+    dtype: 'float32',
+    dim: d,
+    samplesPerImage: perImage,
+    shardVectors: 65536,
+    dataset: { source: 'random', kind: 'folder', images, classes: [] },
+    seed: 0,
+    order: 'shuffled',
+    weighting: 'abs-contribution-predicted',
+    imagesDone: 0,
+    vectors: 0,
+    complete: false,
+    shards: [],
+    skipped: [],
+    createdAt: now,
+    updatedAt: now,
   };
   const w = new ShardWriter(dir, m);
   const next = mulberry32(1);
@@ -47,19 +63,34 @@ export async function randomStore(gb: number, d: number): Promise<string> {
   return dir;
 }
 
-interface Shape { label: string; d: number; K: number; k: number; B: number; steps: number }
+interface Shape {
+  label: string;
+  d: number;
+  K: number;
+  k: number;
+  B: number;
+  steps: number;
+}
 
 /** Vectors per second over `steps` steps after the first (which plans the graph), and the seconds to the first step. */
 async function throughput(source: VectorSource, s: Shape): Promise<{ vps: number; firstStep: number }> {
-  const session = await TrainStepSession.open({ dModel: s.d, dictSize: s.K, k: s.k, auxK: false, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, { threads: 2 });
+  const session = await TrainStepSession.open(
+    { dModel: s.d, dictSize: s.K, k: s.k, auxK: false, auxkMax: 256, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    { threads: 2 },
+  );
   let state = initialState(s.d, s.K, 0);
   const x = new Float32Array(s.B * s.d);
   const t0 = performance.now();
-  let firstStep = 0, t1 = 0, steps = 0;
+  let firstStep = 0,
+    t1 = 0,
+    steps = 0;
   for await (const b of source.batches({ batchSize: s.B, epoch: 0, seed: 0 })) {
     for (let i = 0; i < x.length; i++) x[i] = b.data[i]!;
     state = (await session.run({ x, batch: b.rows, state, lr: 1e-4 })).state;
-    if (steps === 0) { firstStep = (performance.now() - t0) / 1000; t1 = performance.now(); }
+    if (steps === 0) {
+      firstStep = (performance.now() - t0) / 1000;
+      t1 = performance.now();
+    }
     if (++steps > s.steps) break;
   }
   const vps = ((steps - 1) * s.B) / ((performance.now() - t1) / 1000);
@@ -88,12 +119,26 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
     const store = await FeatureStore.open(dir);
     const open = (performance.now() - t0) / 1000;
     const full = await verifyStore(dir);
-    report({ name: `open a ${(full.bytes / 1e9).toFixed(2)} GB store (${store.shards.length} shards)`, ours: open * 1000, reference: full.seconds * 1000, referenceName: 'hash every shard (open before; fact verify)', unit: 'ms', note: `hashing: ${(full.bytes / 1e9 / full.seconds).toFixed(2)} GB/s` });
+    report({
+      name: `open a ${(full.bytes / 1e9).toFixed(2)} GB store (${store.shards.length} shards)`,
+      ours: open * 1000,
+      reference: full.seconds * 1000,
+      referenceName: 'hash every shard (open before; fact verify)',
+      unit: 'ms',
+      note: `hashing: ${(full.bytes / 1e9 / full.seconds).toFixed(2)} GB/s`,
+    });
     if (gb === Math.max(...sizes) && process.env.FACT_BENCH_STORE_DEFAULT !== '0') {
       const s: Shape = { label: 'default d=128 K=1024 k=8 B=4096', d: 128, K: 1024, k: 8, B: 4096, steps: defaultSteps };
       const fromStore = await throughput(await FeatureStore.open(dir), s);
       const fromMemory = await throughput(await firstRows(store, s), s);
-      report({ name: `train ${s.label} from a ${gb} GB store`, ours: fromStore.vps, reference: fromMemory.vps, referenceName: 'from an in-memory array', unit: 'vectors/s', note: `first step after ${fromStore.firstStep.toFixed(1)} s (memory: ${fromMemory.firstStep.toFixed(1)} s)` });
+      report({
+        name: `train ${s.label} from a ${gb} GB store`,
+        ours: fromStore.vps,
+        reference: fromMemory.vps,
+        referenceName: 'from an in-memory array',
+        unit: 'vectors/s',
+        note: `first step after ${fromStore.firstStep.toFixed(1)} s (memory: ${fromMemory.firstStep.toFixed(1)} s)`,
+      });
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -103,6 +148,13 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   const dir = await randomStore(gb, s.d);
   const fromStore = await throughput(await FeatureStore.open(dir), s);
   const fromMemory = await throughput(await firstRows(await FeatureStore.open(dir), s), s);
-  report({ name: `train ${s.label} from a ${gb} GB store`, ours: fromStore.vps, reference: fromMemory.vps, referenceName: 'from an in-memory array', unit: 'vectors/s', note: `first step after ${fromStore.firstStep.toFixed(1)} s (memory: ${fromMemory.firstStep.toFixed(1)} s)` });
+  report({
+    name: `train ${s.label} from a ${gb} GB store`,
+    ours: fromStore.vps,
+    reference: fromMemory.vps,
+    referenceName: 'from an in-memory array',
+    unit: 'vectors/s',
+    note: `first step after ${fromStore.firstStep.toFixed(1)} s (memory: ${fromMemory.firstStep.toFixed(1)} s)`,
+  });
   rmSync(dir, { recursive: true, force: true });
 }

@@ -54,14 +54,29 @@ function probe(modules: string[]): TorchReference {
   // ORT runs with spinning off in our engine (src/core/onnx/session.ts); PyTorch's OpenMP threads spin by default,
   // which on a busy 2-core machine made its timings 5–10× slower. Same policy for both unless the caller sets one.
   env.OMP_WAIT_POLICY ??= 'PASSIVE';
-  const none = (why: string): TorchReference => ({ ok: false, why, env, allocator, torch: '', blas: '', blasOptimised: false, onednn: '', summary: `PyTorch: none (${why})` });
+  const none = (why: string): TorchReference => ({
+    ok: false,
+    why,
+    env,
+    allocator,
+    torch: '',
+    blas: '',
+    blasOptimised: false,
+    onednn: '',
+    summary: `PyTorch: none (${why})`,
+  });
   if (!existsSync(python)) return none(`${python} does not exist`);
   const imports = spawnSync(python, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8', env });
-  if (imports.status !== 0) return none(`${python} -c 'import ${modules.join(', ')}' failed (${lastLine(imports.stderr || imports.error?.message || '')})`);
+  if (imports.status !== 0)
+    return none(`${python} -c 'import ${modules.join(', ')}' failed (${lastLine(imports.stderr || imports.error?.message || '')})`);
   const probed = spawnSync(python, ['-c', probeScript], { encoding: 'utf8', env });
   if (probed.status !== 0) return none(`the PyTorch probe failed (${lastLine(probed.stderr)})`);
   const p = JSON.parse(lastLine(probed.stdout)) as { torch: string; libs: string[]; mkldnn: boolean; onednn: string };
-  const blasLib = p.libs.find((l) => /openblas|mkl_|blis/.test(path.basename(l))) ?? p.libs.find((l) => /openblas|mkl_|blis/.test(l)) ?? p.libs.find((l) => /blas/.test(l)) ?? '(none mapped)';
+  const blasLib =
+    p.libs.find((l) => /openblas|mkl_|blis/.test(path.basename(l))) ??
+    p.libs.find((l) => /openblas|mkl_|blis/.test(l)) ??
+    p.libs.find((l) => /blas/.test(l)) ??
+    '(none mapped)';
   const blasOptimised = /openblas|mkl_|blis/.test(blasLib);
   const blas = blasOptimised ? path.basename(blasLib) + ` (${path.dirname(blasLib)})` : `reference BLAS ${blasLib}`;
   const onednn = p.mkldnn ? p.onednn || 'yes' : '';

@@ -17,4 +17,6 @@ try {
   console.error(`fact: ${explained}`);
   process.exit(1);
 }
-runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+runCli(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

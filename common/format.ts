@@ -55,7 +55,11 @@ export function formatTerm(x: number, digits = 4): string {
   return x < 0 ? `(${formatNumber(x, digits)})` : formatNumber(x, digits);
 }
 
-export interface CompletenessLine { equation: string; values: string; error: string }
+export interface CompletenessLine {
+  equation: string;
+  values: string;
+  error: string;
+}
 
 /** `Σ x·W + bias = logit` with the numbers, the way the panel, the report and the CLI print it. */
 export function completenessLine(v: { contributionSum: number; bias: number; logit: number; completenessError: number }): CompletenessLine {
@@ -67,7 +71,12 @@ export function completenessLine(v: { contributionSum: number; bias: number; log
 }
 
 /** `Σ c_k + bias = logit` through an SAE's concepts, with the numbers. */
-export function conceptCompletenessLine(v: { conceptSum: number; bias: number; logit: number; completenessError: number }): CompletenessLine {
+export function conceptCompletenessLine(v: {
+  conceptSum: number;
+  bias: number;
+  logit: number;
+  completenessError: number;
+}): CompletenessLine {
   return {
     equation: 'Σ c_k + bias = logit',
     values: `${formatNumber(v.conceptSum)} + ${formatTerm(v.bias)} = ${formatNumber(v.logit)}`,
@@ -75,19 +84,44 @@ export function conceptCompletenessLine(v: { conceptSum: number; bias: number; l
   };
 }
 
-interface ShareLike { concept: number; contribution: number; share: number }
+interface ShareLike {
+  concept: number;
+  contribution: number;
+  share: number;
+}
 
-export interface ConceptBarRow { kind: 'traced' | 'negative' | 'other'; concept: number | null; label: string; contribution: number; share: number }
+export interface ConceptBarRow {
+  kind: 'traced' | 'negative' | 'other';
+  concept: number | null;
+  label: string;
+  contribution: number;
+  share: number;
+}
 
 /** The bars of a decision through concepts: the traced (largest) concepts, the most negative ones, the rest together. */
-export function conceptBarRows<V extends { traced: ShareLike[]; negative: ShareLike[]; other: { concepts: number; contribution: number; share: number } }>(v: V): ConceptBarRow[] {
-  const rows: ConceptBarRow[] = v.traced.map((t) => ({ kind: 'traced', concept: t.concept, label: `Concept ${t.concept}`, contribution: t.contribution, share: t.share }));
-  for (const n of v.negative) rows.push({ kind: 'negative', concept: n.concept, label: `Concept ${n.concept}`, contribution: n.contribution, share: n.share });
+export function conceptBarRows<
+  V extends { traced: ShareLike[]; negative: ShareLike[]; other: { concepts: number; contribution: number; share: number } },
+>(v: V): ConceptBarRow[] {
+  const rows: ConceptBarRow[] = v.traced.map((t) => ({
+    kind: 'traced',
+    concept: t.concept,
+    label: `Concept ${t.concept}`,
+    contribution: t.contribution,
+    share: t.share,
+  }));
+  for (const n of v.negative)
+    rows.push({ kind: 'negative', concept: n.concept, label: `Concept ${n.concept}`, contribution: n.contribution, share: n.share });
   const restCount = v.other.concepts - v.negative.length;
   if (restCount > 0) {
     const c = v.other.contribution - v.negative.reduce((a, n) => a + n.contribution, 0);
     const sh = v.other.share - v.negative.reduce((a, n) => a + n.share, 0);
-    rows.push({ kind: 'other', concept: null, label: `${restCount} other concept${restCount === 1 ? '' : 's'}`, contribution: c, share: sh });
+    rows.push({
+      kind: 'other',
+      concept: null,
+      label: `${restCount} other concept${restCount === 1 ? '' : 's'}`,
+      contribution: c,
+      share: sh,
+    });
   }
   return rows;
 }

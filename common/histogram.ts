@@ -11,18 +11,33 @@ export function histogramCounts(values: number[], bins = 20, lo: number = C2_RAN
   return counts;
 }
 
-export interface MarkerLabel { key: string; text: string; x: number; anchor: 'start' | 'end'; row: number }
+export interface MarkerLabel {
+  key: string;
+  text: string;
+  x: number;
+  anchor: 'start' | 'end';
+  row: number;
+}
 
 /**
  * Labels for vertical marker lines at `x` (pixels), kept inside [left, right]: each goes beside its line, on the
  * side where it crosses no other marker line (right first); a label that would still overlap another one moves down
  * a row.
  */
-export function markerLabels(markers: { key: string; text: string; x: number }[], left: number, right: number, charWidth = 6.6, gap = 5): MarkerLabel[] {
+export function markerLabels(
+  markers: { key: string; text: string; x: number }[],
+  left: number,
+  right: number,
+  charWidth = 6.6,
+  gap = 5,
+): MarkerLabel[] {
   const rows: [number, number][][] = [];
   return markers.map((m) => {
     const w = m.text.length * charWidth;
-    const sides = [{ anchor: 'start' as const, from: m.x + gap }, { anchor: 'end' as const, from: m.x - gap - w }].filter((c) => c.from >= left && c.from + w <= right);
+    const sides = [
+      { anchor: 'start' as const, from: m.x + gap },
+      { anchor: 'end' as const, from: m.x - gap - w },
+    ].filter((c) => c.from >= left && c.from + w <= right);
     const crosses = (from: number) => markers.some((o) => o !== m && o.x > from - gap && o.x < from + w + gap);
     const side = sides.find((c) => !crosses(c.from)) ?? sides[0] ?? { anchor: 'start' as const, from: m.x + gap };
     const span: [number, number] = [side.from - gap, side.from + w + gap];

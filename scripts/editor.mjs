@@ -39,7 +39,10 @@ else console.log(`workspace: ${workspace} (reused; --fresh recreates it)`);
 // 3a. desktop VS Code
 if (!args.has('--server') && onPath('code')) {
   console.log(`$ code --extensionDevelopmentPath=${root} ${workspace}`);
-  const code = spawn('code', ['--new-window', `--extensionDevelopmentPath=${root}`, workspace], { stdio: 'inherit', shell: process.platform === 'win32' });
+  const code = spawn('code', ['--new-window', `--extensionDevelopmentPath=${root}`, workspace], {
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  });
   code.on('exit', (status) => {
     if (!watcher) process.exit(status ?? 0);
   });

@@ -21,7 +21,11 @@ const args = process.argv.slice(2);
 
 function isMusl() {
   if (process.platform !== 'linux') return false;
-  try { return !process.report.getReport().header.glibcVersionRuntime; } catch { return false; }
+  try {
+    return !process.report.getReport().header.glibcVersionRuntime;
+  } catch {
+    return false;
+  }
 }
 
 const hostTarget = `${isMusl() ? 'alpine' : process.platform}-${process.arch}`;
@@ -47,7 +51,9 @@ if (!fs.existsSync(path.join(root, ortBin))) {
 }
 for (const p of [`@img/sharp-${sharpPlatform}`, `@img/sharp-libvips-${sharpPlatform}`]) {
   if (!fs.existsSync(path.join(root, 'node_modules', p))) {
-    console.error(`node_modules/${p} is missing: sharp's binaries for ${target} are installed only on that platform (npm installs the host's).`);
+    console.error(
+      `node_modules/${p} is missing: sharp's binaries for ${target} are installed only on that platform (npm installs the host's).`,
+    );
     process.exit(1);
   }
 }
@@ -60,34 +66,57 @@ let whitelist = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
 if (tracked.status === 0) {
   const files = tracked.stdout.split('\0').filter(Boolean);
   const narrowed = (glob) => files.filter((f) => f.startsWith(glob.slice(1, -2))).map((f) => `!${f}`);
-  whitelist = whitelist.split('\n').flatMap((line) => /^!(models|media)\/.*\/\*\*$|^!media\/\*\*$/.test(line) ? narrowed(line) : [line]).join('\n');
+  whitelist = whitelist
+    .split('\n')
+    .flatMap((line) => (/^!(models|media)\/.*\/\*\*$|^!media\/\*\*$/.test(line) ? narrowed(line) : [line]))
+    .join('\n');
 } else {
-  console.warn(`git ls-files failed (${tracked.error?.message ?? tracked.stderr.trim()}): not a git checkout, so models/ and media/ go in as they are on disk.`);
+  console.warn(
+    `git ls-files failed (${tracked.error?.message ?? tracked.stderr.trim()}): not a git checkout, so models/ and media/ go in as they are on disk.`,
+  );
 }
-fs.writeFileSync(ignoreFile, [
-  whitelist,
-  `# added by scripts/package.mjs for ${target}`,
-  `!${ortBin}/**`,
-  `!node_modules/@img/sharp-${sharpPlatform}/**`,
-  `!node_modules/@img/sharp-libvips-${sharpPlatform}/**`,
-  '',
-].join('\n'));
+fs.writeFileSync(
+  ignoreFile,
+  [
+    whitelist,
+    `# added by scripts/package.mjs for ${target}`,
+    `!${ortBin}/**`,
+    `!node_modules/@img/sharp-${sharpPlatform}/**`,
+    `!node_modules/@img/sharp-libvips-${sharpPlatform}/**`,
+    '',
+  ].join('\n'),
+);
 
 // 3. vsce
 const vsix = path.join(outDir, `${pkg.name}-${target}-${pkg.version}.vsix`);
 fs.rmSync(vsix, { force: true });
 const vsce = path.join(path.dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
-run(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', vsix, '--skip-license', '--allow-missing-repository', '--allow-star-activation',
+run(process.execPath, [
+  vsce,
+  'package',
+  '--target',
+  target,
+  '--ignoreFile',
+  ignoreFile,
+  '--out',
+  vsix,
+  '--skip-license',
+  '--allow-missing-repository',
+  '--allow-star-activation',
   // README's images stay relative: VS Code shows them from the installed extension, and nothing is fetched.
-  '--no-rewrite-relative-links']);
+  '--no-rewrite-relative-links',
+]);
 
 // 4. what is inside
 const list = spawnSync('unzip', ['-l', vsix], { encoding: 'utf8' });
 if (list.status === 0) {
-  const rows = list.stdout.split('\n').map(l => /^\s*(\d+)\s+\S+\s+\S+\s+(extension\/.*)$/.exec(l)).filter(Boolean)
-    .map(m => ({ size: Number(m[1]), file: m[2].replace(/^extension\//, '') }));
+  const rows = list.stdout
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+\S+\s+\S+\s+(extension\/.*)$/.exec(l))
+    .filter(Boolean)
+    .map((m) => ({ size: Number(m[1]), file: m[2].replace(/^extension\//, '') }));
   const groups = new Map();
-  const groupOf = f => {
+  const groupOf = (f) => {
     const parts = f.split('/');
     if (parts[0] === 'node_modules') return parts.slice(0, parts[1].startsWith('@') ? 3 : 2).join('/');
     if (parts[0] === 'models') return parts.slice(0, 3).join('/');
@@ -96,15 +125,24 @@ if (list.status === 0) {
   for (const r of rows) {
     const g = groupOf(r.file);
     const e = groups.get(g) ?? { files: 0, size: 0 };
-    e.files++; e.size += r.size;
+    e.files++;
+    e.size += r.size;
     groups.set(g, e);
   }
-  console.log(`\n${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB compressed, ${rows.length} files, ${(rows.reduce((s, r) => s + r.size, 0) / 1e6).toFixed(1)} MB unpacked`);
-  for (const [g, e] of [...groups].sort((a, b) => b[1].size - a[1].size)) console.log(`  ${(e.size / 1e6).toFixed(2).padStart(7)} MB  ${String(e.files).padStart(4)} files  ${g}`);
-  const foreign = rows.filter(r => /onnxruntime-node\/bin\/napi-v6\//.test(r.file) && !r.file.includes(`/napi-v6/${ortOs}/${arch}/`)
-    || /@img\/sharp-(libvips-)?[a-z0-9]+-[a-z0-9]+\//.test(r.file) && !r.file.includes(`sharp-${sharpPlatform}/`) && !r.file.includes(`sharp-libvips-${sharpPlatform}/`));
+  console.log(
+    `\n${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB compressed, ${rows.length} files, ${(rows.reduce((s, r) => s + r.size, 0) / 1e6).toFixed(1)} MB unpacked`,
+  );
+  for (const [g, e] of [...groups].sort((a, b) => b[1].size - a[1].size))
+    console.log(`  ${(e.size / 1e6).toFixed(2).padStart(7)} MB  ${String(e.files).padStart(4)} files  ${g}`);
+  const foreign = rows.filter(
+    (r) =>
+      (/onnxruntime-node\/bin\/napi-v6\//.test(r.file) && !r.file.includes(`/napi-v6/${ortOs}/${arch}/`)) ||
+      (/@img\/sharp-(libvips-)?[a-z0-9]+-[a-z0-9]+\//.test(r.file) &&
+        !r.file.includes(`sharp-${sharpPlatform}/`) &&
+        !r.file.includes(`sharp-libvips-${sharpPlatform}/`)),
+  );
   if (foreign.length) {
-    console.error(`binaries of another platform in the VSIX: ${foreign.map(r => r.file).join(', ')}`);
+    console.error(`binaries of another platform in the VSIX: ${foreign.map((r) => r.file).join(', ')}`);
     process.exit(1);
   }
 } else console.log(`${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB`);

@@ -29,15 +29,26 @@ const want = (part) => !only || only === part;
 function workingTreeState() {
   const r = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) return undefined;
-  return r.stdout.split('\n').filter(Boolean).map((line) => {
-    const file = path.join(root, line.slice(3).replace(/^.* -> /, ''));
-    const hash = existsSync(file) && statSync(file).isFile() ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16) : '-';
-    return `${line} ${hash}`;
-  }).join('\n');
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const file = path.join(root, line.slice(3).replace(/^.* -> /, ''));
+      const hash =
+        existsSync(file) && statSync(file).isFile() ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16) : '-';
+      return `${line} ${hash}`;
+    })
+    .join('\n');
 }
 const changedLines = (a = '', b = '') => {
   const before = new Set(a.split('\n'));
-  return b.split('\n').filter((l) => l && !before.has(l)).slice(0, 10).join('; ') || 'files were restored or removed';
+  return (
+    b
+      .split('\n')
+      .filter((l) => l && !before.has(l))
+      .slice(0, 10)
+      .join('; ') || 'files were restored or removed'
+  );
 };
 const treeBefore = workingTreeState();
 
@@ -63,7 +74,10 @@ function run(cmd, args, opts = {}) {
 
 function record(name, ok, detail = '') {
   if (ok) passed++;
-  else { failed++; failures.push(`${name}${detail ? `: ${detail}` : ''}`); }
+  else {
+    failed++;
+    failures.push(`${name}${detail ? `: ${detail}` : ''}`);
+  }
 }
 
 function testFiles(dir) {
@@ -100,12 +114,21 @@ if (want('unit')) {
   const countFile = path.join(outDir, 'unit-counts.json');
   rmSync(countFile, { force: true });
   const files = testFiles(path.join(root, 'test', 'unit')).sort();
-  const r = run(process.execPath, [
-    '--import', 'tsx', '--test', '--test-concurrency=1',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`, `--test-reporter-destination=${countFile}`,
-    ...files,
-  ], { env: testProcessEnv() });
+  const r = run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=1',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`,
+      `--test-reporter-destination=${countFile}`,
+      ...files,
+    ],
+    { env: testProcessEnv() },
+  );
   if (existsSync(countFile)) {
     const c = JSON.parse(readFileSync(countFile, 'utf8'));
     passed += c.passed;
@@ -119,12 +142,21 @@ if (want('faults')) {
   step('fault-injection suite');
   const countFile = path.join(outDir, 'fault-counts.json');
   rmSync(countFile, { force: true });
-  const r = run(process.execPath, [
-    '--import', 'tsx', '--test', '--test-concurrency=1',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`, `--test-reporter-destination=${countFile}`,
-    ...testFiles(path.join(root, 'test', 'faults')).sort(),
-  ], { env: testProcessEnv() });
+  const r = run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=1',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`,
+      `--test-reporter-destination=${countFile}`,
+      ...testFiles(path.join(root, 'test', 'faults')).sort(),
+    ],
+    { env: testProcessEnv() },
+  );
   if (existsSync(countFile)) {
     const c = JSON.parse(readFileSync(countFile, 'utf8'));
     passed += c.passed;
@@ -140,19 +172,25 @@ if (want('faults')) {
 function prepareDefaultSae() {
   const model = path.join(root, 'models', 'fashion-mnist-bcos', 'model.onnx');
   const sae = path.join(root, 'models', 'fashion-mnist-bcos', 'saes', 'layer3');
-  step('the default SAE\'s evaluation records and concept atlas, in the editor tests\' cache');
+  step("the default SAE's evaluation records and concept atlas, in the editor tests' cache");
   const cache = path.join(root, '.harness', 'fact-cache');
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'fact.js'), 'concepts', model, '--sae', sae, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, FACT_CACHE: cache } });
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'fact.js'), 'concepts', model, '--sae', sae, '--json'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    env: { ...process.env, FACT_CACHE: cache },
+  });
   if (r.status !== 0) return false;
   // The cache is keyed by content: a test's SAE trained again with the same seed would find the files of an earlier
   // run. Each run starts with the default SAE's files alone.
   const keep = path.dirname(JSON.parse(r.stdout).atlasDir);
-  for (const name of readdirSync(path.join(cache, 'saes'))) if (path.join(cache, 'saes', name) !== keep) rmSync(path.join(cache, 'saes', name), { recursive: true, force: true });
+  for (const name of readdirSync(path.join(cache, 'saes')))
+    if (path.join(cache, 'saes', name) !== keep) rmSync(path.join(cache, 'saes', name), { recursive: true, force: true });
   return true;
 }
 
 if (want('editor')) {
-  record('regenerate the default SAE\'s evaluation records and atlas', prepareDefaultSae());
+  record("regenerate the default SAE's evaluation records and atlas", prepareDefaultSae());
   step('editor tests (real VS Code)');
   const resultFile = path.join(outDir, 'editor-results.json');
   rmSync(resultFile, { force: true });
@@ -161,7 +199,8 @@ if (want('editor')) {
     const e = JSON.parse(readFileSync(resultFile, 'utf8'));
     passed += e.passed;
     failed += e.failed;
-    for (const t of e.tests ?? []) if (t.state === 'failed') failures.push(`editor: ${t.suite ? `${t.suite} › ` : ''}${t.title}: ${t.error ?? ''}`);
+    for (const t of e.tests ?? [])
+      if (t.state === 'failed') failures.push(`editor: ${t.suite ? `${t.suite} › ` : ''}${t.title}: ${t.error ?? ''}`);
     if (!r.ok && e.failed === 0) record('editor test runner', false, `exit ${r.status}`);
   } else record('editor test runner', false, `no results (exit ${r.status})`);
 }
@@ -173,14 +212,23 @@ if (want('vsix') && process.env.FACT_TEST_VSIX !== '0') {
   step('the VSIX, installed read-only into code-server');
   const v = run(process.execPath, [path.join(root, 'test', 'editor', 'run-vsix-install.mjs')]);
   if (v.status === 77) console.log('(skipped: the reason is printed above)');
-  else record('the VSIX installed into a read-only extensions folder: Explain, Open Concept, Evaluate, Measure Consistency', v.ok, `exit ${v.status}`);
+  else
+    record(
+      'the VSIX installed into a read-only extensions folder: Explain, Open Concept, Evaluate, Measure Consistency',
+      v.ok,
+      `exit ${v.status}`,
+    );
 }
 
 // Tests never change what git tracks: whatever they regenerate goes to temporary folders or ignored caches. On a clean
 // checkout (CI) `git status --porcelain` stays empty; with local edits, the same files with the same contents.
 step('the working tree is as it was (git status --porcelain)');
 const treeAfter = workingTreeState();
-record('tests leave git-tracked and unignored files as they were', treeAfter === treeBefore, treeAfter === undefined ? 'git status could not run' : changedLines(treeBefore, treeAfter));
+record(
+  'tests leave git-tracked and unignored files as they were',
+  treeAfter === treeBefore,
+  treeAfter === undefined ? 'git status could not run' : changedLines(treeBefore, treeAfter),
+);
 if (treeAfter !== treeBefore) console.log(`before:\n${treeBefore}\nafter:\n${treeAfter}`);
 
 console.log('');

@@ -16,10 +16,15 @@ export function formatInspection(r: ModelInspection, all: boolean): string {
   const lines: string[] = [];
   lines.push(`${r.name}  (${r.file})`);
   lines.push(`  sha256     ${r.sha256}`);
-  lines.push(`  producer   ${r.summary.producer || 'unknown'}, opset ${r.summary.opset}, ${r.summary.nodeCount} nodes, ${r.summary.parameterCount.toLocaleString('en-US')} parameters`);
+  lines.push(
+    `  producer   ${r.summary.producer || 'unknown'}, opset ${r.summary.opset}, ${r.summary.nodeCount} nodes, ${r.summary.parameterCount.toLocaleString('en-US')} parameters`,
+  );
   lines.push(`  card       ${r.hasCard ? 'card.json found' : 'none (preprocessing inferred from the input shape)'}`);
   lines.push('Inputs');
-  for (const t of r.summary.inputs) lines.push(`  ${t.name}  ${t.dtype} ${formatShape(t.shape)}${t.name === r.imageInput.name ? `  ← image (${r.imageInput.colorSpace}, ${r.imageInput.encoding === 'encoded' ? 'B-cos [x, 1−x] encoded' : 'raw'})` : ''}`);
+  for (const t of r.summary.inputs)
+    lines.push(
+      `  ${t.name}  ${t.dtype} ${formatShape(t.shape)}${t.name === r.imageInput.name ? `  ← image (${r.imageInput.colorSpace}, ${r.imageInput.encoding === 'encoded' ? 'B-cos [x, 1−x] encoded' : 'raw'})` : ''}`,
+    );
   lines.push('Outputs');
   for (const t of r.summary.outputs) lines.push(`  ${t.name}  ${t.dtype} ${formatShape(t.shape)}`);
   const layers = all ? r.layers : r.layers.filter((l) => l.depth > 0 || r.layers.every((x) => x.depth === 0));
@@ -38,9 +43,14 @@ export function formatPredictions(results: ImagePrediction[]): string {
   const lines: string[] = [];
   for (const r of results) {
     lines.push(r.image);
-    if (r.error) { lines.push(`  error: ${r.error}`); continue; }
+    if (r.error) {
+      lines.push(`  error: ${r.error}`);
+      continue;
+    }
     for (const [k, c] of r.prediction!.top.entries()) {
-      lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`);
+      lines.push(
+        `  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`,
+      );
     }
   }
   return lines.join('\n');
@@ -51,7 +61,10 @@ const num = (v: number) => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.to
 export function formatExplanation(r: ExplainResult): string {
   const e = r.explanation;
   const lines = [`${r.image}`];
-  for (const [k, c] of e.top.entries()) lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`);
+  for (const [k, c] of e.top.entries())
+    lines.push(
+      `  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%`,
+    );
   lines.push(`Explained class: ${e.className} (${e.classIndex})`);
   lines.push(`  logit                 ${num(e.logit)}`);
   lines.push(`  Σ x·W(x) (pixels)     ${num(e.contributionSum)}`);
@@ -92,24 +105,41 @@ export function formatManifest(m: FeatureManifest, dir: string): string {
 export function formatVerification(r: StoreVerification): string {
   const rate = r.seconds > 0 ? `, ${(r.bytes / 1e9 / r.seconds).toFixed(2)} GB/s` : '';
   const head = `Feature store ${r.store}: ${r.good} of ${r.shards} shards match their checksums (${(r.bytes / 1e9).toFixed(2)} GB hashed in ${r.seconds.toFixed(1)} s${rate}).`;
-  return [head, ...r.damaged.map((d) => `  ${d.problem}`), ...(r.damaged.length ? ['Train without them with `fact train … --skip-damaged`, or collect again.'] : [])].join('\n');
+  return [
+    head,
+    ...r.damaged.map((d) => `  ${d.problem}`),
+    ...(r.damaged.length ? ['Train without them with `fact train … --skip-damaged`, or collect again.'] : []),
+  ].join('\n');
 }
 
 /** A result without its base64 PNGs (they are for the editor; the CLI writes files instead). */
 export function stripPngs<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value, (k, v) => (k === 'png' || k === 'input' && typeof v === 'string' && v.length > 200 ? undefined : v)));
+  return JSON.parse(
+    JSON.stringify(value, (k, v) => (k === 'png' || (k === 'input' && typeof v === 'string' && v.length > 200) ? undefined : v)),
+  );
 }
 
 export function formatDecision(r: DecisionResult): string {
   const e = r.explanation;
   const lines = [`${r.image}`, `  top classes with the SAE (and the model's own logit, without it)`];
-  for (const [k, c] of e.top.entries()) lines.push(`  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%   model's own logit ${c.modelLogit.toFixed(4).padStart(9)}`);
+  for (const [k, c] of e.top.entries())
+    lines.push(
+      `  ${k + 1}. ${c.name.padEnd(16)} logit ${c.logit.toFixed(4).padStart(9)}   p ${(100 * c.probability).toFixed(2).padStart(6)}%   model's own logit ${c.modelLogit.toFixed(4).padStart(9)}`,
+    );
   lines.push(`Explained class: ${e.className} (${e.classIndex}) with the SAE of ${r.sae}`);
   // Two shares: of the positive contributions, and of the logit (how FaCT's figures count).
-  lines.push(`  ${'concept'.padEnd(10)} ${'contribution'.padStart(12)} ${'share'.padStart(8)} ${'of logit'.padStart(9)} ${'presence'.padStart(10)}`);
-  for (const t of e.traced) lines.push(`  ${String(t.concept).padEnd(10)} ${num(t.contribution).padStart(12)} ${`${t.share.toFixed(1)}%`.padStart(8)} ${`${t.shareOfLogit.toFixed(1)}%`.padStart(9)} ${num(t.presence).padStart(10)}`);
-  if (e.other.concepts) lines.push(`  ${`${e.other.concepts} others`.padEnd(10)} ${num(e.other.contribution).padStart(12)} ${`${e.other.share.toFixed(1)}%`.padStart(8)} ${`${e.other.shareOfLogit.toFixed(1)}%`.padStart(9)}`);
-  lines.push('  share: of Σ max(c_k, 0); of logit: c_k / logit (the paper\'s figures)');
+  lines.push(
+    `  ${'concept'.padEnd(10)} ${'contribution'.padStart(12)} ${'share'.padStart(8)} ${'of logit'.padStart(9)} ${'presence'.padStart(10)}`,
+  );
+  for (const t of e.traced)
+    lines.push(
+      `  ${String(t.concept).padEnd(10)} ${num(t.contribution).padStart(12)} ${`${t.share.toFixed(1)}%`.padStart(8)} ${`${t.shareOfLogit.toFixed(1)}%`.padStart(9)} ${num(t.presence).padStart(10)}`,
+    );
+  if (e.other.concepts)
+    lines.push(
+      `  ${`${e.other.concepts} others`.padEnd(10)} ${num(e.other.contribution).padStart(12)} ${`${e.other.share.toFixed(1)}%`.padStart(8)} ${`${e.other.shareOfLogit.toFixed(1)}%`.padStart(9)}`,
+    );
+  lines.push("  share: of Σ max(c_k, 0); of logit: c_k / logit (the paper's figures)");
   const sum = e.concepts.reduce((a, c) => a + c.contribution, 0);
   const line = conceptCompletenessLine({ conceptSum: sum, bias: e.bias, logit: e.logit, completenessError: e.completenessError });
   lines.push(`  completeness   ${line.equation}: ${line.values}; ${line.error}`);
@@ -162,8 +192,10 @@ export function formatConsistency(r: Omit<ConsistencyReport, never>): string {
 
 /** `fact devices`: one block per provider — what it runs on, or why not and what to install. */
 export function formatDevices(providers: ProviderProbe[], auto: string): string {
-  const lines = providers.map((p) => p.available
-    ? `  ${p.provider.padEnd(7)} available: ${p.device ?? ''}${p.software ? ' — a software adapter (slow; --ep auto never picks it)' : ''}${p.probeMs !== undefined ? ` (probe ${p.probeMs} ms)` : ''}`
-    : `  ${p.provider.padEnd(7)} not available: ${p.problem ?? ''}`);
+  const lines = providers.map((p) =>
+    p.available
+      ? `  ${p.provider.padEnd(7)} available: ${p.device ?? ''}${p.software ? ' — a software adapter (slow; --ep auto never picks it)' : ''}${p.probeMs !== undefined ? ` (probe ${p.probeMs} ms)` : ''}`
+      : `  ${p.provider.padEnd(7)} not available: ${p.problem ?? ''}`,
+  );
   return ['Execution providers:', ...lines, `--ep auto uses: ${auto}`].join('\n');
 }

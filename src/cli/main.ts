@@ -13,9 +13,17 @@ import { createProgressReporter } from './progress';
 const allCommands = Object.values(commands) as unknown as Command<Options>[];
 
 function overview(): string {
-  const lines = ['fact — Faithful Concept Traces for B-cos models', '', 'Usage: fact COMMAND ARGUMENTS [OPTIONS]   (fact COMMAND --help: that command\'s options)', '', 'Commands:'];
+  const lines = [
+    'fact — Faithful Concept Traces for B-cos models',
+    '',
+    "Usage: fact COMMAND ARGUMENTS [OPTIONS]   (fact COMMAND --help: that command's options)",
+    '',
+    'Commands:',
+  ];
   for (const c of allCommands) {
-    const required = Object.entries(c.spec.options).filter(([, o]) => o.required).map(([n, o]) => `--${n} ${o.meta}`);
+    const required = Object.entries(c.spec.options)
+      .filter(([, o]) => o.required)
+      .map(([n, o]) => `--${n} ${o.meta}`);
     lines.push(`  fact ${[c.spec.name, ...c.spec.args, ...required].join(' ')}`, `      ${c.spec.summary}`);
   }
   lines.push(
@@ -23,12 +31,12 @@ function overview(): string {
     'Common options: --json (machine-readable output), --ep auto|cpu|cuda|webgpu, --cuda-libs DIR, --threads N, --help,',
     'and `fact --version`. Text output ends with where the work ran ("Ran on …").',
     '',
-    'What evaluate, concepts and consistency derive from a checkpoint goes to a cache keyed by the model\'s and the',
-    'checkpoint\'s content ($FACT_CACHE, else $XDG_CACHE_HOME/fact-vscode, else ~/.cache/fact-vscode), or to --out DIR;',
+    "What evaluate, concepts and consistency derive from a checkpoint goes to a cache keyed by the model's and the",
+    "checkpoint's content ($FACT_CACHE, else $XDG_CACHE_HOME/fact-vscode, else ~/.cache/fact-vscode), or to --out DIR;",
     'the checkpoint itself is only read.',
     '',
     'Exit codes: 0 success, 1 bad input or a model that is not dynamic-linear (the message says which',
-    '            file or node and why), 2 usage error, 3 some images could not be processed (the others\'',
+    "            file or node and why), 2 usage error, 3 some images could not be processed (the others'",
     '            results are printed).',
   );
   return lines.join('\n');
@@ -63,29 +71,48 @@ export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<n
 
 async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === '--version' || name === '-V') { io.out(`fact ${version}`); return 0; }
-  if (name === undefined) { io.err(overview()); return 2; }
+  if (name === '--version' || name === '-V') {
+    io.out(`fact ${version}`);
+    return 0;
+  }
+  if (name === undefined) {
+    io.err(overview());
+    return 2;
+  }
   if (name === '--help' || name === '-h' || name === 'help') {
     const about = rest[0];
-    if (about !== undefined && isCommandName(about)) { io.out(commandUsage(commands[about].spec as never)); return 0; }
+    if (about !== undefined && isCommandName(about)) {
+      io.out(commandUsage(commands[about].spec as never));
+      return 0;
+    }
     io.out(overview());
     return 0;
   }
-  if (!isCommandName(name)) { io.err(`Unknown command '${name}'.\n\n${overview()}`); return 2; }
+  if (!isCommandName(name)) {
+    io.err(`Unknown command '${name}'.\n\n${overview()}`);
+    return 2;
+  }
   const cmd = commands[name] as unknown as Command<Options>;
-  if (wantsHelp(rest)) { io.out(commandUsage(cmd.spec)); return 0; }
+  if (wantsHelp(rest)) {
+    io.out(commandUsage(cmd.spec));
+    return 0;
+  }
 
   let services: CoreServices | undefined;
   let json = false;
   const abort = new AbortController();
-  const onSignal = () => { io.err('\nStopping (the job can be resumed)…'); abort.abort(); };
+  const onSignal = () => {
+    io.err('\nStopping (the job can be resumed)…');
+    abort.abort();
+  };
   try {
     const args = parseCommand(cmd.spec, rest);
     json = args.options.json === true;
     const { CoreServices } = await import('../core/jobs/services');
     const cudaLibraryPath = args.options['cuda-libs'];
     services = new CoreServices({
-      executionProvider: args.options.ep ?? 'auto', ...(args.options.threads !== undefined ? { threads: args.options.threads } : {}),
+      executionProvider: args.options.ep ?? 'auto',
+      ...(args.options.threads !== undefined ? { threads: args.options.threads } : {}),
       ...(cudaLibraryPath !== undefined ? { cudaLibraryPath } : {}),
       // Explanation graphs are kept in the cache root, so the next `fact explain` skips building them.
       cacheGraphs: true,
@@ -96,13 +123,26 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
     const env = io.env ?? {};
     const plain = !!env.NO_COLOR || env.TERM === 'dumb';
     // FACT_PROGRESS_SECONDS: how often a log (not a terminal) gets a progress line; 0 prints every one.
-    const logSeconds = env.FACT_PROGRESS_SECONDS !== undefined && env.FACT_PROGRESS_SECONDS !== '' ? Number(env.FACT_PROGRESS_SECONDS) : undefined;
+    const logSeconds =
+      env.FACT_PROGRESS_SECONDS !== undefined && env.FACT_PROGRESS_SECONDS !== '' ? Number(env.FACT_PROGRESS_SECONDS) : undefined;
     const logInterval = logSeconds !== undefined && Number.isFinite(logSeconds) && logSeconds >= 0 ? logSeconds * 1000 : undefined;
     const context: CommandContext = {
       services,
       job: (): CallContext & { end: () => void } => {
-        const reporter = createProgressReporter({ ...(io.terminal ? { terminal: io.terminal } : {}), line: io.err, plain, now: io.now ?? Date.now, ...(logInterval !== undefined ? { intervalMs: logInterval } : {}) });
-        return { signal: abort.signal, progress: (m, f) => { if (!json) reporter.report(m, f); }, end: reporter.end };
+        const reporter = createProgressReporter({
+          ...(io.terminal ? { terminal: io.terminal } : {}),
+          line: io.err,
+          plain,
+          now: io.now ?? Date.now,
+          ...(logInterval !== undefined ? { intervalMs: logInterval } : {}),
+        });
+        return {
+          signal: abort.signal,
+          progress: (m, f) => {
+            if (!json) reporter.report(m, f);
+          },
+          end: reporter.end,
+        };
       },
       out: io.out,
       err: io.err,
@@ -132,5 +172,7 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
 }
 
 if (require.main === module) {
-  runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

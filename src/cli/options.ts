@@ -6,7 +6,10 @@
 
 /** A usage error: printed with the usage of `command` (or the overview), exit code 2. */
 export class UsageError extends Error {
-  constructor(message: string, readonly command?: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super(message);
   }
 }
@@ -22,7 +25,10 @@ export interface Option<T, Required extends boolean = boolean> {
   readonly parse: (text: string, name: string) => T;
 }
 
-interface Range { min?: number; max?: number }
+interface Range {
+  min?: number;
+  max?: number;
+}
 
 function inRange(n: number, range: Range, name: string, what: string): number {
   if (range.min !== undefined && n < range.min) throw new UsageError(`--${name} must be ${what} ≥ ${range.min}.`);
@@ -43,32 +49,35 @@ export const opt = {
   string: (meta: string, help: string) => valued(meta, help, (t) => t).optional(),
   stringRequired: (meta: string, help: string) => valued(meta, help, (t) => t).required(),
   /** An integer, by default ≥ 1. */
-  int: (meta: string, help: string, range: Range = { min: 1 }) => valued(meta, help, (t, name) => {
-    const n = Number(t);
-    if (t.trim() === '' || !Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, not '${t}'.`);
-    return inRange(n, range, name, 'an integer');
-  }).optional(),
+  int: (meta: string, help: string, range: Range = { min: 1 }) =>
+    valued(meta, help, (t, name) => {
+      const n = Number(t);
+      if (t.trim() === '' || !Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, not '${t}'.`);
+      return inRange(n, range, name, 'an integer');
+    }).optional(),
   intRequired: (meta: string, help: string, range: Range = { min: 1 }) => ({ ...opt.int(meta, help, range), required: true as const }),
   /** A finite number, by default > 0. */
-  number: (meta: string, help: string, range?: Range) => valued(meta, help, (t, name) => {
-    const n = Number(t);
-    if (t.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, not '${t}'.`);
-    if (!range && !(n > 0)) throw new UsageError(`--${name} must be a positive number.`);
-    return range ? inRange(n, range, name, 'a number') : n;
-  }).optional(),
+  number: (meta: string, help: string, range?: Range) =>
+    valued(meta, help, (t, name) => {
+      const n = Number(t);
+      if (t.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, not '${t}'.`);
+      if (!range && !(n > 0)) throw new UsageError(`--${name} must be a positive number.`);
+      return range ? inRange(n, range, name, 'a number') : n;
+    }).optional(),
   /** One of a fixed set of words. */
-  choice: <C extends string>(values: readonly C[], help: string) => valued(values.join('|'), help, (t, name) => {
-    if (!(values as readonly string[]).includes(t)) throw new UsageError(`--${name} must be one of ${values.join(', ')}, not '${t}'.`);
-    return t as C;
-  }).optional(),
+  choice: <C extends string>(values: readonly C[], help: string) =>
+    valued(values.join('|'), help, (t, name) => {
+      if (!(values as readonly string[]).includes(t)) throw new UsageError(`--${name} must be one of ${values.join(', ')}, not '${t}'.`);
+      return t as C;
+    }).optional(),
 };
 
 export type Options = Record<string, Option<unknown>>;
 
 /** The parsed values: required options are always there, the others when given. */
-export type Values<O extends Options> =
-  { [K in keyof O as O[K] extends Option<unknown, true> ? K : never]: O[K] extends Option<infer T> ? T : never } &
-  { [K in keyof O as O[K] extends Option<unknown, true> ? never : K]?: O[K] extends Option<infer T> ? T : never };
+export type Values<O extends Options> = {
+  [K in keyof O as O[K] extends Option<unknown, true> ? K : never]: O[K] extends Option<infer T> ? T : never;
+} & { [K in keyof O as O[K] extends Option<unknown, true> ? never : K]?: O[K] extends Option<infer T> ? T : never };
 
 export interface CommandSpec<O extends Options> {
   name: string;
@@ -84,7 +93,10 @@ export interface CommandSpec<O extends Options> {
 /** Options every command takes. */
 export const commonOptions = {
   json: opt.flag('machine-readable output on stdout'),
-  ep: opt.choice(['auto', 'cpu', 'cuda', 'webgpu'] as const, 'execution provider (default auto: a real GPU when one works, never a software adapter; a provider that cannot start falls back to cpu, saying why)'),
+  ep: opt.choice(
+    ['auto', 'cpu', 'cuda', 'webgpu'] as const,
+    'execution provider (default auto: a real GPU when one works, never a software adapter; a provider that cannot start falls back to cpu, saying why)',
+  ),
   'cuda-libs': opt.string('DIR', "the folder with onnxruntime's CUDA provider libraries, to check and report"),
   threads: opt.int('N', 'intra-op threads (training: default all cores)'),
   help: opt.flag('print this help and exit'),
@@ -105,11 +117,19 @@ export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: stri
   const all: Options = { ...commonOptions, ...spec.options };
   const positional: string[] = [];
   const values: Record<string, unknown> = {};
-  const fail = (message: string): never => { throw new UsageError(message, spec.name); };
+  const fail = (message: string): never => {
+    throw new UsageError(message, spec.name);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') { positional.push(...argv.slice(i + 1)); break; }
-    if (!a.startsWith('-') || a === '-' || /^-\d/.test(a)) { positional.push(a); continue; }
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-' || /^-\d/.test(a)) {
+      positional.push(a);
+      continue;
+    }
     if (!a.startsWith('--')) fail(`Unknown option ${a} (options are spelled --name).`);
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);
@@ -129,10 +149,13 @@ export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: stri
       throw e;
     }
   }
-  for (const [name, o] of Object.entries(spec.options)) if (o.required && values[name] === undefined) fail(`fact ${spec.name} needs --${name} ${o.meta}.`);
+  for (const [name, o] of Object.entries(spec.options))
+    if (o.required && values[name] === undefined) fail(`fact ${spec.name} needs --${name} ${o.meta}.`);
   const { min, max } = positionalCount(spec.args);
   if (positional.length < min || positional.length > max) {
-    fail(`fact ${spec.name} takes ${spec.args.join(' ')}${positional.length > max ? `, not ${positional.length} arguments (${positional.slice(max).join(' ')} is extra)` : ''}.`);
+    fail(
+      `fact ${spec.name} takes ${spec.args.join(' ')}${positional.length > max ? `, not ${positional.length} arguments (${positional.slice(max).join(' ')} is extra)` : ''}.`,
+    );
   }
   return { positional, options: values as Values<O & typeof commonOptions> };
 }
@@ -159,7 +182,9 @@ export function synopsis(spec: CommandSpec<Options>): string {
 }
 
 function optionLines(options: Options): string[] {
-  const rows = Object.entries(options).map(([n, o]) => [o.flag ? `--${n}` : `--${n} ${o.meta}`, `${o.help}${o.required ? ' (required)' : ''}`] as const);
+  const rows = Object.entries(options).map(
+    ([n, o]) => [o.flag ? `--${n}` : `--${n} ${o.meta}`, `${o.help}${o.required ? ' (required)' : ''}`] as const,
+  );
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
   return rows.map(([l, h]) => `  ${l.padEnd(width)}${h}`);
 }

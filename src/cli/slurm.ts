@@ -15,13 +15,29 @@ import { factJobs } from '../core/slurm/jobStatus';
 import { UsageError } from './options';
 import { slurmOptions } from './slurmOptions';
 
-const slurmFlags = Object.entries(slurmOptions).filter(([, o]) => o.flag).map(([n]) => n);
-const slurmValues = Object.entries(slurmOptions).filter(([, o]) => !o.flag).map(([n]) => n);
+const slurmFlags = Object.entries(slurmOptions)
+  .filter(([, o]) => o.flag)
+  .map(([n]) => n);
+const slurmValues = Object.entries(slurmOptions)
+  .filter(([, o]) => !o.flag)
+  .map(([n]) => n);
 
 /** What the Slurm functions read of a parsed command line. */
 interface SlurmArgs {
   positional: string[];
-  options: { out?: string; sae?: string; limit?: number; threads?: number; tasks?: number; partition?: string; gres?: string; time?: string; requeue?: boolean; 'sbatch-args'?: string; resume?: boolean };
+  options: {
+    out?: string;
+    sae?: string;
+    limit?: number;
+    threads?: number;
+    tasks?: number;
+    partition?: string;
+    gres?: string;
+    time?: string;
+    requeue?: boolean;
+    'sbatch-args'?: string;
+    resume?: boolean;
+  };
 }
 
 /** How a batch job runs this CLI: the same node and the same bin/fact.js (FACT_CLI overrides the script). */
@@ -30,7 +46,8 @@ export function factCommand(): FactCommand {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const bin = path.join(dir, 'bin', 'fact.js');
     if (existsSync(bin)) return [process.execPath, bin];
-    if (path.dirname(dir) === dir) throw new FactError('bad-input', 'Cannot find bin/fact.js above the running CLI; set FACT_CLI to its path on the cluster.');
+    if (path.dirname(dir) === dir)
+      throw new FactError('bad-input', 'Cannot find bin/fact.js above the running CLI; set FACT_CLI to its path on the cluster.');
   }
 }
 
@@ -42,8 +59,12 @@ function slurmSettings(o: SlurmArgs['options']): SlurmOptions {
     throw new UsageError(`--sbatch-args: ${(e as Error).message}`);
   }
   return {
-    ...(o.tasks ? { tasks: o.tasks } : {}), ...(o.partition ? { partition: o.partition } : {}), ...(o.gres ? { gres: o.gres } : {}),
-    ...(o.time ? { time: o.time } : {}), ...(o.requeue ? { requeue: true } : {}), ...(extra ? { sbatchArgs: extra } : {}),
+    ...(o.tasks ? { tasks: o.tasks } : {}),
+    ...(o.partition ? { partition: o.partition } : {}),
+    ...(o.gres ? { gres: o.gres } : {}),
+    ...(o.time ? { time: o.time } : {}),
+    ...(o.requeue ? { requeue: true } : {}),
+    ...(extra ? { sbatchArgs: extra } : {}),
     ...(o.threads ? { cpusPerTask: o.threads } : {}),
   };
 }
@@ -58,16 +79,31 @@ export function forwardedArgs(argv: string[], drop: string[] = []): string[] {
     const a = argv[i]!;
     const key = a.startsWith('--') ? a.slice(2).split('=')[0]! : undefined;
     if (key && flags.has(key)) continue;
-    if (key && values.has(key)) { if (!a.includes('=')) i++; continue; }
+    if (key && values.has(key)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
     out.push(a);
   }
   return out;
 }
 
 /** `--slurm` on a command: submit it instead of running it. Returns the exit code. */
-export async function submitToSlurm(command: 'collect' | 'train' | 'evaluate' | 'consistency', argv: string[], args: SlurmArgs, services: CoreServices, dataset: () => DatasetSpec, out: (s: string) => void, json: boolean): Promise<number> {
+export async function submitToSlurm(
+  command: 'collect' | 'train' | 'evaluate' | 'consistency',
+  argv: string[],
+  args: SlurmArgs,
+  services: CoreServices,
+  dataset: () => DatasetSpec,
+  out: (s: string) => void,
+  json: boolean,
+): Promise<number> {
   if (!slurmAvailable()) {
-    throw new FactError('bad-input', `--slurm needs Slurm's \`sbatch\` on the PATH, and there is none (PATH=${process.env.PATH ?? ''}). Run this on a cluster's login node, or without --slurm to run here.`, { command: 'sbatch' });
+    throw new FactError(
+      'bad-input',
+      `--slurm needs Slurm's \`sbatch\` on the PATH, and there is none (PATH=${process.env.PATH ?? ''}). Run this on a cluster's login node, or without --slurm to run here.`,
+      { command: 'sbatch' },
+    );
   }
   const o = args.options;
   const slurm = slurmSettings(o);
@@ -77,26 +113,44 @@ export async function submitToSlurm(command: 'collect' | 'train' | 'evaluate' | 
     const store = path.resolve(o.out!);
     if (o.resume) {
       const r = await resumeCollection(store);
-      if (r.alreadyMerged) { say(`${store} is already merged: nothing to resume.`, r); return 0; }
-      say([
-        r.resubmitted.length ? `Resubmitted task(s) ${r.resubmitted.join(', ')} as job ${r.submission!.arrayJobId} (${r.plan.script}).` : 'No task needs to run again.',
-        ...(r.stillQueued.length ? [`Still queued or running: task(s) ${r.stillQueued.join(', ')}.`] : []),
-        `Merge job ${r.submission!.mergeJobId} runs when they succeed. Watch with \`fact jobs\`.`,
-      ].join('\n'), r);
+      if (r.alreadyMerged) {
+        say(`${store} is already merged: nothing to resume.`, r);
+        return 0;
+      }
+      say(
+        [
+          r.resubmitted.length
+            ? `Resubmitted task(s) ${r.resubmitted.join(', ')} as job ${r.submission!.arrayJobId} (${r.plan.script}).`
+            : 'No task needs to run again.',
+          ...(r.stillQueued.length ? [`Still queued or running: task(s) ${r.stillQueued.join(', ')}.`] : []),
+          `Merge job ${r.submission!.mergeJobId} runs when they succeed. Watch with \`fact jobs\`.`,
+        ].join('\n'),
+        r,
+      );
       return 0;
     }
     const model = args.positional[0]!;
     const ctx = await services.model(model);
     const data = await openDataset(ctx, dataset());
     const images = Math.min(data.size, o.limit ?? Infinity);
-    const { plan, submission } = await submitCollection({ store, workDir, fact: factCommand(), collectArgs: forwardedArgs(argv, ['out']), images, slurm });
-    say([
-      `Submitted array job ${submission.arrayJobId}: ${plan.ranges.length} tasks over ${images} images into ${path.join(store, 'parts')}/part-NNN`,
-      `  script   ${plan.script}`,
-      `  merge    job ${submission.mergeJobId} (${plan.mergeScript}) after all tasks succeed`,
-      `  logs     ${path.join(store, 'slurm', 'logs')}`,
-      'Watch with `fact jobs`; resubmit failed or cancelled tasks with the same command and --resume.',
-    ].join('\n'), { plan, submission });
+    const { plan, submission } = await submitCollection({
+      store,
+      workDir,
+      fact: factCommand(),
+      collectArgs: forwardedArgs(argv, ['out']),
+      images,
+      slurm,
+    });
+    say(
+      [
+        `Submitted array job ${submission.arrayJobId}: ${plan.ranges.length} tasks over ${images} images into ${path.join(store, 'parts')}/part-NNN`,
+        `  script   ${plan.script}`,
+        `  merge    job ${submission.mergeJobId} (${plan.mergeScript}) after all tasks succeed`,
+        `  logs     ${path.join(store, 'slurm', 'logs')}`,
+        'Watch with `fact jobs`; resubmit failed or cancelled tasks with the same command and --resume.',
+      ].join('\n'),
+      { plan, submission },
+    );
     return 0;
   }
   const dir = command === 'train' ? o.out! : o.sae!;
@@ -113,18 +167,31 @@ export async function runMerge(argv: string[], out: (s: string) => void, json: b
   let tasks: ReturnType<typeof activeTasks> | undefined;
   const plan = await readCollectPlan(store);
   // The merged manifest is written into the store: one writer at a time, as for collect (the parts have their own).
-  const m = await withWriterLock(store, `fact merge ${store}`, (note) => { if (!json) out(note); }, () => mergeParts(store, {
-    signal, ...(plan ? { expectedParts: plan.ranges.length } : {}),
-    rerunHint: `fact collect … --out ${store} --slurm --resume`,
-    taskState: (t) => {
-      if (!canAsk) return undefined;
-      tasks ??= activeTasks(store, env);
-      const j = tasks.get(t);
-      return j ? `its job ${j.id} is ${j.state}` : undefined;
+  const m = await withWriterLock(
+    store,
+    `fact merge ${store}`,
+    (note) => {
+      if (!json) out(note);
     },
-  }));
+    () =>
+      mergeParts(store, {
+        signal,
+        ...(plan ? { expectedParts: plan.ranges.length } : {}),
+        rerunHint: `fact collect … --out ${store} --slurm --resume`,
+        taskState: (t) => {
+          if (!canAsk) return undefined;
+          tasks ??= activeTasks(store, env);
+          const j = tasks.get(t);
+          return j ? `its job ${j.id} is ${j.state}` : undefined;
+        },
+      }),
+  );
   const seconds = (Date.now() - t0) / 1000;
-  out(json ? JSON.stringify(m, null, 2) : `Merged ${m.parts!.length} parts into ${store}: ${m.imagesDone} images, ${m.vectors} vectors in ${m.shards.length} shards (${seconds.toFixed(2)} s; no shard copied).`);
+  out(
+    json
+      ? JSON.stringify(m, null, 2)
+      : `Merged ${m.parts!.length} parts into ${store}: ${m.imagesDone} images, ${m.vectors} vectors in ${m.shards.length} shards (${seconds.toFixed(2)} s; no shard copied).`,
+  );
   return 0;
 }
 
@@ -137,12 +204,21 @@ export async function runJobs(argv: string[], out: (s: string) => void, json: bo
     return 0;
   }
   if (sub !== undefined) throw new UsageError(`Unknown \`fact jobs ${sub}\` (try \`fact jobs\` or \`fact jobs cancel ID\`).`, 'jobs');
-  if (!slurmAvailable()) throw new FactError('bad-input', 'fact jobs needs Slurm\'s squeue on the PATH, and there is none.', { command: 'squeue' });
+  if (!slurmAvailable())
+    throw new FactError('bad-input', "fact jobs needs Slurm's squeue on the PATH, and there is none.", { command: 'squeue' });
   const jobs = factJobs();
-  if (json) { out(JSON.stringify(jobs, null, 2)); return 0; }
-  if (!jobs.length) { out('No FaCT jobs in Slurm\'s queue.'); return 0; }
+  if (json) {
+    out(JSON.stringify(jobs, null, 2));
+    return 0;
+  }
+  if (!jobs.length) {
+    out("No FaCT jobs in Slurm's queue.");
+    return 0;
+  }
   const rows = jobs.map((j) => [j.id, j.kind, j.state, j.elapsed, j.progress, j.log]);
-  const widths = [0, 1, 2, 3, 4].map((c) => Math.max(...[['JOB', 'KIND', 'STATE', 'TIME', 'PROGRESS'][c]!.length, ...rows.map((r) => r[c]!.length)]));
+  const widths = [0, 1, 2, 3, 4].map((c) =>
+    Math.max(...[['JOB', 'KIND', 'STATE', 'TIME', 'PROGRESS'][c]!.length, ...rows.map((r) => r[c]!.length)]),
+  );
   const line = (r: string[]) => r.map((v, c) => (c < 5 ? v.padEnd(widths[c]!) : v)).join('  ');
   out([line(['JOB', 'KIND', 'STATE', 'TIME', 'PROGRESS', 'LOG']), ...rows.map(line)].join('\n'));
   return 0;

@@ -40,7 +40,13 @@ export function isFactError(e: unknown): e is FactError {
 }
 
 /** Errors cross worker-thread boundaries as plain objects; this keeps their code and details. */
-export interface SerializedError { name: string; code?: FactErrorCode; message: string; details?: Record<string, unknown>; stack?: string }
+export interface SerializedError {
+  name: string;
+  code?: FactErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+  stack?: string;
+}
 
 export function serializeError(e: unknown): SerializedError {
   if (isFactError(e)) return { name: e.name, code: e.code, message: e.message, details: e.details };

@@ -17,10 +17,18 @@ export function core(): CoreWorker {
     const cudaLibraryPath = cfg.get<string>('cudaLibraryPath', '');
     worker = new CoreWorker(
       {
-        executionProvider: cfg.get<RequestedProvider>('executionProvider', 'auto'), ...(threads > 0 ? { threads } : {}), ...(cudaLibraryPath ? { cudaLibraryPath } : {}),
+        executionProvider: cfg.get<RequestedProvider>('executionProvider', 'auto'),
+        ...(threads > 0 ? { threads } : {}),
+        ...(cudaLibraryPath ? { cudaLibraryPath } : {}),
         // Derived files of SAE checkpoints (evaluation, atlas, C²) go here, never into a checkpoint folder.
         // Explanation graphs are kept there too, so a reloaded window explains its first image without rebuilding them.
-        ...(globalStoragePath ? { cacheRoot: extensionCacheRoot(globalStoragePath, cfg.get<string>('cacheFolder', '')), howToChangeCache: HOW_TO_CHANGE_CACHE, cacheGraphs: true } : {}),
+        ...(globalStoragePath
+          ? {
+              cacheRoot: extensionCacheRoot(globalStoragePath, cfg.get<string>('cacheFolder', '')),
+              howToChangeCache: HOW_TO_CHANGE_CACHE,
+              cacheGraphs: true,
+            }
+          : {}),
       },
       // The bundle sits in dist/ next to worker.js.
       { file: path.join(__dirname, 'worker.js') },
@@ -34,7 +42,12 @@ export function registerCoreLifecycle(context: vscode.ExtensionContext): void {
   globalStoragePath = context.globalStorageUri.fsPath;
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('fact.executionProvider') || e.affectsConfiguration('fact.threads') || e.affectsConfiguration('fact.cudaLibraryPath') || e.affectsConfiguration('fact.cacheFolder')) {
+      if (
+        e.affectsConfiguration('fact.executionProvider') ||
+        e.affectsConfiguration('fact.threads') ||
+        e.affectsConfiguration('fact.cudaLibraryPath') ||
+        e.affectsConfiguration('fact.cacheFolder')
+      ) {
         noteRanOn(undefined);
         void disposeCore();
       }

@@ -53,8 +53,19 @@ export interface FactApi {
   explainImage(args: ExplainArgs): Promise<ExplainPanel | undefined>;
   collectFeatures(args: CollectArgs): Promise<FeatureManifest | undefined>;
   trainSae(args: TrainArgs): Promise<TrainResult | undefined>;
-  evaluateSae(args: { model?: string; sae?: string; dataset?: import('../core/data/openDataset').DatasetSpec; limit?: number }): Promise<EvaluateResult | undefined>;
-  measureConsistency(args: { model?: string; sae?: string; foundation?: string; meanImages?: number; panel?: boolean }): Promise<ConsistencyResult | undefined>;
+  evaluateSae(args: {
+    model?: string;
+    sae?: string;
+    dataset?: import('../core/data/openDataset').DatasetSpec;
+    limit?: number;
+  }): Promise<EvaluateResult | undefined>;
+  measureConsistency(args: {
+    model?: string;
+    sae?: string;
+    foundation?: string;
+    meanImages?: number;
+    panel?: boolean;
+  }): Promise<ConsistencyResult | undefined>;
   openConcept(args: { model?: string; sae?: string; concept?: number }): Promise<ConceptPanel | undefined>;
   readonly choices: Choices;
   readonly saes: SaeIndex;
@@ -68,7 +79,13 @@ export interface FactApi {
   consistencyPanel(sae: string): ConsistencyPanel | undefined;
   trainingPanel(out: string): TrainingPanel | undefined;
   /** The hover previews' background work (each key computed once) and a way to wait for it. */
-  hovers: { stats(): HoverStats; settled(): Promise<void>; clear(): void; provide(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined; languages: string[] };
+  hovers: {
+    stats(): HoverStats;
+    settled(): Promise<void>;
+    clear(): void;
+    provide(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined;
+    languages: string[];
+  };
   /** The last explanation that reached the screen, with the time from request to paint. */
   lastPaint(): PaintRecord | undefined;
   statusText(): StatusText;
@@ -95,9 +112,23 @@ export function activate(context: vscode.ExtensionContext): FactApi {
   const jobs = new JobRunner(vscodeJobHost(ui));
   const env = modelEnv(context);
   const saes = new SaeIndex(choices, env);
-  const concepts = new ConceptService(core, jobs, env, (sae) => { const m = choices.model(); return m ? saes.displayName(m, sae) : sae.split(/[\\/]/).pop() ?? sae; });
+  const concepts = new ConceptService(core, jobs, env, (sae) => {
+    const m = choices.model();
+    return m ? saes.displayName(m, sae) : (sae.split(/[\\/]/).pop() ?? sae);
+  });
   const training = new TrainingSessions();
-  const fact: Fact = { extensionUri: context.extensionUri, ui, choices, jobs, saes, concepts, training, core, env, now: () => performance.now() };
+  const fact: Fact = {
+    extensionUri: context.extensionUri,
+    ui,
+    choices,
+    jobs,
+    saes,
+    concepts,
+    training,
+    core,
+    env,
+    now: () => performance.now(),
+  };
   // Checkpoints change on disk (trained, evaluated, deleted, copied in): the index reads them again.
   const saeWatcher = vscode.workspace.createFileSystemWatcher('**/saes/**');
   let saeTimer: NodeJS.Timeout | undefined;
@@ -116,12 +147,21 @@ export function activate(context: vscode.ExtensionContext): FactApi {
     [modelPanelKind.viewType]: panelSerializer(modelPanelKind, fact, (panel, state) => ModelPanel.revive(fact, panel, state)),
     [explainPanelKind.viewType]: panelSerializer(explainPanelKind, fact, (panel, state) => ExplainPanel.revive(fact, panel, state)),
     [conceptPanelKind.viewType]: panelSerializer(conceptPanelKind, fact, (panel, state) => ConceptPanel.revive(fact, panel, state)),
-    [consistencyPanelKind.viewType]: panelSerializer(consistencyPanelKind, fact, (panel, state) => ConsistencyPanel.revive(fact, panel, state)),
+    [consistencyPanelKind.viewType]: panelSerializer(consistencyPanelKind, fact, (panel, state) =>
+      ConsistencyPanel.revive(fact, panel, state),
+    ),
     [trainingPanelKind.viewType]: panelSerializer(trainingPanelKind, fact, (panel, state) => TrainingPanel.revive(fact, panel, state)),
   };
   const command = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
   context.subscriptions.push(
-    choices, { dispose: () => jobs.dispose() }, saes, training, saeWatcher, { dispose: () => saeTimer && clearTimeout(saeTimer) }, tree, treeView,
+    choices,
+    { dispose: () => jobs.dispose() },
+    saes,
+    training,
+    saeWatcher,
+    { dispose: () => saeTimer && clearTimeout(saeTimer) },
+    tree,
+    treeView,
     command('fact.openModel', (arg) => openModelCommand(fact, modelOf(arg))),
     command('fact.openJobLog', (arg) => openJobLog(fact, arg)),
     command('fact.cancelClusterJob', (arg) => cancelClusterJob(fact, arg)),
@@ -161,12 +201,17 @@ export function activate(context: vscode.ExtensionContext): FactApi {
     vscode.window.registerWebviewPanelSerializer(conceptPanelKind.viewType, serializers[conceptPanelKind.viewType]!),
     vscode.window.registerWebviewPanelSerializer(consistencyPanelKind.viewType, serializers[consistencyPanelKind.viewType]!),
     vscode.window.registerWebviewPanelSerializer(trainingPanelKind.viewType, serializers[trainingPanelKind.viewType]!),
-    vscode.languages.registerHoverProvider(HOVER_LANGUAGES.map((language) => ({ language, scheme: 'file' })), hovers),
+    vscode.languages.registerHoverProvider(
+      HOVER_LANGUAGES.map((language) => ({ language, scheme: 'file' })),
+      hovers,
+    ),
     registerStatusBar(fact),
     registerWarmUp(fact),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log().info('The workspace is now trusted: FaCT can run models.')),
   );
-  log().info(`FaCT activated in ${(performance.now() - t0).toFixed(0)} ms (node ${process.version}, VS Code ${vscode.version}${vscode.workspace.isTrusted ? '' : ', untrusted workspace: no models run'}).`);
+  log().info(
+    `FaCT activated in ${(performance.now() - t0).toFixed(0)} ms (node ${process.version}, VS Code ${vscode.version}${vscode.workspace.isTrusted ? '' : ', untrusted workspace: no models run'}).`,
+  );
 
   return {
     openModel: (uri) => openModelCommand(fact, uri),
@@ -188,7 +233,13 @@ export function activate(context: vscode.ExtensionContext): FactApi {
     conceptPanel: () => ConceptPanel.current,
     consistencyPanel: (sae) => ConsistencyPanel.open.get(sae),
     trainingPanel: (out) => TrainingPanel.open.get(out),
-    hovers: { stats: () => hovers.stats(), settled: () => hovers.settled(), clear: () => hovers.clear(), provide: (doc, pos) => hovers.provideHover(doc, pos), languages: HOVER_LANGUAGES },
+    hovers: {
+      stats: () => hovers.stats(),
+      settled: () => hovers.settled(),
+      clear: () => hovers.clear(),
+      provide: (doc, pos) => hovers.provideHover(doc, pos),
+      languages: HOVER_LANGUAGES,
+    },
     lastPaint: () => ExplainPanel.lastPaint,
     statusText: () => statusText(fact),
     restorePanel: async (panel, state) => {

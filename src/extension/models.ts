@@ -82,10 +82,13 @@ export function readCardSummary(model: string): CardSummary | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const c = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const layers = Array.isArray(c.layers) ? c.layers.map((l) => (l as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string') : [];
+    const layers = Array.isArray(c.layers)
+      ? c.layers.map((l) => (l as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string')
+      : [];
     const splits: Record<string, number> = {};
     if (c.data && typeof c.data === 'object') {
-      for (const [k, v] of Object.entries(c.data as Record<string, unknown>)) splits[k] = typeof (v as { count?: unknown })?.count === 'number' ? (v as { count: number }).count : 0;
+      for (const [k, v] of Object.entries(c.data as Record<string, unknown>))
+        splits[k] = typeof (v as { count?: unknown })?.count === 'number' ? (v as { count: number }).count : 0;
     }
     const samples = path.join(path.dirname(model), 'samples');
     const classes = Array.isArray(c.classes) && c.classes.every((x) => typeof x === 'string') ? (c.classes as string[]) : undefined;
@@ -132,7 +135,10 @@ export function isFeatureExtractor(file: string, root?: string): boolean {
 export function foundationCandidates(model: string): string[] {
   const dir = path.join(path.dirname(model), 'foundation');
   try {
-    return readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.onnx')).sort().map((f) => path.join(dir, f));
+    return readdirSync(dir)
+      .filter((f) => f.toLowerCase().endsWith('.onnx'))
+      .sort()
+      .map((f) => path.join(dir, f));
   } catch {
     return [];
   }

@@ -25,9 +25,14 @@ export function providerLabel(setting: string, ran: RanOn | undefined, autoGpus:
   }
   if (setting === 'auto') {
     return autoGpus.length
-      ? { text: 'auto', tooltip: `Execution provider: auto (setting fact.executionProvider): tries ${autoGpus.join(', then ')}, else the CPU; shown here once a model has run.` }
-      : { text: 'cpu', tooltip: 'Execution provider: cpu (setting fact.executionProvider: auto; no GPU with a CUDA or Vulkan driver here)' };
+      ? {
+          text: 'auto',
+          tooltip: `Execution provider: auto (setting fact.executionProvider): tries ${autoGpus.join(', then ')}, else the CPU; shown here once a model has run.`,
+        }
+      : {
+          text: 'cpu',
+          tooltip: 'Execution provider: cpu (setting fact.executionProvider: auto; no GPU with a CUDA or Vulkan driver here)',
+        };
   }
   return { text: setting, tooltip: `Execution provider: ${setting} (setting fact.executionProvider)` };
 }
-

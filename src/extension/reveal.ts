@@ -6,6 +6,8 @@ import { isInside } from './models';
 
 export async function revealPath(file: string): Promise<void> {
   const uri = vscode.Uri.file(file);
-  const inWorkspace = vscode.workspace.workspaceFolders?.some((f) => f.uri.scheme === 'file' && (isInside(file, f.uri.fsPath) || f.uri.fsPath === file)) ?? false;
+  const inWorkspace =
+    vscode.workspace.workspaceFolders?.some((f) => f.uri.scheme === 'file' && (isInside(file, f.uri.fsPath) || f.uri.fsPath === file)) ??
+    false;
   await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
 }

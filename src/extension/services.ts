@@ -36,7 +36,10 @@ export function modelEnv(context: Pick<vscode.ExtensionContext, 'extensionUri' |
     return {
       extensionPath: context.extensionUri.fsPath,
       globalStoragePath: context.globalStorageUri.fsPath,
-      cacheRoot: extensionCacheRoot(context.globalStorageUri.fsPath, vscode.workspace.getConfiguration('fact').get<string>('cacheFolder', '')),
+      cacheRoot: extensionCacheRoot(
+        context.globalStorageUri.fsPath,
+        vscode.workspace.getConfiguration('fact').get<string>('cacheFolder', ''),
+      ),
       ...(ws?.scheme === 'file' ? { workspaceFolder: ws.fsPath } : {}),
     };
   };

@@ -47,18 +47,37 @@ export function statusText(fact: Fact): StatusText {
     if (eff?.dir) {
       const name = fact.saes.displayName(model, eff.dir);
       const info = fact.saes.info(model, eff.dir);
-      const facts = info ? [info.k !== undefined ? `k ${info.k}` : '', info.dictSize !== undefined ? `${info.dictSize.toLocaleString('en-US')} concepts` : '', ...checkpointFacts(info).map((f) => f.short)].filter(Boolean).join(' · ') : '';
+      const facts = info
+        ? [
+            info.k !== undefined ? `k ${info.k}` : '',
+            info.dictSize !== undefined ? `${info.dictSize.toLocaleString('en-US')} concepts` : '',
+            ...checkpointFacts(info).map((f) => f.short),
+          ]
+            .filter(Boolean)
+            .join(' · ')
+        : '';
       tip.push(`SAE: ${name} (${eff.why === 'only' ? 'the only checkpoint of this model' : 'chosen'}): ${eff.dir}`);
       sae = {
         text: `$(symbol-class) SAE ${name}`,
-        tooltip: [`SAE of ${modelDisplayName(model)}: ${name}${eff.why === 'only' ? ' (its only checkpoint)' : ''}`, facts, eff.dir, '', 'Click to choose another SAE, or none.'].filter((x, i) => x !== '' || i === 3).join('\n'),
+        tooltip: [
+          `SAE of ${modelDisplayName(model)}: ${name}${eff.why === 'only' ? ' (its only checkpoint)' : ''}`,
+          facts,
+          eff.dir,
+          '',
+          'Click to choose another SAE, or none.',
+        ]
+          .filter((x, i) => x !== '' || i === 3)
+          .join('\n'),
         accessibility: `FaCT SAE: ${name}`,
       };
     } else if (eff && (eff.why === 'several' || eff.why === 'none-chosen')) {
       tip.push(eff.why === 'several' ? 'SAE: none chosen yet (several checkpoints)' : 'SAE: none (explanations without concepts)');
       sae = {
         text: eff.why === 'several' ? '$(symbol-class) SAE: choose…' : '$(symbol-class) no SAE',
-        tooltip: eff.why === 'several' ? `${modelDisplayName(model)} has ${eff.checkpoints.length} SAE checkpoints: click to choose the one explanations go through.` : `Explanations of ${modelDisplayName(model)} go through no SAE. Click to choose one.`,
+        tooltip:
+          eff.why === 'several'
+            ? `${modelDisplayName(model)} has ${eff.checkpoints.length} SAE checkpoints: click to choose the one explanations go through.`
+            : `Explanations of ${modelDisplayName(model)} go through no SAE. Click to choose one.`,
         accessibility: eff.why === 'several' ? 'FaCT SAE: choose one' : 'FaCT SAE: none',
       };
     } else tip.push('SAE: none (this model has no SAE checkpoint)');
@@ -124,10 +143,12 @@ export function registerStatusBar(fact: Fact): vscode.Disposable {
   return vscode.Disposable.from(
     item,
     saeItem,
-    { dispose: fact.choices.onDidChange((what) => {
-      update();
-      if (what === 'model') refreshSaes();
-    }).dispose },
+    {
+      dispose: fact.choices.onDidChange((what) => {
+        update();
+        if (what === 'model') refreshSaes();
+      }).dispose,
+    },
     { dispose: fact.saes.onDidChange(() => refreshSaes()).dispose },
     jobSub,
     vscode.workspace.onDidChangeConfiguration((e) => {

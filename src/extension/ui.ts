@@ -2,7 +2,9 @@
 // gathered behind one interface so a test can hand a command a scripted UI instead of a person.
 import * as vscode from 'vscode';
 
-export interface PickItem<T> extends vscode.QuickPickItem { value?: T }
+export interface PickItem<T> extends vscode.QuickPickItem {
+  value?: T;
+}
 
 export interface Ui {
   quickPick<T>(items: PickItem<T>[] | Promise<PickItem<T>[]>, options: vscode.QuickPickOptions): Promise<PickItem<T> | undefined>;

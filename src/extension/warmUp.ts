@@ -13,7 +13,8 @@ export function registerWarmUp(fact: Fact, delayMs = 1500): vscode.Disposable {
   const warmed = new Set<string>();
   const warm = (reason: string) => {
     const model = fact.choices.model();
-    if (!model || !fact.ui.isTrusted() || !vscode.workspace.getConfiguration('fact').get<boolean>('warmUp', true) || !existsSync(model)) return;
+    if (!model || !fact.ui.isTrusted() || !vscode.workspace.getConfiguration('fact').get<boolean>('warmUp', true) || !existsSync(model))
+      return;
     const worker = fact.core();
     if (warmedOn !== worker) {
       warmed.clear();

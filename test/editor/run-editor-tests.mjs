@@ -56,9 +56,9 @@ const MOCHA_RESULT_FILE = path.join(HARNESS_DIR, 'mocha-result.json');
 const MOCHA_CONSOLE_FILE = path.join(OUTPUT_DIR, 'editor-mocha-console.log');
 const OVERALL_LIMIT_MS = Number(process.env.FACT_EDITOR_TIMEOUT_S || 1800) * 1000;
 
-const results = [];   // { suite, title, state, error?, ms, measurements? }
+const results = []; // { suite, title, state, error?, ms, measurements? }
 let stopCodeServer = null; // set while code-server runs, for the watchdog
-const timings = {};   // phase -> ms
+const timings = {}; // phase -> ms
 
 function record(entry) {
   results.push(entry);
@@ -69,7 +69,7 @@ function record(entry) {
 
 /** Prints the summary line and writes the JSON report. Returns the exit code. */
 function finish() {
-  const passed = results.filter(r => r.state === 'passed').length;
+  const passed = results.filter((r) => r.state === 'passed').length;
   const failed = results.length - passed;
   timings.total = Date.now() - T0;
   fs.mkdirSync(OUTPUT_DIR, { recursive: true });
@@ -82,13 +82,20 @@ function finish() {
 
 async function phase(name, fn) {
   const t = Date.now();
-  try { return await fn(); } finally { timings[name] = Date.now() - t; }
+  try {
+    return await fn();
+  } finally {
+    timings[name] = Date.now() - t;
+  }
 }
 
 /** UI test modules, sorted, filtered by --grep. */
 async function loadUiTests() {
   if (!fs.existsSync(UI_DIR)) return [];
-  const files = fs.readdirSync(UI_DIR).filter(f => f.endsWith('.ui.mjs')).sort();
+  const files = fs
+    .readdirSync(UI_DIR)
+    .filter((f) => f.endsWith('.ui.mjs'))
+    .sort();
   const tests = [];
   for (const file of files) {
     const mod = await import(pathToFileURL(path.join(UI_DIR, file)).href);
@@ -113,10 +120,21 @@ async function runUiTest(cs, browser, test, theme) {
     measurements['workbench open'] = Date.now() - t;
     const { page } = wb;
     const ctx = {
-      page, context: wb.context, browser, baseUrl: cs.baseUrl, root: REPO_ROOT, extensionRoot: EXTENSION_ROOT,
-      workspace: cs.workspace, theme, ui, log: (...a) => log(tag, ...a),
-      measure: (name, ms) => { measurements[name] = ms; log(tag, `${name}: ${ms} ms`); },
-      screenshot: name => ui.screenshot(page, name),
+      page,
+      context: wb.context,
+      browser,
+      baseUrl: cs.baseUrl,
+      root: REPO_ROOT,
+      extensionRoot: EXTENSION_ROOT,
+      workspace: cs.workspace,
+      theme,
+      ui,
+      log: (...a) => log(tag, ...a),
+      measure: (name, ms) => {
+        measurements[name] = ms;
+        log(tag, `${name}: ${ms} ms`);
+      },
+      screenshot: (name) => ui.screenshot(page, name),
     };
     let timer;
     await Promise.race([
@@ -126,7 +144,10 @@ async function runUiTest(cs, browser, test, theme) {
     record({ suite: 'ui', title, state: 'passed', ms: Date.now() - t, measurements });
   } catch (err) {
     // The message and the first frames of the stack (the test's own line is among them).
-    let error = String(err?.stack || err).split('\n').slice(0, 8).join('\n');
+    let error = String(err?.stack || err)
+      .split('\n')
+      .slice(0, 8)
+      .join('\n');
     if (wb) {
       const shot = await ui.screenshot(wb.page, `${test.file.replace(/\.ui\.mjs$/, '')}-${theme}-failure`).catch(() => null);
       if (shot) error += `\n(screenshot: ${path.relative(REPO_ROOT, shot)})`;
@@ -147,20 +168,29 @@ async function main() {
   // 2. build check
   const needed = ['dist/extension.js'];
   if (opts.only !== 'ui') needed.push('dist/test/editor/index.js');
-  const missing = needed.filter(f => !fs.existsSync(path.join(EXTENSION_ROOT, f)));
+  const missing = needed.filter((f) => !fs.existsSync(path.join(EXTENSION_ROOT, f)));
   if (missing.length) {
-    record({ suite: 'build', title: 'extension is built', state: 'failed', ms: 0,
-      error: `missing ${missing.join(', ')} in ${EXTENSION_ROOT}: run \`npm run build\` first` });
+    record({
+      suite: 'build',
+      title: 'extension is built',
+      state: 'failed',
+      ms: 0,
+      error: `missing ${missing.join(', ')} in ${EXTENSION_ROOT}: run \`npm run build\` first`,
+    });
     return;
   }
 
   // 3. workspace + code-server
   const uiTests = opts.only === 'mocha' ? [] : await loadUiTests();
-  const themeOrder = [...new Set(uiTests.flatMap(t => t.themes))];
+  const themeOrder = [...new Set(uiTests.flatMap((t) => t.themes))];
   const workspace = prepareWorkspace({ log });
-  const cs = await phase('codeServerStart', () => startCodeServer({
-    colorTheme: themeOrder[0] || 'dark', env: { FACT_TEST_RESULT: MOCHA_RESULT_FILE }, log,
-  }));
+  const cs = await phase('codeServerStart', () =>
+    startCodeServer({
+      colorTheme: themeOrder[0] || 'dark',
+      env: { FACT_TEST_RESULT: MOCHA_RESULT_FILE },
+      log,
+    }),
+  );
   cs.workspace = workspace;
   stopCodeServer = () => cs.stop();
   const browser = await ui.launchBrowser();
@@ -168,27 +198,42 @@ async function main() {
     // 4. mocha suite in the extension host
     if (opts.only !== 'ui') {
       log('mocha suite in the extension host …');
-      const r = await phase('mocha', () => runExtensionTests({
-        baseUrl: cs.baseUrl, workspace, extensionRoot: EXTENSION_ROOT, resultFile: MOCHA_RESULT_FILE,
-        consoleFile: MOCHA_CONSOLE_FILE, browser, log,
-      }));
+      const r = await phase('mocha', () =>
+        runExtensionTests({
+          baseUrl: cs.baseUrl,
+          workspace,
+          extensionRoot: EXTENSION_ROOT,
+          resultFile: MOCHA_RESULT_FILE,
+          consoleFile: MOCHA_CONSOLE_FILE,
+          browser,
+          log,
+        }),
+      );
       for (const t of r.tests) {
-        record({ suite: 'mocha', title: t.title, state: t.state === 'passed' ? 'passed' : 'failed',
-          ...(t.error ? { error: String(t.error) } : {}), ms: t.duration ?? t.ms ?? null });
+        record({
+          suite: 'mocha',
+          title: t.title,
+          state: t.state === 'passed' ? 'passed' : 'failed',
+          ...(t.error ? { error: String(t.error) } : {}),
+          ms: t.duration ?? t.ms ?? null,
+        });
       }
       // Counts without per-test entries (a suite that reports only numbers) still count.
-      const listed = r.tests.filter(t => t.state === 'passed').length;
+      const listed = r.tests.filter((t) => t.state === 'passed').length;
       for (let i = listed; i < r.passes; i++) record({ suite: 'mocha', title: `test ${i + 1}`, state: 'passed', ms: null });
       const listedFailed = r.tests.length - listed;
-      for (let i = listedFailed; i < r.failures; i++) record({ suite: 'mocha', title: `failure ${i + 1}`, state: 'failed', ms: null, error: 'see the extension host output' });
-      log(`mocha: ${r.passes} passed, ${r.failures} failed, exit code ${r.exitCode}, ${(r.ms / 1000).toFixed(1)}s (console: ${path.relative(REPO_ROOT, MOCHA_CONSOLE_FILE)})`);
+      for (let i = listedFailed; i < r.failures; i++)
+        record({ suite: 'mocha', title: `failure ${i + 1}`, state: 'failed', ms: null, error: 'see the extension host output' });
+      log(
+        `mocha: ${r.passes} passed, ${r.failures} failed, exit code ${r.exitCode}, ${(r.ms / 1000).toFixed(1)}s (console: ${path.relative(REPO_ROOT, MOCHA_CONSOLE_FILE)})`,
+      );
     }
 
     // 5. UI tests, grouped by theme so the settings change once per theme
     await phase('ui', async () => {
       for (const theme of themeOrder) {
         cs.setColorTheme(theme);
-        for (const test of uiTests.filter(t => t.themes.includes(theme))) {
+        for (const test of uiTests.filter((t) => t.themes.includes(theme))) {
           log(`UI: ${test.title} [${theme}] …`);
           await runUiTest(cs, browser, test, theme);
         }
@@ -202,17 +247,30 @@ async function main() {
 }
 
 const watchdog = setTimeout(async () => {
-  record({ suite: 'harness', title: 'overall time limit', state: 'failed', ms: Date.now() - T0,
-    error: `the editor tests did not finish within ${OVERALL_LIMIT_MS / 1000}s (FACT_EDITOR_TIMEOUT_S)` });
+  record({
+    suite: 'harness',
+    title: 'overall time limit',
+    state: 'failed',
+    ms: Date.now() - T0,
+    error: `the editor tests did not finish within ${OVERALL_LIMIT_MS / 1000}s (FACT_EDITOR_TIMEOUT_S)`,
+  });
   await stopCodeServer?.().catch(() => {});
   process.exit(finish());
 }, OVERALL_LIMIT_MS);
 watchdog.unref();
 for (const signal of ['SIGINT', 'SIGTERM']) {
   // process.exit runs the 'exit' hook registered by startCodeServer, which SIGKILLs code-server's group.
-  process.on(signal, () => { console.error(`\n${signal}: stopping code-server`); process.exit(130); });
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping code-server`);
+    process.exit(130);
+  });
 }
 
 main()
-  .catch(err => record({ suite: 'harness', title: 'harness error', state: 'failed', ms: Date.now() - T0, error: String(err?.stack || err) }))
-  .then(() => { clearTimeout(watchdog); process.exit(finish()); });
+  .catch((err) =>
+    record({ suite: 'harness', title: 'harness error', state: 'failed', ms: Date.now() - T0, error: String(err?.stack || err) }),
+  )
+  .then(() => {
+    clearTimeout(watchdog);
+    process.exit(finish());
+  });

@@ -23,7 +23,7 @@ const REPORT_FILE = path.join(OUTPUT_DIR, 'editor-electron-results.json');
 const testsPath = path.join(EXTENSION_ROOT, 'dist', 'test', 'editor', 'index.js');
 
 function report(tests, extra = {}) {
-  const passed = tests.filter(t => t.state === 'passed').length;
+  const passed = tests.filter((t) => t.state === 'passed').length;
   const failed = tests.length - passed;
   fs.mkdirSync(OUTPUT_DIR, { recursive: true });
   fs.writeFileSync(REPORT_FILE, JSON.stringify({ passed, failed, tests, ...extra }, null, 2) + '\n');
@@ -36,8 +36,15 @@ async function main() {
   const t0 = Date.now();
   for (const f of [path.join(EXTENSION_ROOT, 'dist', 'extension.js'), testsPath]) {
     if (!fs.existsSync(f)) {
-      return report([{ suite: 'build', title: 'extension is built', state: 'failed', ms: 0,
-        error: `missing ${path.relative(EXTENSION_ROOT, f)}: run \`npm run build\` first` }]);
+      return report([
+        {
+          suite: 'build',
+          title: 'extension is built',
+          state: 'failed',
+          ms: 0,
+          error: `missing ${path.relative(EXTENSION_ROOT, f)}: run \`npm run build\` first`,
+        },
+      ]);
     }
   }
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
@@ -53,8 +60,10 @@ async function main() {
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
   fs.mkdirSync(cachePath, { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'),
-    JSON.stringify(harnessUserSettings({ colorTheme: 'dark' }), null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify(harnessUserSettings({ colorTheme: 'dark' }), null, 2) + '\n',
+  );
   fs.rmSync(RESULT_FILE, { force: true });
 
   let exitCode;
@@ -70,7 +79,7 @@ async function main() {
         workspace,
         `--user-data-dir=${userDataDir}`,
         `--extensions-dir=${extensionsDir}`,
-        '--disable-extensions',   // other installed extensions; the one under development still loads
+        '--disable-extensions', // other installed extensions; the one under development still loads
         '--disable-telemetry',
       ],
     });
@@ -84,21 +93,39 @@ async function main() {
   try {
     suite = JSON.parse(fs.readFileSync(RESULT_FILE, 'utf8'));
   } catch {
-    return report([{ suite: 'mocha-electron', title: 'mocha suite', state: 'failed', ms: Date.now() - t0,
-      error: `exit code ${exitCode} and no result in ${RESULT_FILE}` }]);
+    return report([
+      {
+        suite: 'mocha-electron',
+        title: 'mocha suite',
+        state: 'failed',
+        ms: Date.now() - t0,
+        error: `exit code ${exitCode} and no result in ${RESULT_FILE}`,
+      },
+    ]);
   }
-  const tests = (suite.tests || []).map(t => ({
-    suite: 'mocha-electron', title: t.title, state: t.state === 'passed' ? 'passed' : 'failed',
-    ...(t.error ? { error: String(t.error) } : {}), ms: t.duration ?? t.ms ?? null,
+  const tests = (suite.tests || []).map((t) => ({
+    suite: 'mocha-electron',
+    title: t.title,
+    state: t.state === 'passed' ? 'passed' : 'failed',
+    ...(t.error ? { error: String(t.error) } : {}),
+    ms: t.duration ?? t.ms ?? null,
   }));
   if (!tests.length) {
-    for (let i = 0; i < (suite.passes || 0); i++) tests.push({ suite: 'mocha-electron', title: `test ${i + 1}`, state: 'passed', ms: null });
-    for (let i = 0; i < (suite.failures || 0); i++) tests.push({ suite: 'mocha-electron', title: `failure ${i + 1}`, state: 'failed', ms: null });
+    for (let i = 0; i < (suite.passes || 0); i++)
+      tests.push({ suite: 'mocha-electron', title: `test ${i + 1}`, state: 'passed', ms: null });
+    for (let i = 0; i < (suite.failures || 0); i++)
+      tests.push({ suite: 'mocha-electron', title: `failure ${i + 1}`, state: 'failed', ms: null });
   }
-  if (exitCode !== 0 && !tests.some(t => t.state === 'failed')) {
+  if (exitCode !== 0 && !tests.some((t) => t.state === 'failed')) {
     tests.push({ suite: 'mocha-electron', title: 'mocha suite', state: 'failed', ms: null, error: `VS Code exited with ${exitCode}` });
   }
   return report(tests, { timings: { total: Date.now() - t0 } });
 }
 
-main().then(code => process.exit(code), err => { console.error(err); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

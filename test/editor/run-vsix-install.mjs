@@ -46,7 +46,10 @@ function folderHash(dir) {
 /** Picks the first row of the quick pick that is showing or about to show (narrowed by `filter` when given). */
 async function pickFirst(page, filter) {
   const box = page.locator('.quick-input-widget .quick-input-box input');
-  assert.ok(await poll(async () => (await box.isVisible()) && !(await box.inputValue()).startsWith('>'), 30_000), `a quick pick${filter ? ` for "${filter}"` : ''}`);
+  assert.ok(
+    await poll(async () => (await box.isVisible()) && !(await box.inputValue()).startsWith('>'), 30_000),
+    `a quick pick${filter ? ` for "${filter}"` : ''}`,
+  );
   if (filter) await box.fill(filter);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first();
   await row.waitFor({ timeout: 600_000 });
@@ -78,7 +81,9 @@ async function readOnlyInstall() {
   let mounted = false;
   let skipped;
   const cs = await startCodeServer({
-    colorTheme: 'dark', vsix, log,
+    colorTheme: 'dark',
+    vsix,
+    log,
     settings: { 'fact.cacheFolder': '' }, // the default: the extension's global storage
     beforeStart: ({ extensionsDir }) => {
       const [name] = fs.readdirSync(extensionsDir).filter((n) => n.startsWith('fact-vscode.fact-vscode-'));
@@ -86,11 +91,17 @@ async function readOnlyInstall() {
       installDir = path.join(extensionsDir, name);
       before = folderHash(installDir);
       const bind = spawnSync('mount', ['--bind', extensionsDir, extensionsDir], { encoding: 'utf8' });
-      if (bind.status !== 0) { skipped = `mount --bind is not permitted here (${bind.stderr.trim() || bind.error?.message}); run as root with CAP_SYS_ADMIN`; return; }
+      if (bind.status !== 0) {
+        skipped = `mount --bind is not permitted here (${bind.stderr.trim() || bind.error?.message}); run as root with CAP_SYS_ADMIN`;
+        return;
+      }
       mounted = true;
       unmount = () => spawnSync('umount', [extensionsDir]);
       const ro = spawnSync('mount', ['-o', 'remount,ro,bind', extensionsDir], { encoding: 'utf8' });
-      if (ro.status !== 0) { skipped = `remount,ro is not permitted here (${ro.stderr.trim()})`; return; }
+      if (ro.status !== 0) {
+        skipped = `remount,ro is not permitted here (${ro.stderr.trim()})`;
+        return;
+      }
       try {
         fs.writeFileSync(path.join(installDir, '.probe'), 'x');
         throw new Error(`${extensionsDir} is still writable after remount,ro`);
@@ -121,8 +132,16 @@ async function readOnlyInstall() {
       assert.equal((await ex.locator('fact-explain-panel #explained-class').innerText()).trim(), 'Trouser');
       log(`Explain Image with the SAE: ${Date.now() - t} ms`);
       t = Date.now();
-      assert.ok(await poll(() => ex.locator('fact-explain-panel fact-concept-traces .strip img').evaluateAll((imgs) => imgs.length === 6 && imgs.every((i) => i.complete && i.naturalWidth > 0)), 600_000),
-        'the six traced concepts show their strips of top images (atlas built into the cache)');
+      assert.ok(
+        await poll(
+          () =>
+            ex
+              .locator('fact-explain-panel fact-concept-traces .strip img')
+              .evaluateAll((imgs) => imgs.length === 6 && imgs.every((i) => i.complete && i.naturalWidth > 0)),
+          600_000,
+        ),
+        'the six traced concepts show their strips of top images (atlas built into the cache)',
+      );
       log(`concept strips (evaluation + atlas into the cache): ${Date.now() - t} ms`);
 
       // Open Concept: the first by mean contribution.
@@ -130,7 +149,19 @@ async function readOnlyInstall() {
       const concept = await pickFirst(page); // listed by mean contribution
       await activateTab(page, concept);
       const cp = await panelFrame(page, 'fact-concept-panel', 60_000);
-      assert.ok(await poll(async () => (await cp.locator('fact-concept-panel #concept-rank').innerText().catch(() => '')).startsWith('#1 of 1024'), 60_000), `${concept} opened`);
+      assert.ok(
+        await poll(
+          async () =>
+            (
+              await cp
+                .locator('fact-concept-panel #concept-rank')
+                .innerText()
+                .catch(() => '')
+            ).startsWith('#1 of 1024'),
+          60_000,
+        ),
+        `${concept} opened`,
+      );
       log(`Open Concept: ${concept}`);
 
       // Evaluate SAE.
@@ -143,7 +174,21 @@ async function readOnlyInstall() {
       t = Date.now();
       await ui.runCommand(page, 'FaCT: Measure Consistency', { log });
       const cs2 = await panelFrame(page, 'fact-consistency-panel', 1_500_000); // the panel opens when C² is measured
-      assert.ok(await poll(async () => /^\d\.\d{3}$/.test((await cs2.locator('fact-consistency-panel #stat-mean').innerText().catch(() => '')).trim()), 600_000), 'the C² report is shown');
+      assert.ok(
+        await poll(
+          async () =>
+            /^\d\.\d{3}$/.test(
+              (
+                await cs2
+                  .locator('fact-consistency-panel #stat-mean')
+                  .innerText()
+                  .catch(() => '')
+              ).trim(),
+            ),
+          600_000,
+        ),
+        'the C² report is shown',
+      );
       log(`Measure Consistency: ${Date.now() - t} ms`);
       await ui.screenshot(page, 'vsix-readonly-consistency');
       const errors = await page.locator('.notifications-toasts .notification-toast .codicon-error').count();
@@ -173,18 +218,28 @@ const watchdog = setTimeout(() => {
 }, LIMIT_MS);
 watchdog.unref();
 
-readOnlyInstall().then(({ skipped }) => {
-  if (skipped) {
-    console.log(`− skipped: VSIX installed into a read-only extensions folder: ${skipped}`);
-    console.log('0 passed, 0 failed, 1 skipped');
-    process.exit(77);
-  } else {
-    log('✔ VSIX installed into a read-only extensions folder: Explain (SAE), Open Concept, Evaluate, Measure Consistency succeed; the install folder is unchanged');
-    console.log('1 passed, 0 failed');
-  }
-  process.exit(0);
-}, (e) => {
-  console.log(`✘ VSIX installed into a read-only extensions folder: ${String(e?.stack || e).split('\n').slice(0, 8).join('\n')}`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-});
+readOnlyInstall().then(
+  ({ skipped }) => {
+    if (skipped) {
+      console.log(`− skipped: VSIX installed into a read-only extensions folder: ${skipped}`);
+      console.log('0 passed, 0 failed, 1 skipped');
+      process.exit(77);
+    } else {
+      log(
+        '✔ VSIX installed into a read-only extensions folder: Explain (SAE), Open Concept, Evaluate, Measure Consistency succeed; the install folder is unchanged',
+      );
+      console.log('1 passed, 0 failed');
+    }
+    process.exit(0);
+  },
+  (e) => {
+    console.log(
+      `✘ VSIX installed into a read-only extensions folder: ${String(e?.stack || e)
+        .split('\n')
+        .slice(0, 8)
+        .join('\n')}`,
+    );
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);

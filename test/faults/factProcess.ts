@@ -9,7 +9,13 @@ import { repoRoot } from '../support/paths';
 /** Where derived files go when a case names no --out: never the user's cache. */
 const suiteCache = mkdtempSync(path.join(tmpdir(), 'fact-faults-cache-'));
 
-export interface FactRun { code: number | null; signal: NodeJS.Signals | null; out: string; err: string; matched: number }
+export interface FactRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+  matched: number;
+}
 
 export interface Fault {
   /** Progress lines (stderr) that count. */
@@ -34,8 +40,12 @@ export class FactProcess {
     let err = '';
     let pending = '';
     let onFault: (hit: boolean) => void = () => undefined;
-    this.faulted = new Promise((resolve) => { onFault = resolve; });
-    this.child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+    this.faulted = new Promise((resolve) => {
+      onFault = resolve;
+    });
+    this.child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     this.child.stderr!.on('data', (b: Buffer) => {
       const text = b.toString();
       err += text;
@@ -51,7 +61,10 @@ export class FactProcess {
     });
     this.done = new Promise((resolve, reject) => {
       this.child.on('error', reject);
-      this.child.on('close', (code, signal) => { onFault(false); resolve({ code, signal, out, err, matched: this.matched }); });
+      this.child.on('close', (code, signal) => {
+        onFault(false);
+        resolve({ code, signal, out, err, matched: this.matched });
+      });
     });
   }
 
@@ -69,9 +82,11 @@ export function seededPoints(seed: number, count: number, lo: number, hi: number
   let s = (seed * 2654435761) >>> 0 || 1;
   const picked = new Set<number>();
   while (picked.size < Math.min(count, hi - lo + 1)) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     picked.add(lo + (s % (hi - lo + 1)));
   }
   return [...picked].sort((a, b) => a - b);

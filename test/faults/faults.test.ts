@@ -29,8 +29,38 @@ const noStack = (r: FactRun) => assert.doesNotMatch(r.err, /internal error|\n\s+
 
 let root: string;
 let data: string;
-const collectArgs = (out: string) => ['collect', tiny, '--layer', 'layer2', '--data', data, '--out', out, '--samples', '16', '--shard-size', '100'];
-const trainArgs = (store: string, out: string) => ['train', tiny, '--features', store, '--out', out, '--k', '2', '--dict-size', '16', '--epochs', '12', '--batch', '64', '--threads', '1'];
+const collectArgs = (out: string) => [
+  'collect',
+  tiny,
+  '--layer',
+  'layer2',
+  '--data',
+  data,
+  '--out',
+  out,
+  '--samples',
+  '16',
+  '--shard-size',
+  '100',
+];
+const trainArgs = (store: string, out: string) => [
+  'train',
+  tiny,
+  '--features',
+  store,
+  '--out',
+  out,
+  '--k',
+  '2',
+  '--dict-size',
+  '16',
+  '--epochs',
+  '12',
+  '--batch',
+  '64',
+  '--threads',
+  '1',
+];
 // Derived files (evaluation records, atlas) of each checkpoint copy go to a folder of its own: the cache is keyed by
 // content, and the copies are identical, so a shared cache would hand a killed run the reference's finished files.
 const derived = (ckpt: string) => `${ckpt}-derived`;
@@ -40,14 +70,22 @@ const conceptsArgs = (ckpt: string) => ['concepts', tiny, '--sae', ckpt, '--json
 /** What must be identical between two stores: the manifest but its times, and every shard's bytes; no leftovers. */
 function storeDigest(dir: string) {
   const files = readdirSync(dir).sort();
-  return { files, manifest: without(json(path.join(dir, 'manifest.json')), 'createdAt', 'updatedAt'), shards: files.filter((f) => f.endsWith('.safetensors')).map((f) => [f, sha(path.join(dir, f))]) };
+  return {
+    files,
+    manifest: without(json(path.join(dir, 'manifest.json')), 'createdAt', 'updatedAt'),
+    shards: files.filter((f) => f.endsWith('.safetensors')).map((f) => [f, sha(path.join(dir, f))]),
+  };
 }
 
 /** The weights byte for byte, what cfg.json says the SAE is, and no training state or lock left behind. */
 function checkpointDigest(dir: string) {
   const cfg = json(path.join(dir, 'cfg.json'));
   const training = cfg.training as Record<string, unknown>;
-  return { files: readdirSync(dir).sort(), weights: sha(path.join(dir, 'sae.safetensors')), cfg: [cfg.k, cfg.dictSize, cfg.dModel, cfg.inputScale, training.steps, training.seed] };
+  return {
+    files: readdirSync(dir).sort(),
+    weights: sha(path.join(dir, 'sae.safetensors')),
+    cfg: [cfg.k, cfg.dictSize, cfg.dModel, cfg.inputScale, training.steps, training.seed],
+  };
 }
 
 /** The evaluation summary without its time stamp (it holds the records' sha256). */
@@ -56,7 +94,12 @@ const evaluationDigest = (r: FactRun) => without(JSON.parse(r.out) as Record<str
 function atlasDigest(r: FactRun) {
   const atlasDir = (JSON.parse(r.out) as { atlasDir: string }).atlasDir;
   const strips = path.join(atlasDir, 'concepts');
-  return { atlas: without(json(path.join(atlasDir, 'atlas.json')), 'builtAt', 'seconds'), strips: readdirSync(strips).sort().map((f) => [f, sha(path.join(strips, f))]) };
+  return {
+    atlas: without(json(path.join(atlasDir, 'atlas.json')), 'builtAt', 'seconds'),
+    strips: readdirSync(strips)
+      .sort()
+      .map((f) => [f, sha(path.join(strips, f))]),
+  };
 }
 
 const ref: { store?: string; ckpt?: string; storeDigest?: unknown; ckptDigest?: unknown; evaluation?: unknown; atlas?: unknown } = {};
@@ -72,16 +115,31 @@ function freshCheckpointCopy(prefix: string): string {
 /** Kills `args` after progress line N, runs it again and checks the result. `lockDir`: the folder whose writer lock
  *  the killed run held; the run again takes it over (with a note, printed when it prints progress: not with --json)
  *  and leaves none. */
-async function killThenResume(name: string, args: string[], pattern: RegExp, points: number[], check: (resumed: FactRun) => void, lockDir?: string) {
+async function killThenResume(
+  name: string,
+  args: string[],
+  pattern: RegExp,
+  points: number[],
+  check: (resumed: FactRun) => void,
+  lockDir?: string,
+) {
   for (const at of points) {
     // Progress lines are printed only without --json; the run after the kill prints the result as JSON.
-    const killed = await runFact(args.filter((a) => a !== '--json'), { pattern, after: at, action: 'kill' });
-    assert.equal(killed.signal, 'SIGKILL', `${name}: killed after progress line ${at} (it ended with ${killed.code} first:\n${killed.err})`);
+    const killed = await runFact(
+      args.filter((a) => a !== '--json'),
+      { pattern, after: at, action: 'kill' },
+    );
+    assert.equal(
+      killed.signal,
+      'SIGKILL',
+      `${name}: killed after progress line ${at} (it ended with ${killed.code} first:\n${killed.err})`,
+    );
     if (lockDir) assert.ok(existsSync(path.join(lockDir, LOCK_FILE)), `${name}: the killed run held the lock of '${lockDir}'`);
     const resumed = await runFact(args);
     assert.equal(resumed.code, 0, `${name} after a kill at line ${at}:\n${resumed.err}`);
     if (lockDir) {
-      if (!args.includes('--json')) assert.match(resumed.err, /Taking over the lock/, `${name}: the dead run's lock is taken over with a note`);
+      if (!args.includes('--json'))
+        assert.match(resumed.err, /Taking over the lock/, `${name}: the dead run's lock is taken over with a note`);
       assert.ok(!existsSync(path.join(lockDir, LOCK_FILE)), `${name}: no lock left in '${lockDir}'`);
     }
     check(resumed);
@@ -91,7 +149,7 @@ async function killThenResume(name: string, args: string[], pattern: RegExp, poi
 describe('fault injection', { timeout: 15 * 60_000 }, () => {
   before(async () => {
     root = tempDir('fact-faults-');
-    data = await tinyImageFolder(320, (i, p) => (p % 8) * (i % 5 + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15 + i);
+    data = await tinyImageFolder(320, (i, p) => (p % 8) * ((i % 5) + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15 + i);
     ref.store = path.join(root, 'store');
     const c = await runFact(collectArgs(ref.store));
     assert.equal(c.code, 0, c.err);
@@ -122,9 +180,20 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const points = seededPoints(SEED, KILLS, 1, 6);
     for (const at of points) {
       const out = path.join(base, `s${n++}`);
-      await killThenResume('collect', collectArgs(out), /^(\[\s*\d+%\] )?\d+\/\d+ images/, [at], () => assert.deepEqual(storeDigest(out), ref.storeDigest), out);
+      await killThenResume(
+        'collect',
+        collectArgs(out),
+        /^(\[\s*\d+%\] )?\d+\/\d+ images/,
+        [at],
+        () => assert.deepEqual(storeDigest(out), ref.storeDigest),
+        out,
+      );
     }
-    table.push({ case: 'collect: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')} of 10)`, outcome: 'store identical (manifest, every shard), lock taken over' });
+    table.push({
+      case: 'collect: SIGKILL, then run again',
+      kills: `${points.length} (after progress line ${points.join(', ')} of 10)`,
+      outcome: 'store identical (manifest, every shard), lock taken over',
+    });
   });
 
   it('train (--threads 1): killed at seeded points and run again, the weights equal an uninterrupted run', async () => {
@@ -133,9 +202,20 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     let n = 0;
     for (const at of points) {
       const out = path.join(base, `c${n++}`);
-      await killThenResume('train', trainArgs(ref.store!, out), /^(\[\s*\d+%\] )?epoch \d+ step/, [at], () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest), out);
+      await killThenResume(
+        'train',
+        trainArgs(ref.store!, out),
+        /^(\[\s*\d+%\] )?epoch \d+ step/,
+        [at],
+        () => assert.deepEqual(checkpointDigest(out), ref.ckptDigest),
+        out,
+      );
     }
-    table.push({ case: 'train --threads 1: SIGKILL, then run again', kills: `${points.length} (after progress line ${points.join(', ')})`, outcome: 'sae.safetensors identical, no state or lock left' });
+    table.push({
+      case: 'train --threads 1: SIGKILL, then run again',
+      kills: `${points.length} (after progress line ${points.join(', ')})`,
+      outcome: 'sae.safetensors identical, no state or lock left',
+    });
   });
 
   it('evaluate and the atlas build: killed at seeded points and run again, the records and the atlas equal an uninterrupted run', async () => {
@@ -143,11 +223,33 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const atlasPoints = seededPoints(SEED + 3, KILLS, 1, 100);
     for (let i = 0; i < KILLS; i++) {
       const ckpt = freshCheckpointCopy('fact-fault-eval-');
-      await killThenResume('evaluate', evaluateArgs(ckpt), /^(\[\s*\d+%\] )?Evaluated \d+/, [evalPoints[i]!], (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation), derived(ckpt));
-      await killThenResume('concepts', conceptsArgs(ckpt), /^(\[\s*\d+%\] )?Tracing concepts/, [atlasPoints[i]!], (r) => assert.deepEqual(atlasDigest(r), ref.atlas), derived(ckpt));
+      await killThenResume(
+        'evaluate',
+        evaluateArgs(ckpt),
+        /^(\[\s*\d+%\] )?Evaluated \d+/,
+        [evalPoints[i]!],
+        (r) => assert.deepEqual(evaluationDigest(r), ref.evaluation),
+        derived(ckpt),
+      );
+      await killThenResume(
+        'concepts',
+        conceptsArgs(ckpt),
+        /^(\[\s*\d+%\] )?Tracing concepts/,
+        [atlasPoints[i]!],
+        (r) => assert.deepEqual(atlasDigest(r), ref.atlas),
+        derived(ckpt),
+      );
     }
-    table.push({ case: 'evaluate: SIGKILL, then run again', kills: `${KILLS} (after progress line ${evalPoints.join(', ')} of 10)`, outcome: 'summary and records (sha256) identical, lock taken over' });
-    table.push({ case: 'concepts (atlas build): SIGKILL, then run again', kills: `${KILLS} (after progress line ${atlasPoints.join(', ')} of ~149)`, outcome: 'atlas.json and every strip identical, lock taken over' });
+    table.push({
+      case: 'evaluate: SIGKILL, then run again',
+      kills: `${KILLS} (after progress line ${evalPoints.join(', ')} of 10)`,
+      outcome: 'summary and records (sha256) identical, lock taken over',
+    });
+    table.push({
+      case: 'concepts (atlas build): SIGKILL, then run again',
+      kills: `${KILLS} (after progress line ${atlasPoints.join(', ')} of ~149)`,
+      outcome: 'atlas.json and every strip identical, lock taken over',
+    });
   });
 
   it('two writers on one store: the second is refused naming the first; the first finishes a correct store', async () => {
@@ -162,7 +264,11 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     noStack(second);
     assert.equal(done.code, 0, done.err);
     assert.deepEqual(storeDigest(out), ref.storeDigest);
-    table.push({ case: 'two `fact collect` on one --out (other --shard-size)', kills: '0 (first paused while the second runs)', outcome: 'second refused (exit 1, names PID and command); store identical to reference' });
+    table.push({
+      case: 'two `fact collect` on one --out (other --shard-size)',
+      kills: '0 (first paused while the second runs)',
+      outcome: 'second refused (exit 1, names PID and command); store identical to reference',
+    });
   });
 
   it('two writers on one checkpoint: the second is refused; a finished checkpoint is not retrained without --overwrite', async () => {
@@ -183,7 +289,11 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const overwritten = await runFact([...trainArgs(ref.store!, out).map((a) => (a === '16' ? '32' : a)), '--overwrite']);
     assert.equal(overwritten.code, 0, overwritten.err);
     assert.equal(json(path.join(out, 'cfg.json')).dictSize, 32);
-    table.push({ case: 'two `fact train` on one --out; train on a finished one', kills: '0 (first paused)', outcome: 'second refused naming the holder; retrain refused without --overwrite, done with it' });
+    table.push({
+      case: 'two `fact train` on one --out; train on a finished one',
+      kills: '0 (first paused)',
+      outcome: 'second refused naming the holder; retrain refused without --overwrite, done with it',
+    });
   });
 
   it('train --validate-split: killed between its writes (seeded named points) and run again, the kept weights equal an uninterrupted run', async () => {
@@ -192,23 +302,78 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const modelDir = tempDir('fact-fault-val-');
     cpSync(path.dirname(tiny), modelDir, { recursive: true });
     const n = 48;
-    const idx = (magic: number[], dims: number[], bytes: number[]) => Buffer.concat([Buffer.from(magic), ...dims.map((d) => { const b = Buffer.alloc(4); b.writeUInt32BE(d); return b; }), Buffer.from(bytes)]);
-    writeFileSync(path.join(modelDir, 'val-images.idx'), idx([0, 0, 8, 3], [n, 8, 8], Array.from({ length: n * 64 }, (_, j) => ((j % 64 % 8) * ((j >> 6) % 5 + 1) * 20 + Math.floor(j % 64 / 8) * ((j >> 6) % 3) * 15 + (j >> 6)) % 256)));
-    writeFileSync(path.join(modelDir, 'val-labels.idx'), idx([0, 0, 8, 1], [n], Array.from({ length: n }, (_, i) => i % 3)));
+    const idx = (magic: number[], dims: number[], bytes: number[]) =>
+      Buffer.concat([
+        Buffer.from(magic),
+        ...dims.map((d) => {
+          const b = Buffer.alloc(4);
+          b.writeUInt32BE(d);
+          return b;
+        }),
+        Buffer.from(bytes),
+      ]);
+    writeFileSync(
+      path.join(modelDir, 'val-images.idx'),
+      idx(
+        [0, 0, 8, 3],
+        [n, 8, 8],
+        Array.from(
+          { length: n * 64 },
+          (_, j) => (((j % 64) % 8) * (((j >> 6) % 5) + 1) * 20 + Math.floor((j % 64) / 8) * ((j >> 6) % 3) * 15 + (j >> 6)) % 256,
+        ),
+      ),
+    );
+    writeFileSync(
+      path.join(modelDir, 'val-labels.idx'),
+      idx(
+        [0, 0, 8, 1],
+        [n],
+        Array.from({ length: n }, (_, i) => i % 3),
+      ),
+    );
     const card = json(path.join(modelDir, 'card.json'));
     card.data = { val: { images: 'val-images.idx', labels: 'val-labels.idx', count: n } };
     writeFileSync(path.join(modelDir, 'card.json'), JSON.stringify(card));
     const model = path.join(modelDir, 'tiny.onnx');
-    const args = (out: string, epochs: number) => ['train', model, '--features', ref.store!, '--out', out, '--k', '2', '--dict-size', '16', '--epochs', String(epochs), '--batch', '64', '--threads', '1', '--validate-split', 'val'];
+    const args = (out: string, epochs: number) => [
+      'train',
+      model,
+      '--features',
+      ref.store!,
+      '--out',
+      out,
+      '--k',
+      '2',
+      '--dict-size',
+      '16',
+      '--epochs',
+      String(epochs),
+      '--batch',
+      '64',
+      '--threads',
+      '1',
+      '--validate-split',
+      'val',
+    ];
     // Points every run passes (the first validation is always kept, the final weights always written); validation
     // runs after the last epoch and every 2nd. Always among them: right after the kept weights are written, before the
     // state (the race the issue names), and between the state's two deletions at the end.
     const candidates: [number, string][] = [
-      [2, 'train:best-saved:1'], [4, 'checkpoint:state-json-deleted:1'],
-      [2, 'train:epoch-state-saved:1'], [2, 'train:state-saved-before-best:1'], [2, 'checkpoint:weights-written:1'], [2, 'checkpoint:weights-written:2'],
-      [2, 'train:final-saved:1'], [2, 'checkpoint:state-json-deleted:1'],
-      [4, 'train:epoch-state-saved:1'], [4, 'train:state-saved-before-best:1'], [4, 'train:best-saved:1'], [4, 'checkpoint:weights-written:1'],
-      [4, 'train:epoch-state-saved:2'], [4, 'train:epoch-state-saved:3'], [4, 'train:final-saved:1'],
+      [2, 'train:best-saved:1'],
+      [4, 'checkpoint:state-json-deleted:1'],
+      [2, 'train:epoch-state-saved:1'],
+      [2, 'train:state-saved-before-best:1'],
+      [2, 'checkpoint:weights-written:1'],
+      [2, 'checkpoint:weights-written:2'],
+      [2, 'train:final-saved:1'],
+      [2, 'checkpoint:state-json-deleted:1'],
+      [4, 'train:epoch-state-saved:1'],
+      [4, 'train:state-saved-before-best:1'],
+      [4, 'train:best-saved:1'],
+      [4, 'checkpoint:weights-written:1'],
+      [4, 'train:epoch-state-saved:2'],
+      [4, 'train:epoch-state-saved:3'],
+      [4, 'train:final-saved:1'],
     ];
     const picked = [0, 1, ...seededPoints(SEED + 4, KILLS - 1, 2, candidates.length - 1)].map((i) => candidates[i]!);
     const reference = new Map<number, unknown>();
@@ -224,9 +389,17 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
       assert.equal(killed.signal, 'SIGKILL', `killed at ${point} (--epochs ${epochs}); it ended with ${killed.code}:\n${killed.err}`);
       const resumed = await runFact(args(out, epochs));
       assert.equal(resumed.code, 0, `after a kill at ${point} (--epochs ${epochs}):\n${resumed.err}`);
-      assert.deepEqual({ ...checkpointDigest(out), validation: json(path.join(out, 'cfg.json')).validation }, reference.get(epochs), `after a kill at ${point} (--epochs ${epochs})`);
+      assert.deepEqual(
+        { ...checkpointDigest(out), validation: json(path.join(out, 'cfg.json')).validation },
+        reference.get(epochs),
+        `after a kill at ${point} (--epochs ${epochs})`,
+      );
     }
-    table.push({ case: 'train --validate-split: SIGKILL between two writes (FACT_FAULT_KILL), then run again', kills: `${picked.length} (${picked.map(([e, p]) => `${p} of --epochs ${e}`).join(', ')})`, outcome: 'sae.safetensors and the validation history identical, no state or lock left' });
+    table.push({
+      case: 'train --validate-split: SIGKILL between two writes (FACT_FAULT_KILL), then run again',
+      kills: `${picked.length} (${picked.map(([e, p]) => `${p} of --epochs ${e}`).join(', ')})`,
+      outcome: 'sae.safetensors and the validation history identical, no state or lock left',
+    });
   });
 
   it('two writers of one derived folder (--out, and the shared cache): the second is refused naming the first; the first finishes', async () => {
@@ -234,7 +407,10 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const ckpt = freshCheckpointCopy('fact-fault-two-derived-');
     const evaluated = await runFact(evaluateArgs(ckpt));
     assert.equal(evaluated.code, 0, evaluated.err);
-    const first = new FactProcess(conceptsArgs(ckpt).filter((a) => a !== '--json'), { pattern: /^(\[\s*\d+%\] )?Tracing concepts/, after: 1, action: 'stop' });
+    const first = new FactProcess(
+      conceptsArgs(ckpt).filter((a) => a !== '--json'),
+      { pattern: /^(\[\s*\d+%\] )?Tracing concepts/, after: 1, action: 'stop' },
+    );
     assert.equal(await first.faulted, true);
     const second = await runFact(evaluateArgs(ckpt));
     const third = await runFact(['consistency', tiny, '--sae', ckpt, '--json', '--out', derived(ckpt)]);
@@ -242,18 +418,27 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const done = await first.done;
     for (const r of [second, third]) {
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, new RegExp(`being written by another job: PID ${first.child.pid} on .*\`fact concepts ${tiny.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --sae`));
+      assert.match(
+        r.err,
+        new RegExp(
+          `being written by another job: PID ${first.child.pid} on .*\`fact concepts ${tiny.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --sae`,
+        ),
+      );
       noStack(r);
     }
     assert.equal(done.code, 0, done.err);
     const after = await runFact(conceptsArgs(ckpt));
     assert.equal(after.code, 0, after.err);
-    assert.deepEqual(atlasDigest(after), ref.atlas, 'the first run\'s atlas is whole and current');
+    assert.deepEqual(atlasDigest(after), ref.atlas, "the first run's atlas is whole and current");
     // The cache (no --out): two processes on copies of one checkpoint share its content-keyed folder.
     const cache = { FACT_CACHE: tempDir('fact-fault-two-cache-') };
     const a = freshCheckpointCopy('fact-fault-two-cache-a-');
     const b = freshCheckpointCopy('fact-fault-two-cache-b-');
-    const evalA = new FactProcess(['evaluate', tiny, '--sae', a, '--data', data], { pattern: /^(\[\s*\d+%\] )?Evaluated \d+/, after: 1, action: 'stop' }, cache);
+    const evalA = new FactProcess(
+      ['evaluate', tiny, '--sae', a, '--data', data],
+      { pattern: /^(\[\s*\d+%\] )?Evaluated \d+/, after: 1, action: 'stop' },
+      cache,
+    );
     assert.equal(await evalA.faulted, true);
     const evalB = await runFact(['evaluate', tiny, '--sae', b, '--data', data, '--json'], undefined, cache);
     evalA.resume();
@@ -262,7 +447,11 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     assert.match(evalB.err, new RegExp(`being written by another job: PID ${evalA.child.pid} on .*\`fact evaluate`));
     noStack(evalB);
     assert.equal(doneA.code, 0, doneA.err);
-    table.push({ case: 'two writers of one derived folder: concepts vs evaluate and consistency (--out); evaluate vs evaluate of a copy (shared cache)', kills: '0 (first paused)', outcome: 'second refused (exit 1, names PID and command); first finishes, atlas identical' });
+    table.push({
+      case: 'two writers of one derived folder: concepts vs evaluate and consistency (--out); evaluate vs evaluate of a copy (shared cache)',
+      kills: '0 (first paused)',
+      outcome: 'second refused (exit 1, names PID and command); first finishes, atlas identical',
+    });
   });
 
   it('a full disk (small tmpfs): collect and train stop with a message naming the path; collect resumes once there is room', async (t) => {
@@ -297,7 +486,11 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
-    table.push({ case: 'full disk (tmpfs 64 KiB, then 8 MiB; train into 12 KiB)', kills: '—', outcome: 'exit 1 naming the path, no stack; collect resumed to an identical store' });
+    table.push({
+      case: 'full disk (tmpfs 64 KiB, then 8 MiB; train into 12 KiB)',
+      kills: '—',
+      outcome: 'exit 1 naming the path, no stack; collect resumed to an identical store',
+    });
   });
 
   it('read-only and misplaced outputs: a message naming the path and what to do, exit 1, no stack', async (t) => {
@@ -313,7 +506,11 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
     } catch {
-      table.push({ case: '--out a file / inside a file', kills: '—', outcome: 'exit 1 naming the path, no stack (read-only part skipped: mount not permitted)' });
+      table.push({
+        case: '--out a file / inside a file',
+        kills: '—',
+        outcome: 'exit 1 naming the path, no stack (read-only part skipped: mount not permitted)',
+      });
       t.diagnostic('read-only checks skipped: mount is not permitted here');
       return;
     }
@@ -337,7 +534,11 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
-    table.push({ case: '--out a file / inside a file; evaluate and train on a read-only file system', kills: '—', outcome: 'exit 1 naming the path and what to do, no stack' });
+    table.push({
+      case: '--out a file / inside a file; evaluate and train on a read-only file system',
+      kills: '—',
+      outcome: 'exit 1 naming the path and what to do, no stack',
+    });
   });
 
   it('crafted files cannot make us read outside their folder', async () => {
@@ -411,11 +612,18 @@ describe('fault injection', { timeout: 15 * 60_000 }, () => {
     const w = await readSafetensors(path.join(ref.ckpt!, 'sae.safetensors'));
     const enc = Float32Array.from(w.tensors['encoder.weight']!.data as Float32Array);
     enc[5] = NaN;
-    await writeSafetensors(path.join(nan, 'sae.safetensors'), { 'encoder.weight': { shape: w.tensors['encoder.weight']!.shape, data: enc }, 'decoder.weight': { shape: w.tensors['decoder.weight']!.shape, data: w.tensors['decoder.weight']!.data as Float32Array } });
+    await writeSafetensors(path.join(nan, 'sae.safetensors'), {
+      'encoder.weight': { shape: w.tensors['encoder.weight']!.shape, data: enc },
+      'decoder.weight': { shape: w.tensors['decoder.weight']!.shape, data: w.tensors['decoder.weight']!.data as Float32Array },
+    });
     const bad = await runFact(evaluateArgs(nan));
     assert.equal(bad.code, 1, bad.err);
     assert.match(bad.err, /encoder\.weight.*NaN at element 5/);
     assert.ok(!existsSync(path.join(nan, 'evaluation.json')), 'nothing written');
-    table.push({ case: 'crafted manifest (.., absolute, symlink to /dev/zero), atlas strip, evaluation summary dataset (/dev/zero, relative ..), weights and cfg.json linked to /dev/zero, card data path; NaN weights', kills: '—', outcome: 'exit 1 naming the file and field; nothing read outside' });
+    table.push({
+      case: 'crafted manifest (.., absolute, symlink to /dev/zero), atlas strip, evaluation summary dataset (/dev/zero, relative ..), weights and cfg.json linked to /dev/zero, card data path; NaN weights',
+      kills: '—',
+      outcome: 'exit 1 naming the file and field; nothing read outside',
+    });
   });
 });

@@ -8,6 +8,13 @@ process.env.FACT_CACHE ??= tempDir('fact-cli-cache-');
 export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, { out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; } });
+  const code = await runCli(argv, {
+    out: (s) => {
+      out += `${s}\n`;
+    },
+    err: (s) => {
+      err += `${s}\n`;
+    },
+  });
   return { code, out, err };
 }

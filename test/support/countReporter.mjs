@@ -10,7 +10,11 @@ export default async function* countReporter(source) {
       if (event.data.skip || event.data.todo) skipped++;
       else passed++;
     } else {
-      failures.push({ name: event.data.name, file: event.data.file, error: String(event.data.details?.error?.cause ?? event.data.details?.error ?? '') });
+      failures.push({
+        name: event.data.name,
+        file: event.data.file,
+        error: String(event.data.details?.error?.cause ?? event.data.details?.error ?? ''),
+      });
     }
   }
   yield `${JSON.stringify({ passed, failed: failures.length, skipped, failures })}\n`;

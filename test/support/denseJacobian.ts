@@ -14,7 +14,11 @@ import { linearPath } from '../../src/core/engine/transpose';
 
 export const product = (d: number[]) => d.reduce((a, b) => a * b, 1);
 
-export async function runModel(model: OnnxModel, feeds: Record<string, { data: Float32Array; dims: number[] }>, outputs: string[]): Promise<Record<string, Float32Array>> {
+export async function runModel(
+  model: OnnxModel,
+  feeds: Record<string, { data: Float32Array; dims: number[] }>,
+  outputs: string[],
+): Promise<Record<string, Float32Array>> {
   const s = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
   const f: Record<string, ort.Tensor> = {};
   for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
@@ -27,7 +31,13 @@ export async function runModel(model: OnnxModel, feeds: Record<string, { data: F
  * J[i][j] = ∂out_i/∂in_j of a graph that is affine in `input`: (f(s·e_j) − f(0))/s for each basis vector e_j, all in one
  * batch. `fixed` feeds other inputs (batch 1 values are repeated).
  */
-export async function denseJacobian(model: OnnxModel, input: string, inDims: number[], output: string, scale = 1): Promise<{ J: Float64Array; rows: number; cols: number }> {
+export async function denseJacobian(
+  model: OnnxModel,
+  input: string,
+  inDims: number[],
+  output: string,
+  scale = 1,
+): Promise<{ J: Float64Array; rows: number; cols: number }> {
   const cols = product(inDims.slice(1));
   const batch = new Float32Array((cols + 1) * cols);
   // Basis vectors may be scaled (the map is linear) so that f(s·e_j) − f(0) does not cancel against a large bias.
@@ -40,7 +50,14 @@ export async function denseJacobian(model: OnnxModel, input: string, inDims: num
 }
 
 /** The graph with every dynamic factor read by its linear path replaced by a constant: its value at `x0`. */
-export async function freezeAt(model: OnnxModel, input: string, from: string, to: string, x0: Float32Array, dims: number[]): Promise<OnnxModel> {
+export async function freezeAt(
+  model: OnnxModel,
+  input: string,
+  from: string,
+  to: string,
+  x0: Float32Array,
+  dims: number[],
+): Promise<OnnxModel> {
   const g = model.graph!;
   const index = indexGraph(g);
   const lin = linearize(index.order, from, constantLookup(g));

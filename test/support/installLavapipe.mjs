@@ -27,7 +27,11 @@ export function lavapipeInstalled() {
 
 /** The Debian mirror the machine already uses (from its deb822 or one-line sources), or undefined. */
 function debianMirror() {
-  const files = existsSync(SOURCES_DIR) ? readdirSync(SOURCES_DIR).filter((f) => f.endsWith('.sources')).map((f) => path.join(SOURCES_DIR, f)) : [];
+  const files = existsSync(SOURCES_DIR)
+    ? readdirSync(SOURCES_DIR)
+        .filter((f) => f.endsWith('.sources'))
+        .map((f) => path.join(SOURCES_DIR, f))
+    : [];
   for (const f of files) {
     for (const stanza of readFileSync(f, 'utf8').split(/\n\s*\n/)) {
       const uri = (stanza.match(/^URIs:\s*(\S+)/m) ?? [])[1];
@@ -43,21 +47,28 @@ function debianMirror() {
 
 function apt(args) {
   const r = spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} exited with ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `apt-get ${args.join(' ')} exited with ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
 }
 
 /** Returns { installed: true } or { installed: false, reason }. */
 export function installLavapipe({ log = console.log } = {}) {
   if (lavapipeInstalled()) return { installed: true };
   const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
-  if (!/^VERSION_CODENAME=bookworm$/m.test(osRelease)) return { installed: false, reason: 'not Debian bookworm: install a Mesa ≥ 24 "mesa-vulkan-drivers" and "libvulkan1" yourself' };
+  if (!/^VERSION_CODENAME=bookworm$/m.test(osRelease))
+    return { installed: false, reason: 'not Debian bookworm: install a Mesa ≥ 24 "mesa-vulkan-drivers" and "libvulkan1" yourself' };
   if (process.getuid?.() !== 0) return { installed: false, reason: 'not root: run `sudo node test/support/installLavapipe.mjs` once' };
   const mirror = debianMirror();
   if (!mirror) return { installed: false, reason: `no bookworm Debian mirror found in ${SOURCES_DIR} or /etc/apt/sources.list` };
   try {
     const t0 = Date.now();
     if (!existsSync(BACKPORTS_FILE)) {
-      writeFileSync(BACKPORTS_FILE, `Types: deb\nURIs: ${mirror}\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`);
+      writeFileSync(
+        BACKPORTS_FILE,
+        `Types: deb\nURIs: ${mirror}\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
+      );
     }
     log(`lavapipe: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1 (mirror ${mirror}) …`);
     apt(['update', '-qq', '-o', 'DPkg::Lock::Timeout=900']);
@@ -66,7 +77,9 @@ export function installLavapipe({ log = console.log } = {}) {
   } catch (e) {
     return { installed: false, reason: e.message };
   }
-  return lavapipeInstalled() ? { installed: true } : { installed: false, reason: `apt-get finished but ${LAVAPIPE_ICD}, ${VULKAN_LOADER} or a Mesa ≥ 24 is missing` };
+  return lavapipeInstalled()
+    ? { installed: true }
+    : { installed: false, reason: `apt-get finished but ${LAVAPIPE_ICD}, ${VULKAN_LOADER} or a Mesa ≥ 24 is missing` };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -15,7 +15,9 @@ export function naiveEncoder(sae: SaeWeights) {
         let s = 0;
         for (let i = 0; i < d; i++) s += sae.wEnc[j * d + i]! * z[r * d + i]!;
         return { j, v: Math.max(0, s) };
-      }).sort((a, b) => b.v - a.v).slice(0, k);
+      })
+        .sort((a, b) => b.v - a.v)
+        .slice(0, k);
       pre.forEach((p, t) => {
         indices[r * k + t] = p.j;
         values[r * k + t] = p.v;
@@ -45,9 +47,10 @@ export function exactSae(d: number): SaeWeights {
   const wDec = new Float32Array(d * K);
   const wEnc = new Float32Array(K * d);
   for (let i = 0; i < d; i++) {
-    wDec[i * K + i] = 1; wDec[i * K + d + i] = -1;
-    wEnc[i * d + i] = 1; wEnc[(d + i) * d + i] = -1;
+    wDec[i * K + i] = 1;
+    wDec[i * K + d + i] = -1;
+    wEnc[i * d + i] = 1;
+    wEnc[(d + i) * d + i] = -1;
   }
   return { cfg: { k: d, dictSize: K, dModel: d, layer: 'layer2', modelSha256: '', inputScale: 1 }, wEnc, wDec };
 }
-

@@ -37,7 +37,11 @@ function installSlurm(): string | undefined {
     spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore' });
     r = spawnSync('apt-get', ['install', '-y', '-qq', 'slurm-wlm', 'munge'], { env, encoding: 'utf8' });
   }
-  if (r.status !== 0) return `apt-get install slurm-wlm munge failed: ${String(r.stderr ?? '').trim().split('\n').pop()}`;
+  if (r.status !== 0)
+    return `apt-get install slurm-wlm munge failed: ${String(r.stderr ?? '')
+      .trim()
+      .split('\n')
+      .pop()}`;
   return undefined;
 }
 
@@ -91,18 +95,43 @@ export async function startSlurmCluster(): Promise<ClusterOrReason> {
   const [ctldPort, dPort] = [await freePort(), await freePort()];
   const socket = path.join(dir, 'munge', 'munge.socket');
   const conf = path.join(dir, 'slurm.conf');
-  writeFileSync(conf, [
-    'ClusterName=facttest', `SlurmctldHost=${host}(127.0.0.1)`, `SlurmctldPort=${ctldPort}`, `SlurmdPort=${dPort}`,
-    'SlurmUser=root', 'SlurmdUser=root', 'AuthType=auth/munge', 'CredType=cred/munge', `AuthInfo=socket=${socket}`,
-    `StateSaveLocation=${dir}/state`, `SlurmdSpoolDir=${dir}/spool`, `SlurmctldPidFile=${dir}/slurmctld.pid`, `SlurmdPidFile=${dir}/slurmd.pid`,
-    `SlurmctldLogFile=${dir}/log/slurmctld.log`, `SlurmdLogFile=${dir}/log/slurmd.log`,
-    'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none', 'MpiDefault=none', 'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core',
-    'AccountingStorageType=accounting_storage/none', 'JobAcctGatherType=jobacct_gather/none', 'JobCompType=jobcomp/none',
-    'ReturnToService=2', 'EnforcePartLimits=ALL', 'KillWait=10', 'MinJobAge=600', 'SchedulerParameters=sched_interval=1',
-    // One task per core: a 4-task array on a 2-core machine runs two at a time, like a busy cluster.
-    `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${Math.max(1, Number(execFileSync('nproc', { encoding: 'utf8' }).trim()))} RealMemory=1000 State=UNKNOWN`,
-    `PartitionName=${PARTITION} Nodes=${host} Default=YES MaxTime=${PARTITION_MAX_MINUTES} State=UP`, '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'ClusterName=facttest',
+      `SlurmctldHost=${host}(127.0.0.1)`,
+      `SlurmctldPort=${ctldPort}`,
+      `SlurmdPort=${dPort}`,
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      'AuthType=auth/munge',
+      'CredType=cred/munge',
+      `AuthInfo=socket=${socket}`,
+      `StateSaveLocation=${dir}/state`,
+      `SlurmdSpoolDir=${dir}/spool`,
+      `SlurmctldPidFile=${dir}/slurmctld.pid`,
+      `SlurmdPidFile=${dir}/slurmd.pid`,
+      `SlurmctldLogFile=${dir}/log/slurmctld.log`,
+      `SlurmdLogFile=${dir}/log/slurmd.log`,
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'MpiDefault=none',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_Core',
+      'AccountingStorageType=accounting_storage/none',
+      'JobAcctGatherType=jobacct_gather/none',
+      'JobCompType=jobcomp/none',
+      'ReturnToService=2',
+      'EnforcePartLimits=ALL',
+      'KillWait=10',
+      'MinJobAge=600',
+      'SchedulerParameters=sched_interval=1',
+      // One task per core: a 4-task array on a 2-core machine runs two at a time, like a busy cluster.
+      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${Math.max(1, Number(execFileSync('nproc', { encoding: 'utf8' }).trim()))} RealMemory=1000 State=UNKNOWN`,
+      `PartitionName=${PARTITION} Nodes=${host} Default=YES MaxTime=${PARTITION_MAX_MINUTES} State=UP`,
+      '',
+    ].join('\n'),
+  );
   const started: number[] = [];
   const stopPids = async () => {
     for (const pid of started.reverse()) if (alive(pid)) process.kill(pid, 'SIGTERM');
@@ -116,14 +145,30 @@ export async function startSlurmCluster(): Promise<ClusterOrReason> {
   };
   // Our own munged on our own socket and key: nothing of the machine's munge is used or changed.
   const key = path.join(dir, 'munge', 'munge.key');
-  writeFileSync(key, Buffer.from(Array.from({ length: 128 }, (_, i) => (i * 131 + 7 + Math.floor(Math.random() * 256)) & 255)), { mode: 0o400 });
+  writeFileSync(key, Buffer.from(Array.from({ length: 128 }, (_, i) => (i * 131 + 7 + Math.floor(Math.random() * 256)) & 255)), {
+    mode: 0o400,
+  });
   const mungePid = path.join(dir, 'munge', 'munged.pid');
-  const m = spawnSync('munged', ['--force', `--socket=${socket}`, `--key-file=${key}`, `--pid-file=${mungePid}`, `--log-file=${dir}/log/munged.log`, `--seed-file=${dir}/munge/seed`], { encoding: 'utf8' });
+  const m = spawnSync(
+    'munged',
+    [
+      '--force',
+      `--socket=${socket}`,
+      `--key-file=${key}`,
+      `--pid-file=${mungePid}`,
+      `--log-file=${dir}/log/munged.log`,
+      `--seed-file=${dir}/munge/seed`,
+    ],
+    { encoding: 'utf8' },
+  );
   const mpid = readPid(mungePid);
   if (m.status !== 0 || !mpid) return fail(`munged did not start: ${m.stderr.trim()}`);
   started.push(mpid);
   const env = { ...process.env, SLURM_CONF: conf };
-  for (const [daemon, pidFile] of [['slurmctld', 'slurmctld.pid'], ['slurmd', 'slurmd.pid']] as const) {
+  for (const [daemon, pidFile] of [
+    ['slurmctld', 'slurmctld.pid'],
+    ['slurmd', 'slurmd.pid'],
+  ] as const) {
     const r = spawnSync(daemon, ['-f', conf], { env, encoding: 'utf8' });
     if (r.status !== 0) return fail(`${daemon} did not start: ${r.stderr.trim()}`);
     if (!(await until(() => readPid(path.join(dir, pidFile)) !== undefined, 40))) return fail(`${daemon} wrote no PID file`);
@@ -132,7 +177,9 @@ export async function startSlurmCluster(): Promise<ClusterOrReason> {
   const idle = () => /idle/.test(spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8' }).stdout ?? '');
   if (!(await until(idle, 80))) return fail('the Slurm node did not become idle');
   const cluster: SlurmCluster = {
-    dir, env, partition: PARTITION,
+    dir,
+    env,
+    partition: PARTITION,
     async stop() {
       // Jobs first (their processes are not the daemons' children), then the daemons by PID.
       spawnSync('scancel', ['--full', '--quiet', '--user', 'root'], { env });

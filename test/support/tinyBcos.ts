@@ -36,7 +36,17 @@ function unitNormWeights(out: number, inC: number, k: number, rand: () => number
 }
 
 /** One B-cos conv (b = 2): y = lin · |lin| / ‖patch‖, the patch norm taken over the zero-padded window. */
-function bcosConv(g: GraphBuilder, scope: string, x: string, inC: number, outC: number, k: number, stride: number, rand: () => number, bias = false): string {
+function bcosConv(
+  g: GraphBuilder,
+  scope: string,
+  x: string,
+  inC: number,
+  outC: number,
+  k: number,
+  stride: number,
+  rand: () => number,
+  bias = false,
+): string {
   const pad = (k - 1) / 2;
   const w = g.constant(`${scope}.weight`, 'float32', [outC, inC, k, k], unitNormWeights(outC, inC, k, rand));
   const convInputs = [x, w];

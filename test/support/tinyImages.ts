@@ -12,7 +12,12 @@ export async function tinyImageFolder(count: number, pixel: (i: number, p: numbe
   for (let i = 0; i < count; i++) {
     const dir = path.join(root, ['circle', 'square', 'triangle'][i % 3]!);
     mkdirSync(dir, { recursive: true });
-    await sharp(Uint8Array.from({ length: 64 }, (_, p) => pixel(i, p) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
+    await sharp(
+      Uint8Array.from({ length: 64 }, (_, p) => pixel(i, p) % 256),
+      { raw: { width: 8, height: 8, channels: 1 } },
+    )
+      .png()
+      .toFile(path.join(dir, `${i}.png`));
   }
   return root;
 }

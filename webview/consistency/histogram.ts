@@ -14,17 +14,57 @@ const BINS = 20;
 @customElement('fact-c2-histogram')
 export class FactC2Histogram extends LitElement {
   static override styles = css`
-    :host { display: block; max-width: 640px; }
-    svg { width: 100%; height: auto; display: block; border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #8884)); border-radius: 2px; }
-    .bin { fill: var(--vscode-charts-blue, #3794ff); }
-    .bin:hover { opacity: 0.8; }
-    .axis { stroke: var(--vscode-descriptionForeground); stroke-width: 1; opacity: 0.7; }
-    .tick, .title { fill: var(--vscode-descriptionForeground); font-size: 11px; font-family: var(--vscode-font-family); }
-    .title { font-size: 12px; }
-    .marker { stroke-width: 2; stroke-dasharray: 5 3; }
-    .marker.random { stroke: var(--vscode-charts-red, #f14c4c); } .label.random { fill: var(--vscode-charts-red, #f14c4c); }
-    .marker.mean { stroke: var(--vscode-charts-green, #89d185); } .label.mean { fill: var(--vscode-charts-green, #89d185); }
-    .label { font-size: 12px; font-family: var(--vscode-editor-font-family); }
+    :host {
+      display: block;
+      max-width: 640px;
+    }
+    svg {
+      width: 100%;
+      height: auto;
+      display: block;
+      border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #8884));
+      border-radius: 2px;
+    }
+    .bin {
+      fill: var(--vscode-charts-blue, #3794ff);
+    }
+    .bin:hover {
+      opacity: 0.8;
+    }
+    .axis {
+      stroke: var(--vscode-descriptionForeground);
+      stroke-width: 1;
+      opacity: 0.7;
+    }
+    .tick,
+    .title {
+      fill: var(--vscode-descriptionForeground);
+      font-size: 11px;
+      font-family: var(--vscode-font-family);
+    }
+    .title {
+      font-size: 12px;
+    }
+    .marker {
+      stroke-width: 2;
+      stroke-dasharray: 5 3;
+    }
+    .marker.random {
+      stroke: var(--vscode-charts-red, #f14c4c);
+    }
+    .label.random {
+      fill: var(--vscode-charts-red, #f14c4c);
+    }
+    .marker.mean {
+      stroke: var(--vscode-charts-green, #89d185);
+    }
+    .label.mean {
+      fill: var(--vscode-charts-green, #89d185);
+    }
+    .label {
+      font-size: 12px;
+      font-family: var(--vscode-editor-font-family);
+    }
   `;
 
   @property({ attribute: false }) scores: number[] = [];
@@ -38,7 +78,12 @@ export class FactC2Histogram extends LitElement {
     const w = W - PAD.l - PAD.r;
     const h = H - PAD.t - PAD.b;
     const x = (v: number) => PAD.l + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * w;
-    const markers = [['random', this.random], ['mean', this.mean]].flatMap(([k, v]) => (typeof v === 'number' && Number.isFinite(v) ? [{ key: k as string, text: `${k} ${formatFixed(v, 3)}`, x: x(v) }] : []));
+    const markers = [
+      ['random', this.random],
+      ['mean', this.mean],
+    ].flatMap(([k, v]) =>
+      typeof v === 'number' && Number.isFinite(v) ? [{ key: k as string, text: `${k} ${formatFixed(v, 3)}`, x: x(v) }] : [],
+    );
     const labels = markerLabels(markers, PAD.l, PAD.l + w);
     const label = `Histogram of the C² scores of ${this.scores.length} concepts${this.mean !== null ? `, mean ${formatFixed(this.mean, 3)}` : ''}${this.random !== null ? `, random baseline ${formatFixed(this.random, 3)}` : ''}`;
     return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label=${label} data-bins=${BINS} data-concepts=${this.scores.length}>
@@ -57,5 +102,7 @@ export class FactC2Histogram extends LitElement {
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'fact-c2-histogram': FactC2Histogram }
+  interface HTMLElementTagNameMap {
+    'fact-c2-histogram': FactC2Histogram;
+  }
 }

@@ -28,7 +28,12 @@ const copyTextMessage = obj({ type: literal('copyText'), text: str });
 const logMessage = obj({ type: literal('log'), message: str, level: optional(str) });
 const cancelJobMessage = obj({ type: literal('cancelJob'), id: num });
 /** Any panel → host: the messages the panel base (src/extension/panels/panelHost.ts) handles for every panel. */
-export const commonWebviewMessageSchema = tagged({ ready: readyMessage, copyText: copyTextMessage, log: logMessage, cancelJob: cancelJobMessage });
+export const commonWebviewMessageSchema = tagged({
+  ready: readyMessage,
+  copyText: copyTextMessage,
+  log: logMessage,
+  cancelJob: cancelJobMessage,
+});
 
 // ── the model panel (FaCT: Open Model) ──────────────────────────────────────────────────────────────────────────
 
@@ -190,7 +195,15 @@ export type StripsMessage = Infer<typeof stripsMessage>;
 /** Host → explain panel. */
 export const explainHostMessageSchema = tagged({
   /** Sent at once when a new image or class is asked for; the input picture comes along so it paints at once. */
-  loading: obj({ type: literal('loading'), model: str, modelName: str, image: str, imageName: str, input: nullable(str), classIndex: nullable(num) }),
+  loading: obj({
+    type: literal('loading'),
+    model: str,
+    modelName: str,
+    image: str,
+    imageName: str,
+    input: nullable(str),
+    classIndex: nullable(num),
+  }),
   explanation: obj({ type: literal('explanation'), view: explainViewSchema }),
   error: obj({ type: literal('error'), message: str }),
   jobs: jobsMessage,

@@ -1,12 +1,18 @@
 // A tiny runtime schema library: each schema both validates unknown data and gives its TypeScript type, so every
 // message type is declared once and checked on arrival on both sides of the host↔webview boundary.
-export interface Schema<T> { readonly describe: string; check(v: unknown, path: string): string | undefined; readonly _type?: T }
+export interface Schema<T> {
+  readonly describe: string;
+  check(v: unknown, path: string): string | undefined;
+  readonly _type?: T;
+}
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 const make = <T>(describe: string, check: (v: unknown, path: string) => string | undefined): Schema<T> => ({ describe, check });
 
 export const str = make<string>('string', (v, p) => (typeof v === 'string' ? undefined : `${p} is not a string`));
-export const num = make<number>('number', (v, p) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `${p} is not a finite number`));
+export const num = make<number>('number', (v, p) =>
+  typeof v === 'number' && Number.isFinite(v) ? undefined : `${p} is not a finite number`,
+);
 export const bool = make<boolean>('boolean', (v, p) => (typeof v === 'boolean' ? undefined : `${p} is not a boolean`));
 
 export function literal<L extends string>(value: L): Schema<L> {
@@ -49,7 +55,9 @@ export function obj<S extends Shape>(shape: S): Schema<ObjOf<S>> {
 }
 
 /** A union of objects told apart by their `type` field. */
-export function tagged<S extends Record<string, Schema<unknown>>>(variants: S): Schema<{ [K in keyof S]: Infer<S[K]> & { type: K } }[keyof S]> {
+export function tagged<S extends Record<string, Schema<unknown>>>(
+  variants: S,
+): Schema<{ [K in keyof S]: Infer<S[K]> & { type: K } }[keyof S]> {
   return make('message', (v, p) => {
     const t = (v as { type?: unknown } | null)?.type;
     if (typeof t !== 'string' || !(t in variants)) return `${p}.type is not one of ${Object.keys(variants).join(', ')}`;

@@ -2,7 +2,11 @@
 // A panel calls `channel(hostSchema, webviewSchema)` once with its own pair of schemas from protocol.ts.
 import { validate, type Schema } from './schema';
 
-interface VsCodeApi { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void }
+interface VsCodeApi {
+  postMessage(m: unknown): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
 declare function acquireVsCodeApi(): VsCodeApi;
 
 // acquireVsCodeApi may be called only once per page.

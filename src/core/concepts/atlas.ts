@@ -20,7 +20,15 @@ import type { SaeWeights } from '../sae/saeConfig';
 import { presenceTracesOfImages } from './presenceTraces';
 import { cropAroundMass, type Crop } from './traceCrop';
 
-export interface AtlasImage { row: number; image: number; presence: number; contribution: number; label: number; predicted: number; crop: Crop }
+export interface AtlasImage {
+  row: number;
+  image: number;
+  presence: number;
+  contribution: number;
+  label: number;
+  predicted: number;
+  crop: Crop;
+}
 
 export interface AtlasConcept {
   concept: number;
@@ -89,11 +97,18 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   const topN = opts.topImages ?? 16;
   const layer = resolveModelLayer(ctx, sae.cfg.layer);
   const layout = layerLayout(explainer.shapeOf(layer.tensor).slice(1));
-  const stats = Array.from({ length: K }, () => ({ images: 0, presence: 0, contribution: 0, perClass: new Map<number, number>(), top: [] as { row: number; presence: number; contribution: number }[] }));
+  const stats = Array.from({ length: K }, () => ({
+    images: 0,
+    presence: 0,
+    contribution: 0,
+    perClass: new Map<number, number>(),
+    top: [] as { row: number; presence: number; contribution: number }[],
+  }));
   for (let i = 0; i < n; i++) {
     for (let t = r.indptr[i]!; t < r.indptr[i + 1]!; t++) {
       const c = r.concept[t]!;
-      if (c >= K) throw new FactError('bad-store', `The evaluation records name concept ${c}, but the SAE has ${K}: evaluate this checkpoint again.`);
+      if (c >= K)
+        throw new FactError('bad-store', `The evaluation records name concept ${c}, but the SAE has ${K}: evaluate this checkpoint again.`);
       const s = stats[c]!;
       s.images++;
       s.presence += r.presence[t]!;
@@ -129,13 +144,21 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
       pairs += next[1].length;
       chunk.push(next);
     }
-    const images = await Promise.all(chunk.map(async ([row, concepts]) => ({ x: preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess), concepts })));
+    const images = await Promise.all(
+      chunk.map(async ([row, concepts]) => ({
+        x: preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess),
+        concepts,
+      })),
+    );
     const traced = await presenceTracesOfImages(ctx, runner, explainer, layer.tensor, layout, cot, opts.encode, images);
     chunk.forEach(([row, concepts], k) => {
       const t = traced[k]!;
       inputs.set(row, toRgba8(inputToRgba(t.input, channels, side, side)));
       concepts.forEach((c, i) => {
-        traces.set(`${c}:${row}`, { trace: toRgba8(traceOnBlack(explanationToRgba(t.traces[i]!, t.input, channels, side, side))), crop: cropAroundMass(t.maps[i]!, side) });
+        traces.set(`${c}:${row}`, {
+          trace: toRgba8(traceOnBlack(explanationToRgba(t.traces[i]!, t.input, channels, side, side))),
+          crop: cropAroundMass(t.maps[i]!, side),
+        });
       });
     });
     done += chunk.length;
@@ -145,17 +168,36 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   const strips: Promise<void>[] = [];
   for (let c = 0; c < K; c++) {
     const s = stats[c]!;
-    const top: AtlasImage[] = s.top.map((t) => ({ row: t.row, image: r.imageIndex[t.row]!, presence: t.presence, contribution: t.contribution, label: r.label[t.row]!, predicted: r.predicted[t.row]!, crop: traces.get(`${c}:${t.row}`)!.crop }));
+    const top: AtlasImage[] = s.top.map((t) => ({
+      row: t.row,
+      image: r.imageIndex[t.row]!,
+      presence: t.presence,
+      contribution: t.contribution,
+      label: r.label[t.row]!,
+      predicted: r.predicted[t.row]!,
+      crop: traces.get(`${c}:${t.row}`)!.crop,
+    }));
     const entry: AtlasConcept = {
-      concept: c, frequency: s.images / n, images: s.images,
-      meanPresence: s.images ? s.presence / s.images : 0, meanContribution: s.images ? s.contribution / s.images : 0,
-      classes: [...s.perClass.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([index, contribution]) => ({ index, name: className(ctx, index), contribution })),
+      concept: c,
+      frequency: s.images / n,
+      images: s.images,
+      meanPresence: s.images ? s.presence / s.images : 0,
+      meanContribution: s.images ? s.contribution / s.images : 0,
+      classes: [...s.perClass.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([index, contribution]) => ({ index, name: className(ctx, index), contribution })),
       top,
     };
     if (top.length) {
       const file = `concepts/${String(c).padStart(5, '0')}.png`;
       // PNG encoding runs on libuv's pool: keep a few strips in flight so every core encodes.
-      const written = strip(top.map((t) => inputs.get(t.row)!), top.map((t) => traces.get(`${c}:${t.row}`)!.trace), side, cell).then((png) => opts.writer.strip(file, png));
+      const written = strip(
+        top.map((t) => inputs.get(t.row)!),
+        top.map((t) => traces.get(`${c}:${t.row}`)!.trace),
+        side,
+        cell,
+      ).then((png) => opts.writer.strip(file, png));
       written.catch(() => undefined); // handled when awaited below; a failure must not surface as an unhandled rejection first
       strips.push(written);
       if (strips.length >= 8) await Promise.all(strips.splice(0));
@@ -165,8 +207,17 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
   }
   await Promise.all(strips);
   const atlas: Atlas = {
-    format: 1, checkpointSha256: opts.checkpointSha256, evaluationSha256: opts.evaluationSha256, layer: sae.cfg.layer, dictSize: K,
-    imagesEvaluated: n, side, cell, concepts, builtAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000,
+    format: 1,
+    checkpointSha256: opts.checkpointSha256,
+    evaluationSha256: opts.evaluationSha256,
+    layer: sae.cfg.layer,
+    dictSize: K,
+    imagesEvaluated: n,
+    side,
+    cell,
+    concepts,
+    builtAt: new Date().toISOString(),
+    seconds: (Date.now() - t0) / 1000,
   };
   await opts.writer.index(atlas);
   return atlas;
@@ -190,10 +241,13 @@ async function strip(inputs: Uint8Array[], traces: Uint8Array[], side: number, c
         line[4 * x + 2] = Math.round(rgba[src + 2]! * a);
         line[4 * x + 3] = 255;
       }
-      for (let y = Math.ceil(sy * scale); y < cell && Math.floor(y / scale) === sy; y++) out.set(line, ((row * cell + y) * width + col * cell) * 4);
+      for (let y = Math.ceil(sy * scale); y < cell && Math.floor(y / scale) === sy; y++)
+        out.set(line, ((row * cell + y) * width + col * cell) * 4);
     }
   };
   inputs.forEach((img, i) => put(img, i, 0, false));
   traces.forEach((t, i) => put(t, i, 1, true));
-  return sharp(out, { raw: { width, height: 2 * cell, channels: 4 } }).png().toBuffer();
+  return sharp(out, { raw: { width, height: 2 * cell, channels: 4 } })
+    .png()
+    .toBuffer();
 }

@@ -6,10 +6,21 @@
 import type { LayerLayout } from '../evaluate/layerLayout';
 import type { SaeCodes } from '../evaluate/saeCodes';
 
-export interface CotangentSae { wEnc: Float32Array; wDec: Float32Array; dictSize: number }
+export interface CotangentSae {
+  wEnc: Float32Array;
+  wDec: Float32Array;
+  dictSize: number;
+}
 
 /** One image's cotangent at the layer, in the layer's own layout (C×H×W or T×C), for the given concepts. */
-export function conceptCotangent(codes: SaeCodes, layout: LayerLayout, sae: CotangentSae, concepts: Set<number>, kind: 'presence' | 'contribution', gradient?: Float32Array): Float32Array {
+export function conceptCotangent(
+  codes: SaeCodes,
+  layout: LayerLayout,
+  sae: CotangentSae,
+  concepts: Set<number>,
+  kind: 'presence' | 'contribution',
+  gradient?: Float32Array,
+): Float32Array {
   const { dim, locations, spatial } = layout;
   const out = new Float32Array(dim * locations);
   const { k } = codes;

@@ -39,7 +39,9 @@ export interface TracedConcept extends ConceptShare {
 }
 
 /** A top class with the SAE in place, beside the model's own logit for it (without the SAE). */
-export interface ClassWithModelLogit extends ClassScore { modelLogit: number }
+export interface ClassWithModelLogit extends ClassScore {
+  modelLogit: number;
+}
 
 export interface DecisionExplanation {
   top: ClassWithModelLogit[];
@@ -59,20 +61,40 @@ export interface DecisionExplanation {
   side: number;
 }
 
-export interface DecisionOptions { classIndex?: number; topConcepts?: number }
+export interface DecisionOptions {
+  classIndex?: number;
+  topConcepts?: number;
+}
 
-export async function explainDecision(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, sae: SaeWeights, encode: SaeEncodeFn, raw: RawImage, opts: DecisionOptions = {}): Promise<DecisionExplanation> {
+export async function explainDecision(
+  ctx: ModelContext,
+  runner: ModelRunner,
+  explainer: Explainer,
+  sae: SaeWeights,
+  encode: SaeEncodeFn,
+  raw: RawImage,
+  opts: DecisionOptions = {},
+): Promise<DecisionExplanation> {
   checkInputFits(ctx.imageInput, ctx.preprocess, ctx.file);
   const layer = resolveModelLayer(ctx, sae.cfg.layer);
   const layout = layerLayout(explainer.shapeOf(layer.tensor).slice(1));
-  if (layout.dim !== sae.cfg.dModel) throw new FactError('bad-checkpoint', `The SAE reads ${sae.cfg.dModel}-dimensional features but layer '${layer.label}' has ${layout.dim}.`);
+  if (layout.dim !== sae.cfg.dModel)
+    throw new FactError(
+      'bad-checkpoint',
+      `The SAE reads ${sae.cfg.dModel}-dimensional features but layer '${layer.label}' has ${layout.dim}.`,
+    );
   const x = preprocessImage(raw, ctx.preprocess);
   const run = await runner.run(ctx, x, 1, [layer.tensor]);
   const k = explainer.shapeOf(ctx.logitsOutput)[1]!;
   const plainLogits = run.outputs[ctx.logitsOutput]!.data;
   const z = toVectors(run.outputs[layer.tensor]!.data, 1, layout);
   const codes = await encode(z, layout.locations);
-  const head = await explainer.runHead(layer.tensor, fromVectors(codes.reconstruction, 1, layout), 1, opts.classIndex !== undefined ? [opts.classIndex] : 'predicted');
+  const head = await explainer.runHead(
+    layer.tensor,
+    fromVectors(codes.reconstruction, 1, layout),
+    1,
+    opts.classIndex !== undefined ? [opts.classIndex] : 'predicted',
+  );
   const cls = head.classes[0]!;
   const g = toVectors(head.gradient.data, 1, layout);
   const [c] = conceptContributions(codes, g, 1, layout.locations, sae.wDec, sae.cfg.dictSize);
@@ -80,8 +102,13 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
   const share = (v: number) => (positive > 0 ? (100 * v) / positive : 0);
   const logitOf = head.logits.data[cls]!;
   const shareOfLogit = (v: number) => (logitOf !== 0 ? (100 * v) / logitOf : 0);
-  const concepts: ConceptShare[] = Array.from(c!.concepts, (concept, t) => ({ concept, presence: c!.presence[t]!, contribution: c!.contribution[t]!, share: share(c!.contribution[t]!), shareOfLogit: shareOfLogit(c!.contribution[t]!) }))
-    .sort((a, b) => b.contribution - a.contribution);
+  const concepts: ConceptShare[] = Array.from(c!.concepts, (concept, t) => ({
+    concept,
+    presence: c!.presence[t]!,
+    contribution: c!.contribution[t]!,
+    share: share(c!.contribution[t]!),
+    shareOfLogit: shareOfLogit(c!.contribution[t]!),
+  })).sort((a, b) => b.contribution - a.contribution);
   const topN = Math.min(opts.topConcepts ?? 16, concepts.length);
   const top = concepts.slice(0, topN);
   const rest = concepts.slice(topN);
@@ -96,7 +123,8 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
   const channels = explainer.explained.channels;
   const input = traces.input.data;
   const plane = channels * side * side;
-  const render = (i: number) => traceOnBlack(explanationToRgba(traces.traces.data.subarray(i * plane, (i + 1) * plane), input, channels, side, side));
+  const render = (i: number) =>
+    traceOnBlack(explanationToRgba(traces.traces.data.subarray(i * plane, (i + 1) * plane), input, channels, side, side));
   const dot = (i: number) => {
     let s = 0;
     for (let p = 0; p < plane; p++) s += input[p]! * traces.traces.data[i * plane + p]!;
@@ -116,7 +144,13 @@ export async function explainDecision(ctx: ModelContext, runner: ModelRunner, ex
     bias,
     concepts,
     traced: top.map((t, i) => ({ ...t, trace: render(i), traceSum: dot(i), traceBias: traces.bias[i]! })),
-    other: { concepts: rest.length, contribution: otherContribution, share: share(otherContribution), shareOfLogit: shareOfLogit(otherContribution), trace: render(topN) },
+    other: {
+      concepts: rest.length,
+      contribution: otherContribution,
+      share: share(otherContribution),
+      shareOfLogit: shareOfLogit(otherContribution),
+      trace: render(topN),
+    },
     full: { trace: render(topN + 1), contributionMapSum: dot(topN + 1) },
     completenessError: Math.abs(sum + bias - logit),
     input: inputToRgba(input, channels, side, side),

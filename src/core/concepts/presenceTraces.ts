@@ -22,7 +22,17 @@ export interface PresenceTraces {
   bias: Float32Array;
 }
 
-export async function presenceTraces(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, tensor: string, layout: LayerLayout, sae: CotangentSae, encode: SaeEncodeFn, x: Float32Array, concepts: number[]): Promise<PresenceTraces> {
+export async function presenceTraces(
+  ctx: ModelContext,
+  runner: ModelRunner,
+  explainer: Explainer,
+  tensor: string,
+  layout: LayerLayout,
+  sae: CotangentSae,
+  encode: SaeEncodeFn,
+  x: Float32Array,
+  concepts: number[],
+): Promise<PresenceTraces> {
   const feats = await runner.run(ctx, x, 1, [tensor]);
   const codes = await encode(toVectors(feats.outputs[tensor]!.data, 1, layout), layout.locations);
   const per = layout.dim * layout.locations;
@@ -44,7 +54,16 @@ export async function presenceTraces(ctx: ModelContext, runner: ModelRunner, exp
 /** Presence traces for many images at once: one forward and one encoding for all of them, then every (image,
  *  concept) pair as one row of a batched trace run (the per-run cost dominates on small models). The same result as
  *  presenceTraces per image. */
-export async function presenceTracesOfImages(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, tensor: string, layout: LayerLayout, sae: CotangentSae, encode: SaeEncodeFn, images: { x: Float32Array; concepts: number[] }[]): Promise<PresenceTraces[]> {
+export async function presenceTracesOfImages(
+  ctx: ModelContext,
+  runner: ModelRunner,
+  explainer: Explainer,
+  tensor: string,
+  layout: LayerLayout,
+  sae: CotangentSae,
+  encode: SaeEncodeFn,
+  images: { x: Float32Array; concepts: number[] }[],
+): Promise<PresenceTraces[]> {
   const n = images.length;
   const size = images[0]!.x.length;
   const xs = new Float32Array(n * size);
@@ -58,7 +77,12 @@ export async function presenceTracesOfImages(ctx: ModelContext, runner: ModelRun
   let row = 0;
   images.forEach((im, i) => {
     const span = layout.locations * codes.k;
-    const own = { ...codes, n: layout.locations, indices: codes.indices.subarray(i * span, (i + 1) * span), values: codes.values.subarray(i * span, (i + 1) * span) };
+    const own = {
+      ...codes,
+      n: layout.locations,
+      indices: codes.indices.subarray(i * span, (i + 1) * span),
+      values: codes.values.subarray(i * span, (i + 1) * span),
+    };
     for (const c of im.concepts) {
       pairImages.set(im.x, row * size);
       cots.set(conceptCotangent(own, layout, sae, new Set([c]), 'presence'), row * per);

@@ -17,7 +17,13 @@ export function selectTopImages(presence: ArrayLike<number>, q = 0.95, minImages
   positive.sort((a, b) => b.p - a.p);
   let threshold = 0;
   if (positive.length > minImages) {
-    threshold = Math.min(quantile(positive.map((x) => x.p), q), positive[minImages]!.p);
+    threshold = Math.min(
+      quantile(
+        positive.map((x) => x.p),
+        q,
+      ),
+      positive[minImages]!.p,
+    );
   }
   return positive.filter((x) => x.p > threshold).map((x) => x.i);
 }
@@ -44,7 +50,9 @@ export function positivePart(map: ArrayLike<number>): Float64Array {
 }
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i]! * b[i]!;
     aa += a[i]! * a[i]!;
@@ -61,7 +69,8 @@ export function conceptConsistency(encodings: ArrayLike<number>[], weights: Arra
   // Weights are normalised first (as the reference does); the ratio makes that immaterial but keeps sums small.
   const wsum = Array.from(weights).reduce((a, w) => a + w, 0);
   const w = Array.from(weights, (x) => x / (wsum || 1));
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       if (i === j) continue;

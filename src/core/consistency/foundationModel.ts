@@ -21,14 +21,26 @@ export interface FoundationSpec {
   description?: string;
 }
 
-export interface FeatureMaps { data: Float32Array; n: number; dim: number; h: number; w: number }
+export interface FeatureMaps {
+  data: Float32Array;
+  n: number;
+  dim: number;
+  h: number;
+  w: number;
+}
 
 export function foundationSpecPath(file: string): string {
   return file.replace(/\.onnx$/i, '.json');
 }
 
 export class FoundationModel {
-  private constructor(readonly file: string, readonly spec: FoundationSpec, private readonly opened: OpenedSession, private readonly input: string, private readonly output: string) {}
+  private constructor(
+    readonly file: string,
+    readonly spec: FoundationSpec,
+    private readonly opened: OpenedSession,
+    private readonly input: string,
+    private readonly output: string,
+  ) {}
 
   static async open(file: string, options: SessionOptions = {}): Promise<FoundationModel> {
     const loaded = await loadModelFile(file);
@@ -41,7 +53,11 @@ export class FoundationModel {
       const side = inp?.shape?.[2];
       const ch = inp?.shape?.[1];
       if (typeof side !== 'number' || (ch !== 1 && ch !== 3)) {
-        throw new FactError('bad-input', `The foundation model '${file}' has no ${specFile} and its input does not say its image size and channels.`, { file });
+        throw new FactError(
+          'bad-input',
+          `The foundation model '${file}' has no ${specFile} and its input does not say its image size and channels.`,
+          { file },
+        );
       }
       spec = { size: side, channels: ch, mean: Array(ch).fill(0), std: Array(ch).fill(1) };
     }
@@ -63,7 +79,10 @@ export class FoundationModel {
     const batch = new Float32Array(n * per);
     for (let b = 0; b < n; b++) {
       for (let c = 0; c < want; c++) {
-        const src = images.subarray((b * channels + Math.min(c, channels - 1)) * side * side, (b * channels + Math.min(c, channels - 1) + 1) * side * side);
+        const src = images.subarray(
+          (b * channels + Math.min(c, channels - 1)) * side * side,
+          (b * channels + Math.min(c, channels - 1) + 1) * side * side,
+        );
         const plane = side === size ? src : resizeBilinear({ width: side, height: side, channels: 1, data: src }, size, size).data;
         for (let p = 0; p < size * size; p++) batch[b * per + c * size * size + p] = (plane[p]! - mean[c]!) / std[c]!;
       }
@@ -80,11 +99,17 @@ export class FoundationModel {
       if (skip >= 0) {
         const g = Math.round(Math.sqrt(tokens - skip));
         const out = new Float32Array(n * dim * g * g);
-        for (let b = 0; b < n; b++) for (let q = 0; q < g * g; q++) for (let d = 0; d < dim; d++) out[(b * dim + d) * g * g + q] = data[(b * tokens + q + skip) * dim + d]!;
+        for (let b = 0; b < n; b++)
+          for (let q = 0; q < g * g; q++)
+            for (let d = 0; d < dim; d++) out[(b * dim + d) * g * g + q] = data[(b * tokens + q + skip) * dim + d]!;
         return { data: out, n, dim, h: g, w: g };
       }
     }
-    throw new FactError('bad-input', `The foundation model '${this.file}' does not output a feature map: its output '${this.output}' has shape [${dims.join(', ')}] (C² needs N×D×h×w, or N×T×D tokens on a square grid).`, { file: this.file });
+    throw new FactError(
+      'bad-input',
+      `The foundation model '${this.file}' does not output a feature map: its output '${this.output}' has shape [${dims.join(', ')}] (C² needs N×D×h×w, or N×T×D tokens on a square grid).`,
+      { file: this.file },
+    );
   }
 
   async dispose(): Promise<void> {

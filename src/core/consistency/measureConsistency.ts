@@ -19,7 +19,12 @@ import { pullBack } from './bilinear';
 import { conceptConsistency, positivePart, randomTrace, selectTopImages, weightedEncoding } from './c2Score';
 import type { FoundationModel } from './foundationModel';
 
-export interface ConceptConsistency { concept: number; images: number; score: number; random: number }
+export interface ConceptConsistency {
+  concept: number;
+  images: number;
+  score: number;
+  random: number;
+}
 
 export interface ConsistencyReport {
   foundation: string;
@@ -55,7 +60,12 @@ export interface ConsistencyOptions {
   onProgress?: (done: number, total: number, stage: string) => void;
 }
 
-export async function measureConsistency(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, opts: ConsistencyOptions): Promise<ConsistencyReport> {
+export async function measureConsistency(
+  ctx: ModelContext,
+  runner: ModelRunner,
+  explainer: Explainer,
+  opts: ConsistencyOptions,
+): Promise<ConsistencyReport> {
   const t0 = Date.now();
   const q = opts.quantile ?? 0.95;
   const layer = resolveModelLayer(ctx, opts.layer);
@@ -68,7 +78,11 @@ export async function measureConsistency(ctx: ModelContext, runner: ModelRunner,
   for (let i = 0; i < n; i++) {
     for (let t = r.indptr[i]!; t < r.indptr[i + 1]!; t++) {
       const c = r.concept[t]!;
-      if (c >= K) throw new FactError('bad-store', `The evaluation records name concept ${c}, but the SAE has ${K}: they belong to another checkpoint; evaluate again.`);
+      if (c >= K)
+        throw new FactError(
+          'bad-store',
+          `The evaluation records name concept ${c}, but the SAE has ${K}: they belong to another checkpoint; evaluate again.`,
+        );
       byConcept[c]!.rows.push(i);
       byConcept[c]!.presence.push(r.presence[t]!);
     }
@@ -76,9 +90,17 @@ export async function measureConsistency(ctx: ModelContext, runner: ModelRunner,
   const selected = new Map<number, { row: number; presence: number }[]>();
   const dropped: ConsistencyReport['dropped'] = [];
   byConcept.forEach((b, c) => {
-    if (b.rows.length === 0) { dropped.push({ concept: c, images: 0, reason: 'never present (dead)' }); return; }
+    if (b.rows.length === 0) {
+      dropped.push({ concept: c, images: 0, reason: 'never present (dead)' });
+      return;
+    }
     const pick = selectTopImages(b.presence, q, opts.minImages ?? 10).map((j) => ({ row: b.rows[j]!, presence: b.presence[j]! }));
-    if (pick.length < 2) dropped.push({ concept: c, images: pick.length, reason: `only ${pick.length} image${pick.length === 1 ? '' : 's'} in its top ${Math.round((1 - q) * 100)}%: too few to compare` });
+    if (pick.length < 2)
+      dropped.push({
+        concept: c,
+        images: pick.length,
+        reason: `only ${pick.length} image${pick.length === 1 ? '' : 's'} in its top ${Math.round((1 - q) * 100)}%: too few to compare`,
+      });
     else selected.set(c, pick);
   });
   // Per image, the concepts to trace on it.
@@ -107,14 +129,17 @@ export async function measureConsistency(ctx: ModelContext, runner: ModelRunner,
     opts.onProgress?.(++done, rows.length, 'traces');
   }
   // Dataset mean of the uniformly averaged foundation features.
-  const meanRows = Array.from({ length: Math.min(n, opts.meanImages ?? n) }, (_, i) => Math.floor((i * n) / Math.min(n, opts.meanImages ?? n)));
+  const meanRows = Array.from({ length: Math.min(n, opts.meanImages ?? n) }, (_, i) =>
+    Math.floor((i * n) / Math.min(n, opts.meanImages ?? n)),
+  );
   let mean: Float64Array | undefined;
   const batch = 64;
   for (let s = 0; s < meanRows.length; s += batch) {
     throwIfAborted(opts.signal, 'Consistency');
     const chunk = meanRows.slice(s, s + batch);
     const planes = new Float32Array(chunk.length * raw * plane);
-    for (const [j, row] of chunk.entries()) planes.set(preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess).subarray(0, raw * plane), j * raw * plane);
+    for (const [j, row] of chunk.entries())
+      planes.set(preprocessImage(await opts.dataset.image(r.imageIndex[row]!), ctx.preprocess).subarray(0, raw * plane), j * raw * plane);
     const f = await opts.foundation.features(planes, raw, side, chunk.length);
     const uniform = pullBack(new Float64Array(plane).fill(1), side, side, f.h, f.w);
     mean ??= new Float64Array(f.dim);
@@ -138,8 +163,17 @@ export async function measureConsistency(ctx: ModelContext, runner: ModelRunner,
   const meanScore = avg(scored.map((c) => c.score));
   const randomMean = avg(scored.map((c) => c.random));
   return {
-    foundation: opts.foundation.file, upsampler: 'bilinear', quantile: q, concepts, dropped,
-    mean: meanScore, randomMean, deltaRandom: meanScore - randomMean, minImagesForMean, conceptsInMean: scored.length, meanImages: meanRows.length,
+    foundation: opts.foundation.file,
+    upsampler: 'bilinear',
+    quantile: q,
+    concepts,
+    dropped,
+    mean: meanScore,
+    randomMean,
+    deltaRandom: meanScore - randomMean,
+    minImagesForMean,
+    conceptsInMean: scored.length,
+    meanImages: meanRows.length,
     seconds: (Date.now() - t0) / 1000,
   };
 }

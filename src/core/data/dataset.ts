@@ -3,7 +3,11 @@
 import { isFactError, throwIfAborted } from '../errors';
 import type { RawImage } from './rawImage';
 
-export interface DatasetItem { index: number; id: string; label: number }
+export interface DatasetItem {
+  index: number;
+  id: string;
+  label: number;
+}
 
 export interface Dataset {
   /** What it is, for messages: a folder path or an IDX file. */
@@ -16,9 +20,15 @@ export interface Dataset {
   image(index: number): Promise<RawImage>;
 }
 
-export interface SkippedItem { id: string; reason: string }
+export interface SkippedItem {
+  id: string;
+  reason: string;
+}
 
-export interface DatasetRunReport { processed: number; skipped: SkippedItem[] }
+export interface DatasetRunReport {
+  processed: number;
+  skipped: SkippedItem[];
+}
 
 /** Calls `fn` for each decodable image, in order; undecodable images are collected, other errors stop the run. */
 export async function forEachImage(

@@ -4,7 +4,11 @@ import { FactError } from '../errors';
 import { readFileOrThrow } from '../util/files';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
-export interface IdxTensor { dims: number[]; data: IdxData; type: 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64' }
+export interface IdxTensor {
+  dims: number[];
+  data: IdxData;
+  type: 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
+}
 
 const TYPES: Record<number, { type: IdxTensor['type']; size: number }> = {
   0x08: { type: 'uint8', size: 1 },
@@ -43,7 +47,8 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxTensor {
   const dims = Array.from({ length: rank }, (_, k) => view.getUint32(4 + 4 * k, false));
   const count = dims.reduce((a, d) => a * d, 1);
   const expected = headerLength + count * size;
-  if (buf.length < expected) throw bad(`its data is truncated: ${buf.length - headerLength} of ${count * size} bytes for dims [${dims.join(', ')}]`);
+  if (buf.length < expected)
+    throw bad(`its data is truncated: ${buf.length - headerLength} of ${count * size} bytes for dims [${dims.join(', ')}]`);
   return { dims, type, data: decodeBigEndian(buf.subarray(headerLength, expected), type, count) };
 }
 
@@ -52,9 +57,13 @@ function decodeBigEndian(raw: Uint8Array, type: IdxTensor['type'], count: number
   if (type === 'int8') return new Int8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   switch (type) {
-    case 'int16': return Int16Array.from({ length: count }, (_, i) => view.getInt16(2 * i, false));
-    case 'int32': return Int32Array.from({ length: count }, (_, i) => view.getInt32(4 * i, false));
-    case 'float32': return Float32Array.from({ length: count }, (_, i) => view.getFloat32(4 * i, false));
-    default: return Float64Array.from({ length: count }, (_, i) => view.getFloat64(8 * i, false));
+    case 'int16':
+      return Int16Array.from({ length: count }, (_, i) => view.getInt16(2 * i, false));
+    case 'int32':
+      return Int32Array.from({ length: count }, (_, i) => view.getInt32(4 * i, false));
+    case 'float32':
+      return Float32Array.from({ length: count }, (_, i) => view.getFloat32(4 * i, false));
+    default:
+      return Float64Array.from({ length: count }, (_, i) => view.getFloat64(8 * i, false));
   }
 }

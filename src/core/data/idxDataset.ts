@@ -8,10 +8,14 @@ export async function openIdxDataset(imagesFile: string, labelsFile: string, cla
   const images = await readIdxFile(imagesFile);
   const labels = await readIdxFile(labelsFile);
   if (images.type !== 'uint8' || images.dims.length !== 3) {
-    throw new FactError('bad-idx', `'${imagesFile}' holds ${images.type} data of rank ${images.dims.length}; images must be uint8 N×H×W.`, { file: imagesFile });
+    throw new FactError('bad-idx', `'${imagesFile}' holds ${images.type} data of rank ${images.dims.length}; images must be uint8 N×H×W.`, {
+      file: imagesFile,
+    });
   }
   if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) {
-    throw new FactError('bad-idx', `'${labelsFile}' has ${labels.dims[0]} labels for ${images.dims[0]} images in '${imagesFile}'.`, { file: labelsFile });
+    throw new FactError('bad-idx', `'${labelsFile}' has ${labels.dims[0]} labels for ${images.dims[0]} images in '${imagesFile}'.`, {
+      file: labelsFile,
+    });
   }
   const [n, h, w] = images.dims as [number, number, number];
   const data = images.data as Uint8Array;

@@ -19,6 +19,8 @@ export async function decodeImage(bytes: Uint8Array, colorSpace: 'grayscale' | '
     if (info.channels !== want) throw new Error(`decoded to ${info.channels} channels instead of ${want}`);
     return { width: info.width, height: info.height, channels: want, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (e) {
-    throw new FactError('bad-image', `Cannot decode the image '${source}': ${(e as Error).message.replace(/\s+/g, ' ').trim()}.`, { file: source });
+    throw new FactError('bad-image', `Cannot decode the image '${source}': ${(e as Error).message.replace(/\s+/g, ' ').trim()}.`, {
+      file: source,
+    });
   }
 }

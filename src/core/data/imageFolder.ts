@@ -20,16 +20,24 @@ export async function openImageFolder(root: string, colorSpace: 'grayscale' | 'r
   } catch {
     throw new FactError('file-missing', `The dataset folder '${root}' does not exist or cannot be read.`, { file: root });
   }
-  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const classes = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   if (classes.length === 0) {
-    throw new FactError('bad-dataset', `'${root}' has no class subfolders; an image-folder dataset has one subfolder per class with PNG/JPEG files inside.`, { file: root });
+    throw new FactError(
+      'bad-dataset',
+      `'${root}' has no class subfolders; an image-folder dataset has one subfolder per class with PNG/JPEG files inside.`,
+      { file: root },
+    );
   }
   const files: { file: string; label: number }[] = [];
   for (const [label, cls] of classes.entries()) {
     const names = (await fs.readdir(path.join(root, cls))).filter(isImageFile).sort();
     for (const n of names) files.push({ file: path.join(root, cls, n), label });
   }
-  if (files.length === 0) throw new FactError('bad-dataset', `'${root}' has class folders but no PNG or JPEG files in them.`, { file: root });
+  if (files.length === 0)
+    throw new FactError('bad-dataset', `'${root}' has class folders but no PNG or JPEG files in them.`, { file: root });
   return {
     source: root,
     kind: 'folder',

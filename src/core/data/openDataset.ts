@@ -9,9 +9,7 @@ import { openIdxDataset } from './idxDataset';
 import { openImageFolder } from './imageFolder';
 
 export type DatasetSpec =
-  | { kind: 'folder'; path: string }
-  | { kind: 'idx'; images: string; labels: string }
-  | { kind: 'split'; split: string };
+  { kind: 'folder'; path: string } | { kind: 'idx'; images: string; labels: string } | { kind: 'split'; split: string };
 
 /** The spec with absolute paths, as it is recorded (an evaluation summary is read again from other folders). */
 export function absoluteDataset(spec: DatasetSpec): DatasetSpec {
@@ -27,10 +25,18 @@ export async function openDataset(ctx: ModelContext, spec: DatasetSpec): Promise
   const entry = ctx.card?.data?.[spec.split];
   if (!entry) {
     const have = Object.keys(ctx.card?.data ?? {});
-    throw new FactError('bad-dataset', `The model '${ctx.file}' ships no '${spec.split}' data${have.length ? ` (it has: ${have.join(', ')})` : ''}; give a dataset folder instead.`, { file: ctx.file });
+    throw new FactError(
+      'bad-dataset',
+      `The model '${ctx.file}' ships no '${spec.split}' data${have.length ? ` (it has: ${have.join(', ')})` : ''}; give a dataset folder instead.`,
+      { file: ctx.file },
+    );
   }
   // The card is a file we did not write: its data files must lie inside the model's folder.
   const dir = path.dirname(ctx.file);
   const by = (field: string) => ({ file: cardPathFor(ctx.file), field: `data.${spec.split}.${field}`, code: 'bad-card' as const });
-  return openIdxDataset(containedPath(dir, entry.images, by('images'), true), containedPath(dir, entry.labels, by('labels'), true), classes);
+  return openIdxDataset(
+    containedPath(dir, entry.images, by('images'), true),
+    containedPath(dir, entry.labels, by('labels'), true),
+    classes,
+  );
 }

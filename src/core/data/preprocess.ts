@@ -43,10 +43,16 @@ export function preprocessConfigFor(input: ImageInput, card: ModelCard | undefin
   const p = card?.preprocessing ?? {};
   const side = input.height ?? p.centerCrop ?? null;
   if (side === null) {
-    throw new FactError('bad-card', `'${file}' takes images of any size and has no card.json saying which size to use; add "preprocessing": {"resize": …, "centerCrop": …} to its card.`, { file });
+    throw new FactError(
+      'bad-card',
+      `'${file}' takes images of any size and has no card.json saying which size to use; add "preprocessing": {"resize": …, "centerCrop": …} to its card.`,
+      { file },
+    );
   }
   if (input.height !== null && input.width !== null && input.height !== input.width) {
-    throw new FactError('unsupported-model', `'${file}' takes ${input.height}×${input.width} images; only square inputs are supported.`, { file });
+    throw new FactError('unsupported-model', `'${file}' takes ${input.height}×${input.width} images; only square inputs are supported.`, {
+      file,
+    });
   }
   return {
     colorSpace: p.colorSpace ?? input.colorSpace,
@@ -60,9 +66,17 @@ export function preprocessConfigFor(input: ImageInput, card: ModelCard | undefin
 export function checkInputFits(input: ImageInput, cfg: PreprocessConfig, file = 'model'): void {
   const channels = (cfg.colorSpace === 'grayscale' ? 1 : 3) * (cfg.addInverse ? 2 : 1);
   if (channels !== input.channels) {
-    throw new FactError('bad-input', `Preprocessing makes ${channels}-channel images but '${file}' input '${input.name}' takes ${input.channels} channels.`, { file });
+    throw new FactError(
+      'bad-input',
+      `Preprocessing makes ${channels}-channel images but '${file}' input '${input.name}' takes ${input.channels} channels.`,
+      { file },
+    );
   }
   if (input.height !== null && input.height !== cfg.centerCrop) {
-    throw new FactError('bad-input', `Preprocessing makes ${cfg.centerCrop}×${cfg.centerCrop} images but '${file}' input '${input.name}' takes ${input.height}×${input.width}.`, { file });
+    throw new FactError(
+      'bad-input',
+      `Preprocessing makes ${cfg.centerCrop}×${cfg.centerCrop} images but '${file}' input '${input.name}' takes ${input.height}×${input.width}.`,
+      { file },
+    );
   }
 }

@@ -2,7 +2,12 @@
 // triangle filter whose support widens by the scale factor when shrinking, so downscaled images do not alias.
 import type { RawImage } from './rawImage';
 
-interface Taps { start: Int32Array; count: Int32Array; weights: Float64Array; maxTaps: number }
+interface Taps {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float64Array;
+  maxTaps: number;
+}
 
 function taps(inSize: number, outSize: number): Taps {
   const scale = inSize / outSize;
@@ -30,7 +35,11 @@ function taps(inSize: number, outSize: number): Taps {
 }
 
 /** Resamples to width×height; values stay floats (0–255) to avoid rounding twice. */
-export function resizeBilinear(img: { width: number; height: number; channels: number; data: ArrayLike<number> }, width: number, height: number): { width: number; height: number; channels: number; data: Float32Array } {
+export function resizeBilinear(
+  img: { width: number; height: number; channels: number; data: ArrayLike<number> },
+  width: number,
+  height: number,
+): { width: number; height: number; channels: number; data: Float32Array } {
   const { channels: c } = img;
   const tx = taps(img.width, width);
   const ty = taps(img.height, height);

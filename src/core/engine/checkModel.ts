@@ -35,15 +35,27 @@ export async function checkModel(ctx: ModelContext, inputs: Float32Array[], opti
     let worstAbs = 0;
     let worstRel = 0;
     for (let c = 0; c < classes; c++) {
-      for (const e of await explainer.explain(all, batch.length, batch.map(() => c))) {
+      for (const e of await explainer.explain(
+        all,
+        batch.length,
+        batch.map(() => c),
+      )) {
         worstAbs = Math.max(worstAbs, e.completenessError);
         worstRel = Math.max(worstRel, e.completenessError / Math.max(1, Math.abs(e.logit)));
       }
     }
     return {
-      file: ctx.file, dynamicLinear: true, explainedInput: report.explainedInput.tensor, explainedInputInGraph: report.explainedInput.inGraph,
-      pathLength: report.pathLength, frozenFactors: report.frozenFactors, biasNodes: report.biasNodes,
-      imagesTested: batch.length, classesTested: classes, worstCompletenessAbs: worstAbs, worstCompletenessRel: worstRel,
+      file: ctx.file,
+      dynamicLinear: true,
+      explainedInput: report.explainedInput.tensor,
+      explainedInputInGraph: report.explainedInput.inGraph,
+      pathLength: report.pathLength,
+      frozenFactors: report.frozenFactors,
+      biasNodes: report.biasNodes,
+      imagesTested: batch.length,
+      classesTested: classes,
+      worstCompletenessAbs: worstAbs,
+      worstCompletenessRel: worstRel,
     };
   } catch (e) {
     if (isFactError(e) && e.code === 'unsupported-model') return { file: ctx.file, dynamicLinear: false, reason: e.message };

@@ -3,7 +3,10 @@
 import { GraphBuilder, attr } from '../onnx/graphBuilder';
 
 export class Emitter {
-  constructor(readonly b: GraphBuilder, readonly opset: number) {}
+  constructor(
+    readonly b: GraphBuilder,
+    readonly opset: number,
+  ) {}
 
   i64(values: number[], hint = 'i64'): string {
     return this.b.constant(hint, 'int64', [values.length], values);
@@ -47,7 +50,20 @@ export class Emitter {
   }
 
   zerosLike(like: string, rest: number[]): string {
-    return this.b.op('ConstantOfShape', [this.batchShape(like, rest)], { value: attr.tensor({ name: '', dims: [1], dataType: 1, rawData: new Uint8Array(4), floatData: [], int32Data: [], int64Data: [], doubleData: [], dataLocation: 0, externalData: [] }) });
+    return this.b.op('ConstantOfShape', [this.batchShape(like, rest)], {
+      value: attr.tensor({
+        name: '',
+        dims: [1],
+        dataType: 1,
+        rawData: new Uint8Array(4),
+        floatData: [],
+        int32Data: [],
+        int64Data: [],
+        doubleData: [],
+        dataLocation: 0,
+        externalData: [],
+      }),
+    });
   }
 
   slice(x: string, starts: number[], ends: number[], axes: number[]): string {

@@ -26,7 +26,13 @@ export interface ImageExplanation {
   arrays: { dims: number[]; weights: Float32Array; contributions: Float32Array };
 }
 
-export async function explainImage(ctx: ModelContext, explainer: Explainer, raw: RawImage, classIndex?: number, topK = 5): Promise<ImageExplanation> {
+export async function explainImage(
+  ctx: ModelContext,
+  explainer: Explainer,
+  raw: RawImage,
+  classIndex?: number,
+  topK = 5,
+): Promise<ImageExplanation> {
   checkInputFits(ctx.imageInput, ctx.preprocess, ctx.file);
   const x = preprocessImage(raw, ctx.preprocess);
   const [e] = await explainer.explain(x, 1, [classIndex]);

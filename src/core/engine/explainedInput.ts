@@ -17,7 +17,10 @@ export function findExplainedInput(ctx: ModelContext, constant: (t: string) => C
   const named = ctx.card?.explainInput as string | undefined;
   const input = ctx.imageInput;
   if (named && named !== input.name) {
-    if (!ctx.index.producer.has(named)) throw new FactError('bad-card', `The card of '${ctx.file}' names explainInput '${named}', which the model does not produce.`, { file: ctx.file });
+    if (!ctx.index.producer.has(named))
+      throw new FactError('bad-card', `The card of '${ctx.file}' names explainInput '${named}', which the model does not produce.`, {
+        file: ctx.file,
+      });
     return { tensor: named, inGraph: true, channels: input.channels * 2 };
   }
   if (input.encoding === 'encoded' || named === input.name) return { tensor: input.name, inGraph: false, channels: input.channels };
@@ -31,7 +34,9 @@ export function findExplainedInput(ctx: ModelContext, constant: (t: string) => C
       if (one && one.data.length === 1 && one.data[0] === 1) return { tensor: n.output[0]!, inGraph: true, channels: input.channels * 2 };
     }
   }
-  throw new FactError('unsupported-model',
+  throw new FactError(
+    'unsupported-model',
     `'${ctx.file}' takes raw ${input.channels}-channel images and no [x, 1 − x] encoding was found in its graph. B-cos explanations are taken with respect to the encoded input: export the model with the encoding, or name the encoded tensor as "explainInput" in its card.json.`,
-    { file: ctx.file });
+    { file: ctx.file },
+  );
 }

@@ -18,7 +18,10 @@ import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationG
 import { describeNode, linearize, type Linearization } from './linearize';
 import { linearPath } from './transpose';
 
-export interface Tensor { data: Float32Array; dims: number[] }
+export interface Tensor {
+  data: Float32Array;
+  dims: number[];
+}
 
 export interface Explanation {
   logits: Float32Array;
@@ -98,7 +101,12 @@ export class Explainer {
           if (cached) return { graph: cached.meta, opened: openedOnCpu(cached.session, cache.note), pinned: cached.bytes };
         }
         const graph = buildExplanationGraph(this.gc, spec);
-        const meta: CachedGraphMeta = { outputs: graph.model.graph!.output.map((o) => o.name), frozen: graph.frozen, pathLength: graph.pathLength, biasNodes: graph.biasNodes };
+        const meta: CachedGraphMeta = {
+          outputs: graph.model.graph!.output.map((o) => o.name),
+          frozen: graph.frozen,
+          pathLength: graph.pathLength,
+          biasNodes: graph.biasNodes,
+        };
         if (cache && entry) {
           const session = await cache.store.createAndStore(entry, encodeModel(graph.model), cpuOptions(this.options), meta);
           return { graph: meta, opened: openedOnCpu(session, cache.note) };
@@ -112,12 +120,24 @@ export class Explainer {
   }
 
   private fullSpec(layers: string[] = []): ExplanationGraphSpec {
-    return { from: this.explained.tensor, to: this.ctx.logitsOutput, fromIsInput: false, gradientsAt: layers, forwardOutputs: this.explained.inGraph ? [this.explained.tensor, ...layers] : layers };
+    return {
+      from: this.explained.tensor,
+      to: this.ctx.logitsOutput,
+      fromIsInput: false,
+      gradientsAt: layers,
+      forwardOutputs: this.explained.inGraph ? [this.explained.tensor, ...layers] : layers,
+    };
   }
 
   async report(): Promise<EngineReport> {
     const { graph } = await this.graph(this.fullSpec());
-    return { explainedInput: this.explained, output: this.ctx.logitsOutput, pathLength: graph.pathLength, frozenFactors: graph.frozen.length, biasNodes: graph.biasNodes };
+    return {
+      explainedInput: this.explained,
+      output: this.ctx.logitsOutput,
+      pathLength: graph.pathLength,
+      frozenFactors: graph.frozen.length,
+      biasNodes: graph.biasNodes,
+    };
   }
 
   private imageDims(n: number): number[] {
@@ -129,7 +149,11 @@ export class Explainer {
   private checkBatch(batch: Float32Array, n: number): number[] {
     const dims = this.imageDims(n);
     if (batch.length !== product(dims)) {
-      throw new FactError('bad-input', `The image batch has ${batch.length} values; '${this.ctx.file}' takes ${dims.join('×')} = ${product(dims)} (an image of the wrong size or channel count?).`, { file: this.ctx.file });
+      throw new FactError(
+        'bad-input',
+        `The image batch has ${batch.length} values; '${this.ctx.file}' takes ${dims.join('×')} = ${product(dims)} (an image of the wrong size or channel count?).`,
+        { file: this.ctx.file },
+      );
     }
     return dims;
   }
@@ -142,7 +166,10 @@ export class Explainer {
     const k = this.numClasses();
     const cot = new Float32Array(classes.length * k);
     classes.forEach((c, i) => {
-      if (!Number.isInteger(c) || c < 0 || c >= k) throw new FactError('bad-input', `Class index ${c} is out of range: '${this.ctx.file}' has ${k} classes (0–${k - 1}).`, { file: this.ctx.file });
+      if (!Number.isInteger(c) || c < 0 || c >= k)
+        throw new FactError('bad-input', `Class index ${c} is out of range: '${this.ctx.file}' has ${k} classes (0–${k - 1}).`, {
+          file: this.ctx.file,
+        });
       cot[i * k + c] = 1;
     });
     return cot;
@@ -173,7 +200,12 @@ export class Explainer {
     const m = cot.dims[0]!;
     const copies = new Float32Array(m * image.data.length);
     for (let r = 0; r < m; r++) copies.set(image.data, r * image.data.length);
-    const out = await runInFixedBatches(fixed, { ...feeds, [batchFeed]: { data: copies, dims: [m, ...image.dims.slice(1)] } }, [batchFeed, COTANGENT], runOnce);
+    const out = await runInFixedBatches(
+      fixed,
+      { ...feeds, [batchFeed]: { data: copies, dims: [m, ...image.dims.slice(1)] } },
+      [batchFeed, COTANGENT],
+      runOnce,
+    );
     for (const [name, t] of Object.entries(out)) {
       if (name === BIAS || name.startsWith(gradientName(''))) continue;
       const per = product(t.dims.slice(1));
@@ -191,7 +223,10 @@ export class Explainer {
     // The usual case (the predicted class) needs a single run: the graph picks the argmax itself.
     const predicted = allGiven ? (classes as number[]) : noneGiven ? undefined : await this.predicted(batch, n, classes);
     const out = predicted
-      ? await this.run(this.fullSpec(), { [this.ctx.imageInput.name]: { data: batch, dims }, [COTANGENT]: { data: this.oneHot(predicted), dims: [n, k] } })
+      ? await this.run(this.fullSpec(), {
+          [this.ctx.imageInput.name]: { data: batch, dims },
+          [COTANGENT]: { data: this.oneHot(predicted), dims: [n, k] },
+        })
       : await this.run({ ...this.fullSpec(), predictedClass: true }, { [this.ctx.imageInput.name]: { data: batch, dims } });
     const chosen = predicted ?? argmaxRows(out[this.ctx.logitsOutput]!.data, n, k);
     const x = this.explained.inGraph ? out[this.explained.tensor]!.data : batch;
@@ -213,13 +248,26 @@ export class Explainer {
       }
       const logit = logits[i * k + cls]!;
       const bias = out[BIAS]!.data[i]!;
-      return { logits: logits.slice(i * k, (i + 1) * k), classIndex: cls, logit, weights, input, contributionMap: map, contributionSum: sum, bias, completenessError: Math.abs(sum + bias - logit) };
+      return {
+        logits: logits.slice(i * k, (i + 1) * k),
+        classIndex: cls,
+        logit,
+        weights,
+        input,
+        contributionMap: map,
+        contributionSum: sum,
+        bias,
+        completenessError: Math.abs(sum + bias - logit),
+      };
     });
   }
 
   /** Mixed requests (some classes given, some predicted): predict first, then explain what was asked. */
   private async predicted(batch: Float32Array, n: number, classes?: (number | undefined)[]): Promise<number[]> {
-    const out = await this.run({ ...this.fullSpec(), predictedClass: true }, { [this.ctx.imageInput.name]: { data: batch, dims: this.imageDims(n) } });
+    const out = await this.run(
+      { ...this.fullSpec(), predictedClass: true },
+      { [this.ctx.imageInput.name]: { data: batch, dims: this.imageDims(n) } },
+    );
     const best = argmaxRows(out[this.ctx.logitsOutput]!.data, n, this.numClasses());
     return best.map((b, i) => classes?.[i] ?? b);
   }
@@ -228,26 +276,40 @@ export class Explainer {
    * The explanation-mode gradient at the input of any linear combinations of the logits of ONE image: M cotangent
    * rows of length K (one-hot rows give W(x) per class; e_a − e_b explains "why a rather than b").
    */
-  async inputGradient(image: Float32Array, cotangents: Float32Array, m: number): Promise<{ logits: Tensor; input: Tensor; gradient: Tensor; bias: Float32Array }> {
+  async inputGradient(
+    image: Float32Array,
+    cotangents: Float32Array,
+    m: number,
+  ): Promise<{ logits: Tensor; input: Tensor; gradient: Tensor; bias: Float32Array }> {
     const dims = this.checkBatch(image, 1);
     const k = this.numClasses();
     if (cotangents.length !== m * k) throw new FactError('bad-input', `Expected ${m} cotangent rows of ${k} logits.`);
-    const out = await this.run(this.fullSpec(), { [this.ctx.imageInput.name]: { data: image, dims }, [COTANGENT]: { data: cotangents, dims: [m, k] } });
+    const out = await this.run(this.fullSpec(), {
+      [this.ctx.imageInput.name]: { data: image, dims },
+      [COTANGENT]: { data: cotangents, dims: [m, k] },
+    });
     const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: image, dims };
     return { logits: out[this.ctx.logitsOutput]!, input, gradient: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
   }
 
   /** The gradient of each image's class logit with respect to the features at the given layer tensors. */
-  async layerGradients(batch: Float32Array, n: number, classes: number[] | 'predicted', layers: string[]): Promise<{ logits: Tensor; features: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
+  async layerGradients(
+    batch: Float32Array,
+    n: number,
+    classes: number[] | 'predicted',
+    layers: string[],
+  ): Promise<{ logits: Tensor; features: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
     const dims = this.checkBatch(batch, n);
     const image = { [this.ctx.imageInput.name]: { data: batch, dims } };
     // With one layer the transposed pass can stop there instead of running on to the input.
-    const spec: ExplanationGraphSpec = layers.length === 1
-      ? { from: layers[0]!, to: this.ctx.logitsOutput, fromIsInput: false, gradientsAt: [], forwardOutputs: layers }
-      : this.fullSpec(layers);
-    const out = classes === 'predicted'
-      ? await this.run({ ...spec, predictedClass: true }, image)
-      : await this.run(spec, { ...image, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
+    const spec: ExplanationGraphSpec =
+      layers.length === 1
+        ? { from: layers[0]!, to: this.ctx.logitsOutput, fromIsInput: false, gradientsAt: [], forwardOutputs: layers }
+        : this.fullSpec(layers);
+    const out =
+      classes === 'predicted'
+        ? await this.run({ ...spec, predictedClass: true }, image)
+        : await this.run(spec, { ...image, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
     const features: Record<string, Tensor> = {};
     const gradients: Record<string, Tensor> = {};
     for (const l of layers) {
@@ -283,38 +345,75 @@ export class Explainer {
    * Input-level traces: M cotangents at layer `layer` for ONE image, each back-propagated to the explained input
    * in explanation mode (the frozen factors are those of this image). Returns the features at the layer too.
    */
-  async traceFromLayer(image: Float32Array, layer: string, cotangents: Float32Array, m: number): Promise<{ features: Tensor; input: Tensor; traces: Tensor; bias: Float32Array }> {
+  async traceFromLayer(
+    image: Float32Array,
+    layer: string,
+    cotangents: Float32Array,
+    m: number,
+  ): Promise<{ features: Tensor; input: Tensor; traces: Tensor; bias: Float32Array }> {
     const dims = this.checkBatch(image, 1);
     const layerDims = this.gc.shape(layer);
-    const spec: ExplanationGraphSpec = { from: this.explained.tensor, to: layer, fromIsInput: false, gradientsAt: [], forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [] };
-    if (cotangents.length !== m * product(layerDims.slice(1))) throw new FactError('bad-input', `Expected ${m} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
-    const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: image, dims }, [COTANGENT]: { data: cotangents, dims: [m, ...layerDims.slice(1)] } });
+    const spec: ExplanationGraphSpec = {
+      from: this.explained.tensor,
+      to: layer,
+      fromIsInput: false,
+      gradientsAt: [],
+      forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [],
+    };
+    if (cotangents.length !== m * product(layerDims.slice(1)))
+      throw new FactError('bad-input', `Expected ${m} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
+    const out = await this.run(spec, {
+      [this.ctx.imageInput.name]: { data: image, dims },
+      [COTANGENT]: { data: cotangents, dims: [m, ...layerDims.slice(1)] },
+    });
     const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: image, dims };
     return { features: out[layer]!, input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
   }
 
   /** Like traceFromLayer, for n images with one cotangent each (the same image may repeat): the input-level trace
    *  of cotangent i on image i. Batches many (image, cotangent) pairs into one run. */
-  async traceEachFromLayer(images: Float32Array, n: number, layer: string, cotangents: Float32Array): Promise<{ input: Tensor; traces: Tensor; bias: Float32Array }> {
+  async traceEachFromLayer(
+    images: Float32Array,
+    n: number,
+    layer: string,
+    cotangents: Float32Array,
+  ): Promise<{ input: Tensor; traces: Tensor; bias: Float32Array }> {
     const dims = this.checkBatch(images, n);
     const layerDims = this.gc.shape(layer);
-    const spec: ExplanationGraphSpec = { from: this.explained.tensor, to: layer, fromIsInput: false, gradientsAt: [], forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [] };
-    if (cotangents.length !== n * product(layerDims.slice(1))) throw new FactError('bad-input', `Expected ${n} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
-    const out = await this.run(spec, { [this.ctx.imageInput.name]: { data: images, dims }, [COTANGENT]: { data: cotangents, dims: [n, ...layerDims.slice(1)] } });
+    const spec: ExplanationGraphSpec = {
+      from: this.explained.tensor,
+      to: layer,
+      fromIsInput: false,
+      gradientsAt: [],
+      forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [],
+    };
+    if (cotangents.length !== n * product(layerDims.slice(1)))
+      throw new FactError('bad-input', `Expected ${n} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
+    const out = await this.run(spec, {
+      [this.ctx.imageInput.name]: { data: images, dims },
+      [COTANGENT]: { data: cotangents, dims: [n, ...layerDims.slice(1)] },
+    });
     const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: images, dims };
     return { input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
   }
 
   /** Runs the part of the model after `layer` on supplied features (e.g. an SAE reconstruction), with the
    *  gradient of each row's class logit at the layer. */
-  async runHead(layer: string, features: Float32Array, n: number, classes: number[] | 'predicted'): Promise<{ logits: Tensor; gradient: Tensor; bias: Float32Array; classes: number[] }> {
+  async runHead(
+    layer: string,
+    features: Float32Array,
+    n: number,
+    classes: number[] | 'predicted',
+  ): Promise<{ logits: Tensor; gradient: Tensor; bias: Float32Array; classes: number[] }> {
     const spec: ExplanationGraphSpec = { from: layer, to: this.ctx.logitsOutput, fromIsInput: true, gradientsAt: [], forwardOutputs: [] };
     const dims = [n, ...this.gc.shape(layer).slice(1)];
-    if (features.length !== product(dims)) throw new FactError('bad-input', `Expected ${n} feature maps of shape ${dims.slice(1).join('×')} for '${layer}'.`);
+    if (features.length !== product(dims))
+      throw new FactError('bad-input', `Expected ${n} feature maps of shape ${dims.slice(1).join('×')} for '${layer}'.`);
     const feats = { [layer]: { data: features, dims } };
-    const out = classes === 'predicted'
-      ? await this.run({ ...spec, predictedClass: true }, feats)
-      : await this.run(spec, { ...feats, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
+    const out =
+      classes === 'predicted'
+        ? await this.run({ ...spec, predictedClass: true }, feats)
+        : await this.run(spec, { ...feats, [COTANGENT]: { data: this.oneHot(classes), dims: [n, this.numClasses()] } });
     const logits = out[this.ctx.logitsOutput]!;
     const chosen = classes === 'predicted' ? argmaxRows(logits.data, n, this.numClasses()) : classes;
     return { logits, gradient: out[gradientName(layer)]!, bias: out[BIAS]!.data, classes: chosen };
@@ -346,7 +445,11 @@ function checkOutputIsLinear(ctx: ModelContext, lin: Linearization, from: string
   if (k === 'linear' || k === 'affine') return;
   if (k === 'dynamic') {
     const why = lin.dynamicBecause.get(out) ?? 'a non-linear operation';
-    throw new FactError('unsupported-model', `'${ctx.file}' is not dynamic-linear: its output '${out}' is not a linear function of the input '${from}' because ${why}.`, { file: ctx.file });
+    throw new FactError(
+      'unsupported-model',
+      `'${ctx.file}' is not dynamic-linear: its output '${out}' is not a linear function of the input '${from}' because ${why}.`,
+      { file: ctx.file },
+    );
   }
   throw new FactError('unsupported-model', `'${ctx.file}' output '${out}' does not depend on the input '${from}'.`, { file: ctx.file });
 }
@@ -361,7 +464,11 @@ function checkFoldedParameters(ctx: ModelContext, path: OnnxNode[], lin: Lineari
     for (const t of n.input.slice(1)) {
       const p = t ? ctx.batchDependent.get(t) : undefined;
       if (!p || lin.kind.get(t) === 'linear' || lin.kind.get(t) === 'affine') continue;
-      throw new FactError('unsupported-model', `${describeNode(n)} in '${ctx.file}' takes '${t}', which ${describeNode(p)} computes from the batch size: it cannot be folded to a constant, so the node cannot be transposed. Compute it from the image's shape without the batch axis (or export with a fixed batch).`, { file: ctx.file, node: n.name, op: n.opType });
+      throw new FactError(
+        'unsupported-model',
+        `${describeNode(n)} in '${ctx.file}' takes '${t}', which ${describeNode(p)} computes from the batch size: it cannot be folded to a constant, so the node cannot be transposed. Compute it from the image's shape without the batch axis (or export with a fixed batch).`,
+        { file: ctx.file, node: n.name, op: n.opType },
+      );
     }
   }
 }
@@ -383,7 +490,11 @@ function graphKey(ctx: ModelContext, kind: string, spec?: ExplanationGraphSpec):
 }
 
 /** The probed shapes from the cache, or probed now (and cached). */
-async function cachedShapes(ctx: ModelContext, options: SessionOptions, probe: () => Promise<Map<string, number[]>>): Promise<Map<string, number[]>> {
+async function cachedShapes(
+  ctx: ModelContext,
+  options: SessionOptions,
+  probe: () => Promise<Map<string, number[]>>,
+): Promise<Map<string, number[]>> {
   const cache = await graphCacheFor(options);
   if (!cache) return probe();
   const key = graphKey(ctx, 'shapes');

@@ -86,7 +86,10 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
   if (spec.fromIsInput) {
     const usesRawInput = [...needed].some((n) => n.input.some((i) => gc.index.realInputs.includes(i)));
     if (usesRawInput) {
-      throw new FactError('unsupported-model', `The part of the model after '${spec.from}' also reads the image input directly, so it cannot run on supplied features.`);
+      throw new FactError(
+        'unsupported-model',
+        `The part of the model after '${spec.from}' also reads the image input directly, so it cannot run on supplied features.`,
+      );
     }
   }
 
@@ -96,7 +99,8 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
   b.initializers.push(...source.initializer);
   if (spec.predictedClass) {
     const k = gc.shape(spec.to);
-    if (k.length !== 2) throw new FactError('internal', `Predicted-class explanations need 2-D logits; '${spec.to}' has shape [${k.join(', ')}].`);
+    if (k.length !== 2)
+      throw new FactError('internal', `Predicted-class explanations need 2-D logits; '${spec.to}' has shape [${k.join(', ')}].`);
     const argmax = b.op('ArgMax', [spec.to], { axis: { int: 1 }, keepdims: { int: 0 } });
     b.op('OneHot', [argmax, b.constant('depth', 'int64', [], [k[1]!]), e.f32([0, 1], [2], 'onehot_values')], {}, COTANGENT);
   } else {
@@ -107,7 +111,10 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
   const biasNodes = path.filter((n) => gc.lin.biasNodes.includes(n));
   const { gradients, frozen } = transpose(
     { e, lin: gc.lin, shape: gc.shape, constant: gc.constant, extraForward },
-    path, spec.to, COTANGENT, [...wanted, ...biasNodes.map((n) => n.output[0]!)],
+    path,
+    spec.to,
+    COTANGENT,
+    [...wanted, ...biasNodes.map((n) => n.output[0]!)],
   );
 
   for (const t of [spec.to, ...spec.forwardOutputs]) if (!b.outputs.some((o) => o.name === t)) b.output(t);
@@ -120,7 +127,11 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
   emitBias(e, gc, biasNodes, gradients);
   b.output(BIAS);
 
-  const model: OnnxModel = { ...gc.model, opsetImport: gc.model.opsetImport.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: opset } : o)), graph: { ...b.model(opset).graph!, valueInfo: [] } };
+  const model: OnnxModel = {
+    ...gc.model,
+    opsetImport: gc.model.opsetImport.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: opset } : o)),
+    graph: { ...b.model(opset).graph!, valueInfo: [] },
+  };
   return { model, spec, frozen, pathLength: path.length, biasNodes: biasNodes.map((n) => n.name || n.output[0]!) };
 }
 
@@ -151,7 +162,14 @@ function neededNodes(index: GraphIndex, targets: string[], stopAt: string | unde
 function emitBias(e: Emitter, gc: GraphContext, biasNodes: OnnxNode[], gradients: Map<string, string>): void {
   const b = e.b;
   const terms: string[] = [];
-  const perSample = (t: string, rank: number) => (rank > 1 ? e.reduceSum(t, [...Array(rank - 1).keys()].map((k) => k + 1), false) : t);
+  const perSample = (t: string, rank: number) =>
+    rank > 1
+      ? e.reduceSum(
+          t,
+          [...Array(rank - 1).keys()].map((k) => k + 1),
+          false,
+        )
+      : t;
   for (const n of biasNodes) {
     const out = n.output[0]!;
     const g = gradients.get(out);

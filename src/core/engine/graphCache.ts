@@ -20,7 +20,12 @@ export function engineVersion(): string {
   const h = createHash('sha256');
   const own = __filename;
   const files = own.endsWith('.ts')
-    ? [path.dirname(own), path.join(path.dirname(own), '..', 'onnx'), path.join(path.dirname(own), '..', 'model')].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.ts')).sort().map((f) => path.join(d, f)))
+    ? [path.dirname(own), path.join(path.dirname(own), '..', 'onnx'), path.join(path.dirname(own), '..', 'model')].flatMap((d) =>
+        readdirSync(d)
+          .filter((f) => f.endsWith('.ts'))
+          .sort()
+          .map((f) => path.join(d, f)),
+      )
     : [own];
   for (const f of files) h.update(f.endsWith('.ts') ? path.basename(f) : '').update(readFileSync(f));
   return (engineHash = h.digest('hex').slice(0, 16));
@@ -28,7 +33,10 @@ export function engineVersion(): string {
 
 export function cacheKey(parts: unknown[]): string {
   const machine = `${process.arch} ${os.cpus()[0]?.model ?? ''}`;
-  return createHash('sha256').update(JSON.stringify([engineVersion(), onnxruntimeVersion, machine, ...parts])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify([engineVersion(), onnxruntimeVersion, machine, ...parts]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export interface CachedGraphMeta {
@@ -78,7 +86,10 @@ export class GraphCache {
 
   /** A session on the cached optimised graph, with its metadata; undefined (and the entry removed) when missing,
    *  incomplete or unloadable. */
-  async openGraph(key: string, options: ort.InferenceSession.SessionOptions): Promise<{ session: ort.InferenceSession; meta: CachedGraphMeta; bytes: Uint8Array } | undefined> {
+  async openGraph(
+    key: string,
+    options: ort.InferenceSession.SessionOptions,
+  ): Promise<{ session: ort.InferenceSession; meta: CachedGraphMeta; bytes: Uint8Array } | undefined> {
     const file = this.file(key, GRAPH);
     const meta = await this.readJson<CachedGraphMeta>(key);
     if (!meta || !existsSync(file) || !Array.isArray(meta.outputs)) return undefined;
@@ -90,7 +101,11 @@ export class GraphCache {
       // the caller keeps `bytes` alive as long as the session.
       const extra = options.extra as { session?: Record<string, unknown> } | undefined;
       const inPlace = { disable_prepacking: '1', use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' };
-      const session = await ort.InferenceSession.create(bytes, { ...options, graphOptimizationLevel: 'disabled', extra: { ...extra, session: { ...extra?.session, ...inPlace } } });
+      const session = await ort.InferenceSession.create(bytes, {
+        ...options,
+        graphOptimizationLevel: 'disabled',
+        extra: { ...extra, session: { ...extra?.session, ...inPlace } },
+      });
       const have = new Set(session.outputNames);
       if (!meta.outputs.every((o) => have.has(o))) {
         await session.release();
@@ -106,14 +121,23 @@ export class GraphCache {
 
   /** Opens a session on `model` that also writes its optimised form into the cache, then commits the entry. A
    *  failure to write the cache leaves the session usable and the cache without the entry. */
-  async createAndStore(key: string, model: Uint8Array, options: ort.InferenceSession.SessionOptions, meta: CachedGraphMeta): Promise<ort.InferenceSession> {
+  async createAndStore(
+    key: string,
+    model: Uint8Array,
+    options: ort.InferenceSession.SessionOptions,
+    meta: CachedGraphMeta,
+  ): Promise<ort.InferenceSession> {
     const file = this.file(key, GRAPH);
     const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}${GRAPH}`;
     let session: ort.InferenceSession;
     try {
       await fs.mkdir(this.dir, { recursive: true });
       const extra = options.extra as { session?: Record<string, unknown> } | undefined;
-      session = await ort.InferenceSession.create(model, { ...options, optimizedModelFilePath: tmp, extra: { ...extra, session: { ...extra?.session, save_model_format: 'ORT' } } });
+      session = await ort.InferenceSession.create(model, {
+        ...options,
+        optimizedModelFilePath: tmp,
+        extra: { ...extra, session: { ...extra?.session, save_model_format: 'ORT' } },
+      });
     } catch {
       await fs.rm(tmp, { force: true });
       return ort.InferenceSession.create(model, options);

@@ -26,19 +26,80 @@ export interface Linearization {
 
 /** Ops that are non-linear functions of their inputs: their outputs are dynamic factors. */
 const NONLINEAR = new Set([
-  'Abs', 'Sqrt', 'Pow', 'Exp', 'Log', 'Softmax', 'LogSoftmax', 'Sigmoid', 'Tanh', 'Erf', 'Reciprocal', 'Sign',
-  'Sin', 'Cos', 'Softplus', 'Softsign', 'Gelu', 'HardSigmoid', 'HardSwish', 'Mish', 'Elu', 'Selu', 'Celu',
-  'Floor', 'Ceil', 'Round', 'Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Not', 'And', 'Or',
-  'ArgMax', 'ArgMin', 'ReduceL2', 'ReduceL1', 'ReduceSumSquare', 'ReduceLogSumExp', 'ReduceProd', 'LpNormalization',
-  'IsNaN', 'IsInf', 'NonZero', 'CumSum',
+  'Abs',
+  'Sqrt',
+  'Pow',
+  'Exp',
+  'Log',
+  'Softmax',
+  'LogSoftmax',
+  'Sigmoid',
+  'Tanh',
+  'Erf',
+  'Reciprocal',
+  'Sign',
+  'Sin',
+  'Cos',
+  'Softplus',
+  'Softsign',
+  'Gelu',
+  'HardSigmoid',
+  'HardSwish',
+  'Mish',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Equal',
+  'Greater',
+  'GreaterOrEqual',
+  'Less',
+  'LessOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'ArgMax',
+  'ArgMin',
+  'ReduceL2',
+  'ReduceL1',
+  'ReduceSumSquare',
+  'ReduceLogSumExp',
+  'ReduceProd',
+  'LpNormalization',
+  'IsNaN',
+  'IsInf',
+  'NonZero',
+  'CumSum',
 ]);
 /** Ops whose only input-dependence is through a shape: their outputs are constants. */
 const SHAPE_ONLY = new Set(['Shape', 'Size', 'ConstantOfShape', 'EyeLike']);
 /** Unary ops that are linear in their first input when the other inputs are constant. */
 const LINEAR_UNARY = new Set([
-  'Identity', 'Dropout', 'Cast', 'Neg', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Expand',
-  'Slice', 'Pad', 'Gather', 'GlobalAveragePool', 'AveragePool', 'ReduceSum', 'ReduceMean', 'Split', 'Conv',
-  'ConvTranspose', 'BatchNormalization', 'LayerNormalization', 'InstanceNormalization',
+  'Identity',
+  'Dropout',
+  'Cast',
+  'Neg',
+  'Reshape',
+  'Flatten',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Expand',
+  'Slice',
+  'Pad',
+  'Gather',
+  'GlobalAveragePool',
+  'AveragePool',
+  'ReduceSum',
+  'ReduceMean',
+  'Split',
+  'Conv',
+  'ConvTranspose',
+  'BatchNormalization',
+  'LayerNormalization',
+  'InstanceNormalization',
 ]);
 /** Ops that select among their inputs' entries; the selection is frozen, so they act linearly. */
 const SELECTION = new Set(['Relu', 'LeakyRelu', 'MaxPool', 'ReduceMax', 'ReduceMin', 'Max', 'Min', 'Where']);
@@ -54,7 +115,7 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
   const dynamicBecause = new Map<string, string>();
   const problem = new Map<string, string>();
   const biasNodes: OnnxNode[] = [];
-  const kindOf = (t: string): Kind => (t ? kind.get(t) ?? 'const' : 'const');
+  const kindOf = (t: string): Kind => (t ? (kind.get(t) ?? 'const') : 'const');
   const producers = new Map<string, OnnxNode>();
   for (const n of order) for (const o of n.output) if (o) producers.set(o, n);
   const producerOf = (t: string) => producers.get(t);
@@ -72,7 +133,10 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
       }
     };
     if (ins.every((k) => k === 'const')) continue;
-    if (SHAPE_ONLY.has(n.opType)) { out('const'); continue; }
+    if (SHAPE_ONLY.has(n.opType)) {
+      out('const');
+      continue;
+    }
     const firstDynamic = n.input.find((_, i) => ins[i] === 'dynamic');
     const inherit = () => (firstDynamic ? dynamicBecause.get(firstDynamic) : undefined);
     const anyAffine = ins.some((k) => k === 'affine');
@@ -87,7 +151,8 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
       if (vars >= 2) out('dynamic', `${describeNode(n)} multiplies two tensors that both depend linearly on the input`);
       else if (vars === 1) out(result(false));
       else out('dynamic', inherit());
-      if (n.opType === 'Einsum' && vars === 1) problem.set(n.output[0]!, `${describeNode(n)} is on the linear path, and the transposer does not support Einsum`);
+      if (n.opType === 'Einsum' && vars === 1)
+        problem.set(n.output[0]!, `${describeNode(n)} is on the linear path, and the transposer does not support Einsum`);
       continue;
     }
     if (n.opType === 'Div') {
@@ -100,12 +165,19 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
         const c = n.input[2];
         const hasBias = !!c && !(ins[2] === 'const' && isAllZero(constant(c)));
         out(result(false), undefined, hasBias ? `${describeNode(n)} has a bias: contributions would not sum to the logit` : undefined);
-      } else out('dynamic', isVar(ins[1]!) ? `${describeNode(n)} multiplies two tensors that both depend linearly on the input` : inherit());
+      } else
+        out('dynamic', isVar(ins[1]!) ? `${describeNode(n)} multiplies two tensors that both depend linearly on the input` : inherit());
       continue;
     }
     if (ADDITIVE.has(n.opType)) {
-      if (!ins.some(isVar)) { out('dynamic', inherit()); continue; }
-      if (ins.some((k) => k === 'dynamic')) { out('dynamic', `${describeNode(n)} adds an input-dependent non-linear term`); continue; }
+      if (!ins.some(isVar)) {
+        out('dynamic', inherit());
+        continue;
+      }
+      if (ins.some((k) => k === 'dynamic')) {
+        out('dynamic', `${describeNode(n)} adds an input-dependent non-linear term`);
+        continue;
+      }
       const constantsJoin = n.input.some((t, i) => ins[i] === 'const' && t && !isAllZero(constant(t)));
       if (constantsJoin && n.opType !== 'Concat') biasNodes.push(n);
       out(result(constantsJoin), undefined, constantsJoin ? groupNormBias(n, producerOf) : undefined);
@@ -113,25 +185,38 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
     }
     if (SELECTION.has(n.opType)) {
       if (n.opType === 'Where') {
-        if (isVar(ins[1]!) || isVar(ins[2]!)) out(result(n.input.slice(1).some((t, i) => ins[i + 1] === 'const' && !isAllZero(constant(t)))));
+        if (isVar(ins[1]!) || isVar(ins[2]!))
+          out(result(n.input.slice(1).some((t, i) => ins[i + 1] === 'const' && !isAllZero(constant(t)))));
         else out('dynamic', inherit());
         continue;
       }
       if (n.opType === 'Max' || n.opType === 'Min') {
-        if (!ins.some(isVar)) { out('dynamic', inherit()); continue; }
-        if (ins.some((k) => k === 'dynamic')) { out('dynamic', `${describeNode(n)} selects between the input and a non-linear term`); continue; }
+        if (!ins.some(isVar)) {
+          out('dynamic', inherit());
+          continue;
+        }
+        if (ins.some((k) => k === 'dynamic')) {
+          out('dynamic', `${describeNode(n)} selects between the input and a non-linear term`);
+          continue;
+        }
         const consts = n.input.filter((_, i) => ins[i] === 'const');
         out(result(consts.some((t) => !isAllZero(constant(t)))));
         if (n.input.length !== 2) problem.set(n.output[0]!, `${describeNode(n)} has ${n.input.length} inputs; the transposer supports two`);
         continue;
       }
-      if (!isVar(ins[0]!)) { out('dynamic', inherit()); continue; }
+      if (!isVar(ins[0]!)) {
+        out('dynamic', inherit());
+        continue;
+      }
       out(result(false));
       for (const o of n.output.slice(1)) if (o) kind.set(o, 'const'); // MaxPool indices
       continue;
     }
     if (LINEAR_UNARY.has(n.opType)) {
-      if (!isVar(ins[0]!)) { out('dynamic', inherit()); continue; }
+      if (!isVar(ins[0]!)) {
+        out('dynamic', inherit());
+        continue;
+      }
       if (ins.slice(1).some(isVar)) {
         out('dynamic', `${describeNode(n)} takes an input-dependent ${n.opType === 'Conv' ? 'weight' : 'parameter'}`);
         continue;
@@ -143,7 +228,10 @@ export function linearize(order: OnnxNode[], from: string, constant: (name: stri
       for (const o of n.output.slice(1)) if (o && n.opType !== 'Split') kind.set(o, 'dynamic'); // LayerNorm mean/inv-std
       continue;
     }
-    if (!ins.some(isVar)) { out('dynamic', inherit()); continue; }
+    if (!ins.some(isVar)) {
+      out('dynamic', inherit());
+      continue;
+    }
     // Anything else on the linear path: it may well be linear, but we cannot transpose it.
     out('linear', undefined, `${describeNode(n)} is on the linear path, and the transposer does not support ${n.opType}`);
   }

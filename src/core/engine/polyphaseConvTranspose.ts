@@ -23,12 +23,24 @@ export interface StridedConv {
 }
 
 /** One axis of one phase: the forward taps it uses, in the order the sub-kernel holds them, and its Conv geometry. */
-interface AxisPhase { taps: number[]; dilation: number; padBegin: number; padEnd: number }
+interface AxisPhase {
+  taps: number[];
+  dilation: number;
+  padBegin: number;
+  padEnd: number;
+}
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** The phases of one axis, or undefined when a phase would need a negative padding (then ConvTranspose is used). */
-function axisPhases(kernel: number, stride: number, dilation: number, padBegin: number, inLen: number, outLen: number): (AxisPhase | null)[] | undefined {
+function axisPhases(
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padBegin: number,
+  inLen: number,
+  outLen: number,
+): (AxisPhase | null)[] | undefined {
   const common = gcd(stride, dilation);
   const subDilation = dilation / common;
   const phaseLen = Math.ceil(inLen / stride);
@@ -79,14 +91,19 @@ export function polyphaseConvTranspose(e: Emitter, g: string, conv: StridedConv)
           for (let ci = 0; ci < cg; ci++) {
             const src = ((gr * mg + o) * cg + ci) * kh * kw;
             const dst = ((gr * cg + ci) * mg + o) * th * tw;
-            for (let a = 0; a < th; a++) for (let b = 0; b < tw; b++) sub[dst + a * tw + b] = conv.weights[src + row.taps[a]! * kw + col.taps[b]!]!;
+            for (let a = 0; a < th; a++)
+              for (let b = 0; b < tw; b++) sub[dst + a * tw + b] = conv.weights[src + row.taps[a]! * kw + col.taps[b]!]!;
           }
         }
       }
-      phases.push(e.b.op('Conv', [g, e.b.constant('conv_t_phase', 'float32', [c, mg, th, tw], sub)], {
-        dilations: attr.ints([row.dilation, col.dilation]), group: attr.int(group), kernel_shape: attr.ints([th, tw]),
-        pads: attr.ints([row.padBegin, col.padBegin, row.padEnd, col.padEnd]),
-      }));
+      phases.push(
+        e.b.op('Conv', [g, e.b.constant('conv_t_phase', 'float32', [c, mg, th, tw], sub)], {
+          dilations: attr.ints([row.dilation, col.dilation]),
+          group: attr.int(group),
+          kernel_shape: attr.ints([th, tw]),
+          pads: attr.ints([row.padBegin, col.padBegin, row.padEnd, col.padEnd]),
+        }),
+      );
     }
   }
   // Phases in row-major order along channels = DepthToSpace's DCR layout: channel (rh·s + rw)·C + c → (s·a + rh, s·b + rw).

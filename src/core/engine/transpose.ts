@@ -87,7 +87,10 @@ function unbroadcast(ctx: TransposeContext, g: string, a: string, y: string): st
   const sa = ctx.shape(a);
   const sy = ctx.shape(y);
   if (sa.length !== sy.length) {
-    throw new FactError('unsupported-model', `'${a}' (rank ${sa.length}) is broadcast to rank ${sy.length}; linear tensors must keep their batch axis.`);
+    throw new FactError(
+      'unsupported-model',
+      `'${a}' (rank ${sa.length}) is broadcast to rank ${sy.length}; linear tensors must keep their batch axis.`,
+    );
   }
   const axes = sa.map((d, i) => (i > 0 && d === 1 && sy[i] !== 1 ? i : -1)).filter((i) => i >= 0);
   return ctx.e.reduceSum(g, axes, true);
@@ -108,15 +111,21 @@ function rule(ctx: TransposeContext, n: OnnxNode, outs: (string | undefined)[], 
   const [x, p1, p2] = n.input as [string, string | undefined, string | undefined];
   const y = n.output[0]!;
   const g = outs[0]!;
-  const freeze = (t: string) => { if (lin.kind.get(t) === 'dynamic' && !frozen.includes(t)) frozen.push(t); };
+  const freeze = (t: string) => {
+    if (lin.kind.get(t) === 'dynamic' && !frozen.includes(t)) frozen.push(t);
+  };
   const restOf = (t: string) => shape(t).slice(1);
 
   switch (n.opType) {
-    case 'Identity': case 'Dropout': case 'Cast':
+    case 'Identity':
+    case 'Dropout':
+    case 'Cast':
       return [[x, g]];
     case 'Neg':
       return [[x, b.op('Neg', [g])]];
-    case 'Add': case 'Sum': case 'Mean': {
+    case 'Add':
+    case 'Sum':
+    case 'Mean': {
       const gg = n.opType === 'Mean' ? b.op('Div', [g, e.scalar(n.input.length)]) : g;
       return n.input.filter((i) => isVar(lin, i)).map((i) => [i, unbroadcast(ctx, gg, i, y)]);
     }
@@ -177,7 +186,8 @@ function rule(ctx: TransposeContext, n: OnnxNode, outs: (string | undefined)[], 
       const area = s.slice(2).reduce((a, d) => a * d, 1);
       return [[x, b.op('Expand', [b.op('Div', [g, e.scalar(area)]), e.batchShape(g, s.slice(1))])]];
     }
-    case 'ReduceSum': case 'ReduceMean': {
+    case 'ReduceSum':
+    case 'ReduceMean': {
       const s = shape(x);
       const axes = reduceAxes(ctx, n, s.length);
       if (axes.includes(0)) throw unsupported(n, 'it reduces over the batch axis');
@@ -186,7 +196,8 @@ function rule(ctx: TransposeContext, n: OnnxNode, outs: (string | undefined)[], 
       if (n.opType === 'ReduceMean') gg = b.op('Div', [gg, e.scalar(axes.reduce((a, ax) => a * s[ax]!, 1))]);
       return [[x, b.op('Expand', [gg, e.batchShape(g, s.slice(1))])]];
     }
-    case 'ReduceMax': case 'ReduceMin': {
+    case 'ReduceMax':
+    case 'ReduceMin': {
       const s = shape(x);
       const axes = reduceAxes(ctx, n, s.length);
       if (axes.includes(0)) throw unsupported(n, 'it reduces over the batch axis');
@@ -208,7 +219,8 @@ function rule(ctx: TransposeContext, n: OnnxNode, outs: (string | undefined)[], 
       const slope = b.op('Where', [b.op('Greater', [x, e.scalar(0)]), e.scalar(1), e.scalar(attrFloat(n, 'alpha', 0.01))]);
       return [[x, b.op('Mul', [g, slope])]];
     }
-    case 'Max': case 'Min': {
+    case 'Max':
+    case 'Min': {
       const [a, c] = [x, p1!];
       frozen.push(`${y} (selection)`);
       const pickA = e.maskOf(b.op(n.opType === 'Max' ? 'GreaterOrEqual' : 'LessOrEqual', [a, c]));
@@ -226,7 +238,10 @@ function rule(ctx: TransposeContext, n: OnnxNode, outs: (string | undefined)[], 
       if (isVar(lin, p2!)) r.push([p2!, unbroadcast(ctx, b.op('Where', [x, zero, g]), p2!, y)]);
       return r;
     }
-    case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze':
+    case 'Reshape':
+    case 'Flatten':
+    case 'Squeeze':
+    case 'Unsqueeze':
       return [[x, e.reshapeLike(g, g, restOf(x))]];
     case 'Expand':
       return [[x, unbroadcast(ctx, g, x, y)]];
@@ -268,7 +283,13 @@ function rule(ctx: TransposeContext, n: OnnxNode, outs: (string | undefined)[], 
       const eps = attrFloat(n, 'epsilon', 1e-5);
       const c = scale.data.length;
       const factor = Array.from(scale.data, (s, i) => s / Math.sqrt(variance.data[i]! + eps));
-      const dims = [1, c, ...shape(x).slice(2).map(() => 1)];
+      const dims = [
+        1,
+        c,
+        ...shape(x)
+          .slice(2)
+          .map(() => 1),
+      ];
       return [[x, b.op('Mul', [g, e.f32(factor, dims, 'bn_factor')])]];
     }
     case 'LayerNormalization': {
@@ -300,7 +321,14 @@ function reduceAxes(ctx: TransposeContext, n: OnnxNode, rank: number): number[] 
   return axes.map((a) => normAxis(a, rank)).sort((a, b) => a - b);
 }
 
-interface ConvGeometry { kernel: number[]; strides: number[]; dilations: number[]; padsBegin: number[]; padsEnd: number[]; group: number }
+interface ConvGeometry {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  padsBegin: number[];
+  padsEnd: number[];
+  group: number;
+}
 
 function convGeometry(ctx: TransposeContext, n: OnnxNode, inSpatial: number[], outSpatial: number[], kernel: number[]): ConvGeometry {
   const d = kernel.length;
@@ -333,25 +361,55 @@ function convTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string {
   const sy = ctx.shape(n.output[0]!);
   const kernel = ctx.shape(w).slice(2);
   const geo = convGeometry(ctx, n, sx.slice(2), sy.slice(2), kernel);
-  const outputPadding = sx.slice(2).map((len, i) => len - ((sy[2 + i]! - 1) * geo.strides[i]! - geo.padsBegin[i]! - geo.padsEnd[i]! + (kernel[i]! - 1) * geo.dilations[i]! + 1));
+  const outputPadding = sx
+    .slice(2)
+    .map(
+      (len, i) =>
+        len - ((sy[2 + i]! - 1) * geo.strides[i]! - geo.padsBegin[i]! - geo.padsEnd[i]! + (kernel[i]! - 1) * geo.dilations[i]! + 1),
+    );
   if (outputPadding.some((p, i) => p < 0 || p >= Math.max(geo.strides[i]!, geo.dilations[i]!))) {
     throw unsupported(n, `its geometry cannot be inverted (output padding ${outputPadding.join(',')})`);
   }
   // A stride-1 convolution's transpose is itself a convolution, with the kernel flipped and its channel axes
   // swapped, and padding (k − 1)·d − p; onnxruntime's Conv kernels are much faster than its ConvTranspose.
   const weights = ctx.constant(w);
-  const flippedPads = [...geo.padsBegin.map((p, i) => (kernel[i]! - 1) * geo.dilations[i]! - p), ...geo.padsEnd.map((p, i) => (kernel[i]! - 1) * geo.dilations[i]! - p)];
+  const flippedPads = [
+    ...geo.padsBegin.map((p, i) => (kernel[i]! - 1) * geo.dilations[i]! - p),
+    ...geo.padsEnd.map((p, i) => (kernel[i]! - 1) * geo.dilations[i]! - p),
+  ];
   if (weights && geo.strides.every((st) => st === 1) && flippedPads.every((p) => p >= 0) && outputPadding.every((p) => p === 0)) {
-    return ctx.e.b.op('Conv', [g, ctx.e.f32(Array.from(flipSwap(weights.data, ctx.shape(w), geo.group)), flipSwapShape(ctx.shape(w), geo.group), 'conv_t_weight')], {
-      dilations: attr.ints(geo.dilations), group: attr.int(geo.group), pads: attr.ints(flippedPads), kernel_shape: attr.ints(kernel),
-    });
+    return ctx.e.b.op(
+      'Conv',
+      [g, ctx.e.f32(Array.from(flipSwap(weights.data, ctx.shape(w), geo.group)), flipSwapShape(ctx.shape(w), geo.group), 'conv_t_weight')],
+      {
+        dilations: attr.ints(geo.dilations),
+        group: attr.int(geo.group),
+        pads: attr.ints(flippedPads),
+        kernel_shape: attr.ints(kernel),
+      },
+    );
   }
   // A strided one: stride-1 convolutions per output phase, interleaved (ConvTranspose's col2im is far slower).
-  const polyphase = weights && polyphaseConvTranspose(ctx.e, g, { weights: weights.data, weightShape: ctx.shape(w), group: geo.group, strides: geo.strides, dilations: geo.dilations, padsBegin: geo.padsBegin, inSpatial: sx.slice(2), outSpatial: sy.slice(2) });
+  const polyphase =
+    weights &&
+    polyphaseConvTranspose(ctx.e, g, {
+      weights: weights.data,
+      weightShape: ctx.shape(w),
+      group: geo.group,
+      strides: geo.strides,
+      dilations: geo.dilations,
+      padsBegin: geo.padsBegin,
+      inSpatial: sx.slice(2),
+      outSpatial: sy.slice(2),
+    });
   if (polyphase) return polyphase;
   return ctx.e.b.op('ConvTranspose', [g, w], {
-    strides: attr.ints(geo.strides), dilations: attr.ints(geo.dilations), group: attr.int(geo.group),
-    pads: attr.ints([...geo.padsBegin, ...geo.padsEnd]), output_padding: attr.ints(outputPadding), kernel_shape: attr.ints(kernel),
+    strides: attr.ints(geo.strides),
+    dilations: attr.ints(geo.dilations),
+    group: attr.int(geo.group),
+    pads: attr.ints([...geo.padsBegin, ...geo.padsEnd]),
+    output_padding: attr.ints(outputPadding),
+    kernel_shape: attr.ints(kernel),
   });
 }
 
@@ -386,8 +444,11 @@ function convOfConvTranspose(ctx: TransposeContext, n: OnnxNode, g: string): str
   const d = kernel.length;
   void x;
   return ctx.e.b.op('Conv', [g, w], {
-    strides: attr.ints(attrInts(n, 'strides') ?? Array(d).fill(1)), dilations: attr.ints(attrInts(n, 'dilations') ?? Array(d).fill(1)),
-    group: attr.int(attrInt(n, 'group', 1)), pads: attr.ints(attrInts(n, 'pads') ?? Array(2 * d).fill(0)), kernel_shape: attr.ints(kernel),
+    strides: attr.ints(attrInts(n, 'strides') ?? Array(d).fill(1)),
+    dilations: attr.ints(attrInts(n, 'dilations') ?? Array(d).fill(1)),
+    group: attr.int(attrInt(n, 'group', 1)),
+    pads: attr.ints(attrInts(n, 'pads') ?? Array(2 * d).fill(0)),
+    kernel_shape: attr.ints(kernel),
   });
 }
 
@@ -395,8 +456,14 @@ function convOfConvTranspose(ctx: TransposeContext, n: OnnxNode, g: string): str
 function scatterBack(ctx: TransposeContext, g: string, indices: string, x: string, y: string): string {
   const { e } = ctx;
   const b = e.b;
-  const inner = ctx.shape(x).slice(1).reduce((a, d) => a * d, 1);
-  const outer = ctx.shape(y).slice(1).reduce((a, d) => a * d, 1);
+  const inner = ctx
+    .shape(x)
+    .slice(1)
+    .reduce((a, d) => a * d, 1);
+  const outer = ctx
+    .shape(y)
+    .slice(1)
+    .reduce((a, d) => a * d, 1);
   const flatG = e.reshapeLike(g, g, [outer]);
   // Indices count over the whole forward batch; within one sample they are taken modulo C·H·W.
   const local = b.op('Mod', [b.op('Reshape', [indices, e.i64([-1, outer])]), b.constant('chw', 'int64', [], [inner])]);
@@ -434,10 +501,19 @@ function averagePoolTranspose(ctx: TransposeContext, n: OnnxNode, g: string): st
   const scaled = e.b.op('Div', [g, e.f32(counts, [1, 1, oh, ow], 'pool_counts')]);
   const c = sx[1]!;
   const ones = e.f32(new Array(c * kernel[0]! * kernel[1]!).fill(1), [c, 1, kernel[0]!, kernel[1]!], 'pool_ones');
-  const outputPadding = sx.slice(2).map((len, i) => len - ((sy[2 + i]! - 1) * geo.strides[i]! - geo.padsBegin[i]! - geo.padsEnd[i]! + (kernel[i]! - 1) * geo.dilations[i]! + 1));
+  const outputPadding = sx
+    .slice(2)
+    .map(
+      (len, i) =>
+        len - ((sy[2 + i]! - 1) * geo.strides[i]! - geo.padsBegin[i]! - geo.padsEnd[i]! + (kernel[i]! - 1) * geo.dilations[i]! + 1),
+    );
   return e.b.op('ConvTranspose', [scaled, ones], {
-    strides: attr.ints(geo.strides), dilations: attr.ints(geo.dilations), group: attr.int(c),
-    pads: attr.ints([...geo.padsBegin, ...geo.padsEnd]), output_padding: attr.ints(outputPadding), kernel_shape: attr.ints(kernel),
+    strides: attr.ints(geo.strides),
+    dilations: attr.ints(geo.dilations),
+    group: attr.int(c),
+    pads: attr.ints([...geo.padsBegin, ...geo.padsEnd]),
+    output_padding: attr.ints(outputPadding),
+    kernel_shape: attr.ints(kernel),
   });
 }
 
@@ -481,13 +557,21 @@ function padTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string {
   if (n.input[3]) {
     const axes = constInts(ctx, n, n.input[3], 'axes')!.map((a) => normAxis(a, rank));
     const full = new Array(2 * rank).fill(0);
-    axes.forEach((ax, i) => { full[ax] = pads[i]!; full[rank + ax] = pads[axes.length + i]!; });
+    axes.forEach((ax, i) => {
+      full[ax] = pads[i]!;
+      full[rank + ax] = pads[axes.length + i]!;
+    });
     pads = full;
   }
   if (pads.some((p) => p < 0)) throw unsupported(n, 'negative padding');
   if (pads[0] !== 0 || pads[rank] !== 0) throw unsupported(n, 'padding the batch axis');
   const axes = [...Array(rank - 1).keys()].map((k) => k + 1);
-  return e.slice(g, axes.map((a) => pads[a]!), axes.map((a) => pads[a]! + sx[a]!), axes);
+  return e.slice(
+    g,
+    axes.map((a) => pads[a]!),
+    axes.map((a) => pads[a]! + sx[a]!),
+    axes,
+  );
 }
 
 function gatherTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string {
@@ -504,7 +588,9 @@ function gatherTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string 
   const picks = Array.from(idx.data, (i) => (i < 0 ? i + size : i));
   // One-hot matrix P (picks × size): the gather is g ↦ P·x along `axis`, so its transpose is Pᵀ·g.
   const onehot = new Array(picks.length * size).fill(0);
-  picks.forEach((p, r) => { onehot[r * size + p] = 1; });
+  picks.forEach((p, r) => {
+    onehot[r * size + p] = 1;
+  });
   const rank = sx.length;
   let gg = idx.dims.length === 0 ? e.unsqueeze(g, [axis]) : g;
   const toLast = [...Array(rank).keys()].filter((a) => a !== axis).concat([axis]);

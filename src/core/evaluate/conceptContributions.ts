@@ -14,7 +14,14 @@ export interface ImageConcepts {
  * `gradients` holds ∂logit/∂x̂ as [n·L, d] row vectors (the same layout as the codes); `wDec` is [d, K].
  * Returns one record per image.
  */
-export function conceptContributions(codes: SaeCodes, gradients: Float32Array, n: number, locations: number, wDec: Float32Array, dictSize: number): ImageConcepts[] {
+export function conceptContributions(
+  codes: SaeCodes,
+  gradients: Float32Array,
+  n: number,
+  locations: number,
+  wDec: Float32Array,
+  dictSize: number,
+): ImageConcepts[] {
   const d = gradients.length / (n * locations);
   const { k } = codes;
   const out: ImageConcepts[] = [];
@@ -46,7 +53,9 @@ export function conceptContributions(codes: SaeCodes, gradients: Float32Array, n
 
 /** How many of the largest positive contributions it takes to reach `fraction` of their sum (FaCT's coverage L0). */
 export function coverageL0(contribution: ArrayLike<number>, fraction = 0.8): number {
-  const pos = Array.from(contribution).filter((c) => c > 0).sort((a, b) => b - a);
+  const pos = Array.from(contribution)
+    .filter((c) => c > 0)
+    .sort((a, b) => b - a);
   const total = pos.reduce((a, c) => a + c, 0);
   if (total <= 0) return 0;
   let acc = 0;

@@ -53,20 +53,39 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, opts: EvaluateOptions): Promise<{ metrics: EvaluationMetrics; records?: EvaluationRecords }> {
+export async function evaluateSae(
+  ctx: ModelContext,
+  runner: ModelRunner,
+  explainer: Explainer,
+  opts: EvaluateOptions,
+): Promise<{ metrics: EvaluationMetrics; records?: EvaluationRecords }> {
   checkInputFits(ctx.imageInput, ctx.preprocess, ctx.file);
   const layer = resolveModelLayer(ctx, opts.layer);
   const layout = layerLayout(explainer.shapeOf(layer.tensor).slice(1));
   const { cfg, wDec } = opts.sae;
   if (cfg.dModel !== layout.dim) {
-    throw new FactError('bad-checkpoint', `The SAE reads ${cfg.dModel}-dimensional features but layer '${layer.label}' of '${ctx.file}' has ${layout.dim} channels.`, { layer: layer.label });
+    throw new FactError(
+      'bad-checkpoint',
+      `The SAE reads ${cfg.dModel}-dimensional features but layer '${layer.label}' of '${ctx.file}' has ${layout.dim} channels.`,
+      { layer: layer.label },
+    );
   }
   const offset = opts.offset ?? 0;
   const total = Math.min(opts.dataset.size, offset + (opts.limit ?? Infinity));
   const batchSize = opts.batchSize ?? 32;
   const k = explainer.shapeOf(ctx.logitsOutput)[1]!;
   const records = opts.keepRecords ? new RecordsBuilder() : undefined;
-  let images = 0, correct = 0, correctSae = 0, l0 = 0, cover = 0, errNum = 0, errDen = 0, relSum = 0, locs = 0, worst = 0, vectors = 0;
+  let images = 0,
+    correct = 0,
+    correctSae = 0,
+    l0 = 0,
+    cover = 0,
+    errNum = 0,
+    errDen = 0,
+    relSum = 0,
+    locs = 0,
+    worst = 0,
+    vectors = 0;
   const featureSum = new Float64Array(layout.dim);
   const presentCount = new Int32Array(cfg.dictSize);
   const contributingCount = new Int32Array(cfg.dictSize);
@@ -74,7 +93,9 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
   for (let from = offset; from < total; from += batchSize) {
     throwIfAborted(opts.signal, 'Evaluation');
     const idx = Array.from({ length: Math.min(batchSize, total - from) }, (_, i) => from + i);
-    const raws = await Promise.all(idx.map(async (i) => ({ i, item: opts.dataset.item(i), image: await opts.dataset.image(i).catch(() => undefined) })));
+    const raws = await Promise.all(
+      idx.map(async (i) => ({ i, item: opts.dataset.item(i), image: await opts.dataset.image(i).catch(() => undefined) })),
+    );
     const good = raws.filter((r) => r.image);
     const n = good.length;
     if (n === 0) continue;
@@ -88,7 +109,8 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
     const grads = toVectors(head.gradient.data, n, layout);
     const concepts = conceptContributions(codes, grads, n, layout.locations, wDec, cfg.dictSize);
     for (let r = 0; r < n * layout.locations; r++) {
-      let num = 0, den = 0;
+      let num = 0,
+        den = 0;
       for (let i = 0; i < layout.dim; i++) {
         const a = z[r * layout.dim + i]!;
         const e = a - codes.reconstruction[r * layout.dim + i]!;
@@ -99,14 +121,21 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
       vectors++;
       errNum += num;
       errDen += den;
-      if (den > 0) { relSum += Math.sqrt(num / den); locs++; }
+      if (den > 0) {
+        relSum += Math.sqrt(num / den);
+        locs++;
+      }
     }
     good.forEach((g, j) => {
       const c = concepts[j]!;
       const label = g.item.label;
       // A label the model has no class for would silently count as wrong: the dataset does not fit the model.
       if (!(Number.isInteger(label) && label >= 0 && label < k)) {
-        throw new FactError('bad-dataset', `Image '${g.item.id}' of the dataset '${opts.dataset.source}' has label ${label}, but the model '${ctx.file}' has ${k} classes (0–${k - 1}); evaluate on a dataset labelled with the model's classes.`, { file: opts.dataset.source, image: g.item.id, label });
+        throw new FactError(
+          'bad-dataset',
+          `Image '${g.item.id}' of the dataset '${opts.dataset.source}' has label ${label}, but the model '${ctx.file}' has ${k} classes (0–${k - 1}); evaluate on a dataset labelled with the model's classes.`,
+          { file: opts.dataset.source, image: g.item.id, label },
+        );
       }
       const predicted = head.classes[j]!;
       const logit = head.logits.data[j * k + predicted]!;
@@ -130,11 +159,31 @@ export async function evaluateSae(ctx: ModelContext, runner: ModelRunner, explai
   if (images === 0) throw new FactError('bad-dataset', `No image of '${opts.dataset.source}' could be evaluated.`);
   const alive = presentCount.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);
   const metrics: EvaluationMetrics = {
-    images, accuracy: correct / images, accuracyWithSae: correctSae / images, imageL0: l0 / images,
+    images,
+    accuracy: correct / images,
+    accuracyWithSae: correctSae / images,
+    imageL0: l0 / images,
     relativeSquaredError: errNum / Math.max(errDen, 1e-30),
-    fvu: errNum / Math.max(errDen - featureSum.reduce((a, s) => a + s * s, 0) / Math.max(1, vectors), 1e-30), relativeL2Error: relSum / Math.max(1, locs), coverageL0: cover / images,
-    alive, alivePercentage: (100 * alive) / cfg.dictSize, alwaysActive: contributingCount.reduce((a, c) => a + (c > 0.85 * images ? 1 : 0), 0),
+    fvu: errNum / Math.max(errDen - featureSum.reduce((a, s) => a + s * s, 0) / Math.max(1, vectors), 1e-30),
+    relativeL2Error: relSum / Math.max(1, locs),
+    coverageL0: cover / images,
+    alive,
+    alivePercentage: (100 * alive) / cfg.dictSize,
+    alwaysActive: contributingCount.reduce((a, c) => a + (c > 0.85 * images ? 1 : 0), 0),
     worstCompletenessRel: worst,
   };
-  return { metrics, ...(records ? { records: records.build({ modelSha256: ctx.loaded.sha256, layer: layer.label, dataset: opts.dataset.source, dictSize: cfg.dictSize, k: cfg.k }) } : {}) };
+  return {
+    metrics,
+    ...(records
+      ? {
+          records: records.build({
+            modelSha256: ctx.loaded.sha256,
+            layer: layer.label,
+            dataset: opts.dataset.source,
+            dictSize: cfg.dictSize,
+            k: cfg.k,
+          }),
+        }
+      : {}),
+  };
 }

@@ -29,7 +29,15 @@ export class RecordsBuilder {
   private logits: number[] = [];
   private biases: number[] = [];
 
-  add(r: { image: number; label: number; predicted: number; predictedWithoutSae: number; logit: number; bias: number; concepts: ImageConcepts }): void {
+  add(r: {
+    image: number;
+    label: number;
+    predicted: number;
+    predictedWithoutSae: number;
+    logit: number;
+    bias: number;
+    concepts: ImageConcepts;
+  }): void {
     this.rows.push(r.concepts);
     this.ids.push(r.image);
     this.labels.push(r.label);
@@ -54,28 +62,69 @@ export class RecordsBuilder {
       indptr[i + 1] = at;
     });
     return {
-      indptr, concept, presence, contribution, imageIndex: Int32Array.from(this.ids), label: Int32Array.from(this.labels),
-      predicted: Int32Array.from(this.preds), predictedWithoutSae: Int32Array.from(this.predsModel), logit: Float32Array.from(this.logits), bias: Float32Array.from(this.biases), meta,
+      indptr,
+      concept,
+      presence,
+      contribution,
+      imageIndex: Int32Array.from(this.ids),
+      label: Int32Array.from(this.labels),
+      predicted: Int32Array.from(this.preds),
+      predictedWithoutSae: Int32Array.from(this.predsModel),
+      logit: Float32Array.from(this.logits),
+      bias: Float32Array.from(this.biases),
+      meta,
     };
   }
 }
 
 export async function saveEvaluationRecords(file: string, r: EvaluationRecords): Promise<void> {
   const t = (data: Int32Array | Float32Array) => ({ shape: [data.length], data });
-  await writeSafetensors(file, {
-    indptr: t(r.indptr), concept: t(r.concept), presence: t(r.presence), contribution: t(r.contribution), imageIndex: t(r.imageIndex),
-    label: t(r.label), predicted: t(r.predicted), predictedWithoutSae: t(r.predictedWithoutSae), logit: t(r.logit), bias: t(r.bias),
-  }, { meta: JSON.stringify(r.meta) });
+  await writeSafetensors(
+    file,
+    {
+      indptr: t(r.indptr),
+      concept: t(r.concept),
+      presence: t(r.presence),
+      contribution: t(r.contribution),
+      imageIndex: t(r.imageIndex),
+      label: t(r.label),
+      predicted: t(r.predicted),
+      predictedWithoutSae: t(r.predictedWithoutSae),
+      logit: t(r.logit),
+      bias: t(r.bias),
+    },
+    { meta: JSON.stringify(r.meta) },
+  );
 }
 
 export async function loadEvaluationRecords(file: string): Promise<EvaluationRecords> {
   const f = await readSafetensors(file);
-  const need = ['indptr', 'concept', 'presence', 'contribution', 'imageIndex', 'label', 'predicted', 'predictedWithoutSae', 'logit', 'bias'];
-  for (const n of need) if (!f.tensors[n]) throw new FactError('bad-store', `'${file}' is not a FaCT evaluation file: it has no '${n}'.`, { file });
+  const need = [
+    'indptr',
+    'concept',
+    'presence',
+    'contribution',
+    'imageIndex',
+    'label',
+    'predicted',
+    'predictedWithoutSae',
+    'logit',
+    'bias',
+  ];
+  for (const n of need)
+    if (!f.tensors[n]) throw new FactError('bad-store', `'${file}' is not a FaCT evaluation file: it has no '${n}'.`, { file });
   const g = <T>(n: string) => f.tensors[n]!.data as unknown as T;
   return {
-    indptr: g('indptr'), concept: g('concept'), presence: g('presence'), contribution: g('contribution'), imageIndex: g('imageIndex'), label: g('label'),
-    predicted: g('predicted'), predictedWithoutSae: g('predictedWithoutSae'), logit: g('logit'), bias: g('bias'),
+    indptr: g('indptr'),
+    concept: g('concept'),
+    presence: g('presence'),
+    contribution: g('contribution'),
+    imageIndex: g('imageIndex'),
+    label: g('label'),
+    predicted: g('predicted'),
+    predictedWithoutSae: g('predictedWithoutSae'),
+    logit: g('logit'),
+    bias: g('bias'),
     meta: JSON.parse(f.metadata.meta ?? '{}') as EvaluationRecords['meta'],
   };
 }

@@ -14,7 +14,13 @@ import { readManifest, writeManifest, type FeatureDtype, type FeatureManifest } 
 import { defaultSamplesPerImage, sampleLocations } from './sampleLocations';
 import { nodeIO, ShardWriter, type StoreIO } from './shardWriter';
 
-export interface CollectProgress { imagesDone: number; images: number; vectors: number; imagesPerSecond: number; etaSeconds: number }
+export interface CollectProgress {
+  imagesDone: number;
+  images: number;
+  vectors: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+}
 
 export interface CollectOptions {
   layer: string;
@@ -56,12 +62,20 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   if (opts.budgetGB !== undefined) {
     const fit = Math.floor((opts.budgetGB * 1e9) / (images * bytesPerVector));
     if (fit < 1) {
-      throw new FactError('bad-input', `A ${opts.budgetGB} GB budget cannot hold one ${dim}-dimensional ${dtype} vector for each of ${images} images (that needs ${((images * bytesPerVector) / 1e9).toFixed(3)} GB).`);
+      throw new FactError(
+        'bad-input',
+        `A ${opts.budgetGB} GB budget cannot hold one ${dim}-dimensional ${dtype} vector for each of ${images} images (that needs ${((images * bytesPerVector) / 1e9).toFixed(3)} GB).`,
+      );
     }
     samples = Math.min(samples, fit);
   }
   const range = checkRange(opts.range, images);
-  const manifest = await openOrCreate(ctx, opts, { name: layer.label, tensor: layer.tensor, shape }, { dim, samples, images, dtype, range });
+  const manifest = await openOrCreate(
+    ctx,
+    opts,
+    { name: layer.label, tensor: layer.tensor, shape },
+    { dim, samples, images, dtype, range },
+  );
   if (manifest.complete) return manifest;
   const [first, end] = manifest.range ?? [0, images];
   const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO);
@@ -102,18 +116,34 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
     let k = 0;
     for (const d of decoded) {
       if (d.position >= end) break; // the next part's
-      if (d.position < startImage) { if (d.image) k++; continue; } // done before the resume, or the previous part's
-      if (!d.image) { writer.markSkipped(d.position, d.id, d.error!); continue; }
+      if (d.position < startImage) {
+        if (d.image) k++;
+        continue;
+      } // done before the resume, or the previous part's
+      if (!d.image) {
+        writer.markSkipped(d.position, d.id, d.error!);
+        continue;
+      }
       const off = k * dim * locations;
-      const picks = everyLocation ?? sampleLocations(locationWeights(f!, g!, off, dim, locations, cStride, pStride), samples, seed * 1_000_003 + d.index);
+      const picks =
+        everyLocation ??
+        sampleLocations(locationWeights(f!, g!, off, dim, locations, cStride, pStride), samples, seed * 1_000_003 + d.index);
       const rows = new Float32Array(picks.length * dim);
-      picks.forEach((p, r) => { for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f![i]!; });
+      picks.forEach((p, r) => {
+        for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f![i]!;
+      });
       await writer.addImage(d.position, d.index, rows, picks);
       k++;
     }
     const done = to - startImage;
     const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
-    opts.onProgress?.({ imagesDone: to - first, images: end - first, vectors: manifest.vectors + writer.openVectorCount, imagesPerSecond: rate, etaSeconds: (end - to) / rate });
+    opts.onProgress?.({
+      imagesDone: to - first,
+      images: end - first,
+      vectors: manifest.vectors + writer.openVectorCount,
+      imagesPerSecond: rate,
+      etaSeconds: (end - to) / rate,
+    });
   }
   await writer.flush();
   manifest.complete = true;
@@ -123,7 +153,15 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
 
 /** |Σ_c F_c·G_c| per location of one image (at `off`), summed over c in order: channel-major, which reads a C×H×W
  *  map in memory order. */
-function locationWeights(f: Float32Array, g: Float32Array, off: number, dim: number, locations: number, cStride: number, pStride: number): Float64Array {
+function locationWeights(
+  f: Float32Array,
+  g: Float32Array,
+  off: number,
+  dim: number,
+  locations: number,
+  cStride: number,
+  pStride: number,
+): Float64Array {
   const sums = new Float64Array(locations);
   for (let c = 0; c < dim; c++) {
     for (let p = 0, i = off + c * cStride; p < locations; p++, i += pStride) sums[p]! += f[i]! * g[i]!;
@@ -136,48 +174,89 @@ function checkRange(range: [number, number] | undefined, images: number): [numbe
   if (!range) return undefined;
   const [first, end] = range;
   if (!Number.isInteger(first) || !Number.isInteger(end) || first < 0 || end <= first || end > images) {
-    throw new FactError('bad-input', `The image range ${first}:${end} is not a non-empty part of the dataset's ${images} images.`, { range });
+    throw new FactError('bad-input', `The image range ${first}:${end} is not a non-empty part of the dataset's ${images} images.`, {
+      range,
+    });
   }
   return range;
 }
 
 /** An image at `position` of the collection order; `index` is its index in the dataset. */
-interface Decoded { position: number; index: number; id: string; image?: RawImage; error?: string }
-
-async function decodeRange(dataset: Dataset, visit: Uint32Array, from: number, to: number): Promise<Decoded[]> {
-  return Promise.all(Array.from({ length: to - from }, async (_, k) => {
-    const position = from + k;
-    const index = visit[position]!;
-    const { id } = dataset.item(index);
-    try {
-      return { position, index, id, image: await dataset.image(index) };
-    } catch (e) {
-      if (isFactError(e) && e.code === 'bad-image') return { position, index, id, error: e.message };
-      throw e;
-    }
-  }));
+interface Decoded {
+  position: number;
+  index: number;
+  id: string;
+  image?: RawImage;
+  error?: string;
 }
 
-async function openOrCreate(ctx: ModelContext, opts: CollectOptions, layer: FeatureManifest['layer'], p: { dim: number; samples: number; images: number; dtype: FeatureDtype; range: [number, number] | undefined }): Promise<FeatureManifest> {
+async function decodeRange(dataset: Dataset, visit: Uint32Array, from: number, to: number): Promise<Decoded[]> {
+  return Promise.all(
+    Array.from({ length: to - from }, async (_, k) => {
+      const position = from + k;
+      const index = visit[position]!;
+      const { id } = dataset.item(index);
+      try {
+        return { position, index, id, image: await dataset.image(index) };
+      } catch (e) {
+        if (isFactError(e) && e.code === 'bad-image') return { position, index, id, error: e.message };
+        throw e;
+      }
+    }),
+  );
+}
+
+async function openOrCreate(
+  ctx: ModelContext,
+  opts: CollectOptions,
+  layer: FeatureManifest['layer'],
+  p: { dim: number; samples: number; images: number; dtype: FeatureDtype; range: [number, number] | undefined },
+): Promise<FeatureManifest> {
   const now = new Date().toISOString();
   if (existsSync(`${opts.outDir}/manifest.json`)) {
     const m = await readManifest(opts.outDir);
-    const same = m.model.sha256 === ctx.loaded.sha256 && m.layer.tensor === layer.tensor && m.dtype === p.dtype && m.dim === p.dim
-      && m.dataset.source === opts.dataset.source && m.dataset.images === p.images && (opts.seed === undefined || opts.seed === m.seed)
-      && (opts.samplesPerImage === undefined || opts.samplesPerImage === m.samplesPerImage)
-      && String(m.range ?? '') === String(p.range ?? '') && (opts.order === undefined || opts.order === (m.order ?? 'dataset'));
+    const same =
+      m.model.sha256 === ctx.loaded.sha256 &&
+      m.layer.tensor === layer.tensor &&
+      m.dtype === p.dtype &&
+      m.dim === p.dim &&
+      m.dataset.source === opts.dataset.source &&
+      m.dataset.images === p.images &&
+      (opts.seed === undefined || opts.seed === m.seed) &&
+      (opts.samplesPerImage === undefined || opts.samplesPerImage === m.samplesPerImage) &&
+      String(m.range ?? '') === String(p.range ?? '') &&
+      (opts.order === undefined || opts.order === (m.order ?? 'dataset'));
     if (!same) {
-      throw new FactError('bad-store', `'${opts.outDir}' already holds a feature store for ${m.model.file} layer '${m.layer.name}' (${m.dataset.images} images of ${m.dataset.source}, ${m.dtype}); collect into another folder or delete it.`, { file: opts.outDir });
+      throw new FactError(
+        'bad-store',
+        `'${opts.outDir}' already holds a feature store for ${m.model.file} layer '${m.layer.name}' (${m.dataset.images} images of ${m.dataset.source}, ${m.dtype}); collect into another folder or delete it.`,
+        { file: opts.outDir },
+      );
     }
     return m;
   }
   await fs.mkdir(opts.outDir, { recursive: true });
   const m: FeatureManifest = {
-    format: 1, kind: 'fact-feature-store', model: { file: ctx.file, sha256: ctx.loaded.sha256 }, layer, dtype: p.dtype, dim: p.dim,
-    samplesPerImage: p.samples, shardVectors: opts.shardVectors ?? 65536,
+    format: 1,
+    kind: 'fact-feature-store',
+    model: { file: ctx.file, sha256: ctx.loaded.sha256 },
+    layer,
+    dtype: p.dtype,
+    dim: p.dim,
+    samplesPerImage: p.samples,
+    shardVectors: opts.shardVectors ?? 65536,
     dataset: { source: opts.dataset.source, kind: opts.dataset.kind, images: p.images, classes: opts.dataset.classes },
-    seed: opts.seed ?? 0, order: opts.order ?? 'shuffled', weighting: 'abs-contribution-predicted', imagesDone: p.range?.[0] ?? 0, vectors: 0, complete: false, shards: [],
-    ...(p.range ? { range: p.range } : {}), skipped: [], createdAt: now, updatedAt: now,
+    seed: opts.seed ?? 0,
+    order: opts.order ?? 'shuffled',
+    weighting: 'abs-contribution-predicted',
+    imagesDone: p.range?.[0] ?? 0,
+    vectors: 0,
+    complete: false,
+    shards: [],
+    ...(p.range ? { range: p.range } : {}),
+    skipped: [],
+    createdAt: now,
+    updatedAt: now,
   };
   await writeManifest(opts.outDir, m);
   return m;

@@ -30,7 +30,12 @@ export interface OpenStoreOptions {
   verified?: VerifiedShards;
 }
 
-export interface LoadedShard { features: Float32Array; image: Int32Array; position: Int32Array; vectors: number }
+export interface LoadedShard {
+  features: Float32Array;
+  image: Int32Array;
+  position: Int32Array;
+  vectors: number;
+}
 
 /** Values decoded between two yields to the event loop while a window loads (fp16 → fp32). */
 const DECODE_SLICE = 1 << 20;
@@ -41,7 +46,13 @@ export class FeatureStore implements VectorSource {
   /** Shard reads in this process: hashed (first read, or changed since verified) and vouched for by the memo. */
   readonly reads = { hashed: 0, remembered: 0 };
 
-  private constructor(readonly dir: string, readonly manifest: FeatureManifest, readonly shards: ShardEntry[], private readonly window: number, readonly verified: VerifiedShards) {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: FeatureManifest,
+    readonly shards: ShardEntry[],
+    private readonly window: number,
+    readonly verified: VerifiedShards,
+  ) {
     this.dim = manifest.dim;
     this.count = shards.reduce((a, s) => a + s.vectors, 0);
   }
@@ -49,12 +60,15 @@ export class FeatureStore implements VectorSource {
   static async open(dir: string, opts: OpenStoreOptions = {}): Promise<FeatureStore> {
     const m = await readManifest(dir);
     checkManifestMatches(m, opts.expect ?? {}, dir);
-    const verified = opts.verified ?? await VerifiedShards.open(undefined, dir);
+    const verified = opts.verified ?? (await VerifiedShards.open(undefined, dir));
     const skip = (opts.onBadShard ?? 'stop') === 'skip';
     const good: ShardEntry[] = [];
     for (const [i, s] of m.shards.entries()) {
       const problem = skip ? await checkShard(dir, m, s, i, verified) : await locateShard(dir, m, s, i);
-      if (!problem) { good.push(s); continue; }
+      if (!problem) {
+        good.push(s);
+        continue;
+      }
       if (!skip) throw damagedShard(problem, dir, s);
       opts.onSkip?.(s.file, problem);
     }
@@ -80,7 +94,12 @@ export class FeatureStore implements VectorSource {
     const file = shardPath(this.dir, s);
     const key = shardKey(s);
     const index = this.manifest.shards.indexOf(s);
-    const read = await readShardFile(this.dir, shardInStore(this.dir, s, namedBy(this.dir, index)), { ...namedBy(this.dir, index), maxBytes: maxShardBytes(this.manifest, s) }, { keep: true, hash: (stamp) => !this.verified.has(key, s.sha256, stamp), ...(into ? { into } : {}) });
+    const read = await readShardFile(
+      this.dir,
+      shardInStore(this.dir, s, namedBy(this.dir, index)),
+      { ...namedBy(this.dir, index), maxBytes: maxShardBytes(this.manifest, s) },
+      { keep: true, hash: (stamp) => !this.verified.has(key, s.sha256, stamp), ...(into ? { into } : {}) },
+    );
     if (read.sha256 === undefined) this.reads.remembered++;
     else {
       this.reads.hashed++;
@@ -91,9 +110,24 @@ export class FeatureStore implements VectorSource {
       await this.verified.record(key, s.sha256, read.stamp);
     }
     const { places } = parseSafetensorsHeader(read.bytes!, file);
-    const f = places.features, image = places.image, position = places.position;
-    if (!f || f.shape[0] !== s.vectors || f.shape[1] !== this.dim || (f.dtype !== 'F32' && f.dtype !== 'F16') || image?.dtype !== 'I32' || image.count !== s.vectors || position?.dtype !== 'I32' || position.count !== s.vectors) {
-      throw new FactError('bad-store', `Shard '${file}' does not hold ${s.vectors}×${this.dim} float features with their int32 image and position indices.`, { file });
+    const f = places.features,
+      image = places.image,
+      position = places.position;
+    if (
+      !f ||
+      f.shape[0] !== s.vectors ||
+      f.shape[1] !== this.dim ||
+      (f.dtype !== 'F32' && f.dtype !== 'F16') ||
+      image?.dtype !== 'I32' ||
+      image.count !== s.vectors ||
+      position?.dtype !== 'I32' ||
+      position.count !== s.vectors
+    ) {
+      throw new FactError(
+        'bad-store',
+        `Shard '${file}' does not hold ${s.vectors}×${this.dim} float features with their int32 image and position indices.`,
+        { file },
+      );
     }
     return { bytes: read.bytes!, places };
   }
@@ -101,7 +135,13 @@ export class FeatureStore implements VectorSource {
   /** The shards of a window, decoded to float32 one after another into one array (one shard's bytes in memory at a
    *  time, in a buffer reused from shard to shard), with their rows' image indices when asked for. `all` is reused
    *  from a window already used up, so steady reading allocates nothing. */
-  private async loadWindow(group: ShardEntry[], all: Float32Array<ArrayBuffer>, reading: { buffer?: Buffer }, withImages: boolean, stopped: () => boolean): Promise<{ all: Float32Array<ArrayBuffer>; images?: Int32Array }> {
+  private async loadWindow(
+    group: ShardEntry[],
+    all: Float32Array<ArrayBuffer>,
+    reading: { buffer?: Buffer },
+    withImages: boolean,
+    stopped: () => boolean,
+  ): Promise<{ all: Float32Array<ArrayBuffer>; images?: Int32Array }> {
     const rows = group.reduce((a, s) => a + s.vectors, 0);
     const images = withImages ? new Int32Array(rows) : undefined;
     let row = 0;
@@ -211,7 +251,8 @@ async function decodeInto(bytes: Buffer, t: SafeTensorPlace, out: Float32Array<A
   }
   // fp16: a Uint16 view needs an even address; the data of our shards starts 8-byte aligned, anything else is copied.
   const at = bytes.byteOffset + t.begin;
-  const half = at % 2 === 0 ? new Uint16Array(bytes.buffer, at, t.count) : new Uint16Array(new Uint8Array(bytes.subarray(t.begin, t.end)).buffer);
+  const half =
+    at % 2 === 0 ? new Uint16Array(bytes.buffer, at, t.count) : new Uint16Array(new Uint8Array(bytes.subarray(t.begin, t.end)).buffer);
   for (let i = 0; i < t.count; i += DECODE_SLICE) {
     const end = Math.min(t.count, i + DECODE_SLICE);
     fromHalfArray(half.subarray(i, end), out.subarray(offset + i, offset + end));
@@ -243,18 +284,29 @@ function wrongChecksum(file: string, sum: string, expected: string): string {
 }
 
 function damagedShard(problem: string, dir: string, s: ShardEntry): FactError {
-  return new FactError('bad-store', `${problem} Run again with the option to skip damaged shards, or collect again.`, { file: shardPath(dir, s) });
+  return new FactError('bad-store', `${problem} Run again with the option to skip damaged shards, or collect again.`, {
+    file: shardPath(dir, s),
+  });
 }
 
 /** Checks a shard's entry and that its file is a contained, present, regular file, without reading it. Returns what is
  *  wrong with it, or undefined. */
-export async function locateShard(dir: string, m: FeatureManifest, s: ShardEntry, index = m.shards.indexOf(s)): Promise<string | undefined> {
+export async function locateShard(
+  dir: string,
+  m: FeatureManifest,
+  s: ShardEntry,
+  index = m.shards.indexOf(s),
+): Promise<string | undefined> {
   const manifest = path.join(dir, MANIFEST);
   if (!Number.isSafeInteger(s.vectors) || s.vectors < 0) {
-    throw new FactError('bad-store', `'${manifest}' gives shard ${index} a vector count of ${JSON.stringify(s.vectors)} in its field "shards[${index}].vectors"; it must be a whole number.`, { file: manifest, field: `shards[${index}].vectors` });
+    throw new FactError(
+      'bad-store',
+      `'${manifest}' gives shard ${index} a vector count of ${JSON.stringify(s.vectors)} in its field "shards[${index}].vectors"; it must be a whole number.`,
+      { file: manifest, field: `shards[${index}].vectors` },
+    );
   }
   const file = shardPath(dir, s);
-    try {
+  try {
     await containedFile(dir, shardInStore(dir, s, namedBy(dir, index)), namedBy(dir, index), true);
   } catch (e) {
     if (isFactError(e) && (e.code === 'file-missing' || /does not exist/.test(e.message))) return `Shard '${file}' is missing.`;
@@ -272,7 +324,13 @@ function shardInStore(dir: string, s: ShardEntry, by: NamedBy): string {
 
 /** Locates a shard and verifies its checksum (chunked, constant memory); a shard the memo vouches for is not hashed,
  *  one that matches is remembered. Returns what is wrong with it, or undefined. */
-export async function checkShard(dir: string, m: FeatureManifest, s: ShardEntry, index = m.shards.indexOf(s), verified?: VerifiedShards): Promise<string | undefined> {
+export async function checkShard(
+  dir: string,
+  m: FeatureManifest,
+  s: ShardEntry,
+  index = m.shards.indexOf(s),
+  verified?: VerifiedShards,
+): Promise<string | undefined> {
   const missing = await locateShard(dir, m, s, index);
   if (missing) return missing;
   const file = shardPath(dir, s);
@@ -281,7 +339,12 @@ export async function checkShard(dir: string, m: FeatureManifest, s: ShardEntry,
     const st = await fs.stat(file, { bigint: true });
     if (verified.has(key, s.sha256, stampOf(st))) return undefined;
   }
-  const read = await readShardFile(dir, shardInStore(dir, s, namedBy(dir, index)), { ...namedBy(dir, index), maxBytes: maxShardBytes(m, s) }, { keep: false, hash: true });
+  const read = await readShardFile(
+    dir,
+    shardInStore(dir, s, namedBy(dir, index)),
+    { ...namedBy(dir, index), maxBytes: maxShardBytes(m, s) },
+    { keep: false, hash: true },
+  );
   if (read.sha256 !== s.sha256) {
     await verified?.forget(key);
     return wrongChecksum(file, read.sha256!, s.sha256);

@@ -20,7 +20,12 @@ export interface ShardEntry {
 }
 
 /** A part-store that a merged store references (see mergeParts.ts). */
-export interface PartEntry { name: string; images: [number, number]; vectors: number; shards: number }
+export interface PartEntry {
+  name: string;
+  images: [number, number];
+  vectors: number;
+  shards: number;
+}
 
 export interface FeatureManifest {
   format: 1;
@@ -64,7 +69,10 @@ export function isPlainName(name: string): boolean {
 /** Where a shard's file is: in the store itself, or in the part-store a merged manifest names. */
 export function shardPath(dir: string, s: ShardEntry): string {
   if (s.part === undefined) return path.join(dir, s.file);
-  if (!isPlainName(s.part)) throw new FactError('bad-store', `The manifest of '${dir}' names the part '${s.part}', which is not a plain folder name.`, { file: path.join(dir, MANIFEST) });
+  if (!isPlainName(s.part))
+    throw new FactError('bad-store', `The manifest of '${dir}' names the part '${s.part}', which is not a plain folder name.`, {
+      file: path.join(dir, MANIFEST),
+    });
   return path.join(dir, PARTS_DIR, s.part, s.file);
 }
 
@@ -82,7 +90,11 @@ export async function readManifest(dir: string): Promise<FeatureManifest> {
     throw new FactError('bad-store', `'${file}' is not a FaCT feature-store manifest (format 1).`, { file });
   }
   if (!Number.isSafeInteger(m.dim) || m.dim < 1 || (m.dtype !== 'float32' && m.dtype !== 'float16')) {
-    throw new FactError('bad-store', `The feature-store manifest '${file}' has an invalid "dim" (${JSON.stringify(m.dim)}) or "dtype" (${JSON.stringify(m.dtype)}).`, { file, field: 'dim' });
+    throw new FactError(
+      'bad-store',
+      `The feature-store manifest '${file}' has an invalid "dim" (${JSON.stringify(m.dim)}) or "dtype" (${JSON.stringify(m.dtype)}).`,
+      { file, field: 'dim' },
+    );
   }
   return m;
 }
@@ -95,9 +107,15 @@ export async function writeManifest(dir: string, m: FeatureManifest): Promise<vo
 /** Refuses a store that was collected for another model or layer. */
 export function checkManifestMatches(m: FeatureManifest, expect: { modelSha256?: string; layer?: string }, dir: string): void {
   if (expect.modelSha256 && m.model.sha256 !== expect.modelSha256) {
-    throw new FactError('bad-store', `The feature store '${dir}' was collected from another model (${m.model.file}, sha256 ${m.model.sha256.slice(0, 12)}…), not this one (sha256 ${expect.modelSha256.slice(0, 12)}…).`, { file: dir });
+    throw new FactError(
+      'bad-store',
+      `The feature store '${dir}' was collected from another model (${m.model.file}, sha256 ${m.model.sha256.slice(0, 12)}…), not this one (sha256 ${expect.modelSha256.slice(0, 12)}…).`,
+      { file: dir },
+    );
   }
   if (expect.layer && m.layer.name !== expect.layer && m.layer.tensor !== expect.layer) {
-    throw new FactError('bad-store', `The feature store '${dir}' holds features of layer '${m.layer.name}', not '${expect.layer}'.`, { file: dir });
+    throw new FactError('bad-store', `The feature store '${dir}' holds features of layer '${m.layer.name}', not '${expect.layer}'.`, {
+      file: dir,
+    });
   }
 }

@@ -21,7 +21,10 @@ export function sampleLocations(weights: ArrayLike<number>, n: number, seed: num
     keyed.push({ i, key: w > 0 ? Math.log(u) / w : -Infinity, tie: rand() });
   }
   keyed.sort((a, b) => b.key - a.key || b.tie - a.tie);
-  return keyed.slice(0, Math.min(n, weights.length)).map((k) => k.i).sort((a, b) => a - b);
+  return keyed
+    .slice(0, Math.min(n, weights.length))
+    .map((k) => k.i)
+    .sort((a, b) => a - b);
 }
 
 /** FaCT's samples per image: ⌊72·512/C⌋, capped at H·W. */

@@ -20,14 +20,23 @@ export interface ShardRead {
 /** `want.hash`: hash the bytes, or decide from the file's stamp (e.g. not when it was verified before). */
 /** `want.into`: a buffer to read into when it is large enough (reused from shard to shard: no fresh pages each time). */
 /** `name` may name a file in a subfolder of `dir` (a merged store's part): it must still lie inside `dir`. */
-export async function readShardFile(dir: string, name: string, by: NamedBy & { maxBytes: number }, want: { keep: boolean; hash: boolean | ((stamp: ShardStamp) => boolean); into?: Buffer }): Promise<ShardRead> {
+export async function readShardFile(
+  dir: string,
+  name: string,
+  by: NamedBy & { maxBytes: number },
+  want: { keep: boolean; hash: boolean | ((stamp: ShardStamp) => boolean); into?: Buffer },
+): Promise<ShardRead> {
   const file = await containedFile(dir, name, by, true);
   const handle = await fs.open(file, 'r');
   try {
     const st = await handle.stat({ bigint: true });
     const size = Number(st.size);
     if (size > by.maxBytes) {
-      throw new FactError(by.code ?? 'bad-input', `'${file}', named in "${by.field}" of '${by.file}', holds ${size} bytes, more than the ${by.maxBytes} its entry allows.`, { file, field: by.field, size, maxBytes: by.maxBytes });
+      throw new FactError(
+        by.code ?? 'bad-input',
+        `'${file}', named in "${by.field}" of '${by.file}', holds ${size} bytes, more than the ${by.maxBytes} its entry allows.`,
+        { file, field: by.field, size, maxBytes: by.maxBytes },
+      );
     }
     const stamp = stampOf(st);
     const hash = (typeof want.hash === 'function' ? want.hash(stamp) : want.hash) ? createHash('sha256') : undefined;
@@ -42,7 +51,11 @@ export async function readShardFile(dir: string, name: string, by: NamedBy & { m
       hash?.update(into.subarray(at, at + bytesRead));
       off += bytesRead;
     }
-    return { ...(bytes ? { bytes: off === size ? bytes : bytes.subarray(0, off) } : {}), ...(hash ? { sha256: hash.digest('hex') } : {}), stamp };
+    return {
+      ...(bytes ? { bytes: off === size ? bytes : bytes.subarray(0, off) } : {}),
+      ...(hash ? { sha256: hash.digest('hex') } : {}),
+      stamp,
+    };
   } finally {
     await handle.close();
   }

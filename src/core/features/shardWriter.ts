@@ -28,7 +28,11 @@ export class ShardWriter {
   private lastImage = -1;
   private pendingSkips: { id: string; reason: string }[] = [];
 
-  constructor(private readonly dir: string, readonly manifest: FeatureManifest, private readonly io: StoreIO = nodeIO) {
+  constructor(
+    private readonly dir: string,
+    readonly manifest: FeatureManifest,
+    private readonly io: StoreIO = nodeIO,
+  ) {
     this.firstImage = manifest.imagesDone;
   }
 
@@ -82,8 +86,15 @@ export class ShardWriter {
     if (this.openVectors > 0) {
       const dim = m.dim;
       const data = this.features.subarray(0, this.openVectors * dim);
-      const features = data instanceof Uint16Array ? { shape: [this.openVectors, dim], data, dtype: 'F16' as const } : { shape: [this.openVectors, dim], data };
-      const bytes = serializeSafetensors({ features, image: { shape: [this.openVectors], data: this.images.subarray(0, this.openVectors) }, position: { shape: [this.openVectors], data: this.positions.subarray(0, this.openVectors) } });
+      const features =
+        data instanceof Uint16Array
+          ? { shape: [this.openVectors, dim], data, dtype: 'F16' as const }
+          : { shape: [this.openVectors, dim], data };
+      const bytes = serializeSafetensors({
+        features,
+        image: { shape: [this.openVectors], data: this.images.subarray(0, this.openVectors) },
+        position: { shape: [this.openVectors], data: this.positions.subarray(0, this.openVectors) },
+      });
       const name = `shard-${String(m.shards.length).padStart(5, '0')}.safetensors`;
       const target = path.join(this.dir, name);
       const tmp = `${target}.tmp-${process.pid}`;
@@ -112,7 +123,11 @@ export class ShardWriter {
 
 function ioError(e: NodeJS.ErrnoException, dir: string, m: FeatureManifest): Error {
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT' || e.code === 'disk-full') {
-    return new FactError('disk-full', `The disk is full while writing the feature store '${dir}'. The store is intact up to shard ${m.shards.length} (${m.imagesDone} images); free some space and run the collection again to resume.`, { file: dir });
+    return new FactError(
+      'disk-full',
+      `The disk is full while writing the feature store '${dir}'. The store is intact up to shard ${m.shards.length} (${m.imagesDone} images); free some space and run the collection again to resume.`,
+      { file: dir },
+    );
   }
   return fileSystemError(e, dir) ?? e;
 }

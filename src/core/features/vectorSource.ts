@@ -46,18 +46,25 @@ export function permutation(n: number, seed: number): Uint32Array {
   for (let i = 0; i < n; i++) p[i] = i;
   let s = (seed * 2654435761) >>> 0 || 1;
   for (let i = n - 1; i > 0; i--) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     const j = s % (i + 1);
-    const t = p[i]!; p[i] = p[j]!; p[j] = t;
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
   }
   return p;
 }
 
 export class ArrayVectorSource implements VectorSource {
   readonly count: number;
-  constructor(readonly data: Float32Array, readonly dim: number) {
+  constructor(
+    readonly data: Float32Array,
+    readonly dim: number,
+  ) {
     this.count = data.length / dim;
   }
 

@@ -9,11 +9,23 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../util/files';
 
 /** What identifies one version of a shard's file without reading it. */
-export interface ShardStamp { size: string; mtimeNs: string; ctimeNs: string; ino: string }
+export interface ShardStamp {
+  size: string;
+  mtimeNs: string;
+  ctimeNs: string;
+  ino: string;
+}
 
-interface VerifiedEntry extends ShardStamp { sha256: string }
+interface VerifiedEntry extends ShardStamp {
+  sha256: string;
+}
 
-interface VerifiedFile { format: 1; kind: 'fact-verified-shards'; store: string; shards: Record<string, VerifiedEntry> }
+interface VerifiedFile {
+  format: 1;
+  kind: 'fact-verified-shards';
+  store: string;
+  shards: Record<string, VerifiedEntry>;
+}
 
 export function stampOf(st: BigIntStats): ShardStamp {
   return { size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: String(st.ino) };
@@ -28,7 +40,11 @@ export async function verifiedShardsFile(cacheRoot: string, storeDir: string): P
 export class VerifiedShards {
   private writes: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly file: string | undefined, private readonly store: string, private readonly shards: Record<string, VerifiedEntry>) {}
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly store: string,
+    private readonly shards: Record<string, VerifiedEntry>,
+  ) {}
 
   /** The memo at `file` (none: remembers for this process only). An unreadable or foreign file is an empty memo. */
   static async open(file: string | undefined, storeDir: string): Promise<VerifiedShards> {
@@ -36,15 +52,25 @@ export class VerifiedShards {
     if (!file) return new VerifiedShards(undefined, store, {});
     try {
       const j = JSON.parse(await fs.readFile(file, 'utf8')) as VerifiedFile;
-      if (j.kind === 'fact-verified-shards' && j.format === 1 && j.store === store && j.shards && typeof j.shards === 'object') return new VerifiedShards(file, store, j.shards);
-    } catch { /* no memo yet, or a damaged one: start afresh */ }
+      if (j.kind === 'fact-verified-shards' && j.format === 1 && j.store === store && j.shards && typeof j.shards === 'object')
+        return new VerifiedShards(file, store, j.shards);
+    } catch {
+      /* no memo yet, or a damaged one: start afresh */
+    }
     return new VerifiedShards(file, store, {});
   }
 
   /** Whether this version of the shard was hashed and matched `sha256`. */
   has(key: string, sha256: string, stamp: ShardStamp): boolean {
     const e = this.shards[key];
-    return e !== undefined && e.sha256 === sha256 && e.size === stamp.size && e.mtimeNs === stamp.mtimeNs && e.ctimeNs === stamp.ctimeNs && e.ino === stamp.ino;
+    return (
+      e !== undefined &&
+      e.sha256 === sha256 &&
+      e.size === stamp.size &&
+      e.mtimeNs === stamp.mtimeNs &&
+      e.ctimeNs === stamp.ctimeNs &&
+      e.ino === stamp.ino
+    );
   }
 
   /** The stamp a shard was verified with. */

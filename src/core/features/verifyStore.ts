@@ -18,7 +18,10 @@ export interface StoreVerification {
   seconds: number;
 }
 
-export async function verifyStore(dir: string, opts: { memoFile?: string; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<StoreVerification> {
+export async function verifyStore(
+  dir: string,
+  opts: { memoFile?: string; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<StoreVerification> {
   const t0 = performance.now();
   const m = await readManifest(dir);
   // Hashing is forced by checking against an empty memo, whose matches are then written into the real one.
@@ -40,5 +43,13 @@ export async function verifyStore(dir: string, opts: { memoFile?: string; signal
     }
     opts.onProgress?.(i + 1, m.shards.length);
   }
-  return { store: dir, shards: m.shards.length, vectors: m.vectors, bytes, good: m.shards.length - damaged.length, damaged, seconds: (performance.now() - t0) / 1000 };
+  return {
+    store: dir,
+    shards: m.shards.length,
+    vectors: m.vectors,
+    bytes,
+    good: m.shards.length - damaged.length,
+    damaged,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

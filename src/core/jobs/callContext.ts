@@ -7,5 +7,18 @@ export interface CallContext {
 
 /** Structured progress of the long jobs, for panels that draw it. */
 export type ProgressData =
-  | { kind: 'train'; step: number; totalSteps: number; epoch: number; loss: number; fvu: number; l0: number; dead: number; lr: number; vectorsPerSecond: number; etaSeconds: number; validation?: number }
+  | {
+      kind: 'train';
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      fvu: number;
+      l0: number;
+      dead: number;
+      lr: number;
+      vectorsPerSecond: number;
+      etaSeconds: number;
+      validation?: number;
+    }
   | { kind: 'collect'; imagesDone: number; images: number; vectors: number; imagesPerSecond: number; etaSeconds: number };

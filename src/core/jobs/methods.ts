@@ -17,18 +17,28 @@ export type MethodName = keyof CoreMethods;
 /** Every result also says which execution provider(s) ran it and, on a fallback, why. */
 export type MethodResult<M extends MethodName> = CoreMethods[M]['result'] & RanOn;
 
-type Handler<M extends MethodName> = (params: CoreMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<CoreMethods[M]['result']>;
-type Handlers = { [M in MethodName]: (params: CoreMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<MethodResult<M>> };
+type Handler<M extends MethodName> = (
+  params: CoreMethods[M]['params'],
+  services: CoreServices,
+  call: CallContext,
+) => Promise<CoreMethods[M]['result']>;
+type Handlers = {
+  [M in MethodName]: (params: CoreMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<MethodResult<M>>;
+};
 
 const plain: { [M in MethodName]: Handler<M> } = { ...modelHandlers, ...saeHandlers };
 
-function withRanOn<M extends MethodName>(h: Handler<M>): (params: CoreMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<MethodResult<M>> {
+function withRanOn<M extends MethodName>(
+  h: Handler<M>,
+): (params: CoreMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<MethodResult<M>> {
   return async (params, services, call) => {
-    const { value, ranOn } = await trackProviders((usage) => h(params, services, {
-      ...call,
-      // A long job on a GPU says so in its progress ("… (on webgpu)"); CPU runs read as before.
-      progress: (message, fraction, data) => call.progress(onGpu(message, usage.summary()), fraction, data),
-    }));
+    const { value, ranOn } = await trackProviders((usage) =>
+      h(params, services, {
+        ...call,
+        // A long job on a GPU says so in its progress ("… (on webgpu)"); CPU runs read as before.
+        progress: (message, fraction, data) => call.progress(onGpu(message, usage.summary()), fraction, data),
+      }),
+    );
     return { ...value, ...ranOn };
   };
 }
@@ -37,4 +47,6 @@ function onGpu(message: string, ran: RanOn): string {
   return ran.executionProvider && ran.executionProvider !== 'cpu' ? `${message} (on ${ran.executionProvider})` : message;
 }
 
-export const handlers = Object.fromEntries(Object.entries(plain).map(([name, h]) => [name, withRanOn(h as Handler<MethodName>)])) as Handlers;
+export const handlers = Object.fromEntries(
+  Object.entries(plain).map(([name, h]) => [name, withRanOn(h as Handler<MethodName>)]),
+) as Handlers;

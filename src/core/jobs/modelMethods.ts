@@ -20,7 +20,11 @@ import { predictImages, type Prediction } from '../model/predict';
 import type { CallContext } from './callContext';
 import type { CoreServices } from './services';
 
-export interface ImagePrediction { image: string; prediction?: Prediction; error?: string }
+export interface ImagePrediction {
+  image: string;
+  prediction?: Prediction;
+  error?: string;
+}
 
 export type ExplanationSummary = Omit<ImageExplanation, 'images' | 'arrays'>;
 export interface ExplainResult {
@@ -37,13 +41,34 @@ export interface ModelMethods {
   explain: { params: { model: string; image: string; classIndex?: number; outDir?: string }; result: ExplainResult };
   check: { params: { model: string; images?: string[] }; result: CheckReport };
   collect: {
-    params: { model: string; layer: string; dataset: DatasetSpec; outDir: string; dtype?: FeatureDtype; samplesPerImage?: number; budgetGB?: number; shardVectors?: number; seed?: number; order?: CollectionOrder; limit?: number };
+    params: {
+      model: string;
+      layer: string;
+      dataset: DatasetSpec;
+      outDir: string;
+      dtype?: FeatureDtype;
+      samplesPerImage?: number;
+      budgetGB?: number;
+      shardVectors?: number;
+      seed?: number;
+      order?: CollectionOrder;
+      limit?: number;
+    };
     result: FeatureManifest;
   };
   inspect: { params: { model: string }; result: ModelInspection };
-  predict: { params: { model: string; images: string[]; top?: number }; result: { model: string; executionProvider?: string; results: ImagePrediction[] } };
+  predict: {
+    params: { model: string; images: string[]; top?: number };
+    result: { model: string; executionProvider?: string; results: ImagePrediction[] };
+  };
 }
-type Handlers = { [M in keyof ModelMethods]: (params: ModelMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<ModelMethods[M]['result']> };
+type Handlers = {
+  [M in keyof ModelMethods]: (
+    params: ModelMethods[M]['params'],
+    services: CoreServices,
+    call: CallContext,
+  ) => Promise<ModelMethods[M]['result']>;
+};
 
 export const modelHandlers: Handlers = {
   async explain({ model, image, classIndex, outDir }, services, call) {
@@ -54,7 +79,9 @@ export const modelHandlers: Handlers = {
     call.progress('Explaining');
     const { images, arrays, ...explanation } = await explainImage(ctx, explainer, raw, classIndex);
     const scale = Math.max(1, Math.floor(224 / explanation.width));
-    const [input, colour, contributions] = await Promise.all([images.input, images.explanation, images.contributions].map((i) => rgbaToPng(i, scale)));
+    const [input, colour, contributions] = await Promise.all(
+      [images.input, images.explanation, images.contributions].map((i) => rgbaToPng(i, scale)),
+    );
     const files: string[] = [];
     if (outDir) {
       const stem = path.basename(image).replace(/\.[^.]+$/, '');
@@ -73,17 +100,32 @@ export const modelHandlers: Handlers = {
       await writeFileAtomic(xwx, encodeNpy(arrays.contributions, arrays.dims));
       files.push(target, panel, wx, xwx);
     }
-    return { model, image, explanation, png: { input: input!.toString('base64'), explanation: colour!.toString('base64'), contributions: contributions!.toString('base64') }, files };
+    return {
+      model,
+      image,
+      explanation,
+      png: { input: input!.toString('base64'), explanation: colour!.toString('base64'), contributions: contributions!.toString('base64') },
+      files,
+    };
   },
 
   async collect({ model, dataset, ...rest }, services, call) {
     const ctx = await services.model(model);
     const explainer = await services.explainer(model);
     const data = await openDataset(ctx, dataset);
-    const progress = (p: CollectProgress) => call.progress(`${p.imagesDone}/${p.images} images, ${p.vectors} vectors, ${p.imagesPerSecond.toFixed(1)} images/s, ETA ${formatSeconds(p.etaSeconds)}`, p.imagesDone / p.images, { kind: 'collect', ...p });
+    const progress = (p: CollectProgress) =>
+      call.progress(
+        `${p.imagesDone}/${p.images} images, ${p.vectors} vectors, ${p.imagesPerSecond.toFixed(1)} images/s, ETA ${formatSeconds(p.etaSeconds)}`,
+        p.imagesDone / p.images,
+        { kind: 'collect', ...p },
+      );
     // One writer per store: a second collection into the same folder would interleave shards.
-    return withWriterLock(rest.outDir, `fact collect ${model} --layer ${rest.layer} --out ${rest.outDir}`, (m) => call.progress(m),
-      () => collectFeatures(ctx, explainer, { ...rest, dataset: data, signal: call.signal, onProgress: progress }));
+    return withWriterLock(
+      rest.outDir,
+      `fact collect ${model} --layer ${rest.layer} --out ${rest.outDir}`,
+      (m) => call.progress(m),
+      () => collectFeatures(ctx, explainer, { ...rest, dataset: data, signal: call.signal, onProgress: progress }),
+    );
   },
 
   async check({ model, images = [] }, services) {

@@ -22,10 +22,23 @@ export interface SaeContext {
   dispose(): Promise<void>;
 }
 
-export async function openSaeContext(ctx: ModelContext, dir: string, where: DerivedLocation, session: SessionOptions = {}): Promise<SaeContext> {
+export async function openSaeContext(
+  ctx: ModelContext,
+  dir: string,
+  where: DerivedLocation,
+  session: SessionOptions = {},
+): Promise<SaeContext> {
   const folder = await openSaeFolder(dir, where);
   const sae = await loadSae(dir, { modelSha256: ctx.loaded.sha256 });
   const layer = resolveModelLayer(ctx, sae.cfg.layer);
   const encoder = await SaeEncoder.create(sae, session);
-  return { dir, folder, sae, sha256: folder.checkpointSha256, tensor: layer.tensor, encode: (v, n) => encoder.encode(v, n), dispose: () => encoder.dispose() };
+  return {
+    dir,
+    folder,
+    sae,
+    sha256: folder.checkpointSha256,
+    tensor: layer.tensor,
+    encode: (v, n) => encoder.encode(v, n),
+    dispose: () => encoder.dispose(),
+  };
 }

@@ -30,7 +30,23 @@ import { decisionReportView, explainReportView, saeShortName, stripReportView, t
 import { version } from '../../../package.json';
 import type { CallContext } from './callContext';
 import { formatSeconds, modelHandlers } from './modelMethods';
-import { amendCheckpointCfg, checkpointFiles, atlasWriter, evaluationRecordsFile, openSaeFolder, readAtlasStrip, readConsistency, readCurrentAtlas, readEvaluation, recordedDatasetOnDisk, withDerivedWriter, writeConsistency, writeEvaluation, type DerivedLocation, type EvaluationSummary } from '../sae/saeFolder';
+import {
+  amendCheckpointCfg,
+  checkpointFiles,
+  atlasWriter,
+  evaluationRecordsFile,
+  openSaeFolder,
+  readAtlasStrip,
+  readConsistency,
+  readCurrentAtlas,
+  readEvaluation,
+  recordedDatasetOnDisk,
+  withDerivedWriter,
+  writeConsistency,
+  writeEvaluation,
+  type DerivedLocation,
+  type EvaluationSummary,
+} from '../sae/saeFolder';
 import { openSaeContext, type SaeContext } from './saeContext';
 import type { CoreServices } from './services';
 
@@ -75,20 +91,43 @@ export interface DecisionResult {
  * Where a checkpoint's derived files (evaluation, atlas, C²) go: `out` when given, else the cache below `cacheRoot`
  * (the caller's, else the process's default: src/core/sae/saeFolder.ts). Never the checkpoint folder.
  */
-export interface DerivedParams { out?: string; cacheRoot?: string }
+export interface DerivedParams {
+  out?: string;
+  cacheRoot?: string;
+}
 
 export interface SaeMethods {
   train: { params: TrainParams; result: Omit<TrainResult, 'weights'> };
-  evaluate: { params: { model: string; sae: string; dataset?: DatasetSpec; limit?: number } & DerivedParams; result: EvaluationSummary & { out: string } };
-  concepts: { params: { model: string; sae: string; rebuild?: boolean } & DerivedParams; result: { atlasDir: string; concepts: number; alive: number; rebuilt: boolean; evaluated: boolean; seconds: number } };
-  concept: { params: { model: string; sae: string; concept: number } & DerivedParams; result: AtlasConcept & { stripPng?: string; c2?: number; c2Random?: number } };
-  consistency: { params: { model: string; sae: string; foundation?: string; meanImages?: number } & DerivedParams; result: ConsistencyReport & { histogram: string; out: string; evaluated: boolean } };
-  explainConcepts: { params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number }; result: DecisionResult };
+  evaluate: {
+    params: { model: string; sae: string; dataset?: DatasetSpec; limit?: number } & DerivedParams;
+    result: EvaluationSummary & { out: string };
+  };
+  concepts: {
+    params: { model: string; sae: string; rebuild?: boolean } & DerivedParams;
+    result: { atlasDir: string; concepts: number; alive: number; rebuilt: boolean; evaluated: boolean; seconds: number };
+  };
+  concept: {
+    params: { model: string; sae: string; concept: number } & DerivedParams;
+    result: AtlasConcept & { stripPng?: string; c2?: number; c2Random?: number };
+  };
+  consistency: {
+    params: { model: string; sae: string; foundation?: string; meanImages?: number } & DerivedParams;
+    result: ConsistencyReport & { histogram: string; out: string; evaluated: boolean };
+  };
+  explainConcepts: {
+    params: { model: string; sae: string; image: string; classIndex?: number; html?: string; topConcepts?: number };
+    result: DecisionResult;
+  };
   /** Several images through concepts, with one combined HTML report. */
-  explainConceptsReport: { params: { model: string; sae: string; images: string[]; classIndex?: number; html?: string; topConcepts?: number }; result: { results: DecisionResult[]; html?: string } };
+  explainConceptsReport: {
+    params: { model: string; sae: string; images: string[]; classIndex?: number; html?: string; topConcepts?: number };
+    result: { results: DecisionResult[]; html?: string };
+  };
 }
 
-type Handlers = { [M in keyof SaeMethods]: (params: SaeMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<SaeMethods[M]['result']> };
+type Handlers = {
+  [M in keyof SaeMethods]: (params: SaeMethods[M]['params'], services: CoreServices, call: CallContext) => Promise<SaeMethods[M]['result']>;
+};
 
 /** The evaluation dataset by default: the card's test split when the model ships one. */
 function defaultDataset(ctx: ModelContext, given?: DatasetSpec): DatasetSpec {
@@ -103,7 +142,13 @@ function derivedLocation(services: CoreServices, p: DerivedParams): DerivedLocat
   return { cacheRoot: p.cacheRoot ?? services.cache.root, howToChange: services.cache.howToChange };
 }
 
-async function withSae<T>(services: CoreServices, model: string, sae: string, where: DerivedParams, run: (ctx: ModelContext, s: SaeContext) => Promise<T>): Promise<T> {
+async function withSae<T>(
+  services: CoreServices,
+  model: string,
+  sae: string,
+  where: DerivedParams,
+  run: (ctx: ModelContext, s: SaeContext) => Promise<T>,
+): Promise<T> {
   const ctx = await services.model(model);
   const s = await openSaeContext(ctx, sae, derivedLocation(services, where), services.options);
   try {
@@ -124,31 +169,64 @@ async function currentRecords(s: SaeContext): Promise<Evaluated | { why: string 
 }
 
 /** An evaluation's summary and records, and the dataset it ran over (to open again for the atlas and C²). */
-interface Evaluated { summary: EvaluationSummary; records: EvaluationRecords; dataset: DatasetSpec }
+interface Evaluated {
+  summary: EvaluationSummary;
+  records: EvaluationRecords;
+  dataset: DatasetSpec;
+}
 
 /** The current evaluation's records. Without one, evaluates first on the card's test split (a fresh install), as
  *  `fact evaluate` would; a card with no test split needs the user to name a dataset: a clear request to evaluate.
  *  Called holding the derived folder's writer lock. */
-async function recordsEvaluatingFirst(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext): Promise<Evaluated & { evaluated: boolean }> {
+async function recordsEvaluatingFirst(
+  services: CoreServices,
+  ctx: ModelContext,
+  s: SaeContext,
+  model: string,
+  call: CallContext,
+): Promise<Evaluated & { evaluated: boolean }> {
   const known = await currentRecords(s);
   if (!('why' in known)) return { ...known, evaluated: false };
   if (!ctx.card?.data?.test) {
-    throw new FactError('not-evaluated', `The SAE in '${s.dir}' ${known.why} and '${ctx.file}' ships no test split to evaluate it on: run \`fact evaluate --data DIR\` (or FaCT: Evaluate SAE) first.`, { file: s.dir });
+    throw new FactError(
+      'not-evaluated',
+      `The SAE in '${s.dir}' ${known.why} and '${ctx.file}' ships no test split to evaluate it on: run \`fact evaluate --data DIR\` (or FaCT: Evaluate SAE) first.`,
+      { file: s.dir },
+    );
   }
   call.progress(`The SAE ${known.why}: evaluating it first on the model card's test split`);
   return { ...(await evaluateInto(services, ctx, s, model, call)), evaluated: true };
 }
 
 /** Evaluates the model with the SAE and saves the summary and per-image records into the derived folder. */
-async function evaluateInto(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, call: CallContext, dataset?: DatasetSpec, limit?: number): Promise<Evaluated> {
+async function evaluateInto(
+  services: CoreServices,
+  ctx: ModelContext,
+  s: SaeContext,
+  model: string,
+  call: CallContext,
+  dataset?: DatasetSpec,
+  limit?: number,
+): Promise<Evaluated> {
   const spec = absoluteDataset(defaultDataset(ctx, dataset));
   const data = await openDataset(ctx, spec);
   const explainer = await services.explainer(model);
   const { metrics, records } = await evaluateSae(ctx, services.runner, explainer, {
-    layer: s.sae.cfg.layer, dataset: data, sae: s.sae, encode: s.encode, keepRecords: true, signal: call.signal, ...(limit ? { limit } : {}),
+    layer: s.sae.cfg.layer,
+    dataset: data,
+    sae: s.sae,
+    encode: s.encode,
+    keepRecords: true,
+    signal: call.signal,
+    ...(limit ? { limit } : {}),
     onProgress: (d, t) => call.progress(`Evaluated ${d}/${t} images`, d / t),
   });
-  const summary = await writeEvaluation(s.folder, (file) => saveEvaluationRecords(file, records!), { dataset: spec, datasetSource: data.source, metrics, evaluatedAt: new Date().toISOString() });
+  const summary = await writeEvaluation(s.folder, (file) => saveEvaluationRecords(file, records!), {
+    dataset: spec,
+    datasetSource: data.source,
+    metrics,
+    evaluatedAt: new Date().toISOString(),
+  });
   return { summary, records: records!, dataset: spec };
 }
 
@@ -159,7 +237,12 @@ export const saeHandlers: Handlers = {
     const key = path.resolve(p.out);
     const previous = trainingRuns.get(key);
     if (previous) await previous.catch(() => undefined);
-    const run = withWriterLock(p.out, `fact train ${p.model} --features ${p.features} --out ${p.out} --k ${p.k} --dict-size ${p.dictSize}`, (m) => call.progress(m), () => trainOnce(p, services, call));
+    const run = withWriterLock(
+      p.out,
+      `fact train ${p.model} --features ${p.features} --out ${p.out} --k ${p.k} --dict-size ${p.dictSize}`,
+      (m) => call.progress(m),
+      () => trainOnce(p, services, call),
+    );
     trainingRuns.set(key, run);
     try {
       return await run;
@@ -170,8 +253,14 @@ export const saeHandlers: Handlers = {
 
   async evaluate({ model, sae, dataset, limit, ...where }, services, call) {
     // The summary and records go to the derived folder; the checkpoint's cfg.json is left as it is.
-    return withSae(services, model, sae, where, (ctx, s) => withDerivedWriter(s.folder, `fact evaluate ${model} --sae ${sae}`, (m) => call.progress(m),
-      async () => ({ ...(await evaluateInto(services, ctx, s, model, call, dataset, limit)).summary, out: s.folder.out })));
+    return withSae(services, model, sae, where, (ctx, s) =>
+      withDerivedWriter(
+        s.folder,
+        `fact evaluate ${model} --sae ${sae}`,
+        (m) => call.progress(m),
+        async () => ({ ...(await evaluateInto(services, ctx, s, model, call, dataset, limit)).summary, out: s.folder.out }),
+      ),
+    );
   },
 
   async concepts({ model, sae, rebuild, ...where }, services, call) {
@@ -179,22 +268,48 @@ export const saeHandlers: Handlers = {
       const t0 = Date.now();
       // An atlas made from this checkpoint and its latest evaluation is current: no need to read the records.
       const ready = rebuild ? undefined : await readCurrentAtlas(s.folder);
-      const readyNow = (a: { atlas: Atlas; dir: string }) => ({ atlasDir: a.dir, concepts: a.atlas.dictSize, alive: a.atlas.concepts.filter((c) => c.images > 0).length, rebuilt: false, evaluated: false, seconds: (Date.now() - t0) / 1000 });
-      if (ready) return readyNow(ready);
-      return withDerivedWriter(s.folder, `fact concepts ${model} --sae ${sae}`, (m) => call.progress(m), async () => {
-        // Another call of this process may have built it while this one waited for the folder.
-        const builtMeanwhile = rebuild ? undefined : await readCurrentAtlas(s.folder);
-        if (builtMeanwhile) return readyNow(builtMeanwhile);
-        // The atlas is made of the evaluation's records: evaluate first when they are missing (a fresh install).
-        const { summary, records, dataset, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
-        const explainer = await services.explainer(model);
-        const atlas = await buildAtlas(ctx, services.runner, explainer, {
-          writer: atlasWriter(s.folder), checkpointSha256: s.sha256, evaluationSha256: summary.recordsSha256, sae: s.sae, encode: s.encode, records,
-          dataset: await openDataset(ctx, dataset), signal: call.signal, onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
-        });
-        const built = (await readCurrentAtlas(s.folder))!;
-        return { atlasDir: built.dir, concepts: atlas.dictSize, alive: atlas.concepts.filter((c) => c.images > 0).length, rebuilt: true, evaluated, seconds: (Date.now() - t0) / 1000 };
+      const readyNow = (a: { atlas: Atlas; dir: string }) => ({
+        atlasDir: a.dir,
+        concepts: a.atlas.dictSize,
+        alive: a.atlas.concepts.filter((c) => c.images > 0).length,
+        rebuilt: false,
+        evaluated: false,
+        seconds: (Date.now() - t0) / 1000,
       });
+      if (ready) return readyNow(ready);
+      return withDerivedWriter(
+        s.folder,
+        `fact concepts ${model} --sae ${sae}`,
+        (m) => call.progress(m),
+        async () => {
+          // Another call of this process may have built it while this one waited for the folder.
+          const builtMeanwhile = rebuild ? undefined : await readCurrentAtlas(s.folder);
+          if (builtMeanwhile) return readyNow(builtMeanwhile);
+          // The atlas is made of the evaluation's records: evaluate first when they are missing (a fresh install).
+          const { summary, records, dataset, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
+          const explainer = await services.explainer(model);
+          const atlas = await buildAtlas(ctx, services.runner, explainer, {
+            writer: atlasWriter(s.folder),
+            checkpointSha256: s.sha256,
+            evaluationSha256: summary.recordsSha256,
+            sae: s.sae,
+            encode: s.encode,
+            records,
+            dataset: await openDataset(ctx, dataset),
+            signal: call.signal,
+            onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
+          });
+          const built = (await readCurrentAtlas(s.folder))!;
+          return {
+            atlasDir: built.dir,
+            concepts: atlas.dictSize,
+            alive: atlas.concepts.filter((c) => c.images > 0).length,
+            rebuilt: true,
+            evaluated,
+            seconds: (Date.now() - t0) / 1000,
+          };
+        },
+      );
     });
   },
 
@@ -218,26 +333,55 @@ export const saeHandlers: Handlers = {
   },
 
   async consistency({ model, sae, foundation, meanImages, ...where }, services, call) {
-    return withSae(services, model, sae, where, (ctx, s) => withDerivedWriter(s.folder, `fact consistency ${model} --sae ${sae}`, (m) => call.progress(m), async () => {
-      const { records, dataset, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
-      const file = foundation ?? (ctx.card?.foundation ? containedPath(path.dirname(ctx.file), ctx.card.foundation, { file: cardPathFor(ctx.file), field: 'foundation', code: 'bad-card' }, true) : undefined);
-      if (!file) throw new FactError('bad-input', `Name a foundation model (an ONNX feature extractor such as DINOv2 exported by models/recipes/export.py): '${ctx.file}' ships none.`);
-      const fm = await FoundationModel.open(file, services.options);
-      try {
-        const explainer = await services.explainer(model);
-        const report = await measureConsistency(ctx, services.runner, explainer, {
-          layer: s.sae.cfg.layer, sae: s.sae, encode: s.encode, records, dataset: await openDataset(ctx, dataset), foundation: fm, signal: call.signal,
-          ...(meanImages ? { meanImages } : {}),
-          onProgress: (d, t, stage) => call.progress(`C² ${stage}: ${d}/${t}`, d / t),
-        });
-        const png = await histogramPng(report.concepts.map((c) => c.score), { random: report.randomMean, mean: report.mean });
-        // The report and histogram go to the derived folder; the checkpoint's cfg.json is left as it is.
-        await writeConsistency(s.folder, report, png);
-        return { ...report, histogram: png.toString('base64'), out: s.folder.out, evaluated };
-      } finally {
-        await fm.dispose();
-      }
-    }));
+    return withSae(services, model, sae, where, (ctx, s) =>
+      withDerivedWriter(
+        s.folder,
+        `fact consistency ${model} --sae ${sae}`,
+        (m) => call.progress(m),
+        async () => {
+          const { records, dataset, evaluated } = await recordsEvaluatingFirst(services, ctx, s, model, call);
+          const file =
+            foundation ??
+            (ctx.card?.foundation
+              ? containedPath(
+                  path.dirname(ctx.file),
+                  ctx.card.foundation,
+                  { file: cardPathFor(ctx.file), field: 'foundation', code: 'bad-card' },
+                  true,
+                )
+              : undefined);
+          if (!file)
+            throw new FactError(
+              'bad-input',
+              `Name a foundation model (an ONNX feature extractor such as DINOv2 exported by models/recipes/export.py): '${ctx.file}' ships none.`,
+            );
+          const fm = await FoundationModel.open(file, services.options);
+          try {
+            const explainer = await services.explainer(model);
+            const report = await measureConsistency(ctx, services.runner, explainer, {
+              layer: s.sae.cfg.layer,
+              sae: s.sae,
+              encode: s.encode,
+              records,
+              dataset: await openDataset(ctx, dataset),
+              foundation: fm,
+              signal: call.signal,
+              ...(meanImages ? { meanImages } : {}),
+              onProgress: (d, t, stage) => call.progress(`C² ${stage}: ${d}/${t}`, d / t),
+            });
+            const png = await histogramPng(
+              report.concepts.map((c) => c.score),
+              { random: report.randomMean, mean: report.mean },
+            );
+            // The report and histogram go to the derived folder; the checkpoint's cfg.json is left as it is.
+            await writeConsistency(s.folder, report, png);
+            return { ...report, histogram: png.toString('base64'), out: s.folder.out, evaluated };
+          } finally {
+            await fm.dispose();
+          }
+        },
+      ),
+    );
   },
 
   async explainConcepts({ model, sae, image, classIndex, html, topConcepts }, services, call) {
@@ -258,28 +402,43 @@ export const saeHandlers: Handlers = {
   },
 };
 
-
 const trainingRuns = new Map<string, Promise<SaeMethods['train']['result']>>();
 
 async function trainOnce(p: TrainParams, services: CoreServices, call: CallContext): Promise<SaeMethods['train']['result']> {
   // A finished checkpoint is not silently retrained (an unfinished one resumes when its settings match).
   const finished = existsSync(path.join(p.out, checkpointFiles.cfg)) && !hasTrainState(p.out);
   if (finished && !p.overwrite) {
-    throw new FactError('bad-checkpoint', `'${p.out}' already holds a trained SAE; train into another folder, or overwrite it (fact train --overwrite).`, { file: p.out });
+    throw new FactError(
+      'bad-checkpoint',
+      `'${p.out}' already holds a trained SAE; train into another folder, or overwrite it (fact train --overwrite).`,
+      { file: p.out },
+    );
   }
   if (p.overwrite) await deleteTrainState(p.out);
   const ctx = await services.model(p.model);
   // Shards verified before (by an earlier run or `fact verify`) are remembered in the cache and not hashed again.
   const verified = await VerifiedShards.open(await verifiedShardsFile(services.cache.root, p.features), p.features);
-  const store = await FeatureStore.open(p.features, { expect: { modelSha256: ctx.loaded.sha256 }, onBadShard: p.skipDamagedShards ? 'skip' : 'stop', onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`), verified });
+  const store = await FeatureStore.open(p.features, {
+    expect: { modelSha256: ctx.loaded.sha256 },
+    onBadShard: p.skipDamagedShards ? 'skip' : 'stop',
+    onSkip: (s, why) => call.progress(`Skipping damaged shard ${s}: ${why}`),
+    verified,
+  });
   const m = store.manifest;
   if (!m.complete) {
     const state = `its collection stopped after ${m.imagesDone} of ${m.dataset.images} images (${m.vectors} vectors)`;
-    if (!p.allowIncomplete) throw new FactError('bad-store', `The feature store '${p.features}' is incomplete: ${state}. Finish it by running the same \`fact collect\` again, or train on what it holds with --allow-incomplete.`, { file: p.features });
+    if (!p.allowIncomplete)
+      throw new FactError(
+        'bad-store',
+        `The feature store '${p.features}' is incomplete: ${state}. Finish it by running the same \`fact collect\` again, or train on what it holds with --allow-incomplete.`,
+        { file: p.features },
+      );
     call.progress(`warning: the feature store '${p.features}' is incomplete: ${state}; training on what it holds.`);
   }
   if (m.order !== 'shuffled') {
-    call.progress(`note: '${p.features}' was collected in dataset order; batches mix the rows of 4 shards at a time, so if the dataset is sorted by class they hold few classes. Collecting again (images are visited in a seeded random order by default now) gives well-mixed batches.`);
+    call.progress(
+      `note: '${p.features}' was collected in dataset order; batches mix the rows of 4 shards at a time, so if the dataset is sorted by class they hold few classes. Collecting again (images are visited in a seeded random order by default now) gives well-mixed batches.`,
+    );
   }
   const layer = resolveModelLayer(ctx, store.manifest.layer.name);
   let validate: ((w: SaeWeights) => Promise<ValidationScore>) | undefined;
@@ -289,11 +448,21 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
     validate = async (weights) => {
       const encoder = await SaeEncoder.create(weights, services.options);
       try {
-        const { metrics } = await evaluateSae(ctx, services.runner, explainer, { layer: layer.label, dataset: data, sae: weights, encode: (v, n) => encoder.encode(v, n), offset: p.validation!.offset ?? 0, ...(p.validation!.limit ? { limit: p.validation!.limit } : {}), signal: call.signal });
+        const { metrics } = await evaluateSae(ctx, services.runner, explainer, {
+          layer: layer.label,
+          dataset: data,
+          sae: weights,
+          encode: (v, n) => encoder.encode(v, n),
+          offset: p.validation!.offset ?? 0,
+          ...(p.validation!.limit ? { limit: p.validation!.limit } : {}),
+          signal: call.signal,
+        });
         const acc = metrics.accuracyWithSae;
         // One standard error of an accuracy on n images: differences below it are noise (see selectionRule).
         const tolerance = Math.sqrt((acc * (1 - acc)) / Math.max(metrics.images, 1));
-        call.progress(`validation: accuracy with the SAE ${(100 * acc).toFixed(2)}% ± ${(100 * tolerance).toFixed(2)} (without ${(100 * metrics.accuracy).toFixed(2)}%)`);
+        call.progress(
+          `validation: accuracy with the SAE ${(100 * acc).toFixed(2)}% ± ${(100 * tolerance).toFixed(2)} (without ${(100 * metrics.accuracy).toFixed(2)}%)`,
+        );
         return { score: acc, tolerance };
       } finally {
         await encoder.dispose();
@@ -301,18 +470,48 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
     };
   }
   await fs.mkdir(p.out, { recursive: true });
-  const r = await trainSae(store, {
-    k: p.k, dictSize: p.dictSize, layer: layer.label, modelSha256: ctx.loaded.sha256,
-    ...(p.epochs ? { epochs: p.epochs } : {}), ...(p.batchSize ? { batchSize: p.batchSize } : {}), ...(p.lr ? { lr: p.lr } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
-    ...(p.init ? { init: p.init } : {}),
-  }, {
-    checkpointDir: p.out, signal: call.signal, resume: p.resume ?? true, ...(services.options.executionProvider ? { executionProvider: services.options.executionProvider } : {}),
-    ...(services.options.threads ? { threads: services.options.threads } : {}),
-    ...(p.stateEverySeconds !== undefined ? { stateIntervalMs: p.stateEverySeconds * 1000 } : {}),
-    ...(validate ? { validate } : {}),
-    onProgress: (t: TrainProgress) => (call.progress(`epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`, t.step / t.totalSteps,
-      { kind: 'train', step: t.step, totalSteps: t.totalSteps, epoch: t.epoch, loss: t.loss, fvu: t.fvu, l0: t.l0, dead: t.dead, lr: t.lr, vectorsPerSecond: t.vectorsPerSecond, etaSeconds: t.etaSeconds, ...(t.validation !== undefined ? { validation: t.validation } : {}) })),
-  });
+  const r = await trainSae(
+    store,
+    {
+      k: p.k,
+      dictSize: p.dictSize,
+      layer: layer.label,
+      modelSha256: ctx.loaded.sha256,
+      ...(p.epochs ? { epochs: p.epochs } : {}),
+      ...(p.batchSize ? { batchSize: p.batchSize } : {}),
+      ...(p.lr ? { lr: p.lr } : {}),
+      ...(p.seed !== undefined ? { seed: p.seed } : {}),
+      ...(p.init ? { init: p.init } : {}),
+    },
+    {
+      checkpointDir: p.out,
+      signal: call.signal,
+      resume: p.resume ?? true,
+      ...(services.options.executionProvider ? { executionProvider: services.options.executionProvider } : {}),
+      ...(services.options.threads ? { threads: services.options.threads } : {}),
+      ...(p.stateEverySeconds !== undefined ? { stateIntervalMs: p.stateEverySeconds * 1000 } : {}),
+      ...(validate ? { validate } : {}),
+      onProgress: (t: TrainProgress) =>
+        call.progress(
+          `epoch ${t.epoch + 1} step ${t.step}/${t.totalSteps}: loss ${t.loss.toPrecision(4)}, FVU ${t.fvu.toFixed(4)}, L0 ${t.l0.toFixed(1)}, dead ${t.dead}, ${Math.round(t.vectorsPerSecond)} vectors/s, ETA ${formatSeconds(t.etaSeconds)}`,
+          t.step / t.totalSteps,
+          {
+            kind: 'train',
+            step: t.step,
+            totalSteps: t.totalSteps,
+            epoch: t.epoch,
+            loss: t.loss,
+            fvu: t.fvu,
+            l0: t.l0,
+            dead: t.dead,
+            lr: t.lr,
+            vectorsPerSecond: t.vectorsPerSecond,
+            etaSeconds: t.etaSeconds,
+            ...(t.validation !== undefined ? { validation: t.validation } : {}),
+          },
+        ),
+    },
+  );
   // The checkpoint records where its training vectors came from (the store's manifest, summarised).
   await amendCheckpointCfg(p.out, (cfg) => {
     cfg.collection = collectionSummary(store.manifest);
@@ -323,25 +522,54 @@ async function trainOnce(p: TrainParams, services: CoreServices, call: CallConte
 
 function collectionSummary(m: FeatureStore['manifest']) {
   return {
-    dataset: m.dataset.source, images: m.imagesDone, layer: m.layer.name, samplesPerImage: m.samplesPerImage, weighting: m.weighting,
-    dtype: m.dtype, vectors: m.vectors, seed: m.seed, skipped: m.skipped.length,
+    dataset: m.dataset.source,
+    images: m.imagesDone,
+    layer: m.layer.name,
+    samplesPerImage: m.samplesPerImage,
+    weighting: m.weighting,
+    dtype: m.dtype,
+    vectors: m.vectors,
+    seed: m.seed,
+    skipped: m.skipped.length,
   };
 }
 
-async function decisionOf(services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, image: string, call: CallContext, classIndex?: number, topConcepts?: number): Promise<DecisionResult> {
+async function decisionOf(
+  services: CoreServices,
+  ctx: ModelContext,
+  s: SaeContext,
+  model: string,
+  image: string,
+  call: CallContext,
+  classIndex?: number,
+  topConcepts?: number,
+): Promise<DecisionResult> {
   const explainer = await services.explainer(model);
   const raw = await decodeImageFile(image, ctx.preprocess.colorSpace);
   call.progress(`Explaining ${path.basename(image)} through concepts`);
-  const d = await explainDecision(ctx, services.runner, explainer, s.sae, s.encode, raw, { ...(classIndex !== undefined ? { classIndex } : {}), ...(topConcepts ? { topConcepts } : {}) });
+  const d = await explainDecision(ctx, services.runner, explainer, s.sae, s.encode, raw, {
+    ...(classIndex !== undefined ? { classIndex } : {}),
+    ...(topConcepts ? { topConcepts } : {}),
+  });
   const scale = Math.max(1, Math.floor(168 / d.side));
-  const [input, full, other, ...traces] = await Promise.all([d.input, d.full.trace, d.other.trace, ...d.traced.map((t) => t.trace)].map((i) => rgbaToPng(i, scale)));
+  const [input, full, other, ...traces] = await Promise.all(
+    [d.input, d.full.trace, d.other.trace, ...d.traced.map((t) => t.trace)].map((i) => rgbaToPng(i, scale)),
+  );
   const { traced, other: o, full: f, input: _i, ...rest } = d;
   return {
-    model, image, sae: s.dir,
+    model,
+    image,
+    sae: s.dir,
     explanation: {
       ...rest,
       traced: traced.map(({ trace: _t, ...t }, i) => ({ ...t, png: traces[i]!.toString('base64') })),
-      other: { concepts: o.concepts, contribution: o.contribution, share: o.share, shareOfLogit: o.shareOfLogit, png: other!.toString('base64') },
+      other: {
+        concepts: o.concepts,
+        contribution: o.contribution,
+        share: o.share,
+        shareOfLogit: o.shareOfLogit,
+        png: other!.toString('base64'),
+      },
       full: { png: full!.toString('base64'), contributionMapSum: f.contributionMapSum },
       input: input!.toString('base64'),
     },
@@ -353,7 +581,15 @@ async function decisionOf(services: CoreServices, ctx: ModelContext, s: SaeConte
  * explanation of the same class, the decision through the SAE, and each traced concept's top dataset images when
  * the SAE's atlas is current (the report never builds it: `fact concepts` does).
  */
-async function writeReport(file: string, services: CoreServices, ctx: ModelContext, s: SaeContext, model: string, results: DecisionResult[], call: CallContext): Promise<void> {
+async function writeReport(
+  file: string,
+  services: CoreServices,
+  ctx: ModelContext,
+  s: SaeContext,
+  model: string,
+  results: DecisionResult[],
+  call: CallContext,
+): Promise<void> {
   const modelName = ctx.card?.displayName ?? path.basename(model);
   const atlas = await readCurrentAtlas(s.folder);
   const sections: ReportSection[] = [];
@@ -371,10 +607,23 @@ async function writeReport(file: string, services: CoreServices, ctx: ModelConte
     sections.push({
       explain: explainReportView(plain, modelName, seconds),
       concepts: {
-        view: decisionReportView(r, saeShortName(model, s.dir), s.sae.cfg.layer, seconds), strips,
-        ...(atlas ? {} : { stripsNote: 'The top dataset images of each concept appear here once the SAE is evaluated and its concept atlas built (fact concepts).' }),
+        view: decisionReportView(r, saeShortName(model, s.dir), s.sae.cfg.layer, seconds),
+        strips,
+        ...(atlas
+          ? {}
+          : {
+              stripsNote:
+                'The top dataset images of each concept appear here once the SAE is evaluated and its concept atlas built (fact concepts).',
+            }),
       },
     });
   }
-  await writeFileAtomic(file, renderExplainReport(sections, { generatedAt: new Date(), tool: `fact ${version} (FaCT command line)`, executionProvider: services.options.executionProvider ?? 'cpu' }));
+  await writeFileAtomic(
+    file,
+    renderExplainReport(sections, {
+      generatedAt: new Date(),
+      tool: `fact ${version} (FaCT command line)`,
+      executionProvider: services.options.executionProvider ?? 'cpu',
+    }),
+  );
 }

@@ -27,7 +27,10 @@ export class CoreServices {
 
   constructor(readonly options: CoreOptions = {}) {
     this.runner = new ModelRunner(options);
-    this.cache = { root: options.cacheRoot ?? defaultCacheRoot(), howToChange: options.howToChangeCache ?? 'Set FACT_CACHE to another folder or pass --out DIR.' };
+    this.cache = {
+      root: options.cacheRoot ?? defaultCacheRoot(),
+      howToChange: options.howToChangeCache ?? 'Set FACT_CACHE to another folder or pass --out DIR.',
+    };
   }
 
   /** The explanation engine for a model, analysed once per opened model. */
@@ -35,8 +38,15 @@ export class CoreServices {
     const ctx = await this.model(file);
     let hit = this.explainers.get(ctx);
     if (!hit) {
-      for (const [old, e] of this.explainers) if (old.file === file) { this.explainers.delete(old); void e.then((x) => x.dispose()).catch(() => undefined); }
-      hit = Explainer.create(ctx, this.options.cacheGraphs ? { ...this.options, graphCache: explanationGraphsFolder(this.cache.root) } : this.options);
+      for (const [old, e] of this.explainers)
+        if (old.file === file) {
+          this.explainers.delete(old);
+          void e.then((x) => x.dispose()).catch(() => undefined);
+        }
+      hit = Explainer.create(
+        ctx,
+        this.options.cacheGraphs ? { ...this.options, graphCache: explanationGraphsFolder(this.cache.root) } : this.options,
+      );
       hit.catch(() => this.explainers.delete(ctx));
       this.explainers.set(ctx, hit);
     }

@@ -16,10 +16,17 @@ export interface CallOptions {
   onProgress?: (message: string, fraction?: number, data?: ProgressData) => void;
 }
 
-interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: CallOptions['onProgress'] }
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: CallOptions['onProgress'];
+}
 
 /** The worker's code: the bundled dist/worker.js, or (in tests) the TypeScript source, compiled on the fly by tsx. */
-export interface WorkerScript { file: string; typescript?: boolean }
+export interface WorkerScript {
+  file: string;
+  typescript?: boolean;
+}
 
 export function defaultWorkerScript(): WorkerScript {
   const bundled = path.join(__dirname, 'worker.js');
@@ -78,8 +85,7 @@ export class CoreWorker {
       const ran = m.value as RanOn | undefined;
       if (ran?.executionProvider) this.onRanOn?.(ran);
       p.resolve(m.value);
-    }
-    else p.reject(deserializeError(m.error));
+    } else p.reject(deserializeError(m.error));
   }
 
   private failAll(e: Error): void {
@@ -95,7 +101,11 @@ export class CoreWorker {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<CoreMethods[M]['result']>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
       worker.postMessage({ type: 'call', id, method, params } satisfies ToWorker);
       opts.signal?.addEventListener('abort', () => this.cancel(id, worker, method), { once: true });
     });

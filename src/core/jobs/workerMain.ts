@@ -22,7 +22,11 @@ port.on('message', (msg: ToWorker) => {
   const abort = new AbortController();
   running.set(msg.id, abort);
   const handler = handlers[msg.method as MethodName] as (p: unknown, s: CoreServices, c: unknown) => Promise<unknown>;
-  const call = { signal: abort.signal, progress: (message: string, fraction?: number, data?: ProgressData) => send({ type: 'progress', id: msg.id, message, ...(fraction !== undefined ? { fraction } : {}), ...(data ? { data } : {}) }) };
+  const call = {
+    signal: abort.signal,
+    progress: (message: string, fraction?: number, data?: ProgressData) =>
+      send({ type: 'progress', id: msg.id, message, ...(fraction !== undefined ? { fraction } : {}), ...(data ? { data } : {}) }),
+  };
   Promise.resolve()
     .then(() => {
       if (!handler) throw new Error(`Unknown core method '${msg.method}'.`);

@@ -4,8 +4,7 @@ import type { ProgressData } from './callContext';
 import type { CoreMethods, MethodName } from './methods';
 
 export type ToWorker =
-  | { type: 'call'; id: number; method: MethodName; params: CoreMethods[MethodName]['params'] }
-  | { type: 'cancel'; id: number };
+  { type: 'call'; id: number; method: MethodName; params: CoreMethods[MethodName]['params'] } | { type: 'cancel'; id: number };
 
 export type FromWorker =
   | { type: 'result'; id: number; value: unknown }

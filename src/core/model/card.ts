@@ -14,7 +14,11 @@ export interface PreprocessConfig {
   addInverse: boolean;
 }
 
-export interface CardLayer { name: string; tensor: string; shape: number[] }
+export interface CardLayer {
+  name: string;
+  tensor: string;
+  shape: number[];
+}
 
 export interface ModelCard {
   format: number;

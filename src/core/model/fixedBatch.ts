@@ -1,7 +1,10 @@
 // Models exported with a fixed batch size (torch.onnx.export without dynamic_axes) take exactly that many images per
 // run. Every batch the project forms is cut into runs of that size; the last run is padded by repeating its last
 // row, and the padding is cut from every output again.
-export interface BatchTensor { data: Float32Array; dims: number[] }
+export interface BatchTensor {
+  data: Float32Array;
+  dims: number[];
+}
 
 export async function runInFixedBatches(
   fixed: number | undefined,

@@ -23,7 +23,12 @@ export interface ModelInspection {
 export async function inspectModel(ctx: ModelContext, runner: ModelRunner): Promise<ModelInspection> {
   const boundaries = modelLayers(ctx);
   const probe = new Float32Array(probeInput(ctx));
-  const run = await runner.run(ctx, probe, 1, boundaries.map((b) => b.tensor));
+  const run = await runner.run(
+    ctx,
+    probe,
+    1,
+    boundaries.map((b) => b.tensor),
+  );
   const layers: CandidateLayer[] = [];
   for (const b of boundaries) {
     const dims = run.outputs[b.tensor]!.dims;

@@ -50,8 +50,11 @@ export async function openModel(file: string, options: OpenOptions = {}): Promis
   const fixedBatch = typeof batchDim === 'number' ? batchDim : undefined;
   const side = preprocess.centerCrop;
   const normalized = await normalizeModel(fromFile.model, {
-    source: file, imageInput: imageInput.name, imageDims: [imageInput.channels, imageInput.height ?? side, imageInput.width ?? side],
-    ...(fixedBatch ? { fixedBatch } : {}), ...(options.dropEmptyInputs === false ? { dropEmptyInputs: false } : {}),
+    source: file,
+    imageInput: imageInput.name,
+    imageDims: [imageInput.channels, imageInput.height ?? side, imageInput.width ?? side],
+    ...(fixedBatch ? { fixedBatch } : {}),
+    ...(options.dropEmptyInputs === false ? { dropEmptyInputs: false } : {}),
   });
   const changed = normalized.droppedEmptyInputs > 0 || normalized.folded.length > 0;
   const loaded: LoadedModel = changed
@@ -61,16 +64,35 @@ export async function openModel(file: string, options: OpenOptions = {}): Promis
   const index = indexGraph(g);
   const logitsOutput = card?.output?.name ?? g.output[0]!.name;
   const out = g.output.find((o) => o.name === logitsOutput);
-  if (!out) throw new FactError('bad-card', `The card of '${file}' names the output '${logitsOutput}', which the model does not have.`, { file });
+  if (!out)
+    throw new FactError('bad-card', `The card of '${file}' names the output '${logitsOutput}', which the model does not have.`, { file });
   const shape = valueInfoShape(out);
   if (shape && shape.length !== 2) {
-    throw new FactError('not-image-model', `'${file}' output '${logitsOutput}' has rank ${shape.length}; a classifier's logits are N×classes.`, { file });
+    throw new FactError(
+      'not-image-model',
+      `'${file}' output '${logitsOutput}' has rank ${shape.length}; a classifier's logits are N×classes.`,
+      { file },
+    );
   }
   const numClasses = shape && typeof shape[1] === 'number' ? shape[1] : undefined;
   if (card?.classes && numClasses !== undefined && card.classes.length !== numClasses) {
-    throw new FactError('bad-card', `The card of '${file}' lists ${card.classes.length} classes but the model has ${numClasses} logits.`, { file });
+    throw new FactError('bad-card', `The card of '${file}' lists ${card.classes.length} classes but the model has ${numClasses} logits.`, {
+      file,
+    });
   }
-  return { file, loaded, fixedBatch, batchDependent: normalized.batchDependent, shapes: normalized.shapes, index, card, imageInput, preprocess, logitsOutput, classes: card?.classes };
+  return {
+    file,
+    loaded,
+    fixedBatch,
+    batchDependent: normalized.batchDependent,
+    shapes: normalized.shapes,
+    index,
+    card,
+    imageInput,
+    preprocess,
+    logitsOutput,
+    classes: card?.classes,
+  };
 }
 
 export function className(ctx: ModelContext, k: number): string {

@@ -5,8 +5,16 @@ import type { RawImage } from '../data/rawImage';
 import { className, type ModelContext } from './modelContext';
 import type { ModelRunner } from './modelRunner';
 
-export interface ClassScore { index: number; name: string; logit: number; probability: number }
-export interface Prediction { top: ClassScore[]; logits: number[] }
+export interface ClassScore {
+  index: number;
+  name: string;
+  logit: number;
+  probability: number;
+}
+export interface Prediction {
+  top: ClassScore[];
+  logits: number[];
+}
 
 export function topClasses(ctx: ModelContext, logits: ArrayLike<number>, k: number): ClassScore[] {
   let max = -Infinity;
@@ -30,7 +38,9 @@ export async function predictImages(ctx: ModelContext, runner: ModelRunner, imag
   const logits = outputs[ctx.logitsOutput]!;
   const numClasses = logits.dims[1]!;
   if (ctx.classes && ctx.classes.length !== numClasses) {
-    throw new FactError('bad-card', `The card lists ${ctx.classes.length} classes but '${ctx.file}' produced ${numClasses} logits.`, { file: ctx.file });
+    throw new FactError('bad-card', `The card lists ${ctx.classes.length} classes but '${ctx.file}' produced ${numClasses} logits.`, {
+      file: ctx.file,
+    });
   }
   return images.map((_, i) => {
     const row = Array.from(logits.data.subarray(i * numClasses, (i + 1) * numClasses));

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 
 export const CUDA_REQUIREMENT = 'onnxruntime 1.30 needs CUDA 12.x and cuDNN 9.x';
 export const CUDA_PROVIDER_LIBRARIES = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'] as const;
-const INSTALL_HINT = 'get them from the NuGet package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0 (runtimes/linux-x64/native) or the onnxruntime-linux-x64-gpu-1.30.0 release';
+const INSTALL_HINT =
+  'get them from the NuGet package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0 (runtimes/linux-x64/native) or the onnxruntime-linux-x64-gpu-1.30.0 release';
 
 /** The folder onnxruntime-node loads its native libraries (and so the CUDA provider) from. */
 export function onnxruntimeBinaryFolder(): string {
@@ -29,24 +30,28 @@ export interface CudaLibraryCheck {
 export function checkCudaLibraries(folder?: string): CudaLibraryCheck {
   const ortFolder = onnxruntimeBinaryFolder();
   const dir = path.resolve(folder ?? ortFolder);
-  if (folder && !existsSync(dir)) return { folder: dir, missing: [...CUDA_PROVIDER_LIBRARIES], problem: `The CUDA library folder '${dir}' does not exist.` };
+  if (folder && !existsSync(dir))
+    return { folder: dir, missing: [...CUDA_PROVIDER_LIBRARIES], problem: `The CUDA library folder '${dir}' does not exist.` };
   const absent = CUDA_PROVIDER_LIBRARIES.filter((f) => !existsSync(path.join(dir, f)));
   if (absent.length) {
     return {
-      folder: dir, missing: absent,
+      folder: dir,
+      missing: absent,
       problem: `'${dir}' lacks ${absent.join(' and ')} (onnxruntime's CUDA provider; ${CUDA_REQUIREMENT}): ${INSTALL_HINT}.`,
     };
   }
   const unresolved = unresolvedDependencies(path.join(dir, 'libonnxruntime_providers_cuda.so'));
   if (unresolved.length) {
     return {
-      folder: dir, missing: unresolved,
+      folder: dir,
+      missing: unresolved,
       problem: `The CUDA provider in '${dir}' cannot find ${unresolved.join(', ')} (${CUDA_REQUIREMENT}): install them and put their folder on LD_LIBRARY_PATH before starting.`,
     };
   }
   if (dir !== path.resolve(ortFolder)) {
     return {
-      folder: dir, missing: [],
+      folder: dir,
+      missing: [],
       problem: `onnxruntime-node loads its CUDA provider only from its own folder '${ortFolder}': link ${CUDA_PROVIDER_LIBRARIES.join(' and ')} from '${dir}' there.`,
     };
   }

@@ -11,10 +11,15 @@ import { attr, GraphBuilder } from './graphBuilder';
 import { encodeModel } from './modelFile';
 import type { ExecutionProvider, SessionOptions } from './session';
 
-export const WEBGPU_INSTALL_HINT = 'install a Vulkan driver and the loader: your GPU vendor\'s driver (NVIDIA) or Mesa\'s (`apt-get install mesa-vulkan-drivers libvulkan1`); '
-  + 'for a software adapter to test with (slow), Mesa ≥ 24\'s lavapipe: on Debian bookworm add the bookworm-backports suite and `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`';
+export const WEBGPU_INSTALL_HINT =
+  "install a Vulkan driver and the loader: your GPU vendor's driver (NVIDIA) or Mesa's (`apt-get install mesa-vulkan-drivers libvulkan1`); " +
+  "for a software adapter to test with (slow), Mesa ≥ 24's lavapipe: on Debian bookworm add the bookworm-backports suite and `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`";
 
-interface VulkanInfoDevice { deviceName: string; deviceType: string; driverName: string }
+interface VulkanInfoDevice {
+  deviceName: string;
+  deviceType: string;
+  driverName: string;
+}
 
 let vulkanInfoCache: VulkanInfoDevice[] | undefined;
 /** Devices from `vulkaninfo --summary` when vulkan-tools is installed (exact adapter and driver names). */
@@ -37,7 +42,8 @@ export function webgpuAdapterLabel(): string | undefined {
   const devices = vulkanInfoDevices();
   const real = devices.find((d) => !/CPU/.test(d.deviceType));
   const pick = real ?? devices[0];
-  if (pick) return `${pick.deviceName}${/CPU/.test(pick.deviceType) ? ' (software)' : ''}${pick.driverName ? `, driver ${pick.driverName}` : ''}`;
+  if (pick)
+    return `${pick.deviceName}${/CPU/.test(pick.deviceType) ? ' (software)' : ''}${pick.driverName ? `, driver ${pick.driverName}` : ''}`;
   const hw = hardwareVulkanDriver();
   if (hw) return `${hw.name} GPU`;
   return vulkanDrivers().find((d) => d.software)?.name;
@@ -45,7 +51,10 @@ export function webgpuAdapterLabel(): string | undefined {
 
 /** Why a provider could not start, with what to install. */
 export function explainProviderFailure(provider: ExecutionProvider, e: unknown, opts: SessionOptions = {}): string {
-  const message = String((e as Error)?.message ?? e).split('\n').find((l) => l.trim()) ?? '';
+  const message =
+    String((e as Error)?.message ?? e)
+      .split('\n')
+      .find((l) => l.trim()) ?? '';
   if (provider === 'webgpu') {
     if (!vulkanLoader()) return `the Vulkan loader (libvulkan.so.1) is not installed: ${WEBGPU_INSTALL_HINT}.`;
     const drivers = vulkanDrivers();
@@ -66,10 +75,30 @@ export function explainProviderFailure(provider: ExecutionProvider, e: unknown, 
 function probeModel(): Uint8Array {
   const g = new GraphBuilder('probe');
   const x = g.input('x', 'float32', [1, 2, 4, 4]);
-  const w = g.constant('w', 'float32', [3, 2, 3, 3], Array.from({ length: 54 }, (_, i) => (i % 7) / 7));
+  const w = g.constant(
+    'w',
+    'float32',
+    [3, 2, 3, 3],
+    Array.from({ length: 54 }, (_, i) => (i % 7) / 7),
+  );
   const c = g.op('Conv', [x, w], { pads: attr.ints([1, 1, 1, 1]) });
   const flat = g.op('Reshape', [c, g.constant('shape', 'int64', [2], [3, 16])]);
-  g.output(g.op('MatMul', [flat, g.constant('m', 'float32', [16, 2], Array.from({ length: 32 }, (_, i) => i / 32))], {}, 'y'));
+  g.output(
+    g.op(
+      'MatMul',
+      [
+        flat,
+        g.constant(
+          'm',
+          'float32',
+          [16, 2],
+          Array.from({ length: 32 }, (_, i) => i / 32),
+        ),
+      ],
+      {},
+      'y',
+    ),
+  );
   return encodeModel(g.model());
 }
 
@@ -100,7 +129,8 @@ export async function probeProvider(provider: ExecutionProvider, opts: SessionOp
     return { provider, available: false, problem: explainProviderFailure(provider, e, opts) };
   }
   const probeMs = Date.now() - t0;
-  if (provider === 'cpu') return { provider, available: true, device: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} × ${os.availableParallelism()}`, probeMs };
+  if (provider === 'cpu')
+    return { provider, available: true, device: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} × ${os.availableParallelism()}`, probeMs };
   if (provider === 'webgpu') {
     const software = !hardwareVulkanDriver();
     return { provider, available: true, device: webgpuAdapterLabel() ?? 'unknown adapter', software, probeMs };
@@ -125,7 +155,10 @@ export function chooseAutoProvider(opts: SessionOptions = {}): Promise<{ provide
       if (probe.available) return { provider };
       notes.push(`${provider === 'webgpu' ? `webgpu on ${hardwareVulkanDriver()?.name ?? 'the GPU'}` : provider}: ${probe.problem}`);
     }
-    return { provider: 'cpu' as const, ...(notes.length ? { note: `auto found a GPU but could not use it (${notes.join('; ')}); running on the CPU.` } : {}) };
+    return {
+      provider: 'cpu' as const,
+      ...(notes.length ? { note: `auto found a GPU but could not use it (${notes.join('; ')}); running on the CPU.` } : {}),
+    };
   })();
   return autoChoice;
 }

@@ -7,12 +7,7 @@ const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } 
 
 /** Attribute values are explicit about INT vs FLOAT, since a JS number cannot tell them apart. */
 export type AttrValue =
-  | { int: number }
-  | { float: number }
-  | { ints: number[] }
-  | { floats: number[] }
-  | { string: string }
-  | { tensor: OnnxTensor };
+  { int: number } | { float: number } | { ints: number[] } | { floats: number[] } | { string: string } | { tensor: OnnxTensor };
 
 export const attr = {
   int: (v: number): AttrValue => ({ int: v }),
@@ -24,7 +19,15 @@ export const attr = {
 };
 
 function toAttribute(name: string, v: AttrValue): OnnxAttribute {
-  const a = { name, f: 0, i: 0, s: new Uint8Array(0), floats: [] as number[], ints: [] as number[], strings: [] } as unknown as OnnxAttribute;
+  const a = {
+    name,
+    f: 0,
+    i: 0,
+    s: new Uint8Array(0),
+    floats: [] as number[],
+    ints: [] as number[],
+    strings: [],
+  } as unknown as OnnxAttribute;
   if ('int' in v) Object.assign(a, { type: AttrType.INT, i: v.int });
   else if ('float' in v) Object.assign(a, { type: AttrType.FLOAT, f: v.float });
   else if ('ints' in v) Object.assign(a, { type: AttrType.INTS, ints: v.ints });
@@ -48,8 +51,16 @@ export function makeTensor(name: string, dtype: DataTypeName, dims: number[], da
   } else typed = data;
   const rawData = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
   return {
-    name, dims, dataType: DataType[dtype], rawData,
-    floatData: [], int32Data: [], int64Data: [], doubleData: [], dataLocation: 0, externalData: [],
+    name,
+    dims,
+    dataType: DataType[dtype],
+    rawData,
+    floatData: [],
+    int32Data: [],
+    int64Data: [],
+    doubleData: [],
+    dataLocation: 0,
+    externalData: [],
   };
 }
 
@@ -65,7 +76,10 @@ export class GraphBuilder {
   readonly outputs: OnnxValueInfo[] = [];
   private counter = 0;
 
-  constructor(readonly name = 'graph', readonly prefix = '') {}
+  constructor(
+    readonly name = 'graph',
+    readonly prefix = '',
+  ) {}
 
   /** A fresh tensor name that cannot clash with the names of a graph we extend. */
   fresh(hint: string): string {
@@ -89,11 +103,21 @@ export class GraphBuilder {
   }
 
   /** Adds a node and returns its output names; `outputs` is a count of fresh names or explicit names. */
-  node(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs: number | string[] = 1, nodeName?: string): string[] {
+  node(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs: number | string[] = 1,
+    nodeName?: string,
+  ): string[] {
     const base = nodeName ?? this.fresh(opType);
     const output = typeof outputs === 'number' ? Array.from({ length: outputs }, (_, k) => `${base}:${k}`) : outputs;
     this.nodes.push({
-      input: inputs, output, name: base, opType, domain: '',
+      input: inputs,
+      output,
+      name: base,
+      opType,
+      domain: '',
       attribute: Object.entries(attrs).map(([k, v]) => toAttribute(k, v)),
     });
     return output;
@@ -107,7 +131,9 @@ export class GraphBuilder {
   model(opset = 17, producerName = 'fact-vscode'): OnnxModel {
     const irVersion = opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
     return {
-      irVersion, producerName, producerVersion: '',
+      irVersion,
+      producerName,
+      producerVersion: '',
       opsetImport: [{ domain: '', version: opset }],
       graph: { name: this.name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs, valueInfo: [] },
     };

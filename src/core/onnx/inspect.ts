@@ -67,13 +67,29 @@ export function findImageInput(g: OnnxGraph, file = 'model'): ImageInput {
   const reasons: string[] = [];
   for (const t of inputs) {
     const shape = t.shape;
-    if (t.dtype !== 'float32') { reasons.push(`'${t.name}' is ${t.dtype}, not float32`); continue; }
-    if (!shape || shape.length !== 4) { reasons.push(`'${t.name}' has shape ${formatShape(shape)}, not N×C×H×W`); continue; }
+    if (t.dtype !== 'float32') {
+      reasons.push(`'${t.name}' is ${t.dtype}, not float32`);
+      continue;
+    }
+    if (!shape || shape.length !== 4) {
+      reasons.push(`'${t.name}' has shape ${formatShape(shape)}, not N×C×H×W`);
+      continue;
+    }
     const c = shape[1];
-    if (typeof c !== 'number' || ![1, 2, 3, 6].includes(c)) { reasons.push(`'${t.name}' has ${c ?? '?'} channels (expected 1 or 3 raw, or 2 or 6 for B-cos [x, 1−x])`); continue; }
+    if (typeof c !== 'number' || ![1, 2, 3, 6].includes(c)) {
+      reasons.push(`'${t.name}' has ${c ?? '?'} channels (expected 1 or 3 raw, or 2 or 6 for B-cos [x, 1−x])`);
+      continue;
+    }
     const h = typeof shape[2] === 'number' ? shape[2] : null;
     const w = typeof shape[3] === 'number' ? shape[3] : null;
-    return { name: t.name, channels: c, height: h, width: w, encoding: c === 2 || c === 6 ? 'encoded' : 'raw', colorSpace: c === 1 || c === 2 ? 'grayscale' : 'rgb' };
+    return {
+      name: t.name,
+      channels: c,
+      height: h,
+      width: w,
+      encoding: c === 2 || c === 6 ? 'encoded' : 'raw',
+      colorSpace: c === 1 || c === 2 ? 'grayscale' : 'rgb',
+    };
   }
   throw new FactError('not-image-model', `'${file}' has no image input: ${reasons.join('; ')}.`, { file, inputs });
 }

@@ -71,7 +71,11 @@ function ortModulePath(): string {
   return require.resolve('onnxruntime-node');
 }
 
-interface Waiting { id: number; resolve: (r: IsolatedRunResult) => void; reject: (e: Error) => void }
+interface Waiting {
+  id: number;
+  resolve: (r: IsolatedRunResult) => void;
+  reject: (e: Error) => void;
+}
 
 /** The probe process of this process: started on first use, restarted after a crash, never keeping Node alive. */
 class ProbeHost {
@@ -132,7 +136,14 @@ class ProbeHost {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting = { id, resolve, reject };
-      child.send({ id, model: req.modelFile, runs: req.runs, valuesFor: req.valuesFor ?? [], maxValues: req.maxValues ?? 4096, threads: req.threads ?? 0 });
+      child.send({
+        id,
+        model: req.modelFile,
+        runs: req.runs,
+        valuesFor: req.valuesFor ?? [],
+        maxValues: req.maxValues ?? 4096,
+        threads: req.threads ?? 0,
+      });
     });
   }
 }
@@ -157,5 +168,8 @@ export async function runIsolated(req: IsolatedRunRequest): Promise<IsolatedRunR
 /** The error a person sees when onnxruntime crashed on a model, naming the node when it was found. */
 export function crashError(model: string, culprit: { name: string; opType: string } | undefined): FactError {
   const where = culprit ? ` (node ${culprit.name}, op ${culprit.opType})` : '';
-  return new FactError('onnxruntime-crash', `onnxruntime crashed while loading ${model}${where}.`, { file: model, ...(culprit ? { node: culprit.name, op: culprit.opType } : {}) });
+  return new FactError('onnxruntime-crash', `onnxruntime crashed while loading ${model}${where}.`, {
+    file: model,
+    ...(culprit ? { node: culprit.name, op: culprit.opType } : {}),
+  });
 }

@@ -102,5 +102,8 @@ export function resolveLayer<T extends BoundaryTensor>(layers: T[], name: string
   const hit = layers.find((l) => l.label === name || l.tensor === name || l.aliases.includes(name));
   if (hit) return hit;
   const valid = layers.map((l) => l.label).join(', ');
-  throw new FactError('bad-layer', `'${file}' has no layer '${name}'. Valid layers: ${valid || '(none found)'}.`, { layer: name, valid: layers.map((l) => l.label) });
+  throw new FactError('bad-layer', `'${file}' has no layer '${name}'. Valid layers: ${valid || '(none found)'}.`, {
+    layer: name,
+    valid: layers.map((l) => l.label),
+  });
 }

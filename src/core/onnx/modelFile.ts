@@ -22,8 +22,7 @@ export async function loadModelFile(file: string): Promise<LoadedModel> {
 /** Decodes ONNX bytes. Protobuf is permissive (many random files decode to something), so the result is checked
  *  for what every ONNX model has: an IR version, an opset, a graph with nodes, inputs and outputs. */
 export function decodeModel(bytes: Uint8Array, source = 'model'): OnnxModel {
-  const notOnnx = (why: string) =>
-    new FactError('not-onnx', `'${source}' is not an ONNX model: ${why}.`, { file: source });
+  const notOnnx = (why: string) => new FactError('not-onnx', `'${source}' is not an ONNX model: ${why}.`, { file: source });
   let model: OnnxModel;
   try {
     model = modelProtoType().decode(bytes) as unknown as OnnxModel;
@@ -46,7 +45,9 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): OnnxModel {
 }
 
 export function encodeModel(model: OnnxModel): Uint8Array {
-  return modelProtoType().encode(model as never).finish();
+  return modelProtoType()
+    .encode(model as never)
+    .finish();
 }
 
 /** The default-domain opset version the model declares. */
@@ -54,4 +55,3 @@ export function opsetVersion(model: OnnxModel): number {
   const d = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
   return d ? int(d.version) : 0;
 }
-

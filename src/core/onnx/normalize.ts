@@ -46,16 +46,25 @@ export interface NormalizedModel {
 export function checkOpset(model: OnnxModel, source: string): void {
   const v = opsetVersion(model);
   if (v < MIN_OPSET) {
-    throw new FactError('unsupported-model', `'${source}' uses ONNX opset ${v}; export it with opset_version ≥ ${MIN_OPSET} (17 recommended).`, { file: source });
+    throw new FactError(
+      'unsupported-model',
+      `'${source}' uses ONNX opset ${v}; export it with opset_version ≥ ${MIN_OPSET} (17 recommended).`,
+      { file: source },
+    );
   }
   if (v > MAX_OPSET) {
-    throw new FactError('unsupported-model', `'${source}' uses ONNX opset ${v}, newer than onnxruntime 1.30 runs (at most ${MAX_OPSET}); export it with opset_version 17.`, { file: source });
+    throw new FactError(
+      'unsupported-model',
+      `'${source}' uses ONNX opset ${v}, newer than onnxruntime 1.30 runs (at most ${MAX_OPSET}); export it with opset_version 17.`,
+      { file: source },
+    );
   }
 }
 
 export async function normalizeModel(original: OnnxModel, opts: NormalizeOptions): Promise<NormalizedModel> {
   checkOpset(original, opts.source);
-  const { graph, dropped } = opts.dropEmptyInputs === false ? { graph: original.graph!, dropped: 0 } : dropTrailingEmptyInputs(original.graph!);
+  const { graph, dropped } =
+    opts.dropEmptyInputs === false ? { graph: original.graph!, dropped: 0 } : dropTrailingEmptyInputs(original.graph!);
   const model: OnnxModel = { ...original, graph };
   const index = indexGraph(graph);
   const derived = shapeDerivedTensors(index);
@@ -65,15 +74,26 @@ export async function normalizeModel(original: OnnxModel, opts: NormalizeOptions
   const every = [...new Set(graph.node.flatMap((n) => n.output).filter(Boolean))];
   const runs = batches.map((n, i) => ({ inputs: { [opts.imageInput]: [n, ...opts.imageDims] }, outputs: i === 0 ? every : derived }));
   const declared = new Set(graph.output.map((o) => o.name));
-  const probeModel: OnnxModel = { ...model, graph: { ...graph, output: [...graph.output, ...every.filter((t) => !declared.has(t)).map((name) => ({ name }))] } };
+  const probeModel: OnnxModel = {
+    ...model,
+    graph: { ...graph, output: [...graph.output, ...every.filter((t) => !declared.has(t)).map((name) => ({ name }))] },
+  };
   const result = await runIsolated({ model: encodeModel(probeModel), runs, valuesFor: derived });
   if (!result.ok) {
     if (result.crashed) throw crashError(opts.source, await locateCrash(model, runs[0]!.inputs));
-    throw new FactError('unsupported-model', `onnxruntime cannot run '${opts.source}': ${result.message.split('\n')[0]}`, { file: opts.source });
+    throw new FactError('unsupported-model', `onnxruntime cannot run '${opts.source}': ${result.message.split('\n')[0]}`, {
+      file: opts.source,
+    });
   }
   const shapes = new Map(Object.entries(result.runs[0]!).map(([t, v]) => [t, v.dims]));
   if (!derived.length) return { model, droppedEmptyInputs: dropped, folded: [], batchDependent: new Map(), shapes };
   const probeRuns: ProbeRun[] = result.runs.map((tensors, i) => ({ batch: batches[i]!, tensors }));
   const folded = foldShapeTensors(graph, index, derived, probeRuns);
-  return { model: { ...model, graph: folded.graph }, droppedEmptyInputs: dropped, folded: folded.folded, batchDependent: folded.batchDependent, shapes };
+  return {
+    model: { ...model, graph: folded.graph },
+    droppedEmptyInputs: dropped,
+    folded: folded.folded,
+    batchDependent: folded.batchDependent,
+    shapes,
+  };
 }

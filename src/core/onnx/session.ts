@@ -124,7 +124,8 @@ export async function openSession(model: Uint8Array, opts: SessionOptions = {}):
   }
   if (requested === 'cpu') return new ProviderSession(await onCpu(), 'cpu', autoNote, onCpu, undefined);
   const cudaProblem = requested === 'cuda' ? checkCudaLibraries(opts.cudaLibraryPath).problem : undefined;
-  if (cudaProblem) return new ProviderSession(await onCpu(), 'cpu', `cuda is not available: ${cudaProblem} Running on the CPU instead.`, onCpu, undefined);
+  if (cudaProblem)
+    return new ProviderSession(await onCpu(), 'cpu', `cuda is not available: ${cudaProblem} Running on the CPU instead.`, onCpu, undefined);
   try {
     const { bytes, provider } = requested === 'webgpu' ? forWebGpu(model) : { bytes: model, provider: requested };
     const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: [provider] });
@@ -147,4 +148,3 @@ function forWebGpu(model: Uint8Array): { bytes: Uint8Array; provider: ort.Infere
 export function firstLine(s: string): string {
   return s.split('\n')[0]!.slice(0, 300);
 }
-

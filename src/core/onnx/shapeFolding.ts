@@ -14,7 +14,17 @@ import { int, type OnnxGraph, type OnnxNode } from './types';
 /** Ops whose output depends on the input only through its shape: the roots of shape computations. */
 const SHAPE_SOURCES = new Set(['Shape', 'Size']);
 /** Ops never folded: their value is not a function of their inputs alone, or they hold subgraphs. */
-const NEVER_FOLD = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'If', 'Loop', 'Scan']);
+const NEVER_FOLD = new Set([
+  'RandomNormal',
+  'RandomUniform',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Multinomial',
+  'Bernoulli',
+  'If',
+  'Loop',
+  'Scan',
+]);
 
 /** Tensors computed from constants and from the shapes of other tensors only (never from their values). */
 export function shapeDerivedTensors(index: GraphIndex): string[] {
@@ -43,7 +53,15 @@ export interface FoldResult {
   batchDependent: Map<string, OnnxNode>;
 }
 
-const ORT_TYPES: Record<string, DataTypeName> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool', uint8: 'uint8', int8: 'int8' };
+const ORT_TYPES: Record<string, DataTypeName> = {
+  float32: 'float32',
+  float64: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  bool: 'bool',
+  uint8: 'uint8',
+  int8: 'int8',
+};
 
 export function foldShapeTensors(g: OnnxGraph, index: GraphIndex, derived: string[], runs: ProbeRun[]): FoldResult {
   const constants = new Map<string, ReturnType<typeof makeTensor>>();
@@ -68,14 +86,19 @@ export function foldShapeTensors(g: OnnxGraph, index: GraphIndex, derived: strin
   // The folded tensors become initializers; nodes no longer needed for any output are dropped.
   const initializer = [...g.initializer, ...constants.values()];
   const produced = new Set(constants.keys());
-  const node = liveNodes(g.node.map((n) => (n.output.every((o) => !o || produced.has(o)) ? undefined : n)).filter((n): n is OnnxNode => !!n), g.output.map((o) => o.name));
+  const node = liveNodes(
+    g.node.map((n) => (n.output.every((o) => !o || produced.has(o)) ? undefined : n)).filter((n): n is OnnxNode => !!n),
+    g.output.map((o) => o.name),
+  );
   const used = new Set([...node.flatMap((n) => n.input), ...g.output.map((o) => o.name)]);
   const keptInit = initializer.filter((t) => used.has(t.name) || g.input.some((i) => i.name === t.name));
   // Every tensor whose type the run revealed is declared with it, so a later tap never guesses float for an int64.
   const typed = new Set(g.valueInfo.map((v) => v.name));
   const valueInfo = [
     ...g.valueInfo.filter((v) => !produced.has(v.name)),
-    ...[...types].filter(([t, ty]) => !produced.has(t) && !typed.has(t) && ORT_TYPES[ty]).map(([name, ty]) => ({ name, type: { tensorType: { elemType: DataType[ORT_TYPES[ty]!] } } })),
+    ...[...types]
+      .filter(([t, ty]) => !produced.has(t) && !typed.has(t) && ORT_TYPES[ty])
+      .map(([name, ty]) => ({ name, type: { tensorType: { elemType: DataType[ORT_TYPES[ty]!] } } })),
   ];
   return { graph: { ...g, node, initializer: keptInit, valueInfo }, folded: [...constants.keys()], batchDependent };
 }
@@ -87,7 +110,8 @@ export function foldShapeTensors(g: OnnxGraph, index: GraphIndex, derived: strin
 function batchAsCopiedDim(t: string, index: GraphIndex, runs: ProbeRun[]): number[] | undefined {
   if (runs.length < 2) return undefined;
   const consumers = index.consumers.get(t) ?? [];
-  const onlyReshapeTargets = consumers.length > 0 && consumers.every((c) => c.opType === 'Reshape' && c.input[1] === t && c.input[0] !== t && allowZero(c) === 0);
+  const onlyReshapeTargets =
+    consumers.length > 0 && consumers.every((c) => c.opType === 'Reshape' && c.input[1] === t && c.input[0] !== t && allowZero(c) === 0);
   if (!onlyReshapeTargets) return undefined;
   const vals = runs.map((r) => r.tensors[t]!.values);
   if (vals.some((v) => !v || v.length !== vals[0]!.length || v.length === 0)) return undefined;

@@ -44,7 +44,10 @@ export interface OnnxNode {
   attribute: OnnxAttribute[];
 }
 
-export interface OnnxDim { dimValue?: Int64 | null; dimParam?: string | null }
+export interface OnnxDim {
+  dimValue?: Int64 | null;
+  dimParam?: string | null;
+}
 export interface OnnxValueInfo {
   name: string;
   type?: { tensorType?: { elemType: number; shape?: { dim: OnnxDim[] } | null } | null } | null;
@@ -73,5 +76,7 @@ export type Dim = number | string | null;
 export function valueInfoShape(v: OnnxValueInfo): Dim[] | undefined {
   const shape = v.type?.tensorType?.shape;
   if (!shape) return undefined;
-  return shape.dim.map((d) => (d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue !== null && int(d.dimValue) > 0 ? int(d.dimValue) : null));
+  return shape.dim.map((d) =>
+    d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue !== null && int(d.dimValue) > 0 ? int(d.dimValue) : null,
+  );
 }

@@ -13,7 +13,10 @@ import { DataType } from './schema';
 import { int, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './types';
 import { makeTensor } from './graphBuilder';
 
-export interface WebGpuRewrite { node: string; change: string }
+export interface WebGpuRewrite {
+  node: string;
+  change: string;
+}
 
 /** True for the input-channel counts whose Conv is wrong on WebGPU (see above). */
 export function webgpuConvChannelsAreWrong(channels: number): boolean {
@@ -48,7 +51,8 @@ export function rewriteForWebGpu(model: OnnxModel): { model: OnnxModel; rewrites
       rewrites.push({ node: n.name, change: 'Sum of 2 became an Add' });
       continue;
     }
-    const padded = n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx') ? padConvChannels(n, initializers, opset, fresh) : undefined;
+    const padded =
+      n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx') ? padConvChannels(n, initializers, opset, fresh) : undefined;
     if (padded) {
       nodes.push(...padded.nodes);
       added.push(...padded.initializers);
@@ -85,8 +89,12 @@ function floatValues(t: OnnxTensor): Float32Array | undefined {
   return undefined;
 }
 
-function padConvChannels(n: OnnxNode, initializers: Map<string, OnnxTensor>, opset: number, fresh: (h: string) => string):
-  { nodes: OnnxNode[]; initializers: OnnxTensor[]; from: number; to: number } | undefined {
+function padConvChannels(
+  n: OnnxNode,
+  initializers: Map<string, OnnxTensor>,
+  opset: number,
+  fresh: (h: string) => string,
+): { nodes: OnnxNode[]; initializers: OnnxTensor[]; from: number; to: number } | undefined {
   const group = int(attribute(n, 'group')?.i ?? 1) || 1;
   const w = initializers.get(n.input[1]!);
   if (group !== 1 || !w) return undefined;

@@ -13,7 +13,12 @@ import type { ExecutionProvider } from '../onnx/session';
 import { trainSae } from '../sae/trainer';
 
 /** Images per second: one warm-up batch, then `batches` timed batches. */
-export async function measureCollection(ctx: ModelContext, explainer: Explainer, layerName: string, o: { batchSize: number; batches: number; samplesPerImage: number }): Promise<{ imagesPerSecond: number; dim: number; locations: number }> {
+export async function measureCollection(
+  ctx: ModelContext,
+  explainer: Explainer,
+  layerName: string,
+  o: { batchSize: number; batches: number; samplesPerImage: number },
+): Promise<{ imagesPerSecond: number; dim: number; locations: number }> {
   const layer = resolveModelLayer(ctx, layerName);
   const shape = explainer.shapeOf(layer.tensor).slice(1);
   const dim = shape.length === 3 ? shape[0]! : shape[1]!;
@@ -21,7 +26,10 @@ export async function measureCollection(ctx: ModelContext, explainer: Explainer,
   const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
   const x = new Float32Array(per * o.batchSize);
   let s = 12345;
-  for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) >>> 0; x[i] = s / 4294967296; }
+  for (let i = 0; i < x.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    x[i] = s / 4294967296;
+  }
   const once = async () => {
     const r = await explainer.layerGradients(x, o.batchSize, 'predicted', [layer.tensor]);
     const f = r.features[layer.tensor]!.data;
@@ -39,17 +47,45 @@ export async function measureCollection(ctx: ModelContext, explainer: Explainer,
 }
 
 /** Vectors per second of SAE training steps (the trainer's own figure, over `steps` steps after a warm-up). */
-export async function measureTraining(o: { dim: number; k: number; dictSize: number; batchSize: number; steps: number; executionProvider?: ExecutionProvider; threads?: number }): Promise<number> {
+export async function measureTraining(o: {
+  dim: number;
+  k: number;
+  dictSize: number;
+  batchSize: number;
+  steps: number;
+  executionProvider?: ExecutionProvider;
+  threads?: number;
+}): Promise<number> {
   const data = new Float32Array((o.steps + 1) * o.batchSize * o.dim);
   let s = 777;
-  for (let i = 0; i < data.length; i++) { s = (s * 1103515245 + 12345) >>> 0; data[i] = s / 4294967296 - 0.5; }
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = s / 4294967296 - 0.5;
+  }
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fact-plan-'));
   try {
     let rate = 0;
-    await trainSae(new ArrayVectorSource(data, o.dim), { k: o.k, dictSize: o.dictSize, layer: 'plan', modelSha256: 'plan', batchSize: o.batchSize, epochs: 1, warmupEpochs: 0, constantUntilEpoch: 1 }, {
-      checkpointDir: dir, ...(o.executionProvider ? { executionProvider: o.executionProvider } : {}), ...(o.threads ? { threads: o.threads } : {}),
-      onProgress: (t) => { rate = t.vectorsPerSecond; },
-    });
+    await trainSae(
+      new ArrayVectorSource(data, o.dim),
+      {
+        k: o.k,
+        dictSize: o.dictSize,
+        layer: 'plan',
+        modelSha256: 'plan',
+        batchSize: o.batchSize,
+        epochs: 1,
+        warmupEpochs: 0,
+        constantUntilEpoch: 1,
+      },
+      {
+        checkpointDir: dir,
+        ...(o.executionProvider ? { executionProvider: o.executionProvider } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
+        onProgress: (t) => {
+          rate = t.vectorsPerSecond;
+        },
+      },
+    );
     return rate;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -19,7 +19,11 @@ export interface PlanInput {
   shardVectors: number;
 }
 
-export interface PlanRow { nodes: number; collectSeconds: number; partGB: { float16: number; float32: number } }
+export interface PlanRow {
+  nodes: number;
+  collectSeconds: number;
+  partGB: { float16: number; float32: number };
+}
 
 export interface Plan {
   vectors: number;
@@ -47,7 +51,9 @@ export function projectPlan(p: PlanInput): Plan {
   const ramBytes = params * 4 * 3 * 2 + p.shuffleWindow * p.shardVectors * p.dim * 4 * 2 + p.batchSize * (p.dictSize + p.dim) * 4 * 4;
   const stateGB = (params * 4 * 3 + params * 4) / 1e9;
   return {
-    vectors, storeGB, rows,
+    vectors,
+    storeGB,
+    rows,
     trainSeconds: (p.epochs * vectors) / p.trainVectorsPerSecond,
     trainRamGB: ramBytes / 1e9,
     trainDiskGB: { float16: storeGB.float16 + stateGB, float32: storeGB.float32 + stateGB },

@@ -10,10 +10,21 @@ export interface ColorMapOptions {
   alphaPercentile?: number;
 }
 
-export interface RgbaImage { width: number; height: number; data: Float32Array }
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
 
 /** `weights` and `input` are C×H×W with C = 2·k (k raw channels followed by their inverses). */
-export function explanationToRgba(weights: Float32Array, input: Float32Array, channels: number, height: number, width: number, opts: ColorMapOptions = {}): RgbaImage {
+export function explanationToRgba(
+  weights: Float32Array,
+  input: Float32Array,
+  channels: number,
+  height: number,
+  width: number,
+  opts: ColorMapOptions = {},
+): RgbaImage {
   const smooth = opts.smooth ?? 3;
   const percentile = opts.alphaPercentile ?? 99.5;
   const k = channels / 2;

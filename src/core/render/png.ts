@@ -38,5 +38,8 @@ export async function sideBySide(images: Buffer[], gap = 8): Promise<Buffer> {
     left += (metas[i]!.width ?? 0) + gap;
     return c;
   });
-  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).composite(composite).png().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    .composite(composite)
+    .png()
+    .toBuffer();
 }

@@ -2,7 +2,15 @@
 // Export: one self-contained file (pictures inlined as data: URIs, inline SVG bars, no script, nothing remote) in a
 // light and a dark scheme (prefers-color-scheme). One image or several (then with an overall title and an index).
 import {
-  barGeometry, completenessLine, conceptBarRows, conceptCompletenessLine, escapeHtml as e, formatNumber, formatPercent, formatShare, formatSig,
+  barGeometry,
+  completenessLine,
+  conceptBarRows,
+  conceptCompletenessLine,
+  escapeHtml as e,
+  formatNumber,
+  formatPercent,
+  formatShare,
+  formatSig,
 } from '../../../common/format';
 import type { DecisionReportView, ExplainReportView, StripReportView } from './reportViews';
 
@@ -24,28 +32,46 @@ function conceptBarsSvg(v: DecisionReportView): string {
   const rows = conceptBarRows(v);
   const maxPos = Math.max(0, ...rows.map((r) => r.contribution));
   const maxNeg = Math.max(0, ...rows.map((r) => -r.contribution));
-  const rowH = 22, labelW = 150, trackW = 420, valueW = 170, h = rows.length * rowH + 6;
-  const bars = rows.map((r, i) => {
-    const g = barGeometry(r.contribution, maxPos, maxNeg);
-    const y = 3 + i * rowH;
-    const cls = r.kind === 'other' ? 'rest' : r.contribution >= 0 ? 'pos' : 'neg';
-    return `<text x="0" y="${y + 15}">${e(r.label)}</text>`
-      + `<rect x="${(labelW + (g.left / 100) * trackW).toFixed(1)}" y="${y + 4}" width="${Math.max(1, (g.width / 100) * trackW).toFixed(1)}" height="13" class="${cls}"><title>${e(r.label)}: ${e(formatSig(r.contribution))} (${e(formatShare(r.share))})</title></rect>`
-      + `<text x="${labelW + trackW + 8}" y="${y + 15}" class="val">${e(formatSig(r.contribution))} (${e(formatShare(r.share))})</text>`;
-  }).join('');
+  const rowH = 22,
+    labelW = 150,
+    trackW = 420,
+    valueW = 170,
+    h = rows.length * rowH + 6;
+  const bars = rows
+    .map((r, i) => {
+      const g = barGeometry(r.contribution, maxPos, maxNeg);
+      const y = 3 + i * rowH;
+      const cls = r.kind === 'other' ? 'rest' : r.contribution >= 0 ? 'pos' : 'neg';
+      return (
+        `<text x="0" y="${y + 15}">${e(r.label)}</text>` +
+        `<rect x="${(labelW + (g.left / 100) * trackW).toFixed(1)}" y="${y + 4}" width="${Math.max(1, (g.width / 100) * trackW).toFixed(1)}" height="13" class="${cls}"><title>${e(r.label)}: ${e(formatSig(r.contribution))} (${e(formatShare(r.share))})</title></rect>` +
+        `<text x="${labelW + trackW + 8}" y="${y + 15}" class="val">${e(formatSig(r.contribution))} (${e(formatShare(r.share))})</text>`
+      );
+    })
+    .join('');
   const zeroX = labelW + (barGeometry(0, maxPos, maxNeg).zero / 100) * trackW;
   const w = labelW + trackW + valueW;
   return `<svg class="bars" role="img" aria-label="Concept contributions to the ${e(v.className)} logit" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${bars}<line x1="${zeroX.toFixed(1)}" x2="${zeroX.toFixed(1)}" y1="0" y2="${h}" class="zero"/></svg>`;
 }
 
 function topClassesTable(v: ExplainReportView): string {
-  const rows = v.top.map((t) => `<tr${t.index === v.classIndex ? ' class="explained"' : ''}><td>${e(t.name)}</td><td class="num">${formatNumber(t.logit)}</td><td class="num">${formatPercent(t.probability)}</td><td class="bar-cell"><span class="bar" style="width:${Math.max(1, Math.round(t.probability * 100))}%"></span></td></tr>`).join('\n');
+  const rows = v.top
+    .map(
+      (t) =>
+        `<tr${t.index === v.classIndex ? ' class="explained"' : ''}><td>${e(t.name)}</td><td class="num">${formatNumber(t.logit)}</td><td class="num">${formatPercent(t.probability)}</td><td class="bar-cell"><span class="bar" style="width:${Math.max(1, Math.round(t.probability * 100))}%"></span></td></tr>`,
+    )
+    .join('\n');
   return `<table><thead><tr><th>Class</th><th>Logit</th><th>Probability</th><th class="bar-cell"></th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 /** Top classes with the SAE in place, beside the model's own logit for each (without the SAE). */
 function saeClassesTable(v: DecisionReportView): string {
-  const rows = v.top.map((t) => `<tr${t.index === v.classIndex ? ' class="explained"' : ''}><td>${e(t.name)}</td><td class="num">${formatNumber(t.logit)}</td><td class="num">${formatPercent(t.probability)}</td><td class="num">${formatNumber(t.modelLogit)}</td></tr>`).join('\n');
+  const rows = v.top
+    .map(
+      (t) =>
+        `<tr${t.index === v.classIndex ? ' class="explained"' : ''}><td>${e(t.name)}</td><td class="num">${formatNumber(t.logit)}</td><td class="num">${formatPercent(t.probability)}</td><td class="num">${formatNumber(t.modelLogit)}</td></tr>`,
+    )
+    .join('\n');
   return `<table class="sae-classes"><thead><tr><th>Class</th><th>Logit with the SAE</th><th>Probability</th><th>The model's own logit</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
@@ -54,13 +80,15 @@ function conceptSection(c: NonNullable<ReportSection['concepts']>, h: (n: number
   const line = conceptCompletenessLine(v);
   const strips = new Map(c.strips.map((s) => [s.concept, s]));
   const top = v.top[0];
-  const traces = v.traced.map((t) => {
-    const s = strips.get(t.concept);
-    return `<div class="concept">
+  const traces = v.traced
+    .map((t) => {
+      const s = strips.get(t.concept);
+      return `<div class="concept">
   <figure><img class="tile" alt="trace of concept ${t.concept}" src="${t.png}"><figcaption><strong>Concept ${t.concept}</strong>: ${e(formatSig(t.contribution))} (${e(formatShare(t.share))}), presence ${e(formatSig(t.presence))}</figcaption></figure>
   ${s ? `<figure class="strip"><img alt="top images of concept ${t.concept}" src="${s.png}"><figcaption>Top ${s.count} dataset images (inputs above, traces below) · present in ${e(formatPercent(s.frequency))} of images${s.c2 !== null ? ` · C² ${s.c2.toFixed(3)}` : ''}${s.topClass ? ` · mostly ${e(s.topClass)}` : ''}</figcaption></figure>` : ''}
 </div>`;
-  }).join('\n');
+    })
+    .join('\n');
   return `
 <${h(2)}>Through the SAE's concepts</${h(2)}>
 <p class="meta">SAE <code>${e(v.saeName)}</code>${v.layer ? ` on layer <code>${e(v.layer)}</code>` : ''} (<code>${e(v.sae)}</code>) · ${v.active} concepts present · with the SAE the model predicts <strong>${e(top?.name ?? '?')}</strong>${top && top.index !== v.predictedWithoutSae ? ` (without it: ${e(v.predictedWithoutSaeName)})` : ''}</p>
@@ -138,12 +166,16 @@ const STYLE = `
 export function renderExplainReport(sections: ReportSection[], meta: ReportMeta): string {
   const one = sections.length === 1 ? sections[0]! : undefined;
   const models = [...new Set(sections.map((s) => s.explain.modelName))];
-  const title = one ? `FaCT explanation: ${one.explain.imageName} — ${one.explain.className}` : `FaCT explanations: ${sections.length} images — ${models.join(', ')}`;
-  const body = one ? section(one, 1) : [
-    `<h1>${e(models.join(', '))}: ${sections.length} images explained</h1>`,
-    `<nav aria-label="Images"><ol>${sections.map((s, i) => `<li><a href="#image-${i + 1}">${e(s.explain.imageName)}</a>: ${e(s.explain.className)}${s.concepts ? ` (${e(formatShare(s.concepts.view.traced[0]?.share ?? 0))} from concept ${s.concepts.view.traced[0]?.concept ?? '—'})` : ''}</li>`).join('')}</ol></nav>`,
-    ...sections.map((s, i) => section(s, 2, `image-${i + 1}`)),
-  ].join('\n');
+  const title = one
+    ? `FaCT explanation: ${one.explain.imageName} — ${one.explain.className}`
+    : `FaCT explanations: ${sections.length} images — ${models.join(', ')}`;
+  const body = one
+    ? section(one, 1)
+    : [
+        `<h1>${e(models.join(', '))}: ${sections.length} images explained</h1>`,
+        `<nav aria-label="Images"><ol>${sections.map((s, i) => `<li><a href="#image-${i + 1}">${e(s.explain.imageName)}</a>: ${e(s.explain.className)}${s.concepts ? ` (${e(formatShare(s.concepts.view.traced[0]?.share ?? 0))} from concept ${s.concepts.view.traced[0]?.concept ?? '—'})` : ''}</li>`).join('')}</ol></nav>`,
+        ...sections.map((s, i) => section(s, 2, `image-${i + 1}`)),
+      ].join('\n');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -10,7 +10,12 @@ import type { DecisionResult } from '../jobs/saeMethods';
 import type { AtlasConcept } from '../concepts/atlas';
 import { ranOnText, type RanOn } from '../onnx/providerUsage';
 
-export interface ClassScoreView { index: number; name: string; logit: number; probability: number }
+export interface ClassScoreView {
+  index: number;
+  name: string;
+  logit: number;
+  probability: number;
+}
 
 export interface ExplainReportView {
   model: string;
@@ -34,7 +39,12 @@ export interface ExplainReportView {
   ranOn?: string | undefined;
 }
 
-export interface ConceptShareView { concept: number; presence: number; contribution: number; share: number }
+export interface ConceptShareView {
+  concept: number;
+  presence: number;
+  contribution: number;
+  share: number;
+}
 
 export interface DecisionReportView {
   model: string;
@@ -103,7 +113,10 @@ export function explainReportView(r: ExplainResult & RanOn, modelName: string, s
 export function decisionReportView(r: DecisionResult, saeName: string, layer: string, seconds: number): DecisionReportView {
   const e = r.explanation;
   const traced = new Set(e.traced.map((t) => t.concept));
-  const negative = e.concepts.filter((c) => c.contribution < 0 && !traced.has(c.concept)).sort((a, b) => a.contribution - b.contribution).slice(0, NEGATIVE_BARS);
+  const negative = e.concepts
+    .filter((c) => c.contribution < 0 && !traced.has(c.concept))
+    .sort((a, b) => a.contribution - b.contribution)
+    .slice(0, NEGATIVE_BARS);
   return {
     model: r.model,
     image: r.image,
@@ -120,7 +133,14 @@ export function decisionReportView(r: DecisionResult, saeName: string, layer: st
     conceptSum: e.concepts.reduce((a, c) => a + c.contribution, 0),
     completenessError: e.completenessError,
     active: e.concepts.length,
-    traced: e.traced.map((t) => ({ concept: t.concept, presence: t.presence, contribution: t.contribution, share: t.share, traceSum: t.traceSum, png: pngDataUri(t.png) })),
+    traced: e.traced.map((t) => ({
+      concept: t.concept,
+      presence: t.presence,
+      contribution: t.contribution,
+      share: t.share,
+      traceSum: t.traceSum,
+      png: pngDataUri(t.png),
+    })),
     negative: negative.map((c) => ({ concept: c.concept, presence: c.presence, contribution: c.contribution, share: c.share })),
     other: { concepts: e.other.concepts, contribution: e.other.contribution, share: e.other.share, png: pngDataUri(e.other.png) },
     full: { png: pngDataUri(e.full.png), contributionMapSum: e.full.contributionMapSum },
@@ -130,10 +150,18 @@ export function decisionReportView(r: DecisionResult, saeName: string, layer: st
 }
 
 /** A concept's top dataset images (core `concept`, from the atlas) beside its C² when measured. */
-export function stripReportView(c: Pick<AtlasConcept, 'concept' | 'top' | 'frequency' | 'meanContribution' | 'classes'> & { stripPng: string; c2?: number }, c2?: number): StripReportView {
+export function stripReportView(
+  c: Pick<AtlasConcept, 'concept' | 'top' | 'frequency' | 'meanContribution' | 'classes'> & { stripPng: string; c2?: number },
+  c2?: number,
+): StripReportView {
   return {
-    concept: c.concept, png: pngDataUri(c.stripPng), count: c.top.length, frequency: c.frequency, meanContribution: c.meanContribution,
-    c2: c.c2 ?? c2 ?? null, topClass: c.classes[0]?.name ?? null,
+    concept: c.concept,
+    png: pngDataUri(c.stripPng),
+    count: c.top.length,
+    frequency: c.frequency,
+    meanContribution: c.meanContribution,
+    c2: c.c2 ?? c2 ?? null,
+    topClass: c.classes[0]?.name ?? null,
   };
 }
 

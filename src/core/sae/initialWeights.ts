@@ -34,7 +34,8 @@ export function seededNormal(seed: number): () => number {
 
 /** W_dec [d,K] with unit-norm columns (see the header for `init`), W_enc [K,d] = W_decᵀ, zero Adam moments. */
 export function initialState(dModel: number, dictSize: number, seed: number, init: SaeInit = 'isotropic'): StepState<Float32Array> {
-  const d = dModel, K = dictSize;
+  const d = dModel,
+    K = dictSize;
   const uniform = seededUniform(seed);
   const draw = init === 'fact' ? () => 2 * uniform() - 1 : seededNormal(seed);
   const wEnc = new Float32Array(K * d);

@@ -101,8 +101,10 @@ export function resolveTrainSettings(input: TrainSettingsInput): TrainSettings {
   positiveInt('scaleBatches');
   positiveInt('deadAfterVectors', 0);
   if (!(s.lr > 0 && Number.isFinite(s.lr))) throw bad(`"lr" must be a positive number, not ${s.lr}`);
-  if (s.constantUntilEpoch < s.warmupEpochs) throw bad(`"constantUntilEpoch" (${s.constantUntilEpoch}) comes before the end of the warm-up (${s.warmupEpochs})`);
-  if (s.warmupEpochs >= s.epochs && s.warmupEpochs > 0) throw bad(`the warm-up (${s.warmupEpochs} epochs) must be shorter than the training (${s.epochs} epochs)`);
+  if (s.constantUntilEpoch < s.warmupEpochs)
+    throw bad(`"constantUntilEpoch" (${s.constantUntilEpoch}) comes before the end of the warm-up (${s.warmupEpochs})`);
+  if (s.warmupEpochs >= s.epochs && s.warmupEpochs > 0)
+    throw bad(`the warm-up (${s.warmupEpochs} epochs) must be shorter than the training (${s.epochs} epochs)`);
   if (!(s.auxkCoef >= 0 && Number.isFinite(s.auxkCoef))) throw bad(`"auxkCoef" must be ≥ 0, not ${s.auxkCoef}`);
   if (!(s.clipNorm > 0)) throw bad(`"clipNorm" must be positive, not ${s.clipNorm}`);
   for (const b of ['beta1', 'beta2'] as const) if (!(s[b] >= 0 && s[b] < 1)) throw bad(`"${b}" must be in [0, 1), not ${s[b]}`);
@@ -119,7 +121,12 @@ export function checkSaeShape(k: number, dictSize: number, fail: (why: string) =
 }
 
 /** Step counts of the learning-rate schedule; every boundary is a whole epoch. */
-export interface LrSchedule { lr: number; warmupSteps: number; decayStart: number; totalSteps: number }
+export interface LrSchedule {
+  lr: number;
+  warmupSteps: number;
+  decayStart: number;
+  totalSteps: number;
+}
 
 export function lrSchedule(s: TrainSettings, stepsPerEpoch: number): LrSchedule {
   return {
@@ -146,4 +153,8 @@ function dropUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** A trained SAE in FaCT's layouts: `wEnc` [K,d] (encoder.weight), `wDec` [d,K] (decoder.weight, unit-norm columns). */
-export interface SaeWeights { cfg: SaeConfig; wEnc: Float32Array; wDec: Float32Array }
+export interface SaeWeights {
+  cfg: SaeConfig;
+  wEnc: Float32Array;
+  wDec: Float32Array;
+}

@@ -21,7 +21,14 @@ export interface SaeCodes {
   reconstruction: Float32Array;
 }
 
-const names = { features: 'features', wEnc: 'wEnc', decoderRows: 'decoderRows', indices: 'indices', values: 'values', reconstruction: 'reconstruction' } as const;
+const names = {
+  features: 'features',
+  wEnc: 'wEnc',
+  decoderRows: 'decoderRows',
+  indices: 'indices',
+  values: 'values',
+  reconstruction: 'reconstruction',
+} as const;
 
 export function buildSaeEncoderGraph(shape: { dModel: number; dictSize: number; k: number }): OnnxModel {
   const { dModel: d, dictSize: K, k } = shape;
@@ -31,7 +38,10 @@ export function buildSaeEncoderGraph(shape: { dModel: number; dictSize: number; 
   const wEnc = g.input(names.wEnc, 'float32', [K, d]);
   const rows = g.input(names.decoderRows, 'float32', [K, d]);
   const pre = op('Gemm', [z, wEnc], { transB: attr.int(1) });
-  const [vals, idx] = g.node('TopK', [pre, ints([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, ['topValues', names.indices]) as [string, string];
+  const [vals, idx] = g.node('TopK', [pre, ints([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, [
+    'topValues',
+    names.indices,
+  ]) as [string, string];
   const u = op('Relu', [vals], {}, names.values);
   op('Identity', [weightedRows(u, op('Gather', [rows, idx], { axis: attr.int(0) }))], {}, names.reconstruction);
   g.output(names.indices, 'int64', ['n', k]);
@@ -52,7 +62,10 @@ export class SaeEncoder {
 
   static async create(sae: SaeWeights, opts: SessionOptions & { batchSize?: number } = {}): Promise<SaeEncoder> {
     const { dModel: d, dictSize: K } = sae.cfg;
-    const opened = await openSession(encodeModel(buildSaeEncoderGraph(sae.cfg)), { executionProvider: opts.executionProvider ?? 'cpu', ...(opts.threads ? { threads: opts.threads } : {}) });
+    const opened = await openSession(encodeModel(buildSaeEncoderGraph(sae.cfg)), {
+      executionProvider: opts.executionProvider ?? 'cpu',
+      ...(opts.threads ? { threads: opts.threads } : {}),
+    });
     // Decoder columns as contiguous rows, once, so each batch gathers k rows per vector.
     const rows = new Float32Array(K * d);
     for (let p = 0; p < d; p++) for (let j = 0; j < K; j++) rows[j * d + p] = sae.wDec[p * K + j]!;
@@ -62,14 +75,21 @@ export class SaeEncoder {
   async encode(features: Float32Array, n: number): Promise<SaeCodes> {
     const { dModel: d, dictSize: K, k } = this.sae.cfg;
     if (features.length !== n * d) throw new Error(`encode: ${features.length} values are not ${n} vectors of ${d}.`);
-    const out: SaeCodes = { n, k, indices: new Int32Array(n * k), values: new Float32Array(n * k), reconstruction: new Float32Array(n * d) };
+    const out: SaeCodes = {
+      n,
+      k,
+      indices: new Int32Array(n * k),
+      values: new Float32Array(n * k),
+      reconstruction: new Float32Array(n * d),
+    };
     const wEnc = new ort.Tensor('float32', this.sae.wEnc, [K, d]);
     const rows = new ort.Tensor('float32', this.decoderRows, [K, d]);
     for (let start = 0; start < n; start += this.batchSize) {
       const m = Math.min(this.batchSize, n - start);
       const r = await this.session.run({
         [names.features]: new ort.Tensor('float32', features.subarray(start * d, (start + m) * d), [m, d]),
-        [names.wEnc]: wEnc, [names.decoderRows]: rows,
+        [names.wEnc]: wEnc,
+        [names.decoderRows]: rows,
       });
       const idx = r[names.indices]!.data as BigInt64Array;
       for (let i = 0; i < idx.length; i++) out.indices[start * k + i] = Number(idx[i]);

@@ -91,17 +91,21 @@ export function cacheFolderOf(cacheRoot: string, modelSha256: string, checkpoint
 /** Opens a checkpoint folder for reading and writing its derived files (reads cfg.json, hashes the weights). */
 export async function openSaeFolder(dir: string, where: DerivedLocation = {}): Promise<SaeFolder> {
   const cfgFile = path.join(dir, checkpointFiles.cfg);
-  if (!existsSync(cfgFile)) throw new FactError('bad-checkpoint', `'${dir}' is not an SAE checkpoint folder: it has no ${checkpointFiles.cfg}.`, { file: dir });
+  if (!existsSync(cfgFile))
+    throw new FactError('bad-checkpoint', `'${dir}' is not an SAE checkpoint folder: it has no ${checkpointFiles.cfg}.`, { file: dir });
   let modelSha256: unknown;
   try {
     modelSha256 = (JSON.parse((await readFileOrThrow(cfgFile, 'SAE config')).toString('utf8')) as { modelSha256?: unknown }).modelSha256;
   } catch (e) {
     throw new FactError('bad-card', `The SAE config '${cfgFile}' cannot be read: ${(e as Error).message}`, { file: cfgFile });
   }
-  if (typeof modelSha256 !== 'string') throw new FactError('bad-card', `The SAE config '${cfgFile}' lacks "modelSha256".`, { file: cfgFile, field: 'modelSha256' });
+  if (typeof modelSha256 !== 'string')
+    throw new FactError('bad-card', `The SAE config '${cfgFile}' lacks "modelSha256".`, { file: cfgFile, field: 'modelSha256' });
   const checkpointSha256 = await fileSha256(path.join(dir, checkpointFiles.weights)).catch((e: NodeJS.ErrnoException) => {
     if (isFactError(e)) throw e;
-    throw new FactError('file-missing', `The SAE weights '${path.join(dir, checkpointFiles.weights)}' cannot be read: ${e.message}`, { file: path.join(dir, checkpointFiles.weights) });
+    throw new FactError('file-missing', `The SAE weights '${path.join(dir, checkpointFiles.weights)}' cannot be read: ${e.message}`, {
+      file: path.join(dir, checkpointFiles.weights),
+    });
   });
   const out = where.out ? path.resolve(where.out) : cacheFolderOf(where.cacheRoot ?? defaultCacheRoot(), modelSha256, checkpointSha256);
   const howToChange = where.howToChange ?? (where.out ? 'Pass a writable folder.' : 'Set FACT_CACHE to another folder or pass --out DIR.');
@@ -116,16 +120,24 @@ function readDirs(f: SaeFolder): string[] {
 /** Which derived files exist (cheap: no parsing, no staleness check), for listings. */
 export function derivedFilesPresent(f: SaeFolder): { evaluation: boolean; atlas: boolean; consistency: boolean } {
   const any = (name: string) => readDirs(f).some((d) => existsSync(path.join(d, name)));
-  return { evaluation: any(derivedFiles.evaluationJson), atlas: any(path.join(derivedFiles.atlasDir, derivedFiles.atlasJson)), consistency: any(derivedFiles.consistency) };
+  return {
+    evaluation: any(derivedFiles.evaluationJson),
+    atlas: any(path.join(derivedFiles.atlasDir, derivedFiles.atlasJson)),
+    consistency: any(derivedFiles.consistency),
+  };
 }
 
 /** Changes whenever a derived file of the checkpoint is written (mtimes and sizes), for caches of what was read. */
 export async function derivedStamp(f: SaeFolder): Promise<string> {
   const names = [derivedFiles.evaluationJson, path.join(derivedFiles.atlasDir, derivedFiles.atlasJson), derivedFiles.consistency];
-  const parts = await Promise.all(readDirs(f).flatMap((d) => names.map(async (n) => {
-    const st = await fs.stat(path.join(d, n)).catch(() => undefined);
-    return st ? `${st.mtimeMs}/${st.size}` : '-';
-  })));
+  const parts = await Promise.all(
+    readDirs(f).flatMap((d) =>
+      names.map(async (n) => {
+        const st = await fs.stat(path.join(d, n)).catch(() => undefined);
+        return st ? `${st.mtimeMs}/${st.size}` : '-';
+      }),
+    ),
+  );
   return `${f.checkpointSha256}:${parts.join(':')}`;
 }
 
@@ -142,7 +154,10 @@ export async function fileSha256(file: string): Promise<string> {
   if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.sha256;
   const sha256 = new Promise<string>((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(file).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve(h.digest('hex')));
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
   });
   hashes.set(file, { mtimeMs: st.mtimeMs, size: st.size, sha256 });
   sha256.catch(() => hashes.delete(file));
@@ -170,7 +185,12 @@ const derivedWriters = new Map<string, Promise<unknown>>();
  * user) is refused with the holder's name; a lock left by a killed job is taken over with a note. Within this
  * process, writers of one folder wait for each other instead.
  */
-export async function withDerivedWriter<T>(f: SaeFolder, command: string, note: (message: string) => void, work: () => Promise<T>): Promise<T> {
+export async function withDerivedWriter<T>(
+  f: SaeFolder,
+  command: string,
+  note: (message: string) => void,
+  work: () => Promise<T>,
+): Promise<T> {
   const previous = derivedWriters.get(f.out);
   const run = (async () => {
     if (previous) await previous.catch(() => undefined);
@@ -198,7 +218,10 @@ export async function withDerivedWriter<T>(f: SaeFolder, command: string, note: 
 async function writing<T>(f: SaeFolder, file: string, write: () => Promise<T>): Promise<T> {
   try {
     if (!existsSync(path.join(f.out, derivedFiles.source))) {
-      await writeFileAtomic(path.join(f.out, derivedFiles.source), json({ checkpoint: f.dir, modelSha256: f.modelSha256, checkpointSha256: f.checkpointSha256 }));
+      await writeFileAtomic(
+        path.join(f.out, derivedFiles.source),
+        json({ checkpoint: f.dir, modelSha256: f.modelSha256, checkpointSha256: f.checkpointSha256 }),
+      );
     }
     return await write();
   } catch (e) {
@@ -211,9 +234,17 @@ function notWritable(f: SaeFolder, file: string, e: unknown): unknown {
   // writeFileAtomic and the lock have already turned the errno error into a FactError (file-system, disk-full) with `errno`.
   const code = isFactError(e) ? String((e.details as { errno?: string } | undefined)?.errno ?? '') : (e as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST') {
-    return new FactError('not-writable', `Cannot write the SAE's derived files to '${f.out}' (${code}: the folder is not writable). ${f.howToChange}`, { file, folder: f.out });
+    return new FactError(
+      'not-writable',
+      `Cannot write the SAE's derived files to '${f.out}' (${code}: the folder is not writable). ${f.howToChange}`,
+      { file, folder: f.out },
+    );
   }
-  if (code === 'ENOSPC') return new FactError('disk-full', `The disk holding '${f.out}' is full: cannot write '${file}'. ${f.howToChange}`, { file, folder: f.out });
+  if (code === 'ENOSPC')
+    return new FactError('disk-full', `The disk holding '${f.out}' is full: cannot write '${file}'. ${f.howToChange}`, {
+      file,
+      folder: f.out,
+    });
   return e;
 }
 
@@ -238,7 +269,11 @@ export interface EvaluationSummary {
 }
 
 /** Writes the records (through `save`, which writes the safetensors file) then the summary that names their hash. */
-export async function writeEvaluation(f: SaeFolder, save: (file: string) => Promise<void>, summary: Omit<EvaluationSummary, 'recordsSha256' | 'checkpointSha256'>): Promise<EvaluationSummary> {
+export async function writeEvaluation(
+  f: SaeFolder,
+  save: (file: string) => Promise<void>,
+  summary: Omit<EvaluationSummary, 'recordsSha256' | 'checkpointSha256'>,
+): Promise<EvaluationSummary> {
   const records = path.join(f.out, derivedFiles.evaluation);
   await writing(f, records, () => save(records));
   const full: EvaluationSummary = { checkpointSha256: f.checkpointSha256, ...summary, recordsSha256: await fileSha256(records) };
@@ -256,10 +291,14 @@ export async function readEvaluation(f: SaeFolder): Promise<{ summary: Evaluatio
 }
 
 /** The records file matching a summary read by readEvaluation, or why there is none. */
-export async function evaluationRecordsFile(e: { summary: EvaluationSummary; dir: string }): Promise<{ file: string } | { missing: string }> {
+export async function evaluationRecordsFile(e: {
+  summary: EvaluationSummary;
+  dir: string;
+}): Promise<{ file: string } | { missing: string }> {
   const file = path.join(e.dir, derivedFiles.evaluation);
   if (!existsSync(file)) return { missing: `has no per-image evaluation records (${derivedFiles.evaluation})` };
-  if ((await fileSha256(file)) !== e.summary.recordsSha256) return { missing: 'has evaluation records that do not match its evaluation summary' };
+  if ((await fileSha256(file)) !== e.summary.recordsSha256)
+    return { missing: 'has evaluation records that do not match its evaluation summary' };
   return { file };
 }
 
@@ -280,12 +319,14 @@ function checkRecordedDataset(v: unknown, file: string): DatasetSpec {
   const d = v as Record<string, unknown>;
   const absolute = (field: string): string => {
     const p = d[field];
-    if (typeof p !== 'string' || p === '' || p.includes('\0') || !path.isAbsolute(p)) throw badDatasetField(file, field, p, 'is not an absolute path');
+    if (typeof p !== 'string' || p === '' || p.includes('\0') || !path.isAbsolute(p))
+      throw badDatasetField(file, field, p, 'is not an absolute path');
     return path.normalize(p);
   };
   switch (d.kind) {
     case 'split':
-      if (typeof d.split !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(d.split)) throw badDatasetField(file, 'split', d.split, 'is not the name of a split');
+      if (typeof d.split !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(d.split))
+        throw badDatasetField(file, 'split', d.split, 'is not the name of a split');
       return { kind: 'split', split: d.split };
     case 'folder':
       return { kind: 'folder', path: absolute('path') };
@@ -303,8 +344,14 @@ export async function recordedDatasetOnDisk(e: { summary: EvaluationSummary; dir
   const d = e.summary.dataset;
   const expect = async (field: string, p: string, kind: 'folder' | 'file') => {
     const st = await fs.stat(p).catch(() => undefined);
-    if (!st) throw new FactError('file-missing', `The dataset '${p}', named in "dataset.${field}" of '${file}', does not exist (any more); evaluate again on the dataset where it is now (fact evaluate --data).`, { file, field: `dataset.${field}` });
-    if (kind === 'folder' ? !st.isDirectory() : !st.isFile()) throw badDatasetField(file, field, p, kind === 'folder' ? 'is not a folder' : 'is not a regular file');
+    if (!st)
+      throw new FactError(
+        'file-missing',
+        `The dataset '${p}', named in "dataset.${field}" of '${file}', does not exist (any more); evaluate again on the dataset where it is now (fact evaluate --data).`,
+        { file, field: `dataset.${field}` },
+      );
+    if (kind === 'folder' ? !st.isDirectory() : !st.isFile())
+      throw badDatasetField(file, field, p, kind === 'folder' ? 'is not a folder' : 'is not a regular file');
   };
   if (d.kind === 'folder') await expect('path', d.path, 'folder');
   if (d.kind === 'idx') {
@@ -315,15 +362,23 @@ export async function recordedDatasetOnDisk(e: { summary: EvaluationSummary; dir
 }
 
 function badDatasetField(file: string, field: string, value: unknown, why: string): FactError {
-  return new FactError('bad-store', `'${file}' names ${JSON.stringify(value)} in its field "dataset.${field}", which ${why}; delete it and evaluate again (fact evaluate).`, { file, field: `dataset.${field}` });
+  return new FactError(
+    'bad-store',
+    `'${file}' names ${JSON.stringify(value)} in its field "dataset.${field}", which ${why}; delete it and evaluate again (fact evaluate).`,
+    { file, field: `dataset.${field}` },
+  );
 }
 
 // ── the concept atlas: atlas/atlas.json + atlas/concepts/NNNNN.png ───────────────────────────────────────────────
 
 export function atlasWriter(f: SaeFolder): AtlasWriter {
   return {
-    strip: async (name, png) => { await writeDerived(f, path.join(derivedFiles.atlasDir, name), png); },
-    index: async (atlas) => { await writeDerived(f, path.join(derivedFiles.atlasDir, derivedFiles.atlasJson), JSON.stringify(atlas)); },
+    strip: async (name, png) => {
+      await writeDerived(f, path.join(derivedFiles.atlasDir, name), png);
+    },
+    index: async (atlas) => {
+      await writeDerived(f, path.join(derivedFiles.atlasDir, derivedFiles.atlasJson), JSON.stringify(atlas));
+    },
   };
 }
 
@@ -332,7 +387,12 @@ export async function readAtlas(f: SaeFolder, evaluationSha256?: string): Promis
   for (const dir of readDirs(f)) {
     const atlasDir = path.join(dir, derivedFiles.atlasDir);
     const atlas = await readJsonIfPresent(path.join(atlasDir, derivedFiles.atlasJson), checkAtlas);
-    if (atlas && atlas.checkpointSha256 === f.checkpointSha256 && (evaluationSha256 === undefined || atlas.evaluationSha256 === evaluationSha256)) return { atlas, dir: atlasDir };
+    if (
+      atlas &&
+      atlas.checkpointSha256 === f.checkpointSha256 &&
+      (evaluationSha256 === undefined || atlas.evaluationSha256 === evaluationSha256)
+    )
+      return { atlas, dir: atlasDir };
   }
   return undefined;
 }
@@ -345,10 +405,18 @@ export async function readCurrentAtlas(f: SaeFolder): Promise<{ atlas: Atlas; di
 
 /** A concept's strip (PNG bytes), or undefined when the atlas names none or it is gone. The name must stay a file
  *  inside the atlas folder: an atlas someone shares must not make us read another file. */
-export async function readAtlasStrip(atlasDir: string, entry: { concept: number; strip?: string | undefined }): Promise<Buffer | undefined> {
+export async function readAtlasStrip(
+  atlasDir: string,
+  entry: { concept: number; strip?: string | undefined },
+): Promise<Buffer | undefined> {
   const strip = entry.strip;
   if (!strip) return undefined;
-  const by = { file: path.join(atlasDir, derivedFiles.atlasJson), field: `concepts[${entry.concept}].strip`, code: 'bad-store' as const, maxBytes: MAX_STRIP_BYTES };
+  const by = {
+    file: path.join(atlasDir, derivedFiles.atlasJson),
+    field: `concepts[${entry.concept}].strip`,
+    code: 'bad-store' as const,
+    maxBytes: MAX_STRIP_BYTES,
+  };
   if (!existsSync(containedPath(atlasDir, strip, by, true))) return undefined;
   return readContainedFile(atlasDir, strip, by, true);
 }
@@ -357,12 +425,18 @@ export async function readAtlasStrip(atlasDir: string, entry: { concept: number;
 const MAX_STRIP_BYTES = 64 << 20;
 
 function checkAtlas(v: Record<string, unknown>, file: string): Atlas {
-  if (v.format !== 1) throw new FactError('bad-store', `The concept atlas '${file}' has format ${String(v.format)}; this version reads format 1: build it again (fact concepts --rebuild).`, { file, field: 'format' });
+  if (v.format !== 1)
+    throw new FactError(
+      'bad-store',
+      `The concept atlas '${file}' has format ${String(v.format)}; this version reads format 1: build it again (fact concepts --rebuild).`,
+      { file, field: 'format' },
+    );
   for (const k of ['checkpointSha256', 'evaluationSha256', 'layer'] as const) if (typeof v[k] !== 'string') throw badField(file, k);
   for (const k of ['dictSize', 'imagesEvaluated', 'side', 'cell'] as const) if (!isNum(v[k])) throw badField(file, k);
   if (!Array.isArray(v.concepts) || v.concepts.length !== v.dictSize) throw badField(file, 'concepts');
   (v.concepts as Record<string, unknown>[]).forEach((c, i) => {
-    for (const k of ['concept', 'frequency', 'images', 'meanPresence', 'meanContribution'] as const) if (!isNum(c?.[k])) throw badField(file, `concepts[${i}].${k}`);
+    for (const k of ['concept', 'frequency', 'images', 'meanPresence', 'meanContribution'] as const)
+      if (!isNum(c?.[k])) throw badField(file, `concepts[${i}].${k}`);
     if (!Array.isArray(c.classes)) throw badField(file, `concepts[${i}].classes`);
     if (!Array.isArray(c.top)) throw badField(file, `concepts[${i}].top`);
     if (c.strip !== undefined && typeof c.strip !== 'string') throw badField(file, `concepts[${i}].strip`);
@@ -382,7 +456,9 @@ export async function writeConsistency(f: SaeFolder, report: ConsistencyReport, 
 }
 
 /** The C² report measured on these weights, with its histogram's path and the report's time; undefined if none. */
-export async function readConsistency(f: SaeFolder): Promise<{ report: ConsistencyFile; histogramFile: string; file: string; mtimeMs: number } | undefined> {
+export async function readConsistency(
+  f: SaeFolder,
+): Promise<{ report: ConsistencyFile; histogramFile: string; file: string; mtimeMs: number } | undefined> {
   for (const dir of readDirs(f)) {
     const file = path.join(dir, derivedFiles.consistency);
     const report = await readJsonIfPresent(file, checkConsistency);
@@ -396,7 +472,8 @@ export async function readConsistency(f: SaeFolder): Promise<{ report: Consisten
 function checkConsistency(v: Record<string, unknown>, file: string): ConsistencyFile {
   if (typeof v.checkpointSha256 !== 'string') throw badField(file, 'checkpointSha256');
   if (typeof v.foundation !== 'string') throw badField(file, 'foundation');
-  for (const k of ['mean', 'randomMean', 'deltaRandom', 'minImagesForMean', 'conceptsInMean'] as const) if (!isNum(v[k])) throw badField(file, k);
+  for (const k of ['mean', 'randomMean', 'deltaRandom', 'minImagesForMean', 'conceptsInMean'] as const)
+    if (!isNum(v[k])) throw badField(file, k);
   if (!Array.isArray(v.concepts)) throw badField(file, 'concepts');
   (v.concepts as Record<string, unknown>[]).forEach((c, i) => {
     for (const k of ['concept', 'images', 'score', 'random'] as const) if (!isNum(c?.[k])) throw badField(file, `concepts[${i}].${k}`);
@@ -410,7 +487,11 @@ function checkConsistency(v: Record<string, unknown>, file: string): Consistency
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function badField(file: string, field: string): FactError {
-  return new FactError('bad-store', `'${file}' has no valid "${field}": it was not written by this version of FaCT or is damaged; delete it and compute it again.`, { file, field });
+  return new FactError(
+    'bad-store',
+    `'${file}' has no valid "${field}": it was not written by this version of FaCT or is damaged; delete it and compute it again.`,
+    { file, field },
+  );
 }
 
 /** Parses and checks a JSON file; undefined when it does not exist; a FactError naming the file when it is broken. */

@@ -96,11 +96,12 @@ export function referenceTrainStep(input: ReferenceStepInput, h: StepHyper): Ref
       const kAux = Math.min(h.auxkMax, deadCount);
       const auxSel = pre.map((row) => topIndices(row, kAux, dead));
       const auxErr = new Float64Array(B * d);
-      for (let b = 0; b < B; b++) for (let p = 0; p < d; p++) {
-        let rec = 0;
-        for (const j of auxSel[b]!) rec += Math.max(0, pre[b]![j]!) * wDec(p, j);
-        auxErr[b * d + p] = r[b * d + p]! - rec;
-      }
+      for (let b = 0; b < B; b++)
+        for (let p = 0; p < d; p++) {
+          let rec = 0;
+          for (const j of auxSel[b]!) rec += Math.max(0, pre[b]![j]!) * wDec(p, j);
+          auxErr[b * d + p] = r[b * d + p]! - rec;
+        }
       const denom = Math.max(centredSumSq(r, B, d) / B, auxDenominatorFloor);
       auxLoss = sum(auxErr, (v) => v * v) / B / denom;
       for (let b = 0; b < B; b++) backprop(b, auxSel[b]!, (p) => (-2 * h.auxkCoef * auxErr[b * d + p]!) / (B * denom));
@@ -126,8 +127,11 @@ export function referenceTrainStep(input: ReferenceStepInput, h: StepHyper): Ref
   // Adam, PyTorch's form.
   const t = s.step + 1;
   const adam = (p: ArrayLike<number>, grad: Float64Array, m: ArrayLike<number>, v: ArrayLike<number>) => {
-    const P = new Float64Array(p.length), M = new Float64Array(p.length), V = new Float64Array(p.length);
-    const bc1 = 1 - h.beta1 ** t, bc2 = 1 - h.beta2 ** t;
+    const P = new Float64Array(p.length),
+      M = new Float64Array(p.length),
+      V = new Float64Array(p.length);
+    const bc1 = 1 - h.beta1 ** t,
+      bc2 = 1 - h.beta2 ** t;
     for (let i = 0; i < p.length; i++) {
       const gi = clip * grad[i]!;
       M[i] = h.beta1 * m[i]! + (1 - h.beta1) * gi;
@@ -149,13 +153,17 @@ export function referenceTrainStep(input: ReferenceStepInput, h: StepHyper): Ref
 
   return {
     state: { wEnc: newEnc, wDec: newDec, mEnc, vEnc, mDec, vDec, step: t },
-    loss, mse, auxLoss, fireCounts,
+    loss,
+    mse,
+    auxLoss,
+    fireCounts,
     sumSq: sum(x, (v) => v * v),
     sumSqCentered: centredSumSq(x, B, d),
     sumSqErr,
     sumSqErrCentered: centredSumSq(e, B, d),
     error: e,
-    gradEnc, gradDec,
+    gradEnc,
+    gradDec,
   };
 }
 

@@ -63,23 +63,51 @@ export interface TrainStepGraphOptions extends StepHyper {
 type FloatArray = Float32Array | Float64Array;
 
 /** Parameters and Adam moments in FaCT's layouts: W_enc, m/v_enc [K,d]; W_dec, m/v_dec [d,K]; `step` = steps taken. */
-export interface StepState<A extends FloatArray = FloatArray> { wEnc: A; wDec: A; mEnc: A; vEnc: A; mDec: A; vDec: A; step: number }
+export interface StepState<A extends FloatArray = FloatArray> {
+  wEnc: A;
+  wDec: A;
+  mEnc: A;
+  vEnc: A;
+  mDec: A;
+  vDec: A;
+  step: number;
+}
 
 /** Graph input names. `step` is the number of steps already taken (int64 scalar); `lr` the rate for this step. */
 export const stepInputs = {
-  x: 'x', wEnc: 'wEnc', wDec: 'wDec', mEnc: 'mEnc', vEnc: 'vEnc', mDec: 'mDec', vDec: 'vDec',
-  step: 'step', lr: 'lr', deadCandidates: 'deadCandidates', residual: 'residual',
+  x: 'x',
+  wEnc: 'wEnc',
+  wDec: 'wDec',
+  mEnc: 'mEnc',
+  vEnc: 'vEnc',
+  mDec: 'mDec',
+  vDec: 'vDec',
+  step: 'step',
+  lr: 'lr',
+  deadCandidates: 'deadCandidates',
+  residual: 'residual',
 } as const;
 
 /** Graph output names. Sums are over the batch, so a trainer can pool them over many batches. */
 export const stepOutputs = {
-  wEnc: 'wEncNew', wDec: 'wDecNew', mEnc: 'mEncNew', vEnc: 'vEncNew', mDec: 'mDecNew', vDec: 'vDecNew',
-  loss: 'loss', mse: 'mse', auxLoss: 'auxLoss',
+  wEnc: 'wEncNew',
+  wDec: 'wDecNew',
+  mEnc: 'mEncNew',
+  vEnc: 'vEncNew',
+  mDec: 'mDecNew',
+  vDec: 'vDecNew',
+  loss: 'loss',
+  mse: 'mse',
+  auxLoss: 'auxLoss',
   /** [K]: vectors of the batch in which each latent was active (selected with a positive value). */
   fireCounts: 'fireCounts',
   /** Σ‖x‖², Σ‖x − mean x‖², Σ‖e‖², Σ‖e − mean e‖² over the batch (FVU = the last / the second). */
-  sumSq: 'sumSq', sumSqCentered: 'sumSqCentered', sumSqErr: 'sumSqErr', sumSqErrCentered: 'sumSqErrCentered',
-  gradEnc: 'gradEnc', gradDec: 'gradDec',
+  sumSq: 'sumSq',
+  sumSqCentered: 'sumSqCentered',
+  sumSqErr: 'sumSqErr',
+  sumSqErrCentered: 'sumSqErrCentered',
+  gradEnc: 'gradEnc',
+  gradDec: 'gradDec',
 } as const;
 
 /** torch.finfo(dtype).eps: FaCT's set_decoder_norm_to_unit_norm divides by ‖column‖ + eps. */
@@ -92,8 +120,16 @@ export const auxDenominatorFloor = 1e-30;
 
 /** Names passed from one of the step's graphs to the next (the trainer never sees them). */
 export const stepLinks = {
-  idx: 'idx', u: 'u', du: 'du', dXHat: 'dXHat', auxIdx: 'auxIdx', auxU: 'auxU', dAuxU: 'dAuxU', dAux: 'dAux',
-  gradEnc: 'gradEncSum', gradDecRows: 'gradDecRowsSum',
+  idx: 'idx',
+  u: 'u',
+  du: 'du',
+  dXHat: 'dXHat',
+  auxIdx: 'auxIdx',
+  auxU: 'auxU',
+  dAuxU: 'dAuxU',
+  dAux: 'dAux',
+  gradEnc: 'gradEncSum',
+  gradDecRows: 'gradDecRowsSum',
 } as const;
 
 /** The step's three graphs, run in this order (see the header). */
@@ -107,7 +143,8 @@ export interface TrainStepGraphs {
 }
 
 export function buildTrainStepGraphs(o: TrainStepGraphOptions): TrainStepGraphs {
-  if (o.auxK && !(o.auxkMax >= 1)) throw new FactError('internal', 'The AuxK step graph needs auxkMax ≥ 1; build it with auxK false instead.');
+  if (o.auxK && !(o.auxkMax >= 1))
+    throw new FactError('internal', 'The AuxK step graph needs auxkMax ≥ 1; build it with auxK false instead.');
   return { coefficients: coefficientsGraph(o), accumulate: accumulateGraph(o), update: updateGraph(o) };
 }
 
@@ -117,7 +154,9 @@ function coefficientsGraph(o: TrainStepGraphOptions): OnnxModel {
   const g = new GraphBuilder(`sae_topk_train_coefficients_${dt}`);
   const ops = graphOps(g, dt, d);
   const { c, ints, op } = ops;
-  const I = stepInputs, O = stepOutputs, L = stepLinks;
+  const I = stepInputs,
+    O = stepOutputs,
+    L = stepLinks;
 
   const x = g.input(I.x, dt, ['B', d]);
   const wEnc = g.input(I.wEnc, dt, [K, d]);
@@ -127,20 +166,23 @@ function coefficientsGraph(o: TrainStepGraphOptions): OnnxModel {
 
   // ---- forward ----
   const batch = ops.cast(op('Gather', [op('Shape', [x]), g.constant('zero', 'int64', [], [0])], { axis: attr.int(0) }), dt);
-  const pre = op('Gemm', [x, wEnc], { transB: attr.int(1) });                               // [B,K]
-  const [vals, idx] = g.node('TopK', [pre, ints([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(0) }, ['topVals', L.idx]) as [string, string];
-  const active = op('Greater', [vals, c(0)]);                                                  // [B,k]
+  const pre = op('Gemm', [x, wEnc], { transB: attr.int(1) }); // [B,K]
+  const [vals, idx] = g.node('TopK', [pre, ints([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(0) }, [
+    'topVals',
+    L.idx,
+  ]) as [string, string];
+  const active = op('Greater', [vals, c(0)]); // [B,k]
   const u = op('Relu', [vals], {}, L.u);
-  const decRows = op('Transpose', [wDec], { perm: attr.ints([1, 0]) });                        // [K,d]
-  const rows = op('Gather', [decRows, idx], { axis: attr.int(0) });                             // [B,k,d]
-  const xHat = ops.weightedRows(u, rows);                                                     // [B,d]
+  const decRows = op('Transpose', [wDec], { perm: attr.ints([1, 0]) }); // [K,d]
+  const rows = op('Gather', [decRows, idx], { axis: attr.int(0) }); // [B,k,d]
+  const xHat = ops.weightedRows(u, rows); // [B,d]
   const e = op('Sub', [x, xHat]);
   const sumSqErr = ops.sumSq(e);
   const mse = op('Div', [sumSqErr, batch], {}, O.mse);
 
   // ---- backward coefficients of the reconstruction loss ----
-  op('Mul', [e, op('Div', [c(-2), batch])], {}, L.dXHat);                                      // [B,d]
-  op('Where', [active, ops.rowDots(rows, L.dXHat), c(0)], {}, L.du);                           // [B,k]
+  op('Mul', [e, op('Div', [c(-2), batch])], {}, L.dXHat); // [B,d]
+  op('Where', [active, ops.rowDots(rows, L.dXHat), c(0)], {}, L.du); // [B,k]
 
   if (o.auxK) {
     // Dead latents: candidates from the trainer's counters, minus those that fired in this very batch. "Fired" is a
@@ -148,18 +190,23 @@ function coefficientsGraph(o: TrainStepGraphOptions): OnnxModel {
     // slot K, so repeated latents write the same value and the result cannot depend on the order.
     const pick = op('Reshape', [op('Where', [active, idx, g.constant('spare', 'int64', [], [K])]), ints([-1])]);
     const ones = op('ConstantOfShape', [op('Shape', [pick])], { value: attr.tensor(makeTensor('', dt, [1], [1])) });
-    const marks = op('ScatterElements', [op('ConstantOfShape', [ints([K + 1])], { value: ops.zeroValue }), pick, ones], { axis: attr.int(0) });
+    const marks = op('ScatterElements', [op('ConstantOfShape', [ints([K + 1])], { value: ops.zeroValue }), pick, ones], {
+      axis: attr.int(0),
+    });
     const fired = op('Greater', [op('Slice', [marks, ints([0]), ints([K])]), c(0)]);
-    const dead = op('And', [deadCandidates, op('Not', [fired])]);                               // [K]
+    const dead = op('And', [deadCandidates, op('Not', [fired])]); // [K]
     const deadCount = op('ReduceSum', [ops.cast(dead, dt)], { keepdims: attr.int(0) });
     const hasDead = ops.cast(op('Greater', [deadCount, c(0)]), dt);
     // k_aux = min(auxkMax, #dead), at least 1 so the shapes stay valid; with no dead latent the term is zeroed.
     const kAux = op('Reshape', [ops.cast(op('Max', [op('Min', [deadCount, c(o.auxkMax)]), c(1)]), 'int64'), ints([1])]);
     const masked = op('Where', [dead, pre, c(-Infinity)]);
-    const [auxVals, auxIdx] = g.node('TopK', [masked, kAux], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(0) }, ['auxVals', L.auxIdx]) as [string, string];
+    const [auxVals, auxIdx] = g.node('TopK', [masked, kAux], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(0) }, [
+      'auxVals',
+      L.auxIdx,
+    ]) as [string, string];
     const auxActive = op('Greater', [auxVals, c(0)]);
-    const auxU = op('Relu', [auxVals], {}, L.auxU);                                            // −∞ (not dead) → 0
-    const auxRows = op('Gather', [decRows, auxIdx], { axis: attr.int(0) });                    // [B,kAux,d]
+    const auxU = op('Relu', [auxVals], {}, L.auxU); // −∞ (not dead) → 0
+    const auxRows = op('Gather', [decRows, auxIdx], { axis: attr.int(0) }); // [B,kAux,d]
     const residual = residualIn || e;
     const auxErr = op('Sub', [residual, ops.weightedRows(auxU, auxRows)]);
     const centred = op('Sub', [residual, op('ReduceMean', [residual, ints([0])], { keepdims: attr.int(1) })]);
@@ -167,7 +214,7 @@ function coefficientsGraph(o: TrainStepGraphOptions): OnnxModel {
     const auxLoss = op('Mul', [hasDead, op('Div', [op('Div', [ops.sumSq(auxErr), batch]), denom])], {}, O.auxLoss);
     op('Add', [mse, op('Mul', [auxLoss, c(o.auxkCoef)])], {}, O.loss);
     const auxScale = op('Div', [op('Mul', [hasDead, c(-2 * o.auxkCoef)]), op('Mul', [batch, denom])]);
-    op('Mul', [auxErr, auxScale], {}, L.dAux);                                                 // [B,d]
+    op('Mul', [auxErr, auxScale], {}, L.dAux); // [B,d]
     op('Where', [auxActive, ops.rowDots(auxRows, L.dAux), c(0)], {}, L.dAuxU);
   } else {
     op('Identity', [c(0)], {}, O.auxLoss);
@@ -208,7 +255,7 @@ function accumulateGraph(o: TrainStepGraphOptions): OnnxModel {
   const dXHat = g.input(L.dXHat, dt, ['B', d]);
   const column = (t: string) => op('Reshape', [t, ints([-1, 1])]);
   const latentIdx = [column(idx)];
-  const decUpdates = [ops.outerRows(u, dXHat)];                                                // [B·k,d]
+  const decUpdates = [ops.outerRows(u, dXHat)]; // [B·k,d]
   const encUpdates = [ops.outerRows(du, x)];
   if (o.auxK) {
     const auxIdx = g.input(L.auxIdx, 'int64', ['B', 'kAux']);
@@ -221,12 +268,24 @@ function accumulateGraph(o: TrainStepGraphOptions): OnnxModel {
   }
   // The AuxK updates are chained after the main ones, not concatenated: at FaCT's sizes they are B·k_aux·d values,
   // gigabytes to copy. Each chain starts from its own zeros, so onnxruntime can scatter in place.
-  const scatterAdd = (updates: string[], out: string) => updates.reduce((acc, upd, i) => op('ScatterND', [acc, latentIdx[i]!, upd], { reduction: attr.string('add') }, i === updates.length - 1 ? out : undefined),
-    op('ConstantOfShape', [ints([K, d])], { value: ops.zeroValue }));
-  scatterAdd(encUpdates, L.gradEnc);                                                           // [K,d]
-  scatterAdd(decUpdates, L.gradDecRows);                                                       // [K,d]
-  op('ScatterND', [op('ConstantOfShape', [ints([K])], { value: ops.zeroValue }), latentIdx[0]!,
-    op('Reshape', [ops.cast(op('Greater', [u, c(0)]), dt), ints([-1])])], { reduction: attr.string('add') }, stepOutputs.fireCounts);
+  const scatterAdd = (updates: string[], out: string) =>
+    updates.reduce(
+      (acc, upd, i) =>
+        op('ScatterND', [acc, latentIdx[i]!, upd], { reduction: attr.string('add') }, i === updates.length - 1 ? out : undefined),
+      op('ConstantOfShape', [ints([K, d])], { value: ops.zeroValue }),
+    );
+  scatterAdd(encUpdates, L.gradEnc); // [K,d]
+  scatterAdd(decUpdates, L.gradDecRows); // [K,d]
+  op(
+    'ScatterND',
+    [
+      op('ConstantOfShape', [ints([K])], { value: ops.zeroValue }),
+      latentIdx[0]!,
+      op('Reshape', [ops.cast(op('Greater', [u, c(0)]), dt), ints([-1])]),
+    ],
+    { reduction: attr.string('add') },
+    stepOutputs.fireCounts,
+  );
   g.output(L.gradEnc, dt, [K, d]);
   g.output(L.gradDecRows, dt, [K, d]);
   g.output(stepOutputs.fireCounts, dt, [K]);
@@ -239,7 +298,9 @@ function updateGraph(o: TrainStepGraphOptions): OnnxModel {
   const g = new GraphBuilder(`sae_topk_train_update_${dt}`);
   const ops = graphOps(g, dt, d);
   const { c, op } = ops;
-  const I = stepInputs, O = stepOutputs, L = stepLinks;
+  const I = stepInputs,
+    O = stepOutputs,
+    L = stepLinks;
   const wEnc = g.input(I.wEnc, dt, [K, d]);
   const wDec = g.input(I.wDec, dt, [d, K]);
   const mEnc = g.input(I.mEnc, dt, [K, d]);
@@ -249,11 +310,19 @@ function updateGraph(o: TrainStepGraphOptions): OnnxModel {
   const step = g.input(I.step, 'int64', []);
   const lr = g.input(I.lr, dt, []);
   const gradEnc = g.input(L.gradEnc, dt, [K, d]);
-  const gradDec = op('Transpose', [g.input(L.gradDecRows, dt, [K, d])], { perm: attr.ints([1, 0]) }, o.gradientOutputs ? O.gradDec : undefined); // [d,K]
+  const gradDec = op(
+    'Transpose',
+    [g.input(L.gradDecRows, dt, [K, d])],
+    { perm: attr.ints([1, 0]) },
+    o.gradientOutputs ? O.gradDec : undefined,
+  ); // [d,K]
 
   // ---- remove the decoder-gradient component parallel to each column: g −= ⟨g, ŵ⟩ŵ, ŵ = w/(‖w‖ + 1e-6) ----
-  const invNorm = op('Reciprocal', [op('Add', [op('Sqrt', [ops.sumSqCols(wDec)]), c(projectionEps)])]);                // [1,K]
-  const parallel = op('Mul', [op('ReduceSum', [op('Mul', [gradDec, wDec]), ops.ints([0])], { keepdims: attr.int(1) }), op('Mul', [invNorm, invNorm])]);
+  const invNorm = op('Reciprocal', [op('Add', [op('Sqrt', [ops.sumSqCols(wDec)]), c(projectionEps)])]); // [1,K]
+  const parallel = op('Mul', [
+    op('ReduceSum', [op('Mul', [gradDec, wDec]), ops.ints([0])], { keepdims: attr.int(1) }),
+    op('Mul', [invNorm, invNorm]),
+  ]);
   const gradDecPerp = op('Sub', [gradDec, op('Mul', [parallel, wDec])]);
 
   // ---- global-norm clipping (torch.nn.utils.clip_grad_norm_), folded into Adam's gradient coefficients ----
@@ -304,7 +373,10 @@ export function graphOps(g: GraphBuilder, dt: StepDtype, d: number) {
   const ints = (v: number[]): string => g.constant('i', 'int64', [v.length], v);
   const cast = (t: string, to: 'float32' | 'float64' | 'int64') => op('Cast', [t], { to: attr.int(DataType[to]) });
   return {
-    op, c, ints, cast,
+    op,
+    c,
+    ints,
+    cast,
     zeroValue: attr.tensor(makeTensor('', dt, [1], [0])),
     /** Σ of all squares, a scalar. */
     sumSq: (t: string) => op('ReduceSumSquare', [t], { keepdims: attr.int(0) }),
@@ -316,6 +388,7 @@ export function graphOps(g: GraphBuilder, dt: StepDtype, d: number) {
     /** ⟨rows[b,j,:], v[b,:]⟩ → [B,k]. */
     rowDots: (rows: string, v: string) => op('Squeeze', [op('MatMul', [rows, op('Unsqueeze', [v, ints([2])])]), ints([2])]),
     /** w[b,j]·v[b,:] as rows [B·k, d] (the scatter-add updates). */
-    outerRows: (w: string, v: string) => op('Reshape', [op('MatMul', [op('Unsqueeze', [w, ints([2])]), op('Unsqueeze', [v, ints([1])])]), ints([-1, d])]),
+    outerRows: (w: string, v: string) =>
+      op('Reshape', [op('MatMul', [op('Unsqueeze', [w, ints([2])]), op('Unsqueeze', [v, ints([1])])]), ints([-1, d])]),
   };
 }

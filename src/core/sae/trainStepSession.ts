@@ -3,7 +3,14 @@
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
 import { openSession, type ExecutionProvider, type RequestedProvider, type RunnableSession } from '../onnx/session';
-import { buildTrainStepGraphs, stepInputs as I, stepLinks as L, stepOutputs as O, type StepState, type TrainStepGraphOptions } from './trainStepGraph';
+import {
+  buildTrainStepGraphs,
+  stepInputs as I,
+  stepLinks as L,
+  stepOutputs as O,
+  type StepState,
+  type TrainStepGraphOptions,
+} from './trainStepGraph';
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -52,12 +59,22 @@ export class TrainStepSession {
     readonly fallbackReason: string | undefined,
   ) {}
 
-  static async open(options: TrainStepGraphOptions, session: { executionProvider?: RequestedProvider; threads?: number } = {}): Promise<TrainStepSession> {
+  static async open(
+    options: TrainStepGraphOptions,
+    session: { executionProvider?: RequestedProvider; threads?: number } = {},
+  ): Promise<TrainStepSession> {
     const graphs = buildTrainStepGraphs(options);
     const coefficients = await openSession(encodeModel(graphs.coefficients), session);
     const accumulate = await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
     const update = await openSession(encodeModel(graphs.update), session);
-    return new TrainStepSession(options, coefficients.session, accumulate.session, update.session, coefficients.executionProvider, coefficients.fallbackReason);
+    return new TrainStepSession(
+      options,
+      coefficients.session,
+      accumulate.session,
+      update.session,
+      coefficients.executionProvider,
+      coefficients.fallbackReason,
+    );
   }
 
   async run<A extends FloatArray>(input: StepRunInput<A>): Promise<StepRunResult<A>> {
@@ -83,19 +100,36 @@ export class TrainStepSession {
     const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
     const sums = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
     const out = await this.update.run({
-      [I.wEnc]: wEnc, [I.wDec]: wDec,
-      [I.mEnc]: t(s.mEnc, [K, d]), [I.vEnc]: t(s.vEnc, [K, d]),
-      [I.mDec]: t(s.mDec, [d, K]), [I.vDec]: t(s.vDec, [d, K]),
+      [I.wEnc]: wEnc,
+      [I.wDec]: wDec,
+      [I.mEnc]: t(s.mEnc, [K, d]),
+      [I.vEnc]: t(s.vEnc, [K, d]),
+      [I.mDec]: t(s.mDec, [d, K]),
+      [I.vDec]: t(s.vDec, [d, K]),
       [I.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(s.step)), []),
       [I.lr]: scalar(input.lr),
-      [L.gradEnc]: sums[L.gradEnc]!, [L.gradDecRows]: sums[L.gradDecRows]!,
+      [L.gradEnc]: sums[L.gradEnc]!,
+      [L.gradDecRows]: sums[L.gradDecRows]!,
     });
     const arr = (r: ort.InferenceSession.OnnxValueMapType, name: string) => r[name]!.data as A;
     const num = (name: string) => Number((coef[name]!.data as FloatArray)[0]);
     return {
-      state: { wEnc: arr(out, O.wEnc), wDec: arr(out, O.wDec), mEnc: arr(out, O.mEnc), vEnc: arr(out, O.vEnc), mDec: arr(out, O.mDec), vDec: arr(out, O.vDec), step: s.step + 1 },
-      loss: num(O.loss), mse: num(O.mse), auxLoss: num(O.auxLoss),
-      sumSq: num(O.sumSq), sumSqCentered: num(O.sumSqCentered), sumSqErr: num(O.sumSqErr), sumSqErrCentered: num(O.sumSqErrCentered),
+      state: {
+        wEnc: arr(out, O.wEnc),
+        wDec: arr(out, O.wDec),
+        mEnc: arr(out, O.mEnc),
+        vEnc: arr(out, O.vEnc),
+        mDec: arr(out, O.mDec),
+        vDec: arr(out, O.vDec),
+        step: s.step + 1,
+      },
+      loss: num(O.loss),
+      mse: num(O.mse),
+      auxLoss: num(O.auxLoss),
+      sumSq: num(O.sumSq),
+      sumSqCentered: num(O.sumSqCentered),
+      sumSqErr: num(O.sumSqErr),
+      sumSqErrCentered: num(O.sumSqErrCentered),
       fireCounts: arr(sums, O.fireCounts),
       ...(o.gradientOutputs ? { gradEnc: arr(sums, L.gradEnc), gradDec: arr(out, O.gradDec) } : {}),
     };

@@ -6,10 +6,31 @@ import * as os from 'node:os';
 import { cancelledError, FactError, isFactError } from '../errors';
 import type { VectorSource } from '../features/vectorSource';
 import { onnxruntimeVersion, type ExecutionProvider, type RequestedProvider } from '../onnx/session';
-import { deleteTrainState, hasTrainState, loadSae, loadTrainState, saveSae, saveTrainState, type MetricSums, type SaeCheckpointCfg, type TrainState, type ValidationEntry, type ValidationRecord } from './checkpoint';
+import {
+  deleteTrainState,
+  hasTrainState,
+  loadSae,
+  loadTrainState,
+  saveSae,
+  saveTrainState,
+  type MetricSums,
+  type SaeCheckpointCfg,
+  type TrainState,
+  type ValidationEntry,
+  type ValidationRecord,
+} from './checkpoint';
 import { faultPoint } from '../util/faultPoint';
 import { initialState } from './initialWeights';
-import { defaultTrainSettings, learningRateAt, lrSchedule, resolveTrainSettings, type SaeConfig, type SaeWeights, type TrainSettings, type TrainSettingsInput } from './saeConfig';
+import {
+  defaultTrainSettings,
+  learningRateAt,
+  lrSchedule,
+  resolveTrainSettings,
+  type SaeConfig,
+  type SaeWeights,
+  type TrainSettings,
+  type TrainSettingsInput,
+} from './saeConfig';
 import { TrainStepSession, type StepMetrics } from './trainStepSession';
 
 export interface TrainProgress {
@@ -77,7 +98,15 @@ export function defaultTrainThreads(): number {
 }
 
 /** Training metrics over the last epoch (averages over its steps; FVU and L0 pooled over its vectors). */
-export interface FinalTrainMetrics { loss: number; mse: number; auxLoss: number; fvu: number; l0: number; dead: number; steps: number }
+export interface FinalTrainMetrics {
+  loss: number;
+  mse: number;
+  auxLoss: number;
+  fvu: number;
+  l0: number;
+  dead: number;
+  steps: number;
+}
 
 export interface TrainResult {
   /** The final weights (the checkpoint holds the selected ones when `validate` was given). */
@@ -100,7 +129,9 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
   const d = source.dim;
   const stepsPerEpoch = source.batchCount(B);
   if (!(d >= 1) || source.count < B) {
-    throw new FactError('bad-input', `SAE training needs at least one batch of ${B} vectors, but the feature source has ${source.count}.`, { count: source.count });
+    throw new FactError('bad-input', `SAE training needs at least one batch of ${B} vectors, but the feature source has ${source.count}.`, {
+      count: source.count,
+    });
   }
   const schedule = lrSchedule(settings, stepsPerEpoch);
   const deadAfter = settings.deadAfterVectors || Math.floor(source.count / 2);
@@ -109,14 +140,38 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
   const st: TrainState = resumed
     ? checkResumable(await loadTrainState(opts.checkpointDir), settings, source)
     : {
-      settings, dModel: d, sourceCount: source.count, inputScale: await estimateInputScale(source, settings, opts.signal),
-      params: initialState(d, K, settings.seed, settings.init), sinceFired: new Float64Array(K), epoch: 0, batch: 0, seconds: 0,
-    };
+        settings,
+        dModel: d,
+        sourceCount: source.count,
+        inputScale: await estimateInputScale(source, settings, opts.signal),
+        params: initialState(d, K, settings.seed, settings.init),
+        sinceFired: new Float64Array(K),
+        epoch: 0,
+        batch: 0,
+        seconds: 0,
+      };
   st.validations ??= [];
   const threads = opts.threads ?? defaultTrainThreads();
-  const cfg: SaeConfig = { k: settings.k, dictSize: K, dModel: d, layer: settings.layer, modelSha256: settings.modelSha256, inputScale: st.inputScale };
+  const cfg: SaeConfig = {
+    k: settings.k,
+    dictSize: K,
+    dModel: d,
+    layer: settings.layer,
+    modelSha256: settings.modelSha256,
+    inputScale: st.inputScale,
+  };
 
-  const graph = { dModel: d, dictSize: K, k: settings.k, auxkMax: settings.auxkMax, auxkCoef: settings.auxkCoef, clipNorm: settings.clipNorm, beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps };
+  const graph = {
+    dModel: d,
+    dictSize: K,
+    k: settings.k,
+    auxkMax: settings.auxkMax,
+    auxkCoef: settings.auxkCoef,
+    clipNorm: settings.clipNorm,
+    beta1: settings.beta1,
+    beta2: settings.beta2,
+    eps: settings.eps,
+  };
   const session = { executionProvider: opts.executionProvider ?? 'cpu', threads };
   const plain = await TrainStepSession.open({ ...graph, auxK: false }, session);
   const auxEnabled = settings.auxkCoef > 0 && settings.auxkMax >= 1;
@@ -143,14 +198,20 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
   };
 
   const report = (validation?: number) => {
-    if (!opts.onProgress || window.steps === 0 && validation === undefined) return;
+    if (!opts.onProgress || (window.steps === 0 && validation === undefined)) return;
     const done = st.params.step - stepsBefore;
     const vps = (done * B) / Math.max(elapsed(), 1e-9);
     const dead = deadNow();
     opts.onProgress({
-      step: st.params.step, totalSteps: schedule.totalSteps, epoch: lastStep.epoch, batchInEpoch: lastStep.batch,
-      lr: learningRateAt(Math.max(st.params.step - 1, 0), schedule), ...window.summary(), dead,
-      vectorsPerSecond: vps, etaSeconds: vps > 0 ? ((schedule.totalSteps - st.params.step) * B) / vps : Infinity,
+      step: st.params.step,
+      totalSteps: schedule.totalSteps,
+      epoch: lastStep.epoch,
+      batchInEpoch: lastStep.batch,
+      lr: learningRateAt(Math.max(st.params.step - 1, 0), schedule),
+      ...window.summary(),
+      dead,
+      vectorsPerSecond: vps,
+      etaSeconds: vps > 0 ? ((schedule.totalSteps - st.params.step) * B) / vps : Infinity,
       ...(validation !== undefined ? { validation } : {}),
     });
     window.reset();
@@ -159,10 +220,21 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
 
   try {
     while (st.epoch < settings.epochs) {
-      for await (const batch of source.batches({ batchSize: B, epoch: st.epoch, seed: settings.seed, startBatch: st.batch, ...(opts.signal ? { signal: opts.signal } : {}) })) {
+      for await (const batch of source.batches({
+        batchSize: B,
+        epoch: st.epoch,
+        seed: settings.seed,
+        startBatch: st.batch,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      })) {
         if (opts.signal?.aborted) throw cancelledError('SAE training');
-        if (batch.data.length !== batch.rows * d) throw new FactError('bad-input', `The feature source gave a batch of ${batch.data.length} values for ${batch.rows} vectors of ${d}.`);
-        if (batch.rows < 2) { // AuxK needs the residual's variance over the batch; a lone leftover vector is skipped
+        if (batch.data.length !== batch.rows * d)
+          throw new FactError(
+            'bad-input',
+            `The feature source gave a batch of ${batch.data.length} values for ${batch.rows} vectors of ${d}.`,
+          );
+        if (batch.rows < 2) {
+          // AuxK needs the residual's variance over the batch; a lone leftover vector is skipped
           st.batch++;
           continue;
         }
@@ -171,13 +243,24 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
         // FaCT counts a latent dead when it has not fired in deadAfter vectors, this batch included (the graph
         // removes the latents that fire in it).
         let anyCandidate = false;
-        for (let j = 0; j < K; j++) anyCandidate = (candidates[j] = st.sinceFired[j]! + batch.rows >= deadAfter ? 1 : 0) === 1 || anyCandidate;
+        for (let j = 0; j < K; j++)
+          anyCandidate = (candidates[j] = st.sinceFired[j]! + batch.rows >= deadAfter ? 1 : 0) === 1 || anyCandidate;
         const useAux = auxEnabled && anyCandidate;
         if (useAux && !withAux) withAux = await TrainStepSession.open({ ...graph, auxK: true }, session);
         const lr = learningRateAt(st.params.step, schedule);
-        const out = await (useAux ? withAux! : plain).run({ x, batch: batch.rows, state: st.params, lr, ...(useAux ? { deadCandidates: candidates } : {}) });
+        const out = await (useAux ? withAux! : plain).run({
+          x,
+          batch: batch.rows,
+          state: st.params,
+          lr,
+          ...(useAux ? { deadCandidates: candidates } : {}),
+        });
         if (!Number.isFinite(out.loss)) {
-          throw new FactError('bad-input', `SAE training diverged at step ${st.params.step + 1} (the loss is ${out.loss}); try a lower learning rate than ${settings.lr}.`, { step: st.params.step });
+          throw new FactError(
+            'bad-input',
+            `SAE training diverged at step ${st.params.step + 1} (the loss is ${out.loss}); try a lower learning rate than ${settings.lr}.`,
+            { step: st.params.step },
+          );
         }
         st.params = out.state;
         for (let j = 0; j < K; j++) st.sinceFired[j] = out.fireCounts[j]! > 0 ? 0 : st.sinceFired[j]! + batch.rows;
@@ -201,7 +284,10 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
         const scored = await opts.validate({ cfg, wEnc: st.params.wEnc, wDec: st.params.wDec });
         const { score, tolerance } = typeof scored === 'number' ? { score: scored, tolerance: 0 } : scored;
         // A validation cancelled and run again on resume replaces its own entry.
-        st.validations = [...st.validations!.filter((v) => v.step !== st.params.step), { epoch: epochsDone, step: st.params.step, score, tolerance }];
+        st.validations = [
+          ...st.validations!.filter((v) => v.step !== st.params.step),
+          { epoch: epochsDone, step: st.params.step, score, tolerance },
+        ];
         if (isSelected(st.validations)) {
           st.best = { score, epoch: epochsDone, step: st.params.step };
           // The resumable state goes first, naming this validation (its cursor at the epoch's end, so a resume
@@ -211,7 +297,11 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
           await saveState();
           lastStateSave = performance.now();
           faultPoint('train:state-saved-before-best');
-          await saveSae(opts.checkpointDir, { cfg, wEnc: st.params.wEnc, wDec: st.params.wDec }, checkpointExtra(settings, st, secondsBefore + elapsed(), threads));
+          await saveSae(
+            opts.checkpointDir,
+            { cfg, wEnc: st.params.wEnc, wDec: st.params.wDec },
+            checkpointExtra(settings, st, secondsBefore + elapsed(), threads),
+          );
           faultPoint('train:best-saved');
         }
         report(score);
@@ -232,7 +322,11 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
     await withAux?.dispose();
     if (opts.signal?.aborted || (isFactError(e) && e.code === 'cancelled')) {
       await saveState();
-      throw new FactError('cancelled', `SAE training was cancelled after step ${st.params.step}; its state is saved in '${opts.checkpointDir}' and it can resume.`, { checkpointDir: opts.checkpointDir, step: st.params.step, resumable: true });
+      throw new FactError(
+        'cancelled',
+        `SAE training was cancelled after step ${st.params.step}; its state is saved in '${opts.checkpointDir}' and it can resume.`,
+        { checkpointDir: opts.checkpointDir, step: st.params.step, resumable: true },
+      );
     }
     throw e;
   }
@@ -249,22 +343,33 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
   faultPoint('train:final-saved');
   if (!opts.keepTrainState) await deleteTrainState(opts.checkpointDir);
   return {
-    weights, checkpoint, ...(st.best ? { best: st.best } : {}), ...(opts.validate ? { validations: st.validations! } : {}),
-    finalMetrics, threads, steps: st.params.step, seconds, resumed,
-    executionProvider: plain.executionProvider, ...(plain.fallbackReason ? { fallbackReason: plain.fallbackReason } : {}),
+    weights,
+    checkpoint,
+    ...(st.best ? { best: st.best } : {}),
+    ...(opts.validate ? { validations: st.validations! } : {}),
+    finalMetrics,
+    threads,
+    steps: st.params.step,
+    seconds,
+    resumed,
+    executionProvider: plain.executionProvider,
+    ...(plain.fallbackReason ? { fallbackReason: plain.fallbackReason } : {}),
   };
 }
 
 /** sqrt(E‖z‖²) over the first `scaleBatches` batches of epoch 0 (FaCT: 550), streamed. */
 export async function estimateInputScale(source: VectorSource, s: TrainSettings, signal?: AbortSignal): Promise<number> {
-  let sum = 0, n = 0, batches = 0;
+  let sum = 0,
+    n = 0,
+    batches = 0;
   for await (const batch of source.batches({ batchSize: s.batchSize, epoch: 0, seed: s.seed, ...(signal ? { signal } : {}) })) {
     for (let i = 0; i < batch.data.length; i++) sum += batch.data[i]! * batch.data[i]!;
     n += batch.rows;
     if (++batches >= s.scaleBatches) break;
   }
   const scale = Math.sqrt(sum / Math.max(n, 1));
-  if (!(scale > 0 && Number.isFinite(scale))) throw new FactError('bad-input', `The training features have no usable scale (sqrt(E‖z‖²) = ${scale}); are they all zero?`);
+  if (!(scale > 0 && Number.isFinite(scale)))
+    throw new FactError('bad-input', `The training features have no usable scale (sqrt(E‖z‖²) = ${scale}); are they all zero?`);
   return scale;
 }
 
@@ -273,10 +378,17 @@ function checkResumable(st: TrainState, settings: TrainSettings, source: VectorS
   st.settings = { ...defaultTrainSettings, ...st.settings };
   const changed = (Object.keys(settings) as (keyof TrainSettings)[]).filter((key) => st.settings[key] !== settings[key]);
   if (changed.length) {
-    throw new FactError('bad-input', `Cannot resume: the saved training used other settings (${changed.map((key) => `${key}: ${String(st.settings[key])} → ${String(settings[key])}`).join(', ')}). Resume with the same settings or start over.`, { changed });
+    throw new FactError(
+      'bad-input',
+      `Cannot resume: the saved training used other settings (${changed.map((key) => `${key}: ${String(st.settings[key])} → ${String(settings[key])}`).join(', ')}). Resume with the same settings or start over.`,
+      { changed },
+    );
   }
   if (st.dModel !== source.dim || st.sourceCount !== source.count) {
-    throw new FactError('bad-input', `Cannot resume: the saved training used ${st.sourceCount} vectors of ${st.dModel} values, but the feature source has ${source.count} of ${source.dim}.`);
+    throw new FactError(
+      'bad-input',
+      `Cannot resume: the saved training used ${st.sourceCount} vectors of ${st.dModel} values, but the feature source has ${source.count} of ${source.dim}.`,
+    );
   }
   return st;
 }
@@ -343,7 +455,13 @@ class MetricWindow {
   summary() {
     const s = this.sums;
     const n = Math.max(s.steps, 1);
-    return { loss: s.loss / n, mse: s.mse / n, auxLoss: s.aux / n, fvu: s.errCentred / (s.xCentred || 1), l0: s.fires / Math.max(s.vectors, 1) };
+    return {
+      loss: s.loss / n,
+      mse: s.mse / n,
+      auxLoss: s.aux / n,
+      fvu: s.errCentred / (s.xCentred || 1),
+      l0: s.fires / Math.max(s.vectors, 1),
+    };
   }
 
   reset(): void {

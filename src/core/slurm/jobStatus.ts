@@ -48,7 +48,9 @@ function progressOf(kind: string, dir: string, job: SlurmJob): { fraction?: numb
   if (kind === 'train') {
     const st = readJson(path.join(dir, checkpointFiles.trainStateJson));
     if (st) return { progress: `step ${String(st.step)} (epoch ${Number(st.epoch) + 1}), saved ${String(st.savedAt)}` };
-    return existsSync(path.join(dir, checkpointFiles.weights)) && !isActive(job) ? { fraction: 1, progress: 'trained' } : { progress: 'no saved state yet' };
+    return existsSync(path.join(dir, checkpointFiles.weights)) && !isActive(job)
+      ? { fraction: 1, progress: 'trained' }
+      : { progress: 'no saved state yet' };
   }
   return { progress: '' };
 }

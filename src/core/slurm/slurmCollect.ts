@@ -17,7 +17,13 @@ const PLAN = 'collect.json';
 const SCRIPT = 'collect.sbatch';
 const MERGE_SCRIPT = 'merge.sbatch';
 
-export interface CollectSubmission { at: string; arrayJobId?: string; tasks: number[]; mergeJobId: string; waitsFor: string[] }
+export interface CollectSubmission {
+  at: string;
+  arrayJobId?: string;
+  tasks: number[];
+  mergeJobId: string;
+  waitsFor: string[];
+}
 
 export interface CollectPlan {
   format: 1;
@@ -58,8 +64,16 @@ export async function readCollectPlan(store: string): Promise<CollectPlan | unde
     if (isFactError(e)) throw e;
     throw new FactError('bad-store', `'${file}' is not valid JSON: ${(e as Error).message}`, { file });
   }
-  const bad = (field: string) => new FactError('bad-store', `'${file}' has no valid "${field}": it was not written by this version of FaCT or is damaged.`, { file, field });
-  if (!Array.isArray(plan.ranges) || !plan.ranges.every((r) => Array.isArray(r) && r.length === 2 && r.every((v) => Number.isSafeInteger(v) && v >= 0))) throw bad('ranges');
+  const bad = (field: string) =>
+    new FactError('bad-store', `'${file}' has no valid "${field}": it was not written by this version of FaCT or is damaged.`, {
+      file,
+      field,
+    });
+  if (
+    !Array.isArray(plan.ranges) ||
+    !plan.ranges.every((r) => Array.isArray(r) && r.length === 2 && r.every((v) => Number.isSafeInteger(v) && v >= 0))
+  )
+    throw bad('ranges');
   if (!Array.isArray(plan.submissions)) throw bad('submissions');
   // The scripts a resume submits are the store's own (a plan from a shared or moved store must not make us submit
   // another file): the fixed names in its slurm/ folder, regular files that stay inside it.
@@ -72,26 +86,72 @@ export async function readCollectPlan(store: string): Promise<CollectPlan | unde
 export async function submitCollection(o: SubmitCollectOptions): Promise<{ plan: CollectPlan; submission: CollectSubmission }> {
   const store = path.resolve(o.store);
   const env = o.env ?? process.env;
-  if (existsSync(planFile(store))) throw new FactError('bad-input', `'${store}' already has a Slurm collection (${planFile(store)}); add --resume to continue it, or collect into another folder.`, { file: store });
-  if (existsSync(path.join(store, MANIFEST))) throw new FactError('bad-input', `'${store}' already holds a feature store collected on one machine; collect into another folder.`, { file: store });
+  if (existsSync(planFile(store)))
+    throw new FactError(
+      'bad-input',
+      `'${store}' already has a Slurm collection (${planFile(store)}); add --resume to continue it, or collect into another folder.`,
+      { file: store },
+    );
+  if (existsSync(path.join(store, MANIFEST)))
+    throw new FactError('bad-input', `'${store}' already holds a feature store collected on one machine; collect into another folder.`, {
+      file: store,
+    });
   const ranges = planRanges(o.images, o.slurm.tasks ?? 4);
   await fs.mkdir(logDir(store), { recursive: true });
   const script = path.join(store, SLURM_DIR, SCRIPT);
   const mergeScript = path.join(store, SLURM_DIR, MERGE_SCRIPT);
-  await writeFileAtomic(script, collectArrayScript({ store, workDir: o.workDir, fact: o.fact, collectArgs: o.collectArgs, ranges, logDir: logDir(store), slurm: o.slurm }));
+  await writeFileAtomic(
+    script,
+    collectArrayScript({
+      store,
+      workDir: o.workDir,
+      fact: o.fact,
+      collectArgs: o.collectArgs,
+      ranges,
+      logDir: logDir(store),
+      slurm: o.slurm,
+    }),
+  );
   // The merge needs one CPU and little time: no GPU, the partition and account of the collection.
-  const mergeSlurm: SlurmOptions = { ...(o.slurm.partition ? { partition: o.slurm.partition } : {}), ...(o.slurm.sbatchArgs ? { sbatchArgs: o.slurm.sbatchArgs } : {}) };
-  await writeFileAtomic(mergeScript, singleJobScript({ kind: 'merge', dir: store, workDir: o.workDir, fact: o.fact, args: ['merge', store], logDir: logDir(store), slurm: mergeSlurm, extraDirectives: ['--kill-on-invalid-dep=yes'] }));
+  const mergeSlurm: SlurmOptions = {
+    ...(o.slurm.partition ? { partition: o.slurm.partition } : {}),
+    ...(o.slurm.sbatchArgs ? { sbatchArgs: o.slurm.sbatchArgs } : {}),
+  };
+  await writeFileAtomic(
+    mergeScript,
+    singleJobScript({
+      kind: 'merge',
+      dir: store,
+      workDir: o.workDir,
+      fact: o.fact,
+      args: ['merge', store],
+      logDir: logDir(store),
+      slurm: mergeSlurm,
+      extraDirectives: ['--kill-on-invalid-dep=yes'],
+    }),
+  );
   await Promise.all([fs.chmod(script, 0o755), fs.chmod(mergeScript, 0o755)]);
   const plan: CollectPlan = { format: 1, kind: 'fact-slurm-collect', store, ranges, script, mergeScript, submissions: [] };
-  const submission = submitParts(plan, ranges.map((_, i) => i), [], env, false);
+  const submission = submitParts(
+    plan,
+    ranges.map((_, i) => i),
+    [],
+    env,
+    false,
+  );
   plan.submissions.push(submission);
   await writeFileAtomic(planFile(store), `${JSON.stringify(plan, null, 1)}\n`);
   return { plan, submission };
 }
 
 /** Submits the array for `tasks` (all of them: the script's own --array) and a merge job waiting for it and `alsoWaitFor`. */
-function submitParts(plan: CollectPlan, tasks: number[], alsoWaitFor: string[], env: NodeJS.ProcessEnv, overrideArray: boolean): CollectSubmission {
+function submitParts(
+  plan: CollectPlan,
+  tasks: number[],
+  alsoWaitFor: string[],
+  env: NodeJS.ProcessEnv,
+  overrideArray: boolean,
+): CollectSubmission {
   const arrayJobId = tasks.length ? sbatch(plan.script, overrideArray ? [`--array=${tasks.join(',')}`] : [], env) : undefined;
   const waitsFor = [...(arrayJobId ? [arrayJobId] : []), ...alsoWaitFor];
   let mergeJobId: string;
@@ -113,13 +173,25 @@ export function activeTasks(store: string, env: NodeJS.ProcessEnv = process.env)
   return out;
 }
 
-export interface ResumeResult { plan: CollectPlan; submission?: CollectSubmission; resubmitted: number[]; stillQueued: number[]; alreadyMerged: boolean }
+export interface ResumeResult {
+  plan: CollectPlan;
+  submission?: CollectSubmission;
+  resubmitted: number[];
+  stillQueued: number[];
+  alreadyMerged: boolean;
+}
 
 export async function resumeCollection(storeDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ResumeResult> {
   const store = path.resolve(storeDir);
   const plan = await readCollectPlan(store);
-  if (!plan) throw new FactError('bad-input', `'${store}' has no Slurm collection to resume (no ${path.join(SLURM_DIR, PLAN)}); submit one with --slurm.`, { file: store });
-  if (existsSync(path.join(store, MANIFEST)) && (await readManifest(store)).complete) return { plan, resubmitted: [], stillQueued: [], alreadyMerged: true };
+  if (!plan)
+    throw new FactError(
+      'bad-input',
+      `'${store}' has no Slurm collection to resume (no ${path.join(SLURM_DIR, PLAN)}); submit one with --slurm.`,
+      { file: store },
+    );
+  if (existsSync(path.join(store, MANIFEST)) && (await readManifest(store)).complete)
+    return { plan, resubmitted: [], stillQueued: [], alreadyMerged: true };
   const active = activeTasks(store, env);
   // A merge job still waiting belongs to the earlier submission: one new merge job replaces it.
   const mergeComment = jobComment('merge', store);
@@ -128,12 +200,21 @@ export async function resumeCollection(storeDir: string, env: NodeJS.ProcessEnv 
   for (const [i] of plan.ranges.entries()) {
     if (active.has(i)) continue;
     const dir = path.join(store, PARTS_DIR, partName(i));
-    if (!existsSync(path.join(dir, MANIFEST))) { resubmit.push(i); continue; }
+    if (!existsSync(path.join(dir, MANIFEST))) {
+      resubmit.push(i);
+      continue;
+    }
     const m = await readManifest(dir);
     if (!m.complete || (await truncateDamagedPart(dir)) > 0) resubmit.push(i);
   }
   const stillQueued = [...active.keys()].sort((a, b) => a - b);
-  const submission = submitParts(plan, resubmit, stillQueued.map((t) => active.get(t)!.id), env, true);
+  const submission = submitParts(
+    plan,
+    resubmit,
+    stillQueued.map((t) => active.get(t)!.id),
+    env,
+    true,
+  );
   plan.submissions.push(submission);
   await writeFileAtomic(planFile(store), `${JSON.stringify(plan, null, 1)}\n`);
   return { plan, submission, resubmitted: resubmit, stillQueued, alreadyMerged: false };

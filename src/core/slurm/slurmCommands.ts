@@ -18,7 +18,11 @@ export function slurmAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
 
 function requireCommand(cmd: string, env: NodeJS.ProcessEnv): void {
   if (!commandOnPath(cmd, env)) {
-    throw new FactError('bad-input', `--slurm needs Slurm's \`${cmd}\` on the PATH, and there is none (PATH=${env.PATH ?? ''}). Run this on a cluster's login node, or without --slurm to run here.`, { command: cmd });
+    throw new FactError(
+      'bad-input',
+      `--slurm needs Slurm's \`${cmd}\` on the PATH, and there is none (PATH=${env.PATH ?? ''}). Run this on a cluster's login node, or without --slurm to run here.`,
+      { command: cmd },
+    );
   }
 }
 
@@ -34,14 +38,23 @@ export function sbatch(script: string, args: string[] = [], env: NodeJS.ProcessE
   const r = run('sbatch', ['--parsable', ...args, script], env);
   const id = r.stdout.trim().split(';')[0]!;
   if (r.status !== 0 || !/^\d+$/.test(id)) {
-    const said = r.stderr.trim().split('\n').map((l) => l.replace(/^sbatch: (error: )?/, '')).filter(Boolean).join('; ');
-    throw new FactError('bad-input', `Slurm refused the job ${script}: ${said || `sbatch exited with ${r.status}`}`, { file: script, slurm: said });
+    const said = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^sbatch: (error: )?/, ''))
+      .filter(Boolean)
+      .join('; ');
+    throw new FactError('bad-input', `Slurm refused the job ${script}: ${said || `sbatch exited with ${r.status}`}`, {
+      file: script,
+      slurm: said,
+    });
   }
   return id;
 }
 
 export function scancel(jobId: string, env: NodeJS.ProcessEnv = process.env): void {
-  if (!/^\d+(_\d+)?$/.test(jobId)) throw new FactError('bad-input', `'${jobId}' is not a Slurm job id (like 1234 or 1234_5).`, { job: jobId });
+  if (!/^\d+(_\d+)?$/.test(jobId))
+    throw new FactError('bad-input', `'${jobId}' is not a Slurm job id (like 1234 or 1234_5).`, { job: jobId });
   const r = run('scancel', [jobId], env);
   if (r.status !== 0) throw new FactError('bad-input', `scancel ${jobId} failed: ${r.stderr.trim()}`, { job: jobId });
 }
@@ -63,15 +76,24 @@ const FORMAT = '%i|%j|%T|%M|%l|%r|%k';
 
 /** Parses `squeue -h -r -o FORMAT` (the comment last: it may contain `|`). */
 export function parseSqueue(text: string): SlurmJob[] {
-  return text.split('\n').filter((l) => l.trim()).map((line) => {
-    const [id, name, state, elapsed, timeLimit, reason, ...comment] = line.split('|');
-    // An array task's id is ARRAYJOB_TASK (with -r, one line per task).
-    const task = /^(\d+)_(\d+)$/.exec(id!.trim());
-    return {
-      id: id!.trim(), ...(task ? { arrayJobId: task[1]!, arrayTaskId: Number(task[2]) } : {}),
-      name: name!, state: state!, elapsed: elapsed!, timeLimit: timeLimit!, reason: reason!, comment: comment.join('|').replace(/^\(null\)$/, ''),
-    };
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((line) => {
+      const [id, name, state, elapsed, timeLimit, reason, ...comment] = line.split('|');
+      // An array task's id is ARRAYJOB_TASK (with -r, one line per task).
+      const task = /^(\d+)_(\d+)$/.exec(id!.trim());
+      return {
+        id: id!.trim(),
+        ...(task ? { arrayJobId: task[1]!, arrayTaskId: Number(task[2]) } : {}),
+        name: name!,
+        state: state!,
+        elapsed: elapsed!,
+        timeLimit: timeLimit!,
+        reason: reason!,
+        comment: comment.join('|').replace(/^\(null\)$/, ''),
+      };
+    });
 }
 
 /** The user's jobs that Slurm still knows (pending, running, and recently finished ones). */
@@ -81,7 +103,19 @@ export function listJobs(env: NodeJS.ProcessEnv = process.env): SlurmJob[] {
   return parseSqueue(r.stdout);
 }
 
-export const ACTIVE_STATES = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT']);
+export const ACTIVE_STATES = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'REQUEUED',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'RESIZING',
+  'SIGNALING',
+  'STAGE_OUT',
+]);
 
 export function isActive(job: SlurmJob): boolean {
   return ACTIVE_STATES.has(job.state);

@@ -23,7 +23,10 @@ export async function submitSingleJob(o: SingleJobOptions): Promise<{ jobId: str
   const dir = path.resolve(o.dir);
   await fs.mkdir(logDir(dir), { recursive: true });
   const script = path.join(dir, SLURM_DIR, `${o.kind}.sbatch`);
-  await writeFileAtomic(script, singleJobScript({ kind: o.kind, dir, workDir: o.workDir, fact: o.fact, args: o.args, logDir: logDir(dir), slurm: o.slurm }));
+  await writeFileAtomic(
+    script,
+    singleJobScript({ kind: o.kind, dir, workDir: o.workDir, fact: o.fact, args: o.args, logDir: logDir(dir), slurm: o.slurm }),
+  );
   await fs.chmod(script, 0o755);
   const jobId = sbatch(script, [], o.env ?? process.env);
   return { jobId, script, log: path.join(logDir(dir), `${o.kind}-${jobId}.out`) };

@@ -17,7 +17,11 @@ export interface NamedBy {
 }
 
 function refuse(by: NamedBy, name: unknown, why: string): FactError {
-  return new FactError(by.code ?? 'bad-input', `'${by.file}' names ${JSON.stringify(name)} in its field "${by.field}", which ${why}; only a file inside its folder is accepted.`, { file: by.file, field: by.field, name });
+  return new FactError(
+    by.code ?? 'bad-input',
+    `'${by.file}' names ${JSON.stringify(name)} in its field "${by.field}", which ${why}; only a file inside its folder is accepted.`,
+    { file: by.file, field: by.field, name },
+  );
 }
 
 /** Checks the spelling alone: a plain file name (`allowSubfolders`: a relative path) that cannot leave `dir`. */
@@ -41,25 +45,42 @@ export async function containedFile(dir: string, name: unknown, by: NamedBy, all
     [real, realDir] = await Promise.all([fs.realpath(file), fs.realpath(dir)]);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new FactError(by.code ?? 'file-missing', `'${file}', named in "${by.field}" of '${by.file}', does not exist.`, { file, field: by.field });
-    throw new FactError(by.code ?? 'bad-input', `Cannot read '${file}', named in "${by.field}" of '${by.file}': ${(e as Error).message}`, { file, field: by.field });
+    if (code === 'ENOENT')
+      throw new FactError(by.code ?? 'file-missing', `'${file}', named in "${by.field}" of '${by.file}', does not exist.`, {
+        file,
+        field: by.field,
+      });
+    throw new FactError(by.code ?? 'bad-input', `Cannot read '${file}', named in "${by.field}" of '${by.file}': ${(e as Error).message}`, {
+      file,
+      field: by.field,
+    });
   }
   const rel = path.relative(realDir, real);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw refuse(by, name, `is a link to '${real}', outside the folder '${dir}'`);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+    throw refuse(by, name, `is a link to '${real}', outside the folder '${dir}'`);
   const st = await fs.stat(real);
   if (!st.isFile()) throw refuse(by, name, 'is not a regular file');
   return real;
 }
 
 /** Reads a contained file whole, refusing one larger than `maxBytes` before allocating anything. */
-export async function readContainedFile(dir: string, name: unknown, by: NamedBy & { maxBytes: number }, allowSubfolders = false): Promise<Buffer> {
+export async function readContainedFile(
+  dir: string,
+  name: unknown,
+  by: NamedBy & { maxBytes: number },
+  allowSubfolders = false,
+): Promise<Buffer> {
   const file = await containedFile(dir, name, by, allowSubfolders);
   const handle = await fs.open(file, 'r');
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw refuse(by, name, 'is not a regular file');
     if (st.size > by.maxBytes) {
-      throw new FactError(by.code ?? 'bad-input', `'${file}', named in "${by.field}" of '${by.file}', holds ${st.size} bytes, more than the ${by.maxBytes} its entry allows.`, { file, field: by.field, size: st.size, maxBytes: by.maxBytes });
+      throw new FactError(
+        by.code ?? 'bad-input',
+        `'${file}', named in "${by.field}" of '${by.file}', holds ${st.size} bytes, more than the ${by.maxBytes} its entry allows.`,
+        { file, field: by.field, size: st.size, maxBytes: by.maxBytes },
+      );
     }
     const buf = Buffer.allocUnsafe(st.size);
     let off = 0;

@@ -4,8 +4,10 @@
 import { FactError, isFactError } from '../errors';
 
 const remedies: Record<string, (p: string, doing: string, bytes?: number) => string> = {
-  ENOSPC: (p, doing, bytes) => `The disk holding '${p}' is full (${doing}${bytes !== undefined ? `; this write needed ${formatBytes(bytes)}` : ''}). Free some space there, or choose a folder on another disk, then run the same command again: finished work is kept and the job resumes.`,
-  EDQUOT: (p, doing) => `The disk quota for '${p}' is used up (${doing}). Free some space, or choose another folder, then run the same command again.`,
+  ENOSPC: (p, doing, bytes) =>
+    `The disk holding '${p}' is full (${doing}${bytes !== undefined ? `; this write needed ${formatBytes(bytes)}` : ''}). Free some space there, or choose a folder on another disk, then run the same command again: finished work is kept and the job resumes.`,
+  EDQUOT: (p, doing) =>
+    `The disk quota for '${p}' is used up (${doing}). Free some space, or choose another folder, then run the same command again.`,
   EROFS: (p, doing) => `'${p}' is on a read-only file system (${doing}). Choose a writable output folder (for example with --out).`,
   EACCES: (p, doing) => `Permission denied for '${p}' (${doing}). Choose a folder you can write to, or change its permissions.`,
   EPERM: (p, doing) => `The operation is not permitted on '${p}' (${doing}). Choose another folder, or change its permissions.`,
@@ -24,14 +26,29 @@ export function fileSystemError(e: unknown, file?: string, bytes?: number): Fact
   if (!remedy) return undefined;
   const p = file ?? err.path ?? 'a file';
   const doing = err.syscall ? describeSyscall(err.syscall) : 'accessing it';
-  return new FactError(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'disk-full' : 'file-system', remedy(p, doing, bytes), { file: p, errno: err.code, ...(bytes !== undefined ? { bytes } : {}) });
+  return new FactError(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'disk-full' : 'file-system', remedy(p, doing, bytes), {
+    file: p,
+    errno: err.code,
+    ...(bytes !== undefined ? { bytes } : {}),
+  });
 }
 
 function describeSyscall(s: string): string {
   const names: Record<string, string> = {
-    open: 'opening', write: 'writing', mkdir: 'creating a folder', rename: 'renaming into place', link: 'creating a lock',
-    unlink: 'deleting', rmdir: 'removing a folder', read: 'reading', scandir: 'listing', stat: 'examining', lstat: 'examining',
-    copyfile: 'copying', access: 'checking access', rm: 'deleting',
+    open: 'opening',
+    write: 'writing',
+    mkdir: 'creating a folder',
+    rename: 'renaming into place',
+    link: 'creating a lock',
+    unlink: 'deleting',
+    rmdir: 'removing a folder',
+    read: 'reading',
+    scandir: 'listing',
+    stat: 'examining',
+    lstat: 'examining',
+    copyfile: 'copying',
+    access: 'checking access',
+    rm: 'deleting',
   };
   return names[s] ?? s;
 }

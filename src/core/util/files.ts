@@ -21,7 +21,10 @@ export async function readFileOrThrow(file: string, what = 'file'): Promise<Buff
  *  would never end. A missing file is left to the read that follows (its error names the file). */
 export async function requireRegularFile(file: string, what = 'file'): Promise<void> {
   const st = await fs.stat(file).catch(() => undefined);
-  if (st && !st.isFile() && !st.isDirectory()) throw new FactError('bad-input', `The ${what} '${file}' is not a regular file (a device, a pipe or a link to one); give a file.`, { file });
+  if (st && !st.isFile() && !st.isDirectory())
+    throw new FactError('bad-input', `The ${what} '${file}' is not a regular file (a device, a pipe or a link to one); give a file.`, {
+      file,
+    });
 }
 
 /** Writes through a temporary file in the same folder and renames it over the target, so readers never see half a file. */

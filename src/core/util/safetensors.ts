@@ -8,33 +8,57 @@ import { readFileOrThrow, writeFileAtomic } from './files';
 export type SafeDtype = 'F32' | 'F16' | 'F64' | 'I64' | 'I32' | 'U8' | 'I8' | 'BOOL';
 export type SafeArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Uint16Array;
 
-export interface SafeTensor { dtype: SafeDtype; shape: number[]; data: SafeArray }
-export interface SafeFile { tensors: Record<string, SafeTensor>; metadata: Record<string, string> }
+export interface SafeTensor {
+  dtype: SafeDtype;
+  shape: number[];
+  data: SafeArray;
+}
+export interface SafeFile {
+  tensors: Record<string, SafeTensor>;
+  metadata: Record<string, string>;
+}
 
 const BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, F64: 8, I64: 8, I32: 4, U8: 1, I8: 1, BOOL: 1 };
 
 function view(dtype: SafeDtype, buf: ArrayBuffer, offset: number, count: number): SafeArray {
   switch (dtype) {
-    case 'F32': return new Float32Array(buf, offset, count);
-    case 'F64': return new Float64Array(buf, offset, count);
-    case 'I64': return new BigInt64Array(buf, offset, count);
-    case 'I32': return new Int32Array(buf, offset, count);
-    case 'F16': return new Uint16Array(buf, offset, count);
-    case 'I8': return new Int8Array(buf, offset, count);
-    default: return new Uint8Array(buf, offset, count);
+    case 'F32':
+      return new Float32Array(buf, offset, count);
+    case 'F64':
+      return new Float64Array(buf, offset, count);
+    case 'I64':
+      return new BigInt64Array(buf, offset, count);
+    case 'I32':
+      return new Int32Array(buf, offset, count);
+    case 'F16':
+      return new Uint16Array(buf, offset, count);
+    case 'I8':
+      return new Int8Array(buf, offset, count);
+    default:
+      return new Uint8Array(buf, offset, count);
   }
 }
 
 /** Where one tensor's data lies in a safetensors file's bytes. */
-export interface SafeTensorPlace { dtype: SafeDtype; shape: number[]; count: number; begin: number; end: number }
+export interface SafeTensorPlace {
+  dtype: SafeDtype;
+  shape: number[];
+  count: number;
+  begin: number;
+  end: number;
+}
 
 /** The validated header of a safetensors file: each tensor's place in `bytes` (absolute offsets), nothing copied. */
-export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors data'): { places: Record<string, SafeTensorPlace>; metadata: Record<string, string>; dataStart: number } {
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  source = 'safetensors data',
+): { places: Record<string, SafeTensorPlace>; metadata: Record<string, string>; dataStart: number } {
   const bad = (why: string) => new FactError('bad-input', `'${source}' is not a valid safetensors file: ${why}.`, { file: source });
   if (bytes.length < 8) throw bad(`it is only ${bytes.length} bytes long`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(dv.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8 || headerLength > 100_000_000) throw bad(`its header claims ${headerLength} bytes but the file has ${bytes.length - 8} after the length (truncated?)`);
+  if (headerLength > bytes.length - 8 || headerLength > 100_000_000)
+    throw bad(`its header claims ${headerLength} bytes but the file has ${bytes.length - 8} after the length (truncated?)`);
   let header: Record<string, { dtype: SafeDtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
@@ -46,7 +70,10 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors 
   const places: Record<string, SafeTensorPlace> = {};
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
+    if (name === '__metadata__') {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
     const t = entry as { dtype: SafeDtype; shape: number[]; data_offsets: [number, number] };
     const size = BYTES[t.dtype];
     if (!size) throw bad(`tensor '${name}' has the unsupported dtype ${t.dtype}`);
@@ -66,7 +93,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   // (Uint8Array's constructor copies; Buffer#slice would return a view into a larger, unaligned buffer.)
   const data = new Uint8Array(bytes.subarray(dataStart)).buffer;
   const tensors: Record<string, SafeTensor> = {};
-  for (const [name, t] of Object.entries(places)) tensors[name] = { dtype: t.dtype, shape: t.shape, data: view(t.dtype, data, t.begin - dataStart, t.count) };
+  for (const [name, t] of Object.entries(places))
+    tensors[name] = { dtype: t.dtype, shape: t.shape, data: view(t.dtype, data, t.begin - dataStart, t.count) };
   return { tensors, metadata };
 }
 
@@ -84,7 +112,10 @@ function dtypeOf(a: SafeArray): SafeDtype {
   return 'U8';
 }
 
-export function serializeSafetensors(tensors: Record<string, { shape: number[]; data: SafeArray; dtype?: SafeDtype }>, metadata: Record<string, string> = {}): Uint8Array {
+export function serializeSafetensors(
+  tensors: Record<string, { shape: number[]; data: SafeArray; dtype?: SafeDtype }>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -112,7 +143,11 @@ export function serializeSafetensors(tensors: Record<string, { shape: number[]; 
   return out;
 }
 
-export async function writeSafetensors(file: string, tensors: Parameters<typeof serializeSafetensors>[0], metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensors(
+  file: string,
+  tensors: Parameters<typeof serializeSafetensors>[0],
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }
 

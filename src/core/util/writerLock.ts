@@ -11,15 +11,28 @@ import { makeFolder, processRuns, removeDeadTemporaries } from './files';
 
 export const LOCK_FILE = '.fact-writer.lock';
 
-export interface LockHolder { pid: number; host: string; startedAt: string; command: string }
+export interface LockHolder {
+  pid: number;
+  host: string;
+  startedAt: string;
+  command: string;
+}
 
-export interface WriterLock { file: string; holder: LockHolder; release(): Promise<void> }
+export interface WriterLock {
+  file: string;
+  holder: LockHolder;
+  release(): Promise<void>;
+}
 
 /** Locks this process holds: a lock naming our own PID that is not among them was left by an earlier run of ours. */
 const held = new Set<string>();
 
 /** Takes the writer lock of `dir` (created if missing) for `command`; `note` hears about a stale lock taken over. */
-export async function acquireWriterLock(dir: string, command: string, note: (message: string) => void = () => undefined): Promise<WriterLock> {
+export async function acquireWriterLock(
+  dir: string,
+  command: string,
+  note: (message: string) => void = () => undefined,
+): Promise<WriterLock> {
   const created = !existsSync(dir);
   await makeFolder(dir);
   const file = path.join(dir, LOCK_FILE);
@@ -30,15 +43,23 @@ export async function acquireWriterLock(dir: string, command: string, note: (mes
       if (await createExclusive(file, content)) break;
       if (attempt >= 3) throw new FactError('locked', `Could not take the writer lock '${file}': other jobs keep taking it.`, { file });
       const other = await readHolder(file);
-      if (!other && await isFresh(file)) {
-        throw new FactError('locked', `'${dir}' is being locked by another job at this moment ('${file}'); try again in a moment.`, { file });
+      if (!other && (await isFresh(file))) {
+        throw new FactError('locked', `'${dir}' is being locked by another job at this moment ('${file}'); try again in a moment.`, {
+          file,
+        });
       }
       if (other && !isStale(other, file)) {
-        throw new FactError('locked', `'${dir}' is being written by another job: ${describe(other)}. Wait for it to finish, or stop it; if it no longer runs, delete '${file}'.`, { file, holder: other });
+        throw new FactError(
+          'locked',
+          `'${dir}' is being written by another job: ${describe(other)}. Wait for it to finish, or stop it; if it no longer runs, delete '${file}'.`,
+          { file, holder: other },
+        );
       }
-      note(other
-        ? `Taking over the lock of '${dir}' from a job that no longer runs (${describe(other)}).`
-        : `Taking over an unreadable lock file in '${dir}'.`);
+      note(
+        other
+          ? `Taking over the lock of '${dir}' from a job that no longer runs (${describe(other)}).`
+          : `Taking over an unreadable lock file in '${dir}'.`,
+      );
       await fs.rm(file, { force: true });
     }
   } catch (e) {
@@ -48,11 +69,13 @@ export async function acquireWriterLock(dir: string, command: string, note: (mes
   // The folder is ours now: what a killed writer left half-written goes.
   await removeDeadTemporaries(dir);
   return {
-    file, holder,
+    file,
+    holder,
     async release() {
       held.delete(file);
       const now = await readHolder(file);
-      if (now && now.pid === holder.pid && now.host === holder.host && now.startedAt === holder.startedAt) await fs.rm(file, { force: true });
+      if (now && now.pid === holder.pid && now.host === holder.host && now.startedAt === holder.startedAt)
+        await fs.rm(file, { force: true });
       // A folder made only to hold the lock of a job that wrote nothing is not left behind.
       if (created) await fs.rmdir(dir).catch(() => undefined);
     },

@@ -47,7 +47,12 @@ export async function layerItems(fact: Fact, model: string): Promise<PickItem<st
     .map(({ l }) => ({
       label: l.label,
       value: l.label,
-      description: [formatShape(l.shape), l.label === last ? 'last used' : r.recommendedLayers.includes(l.label) ? 'recommended by the model card' : ''].filter(Boolean).join(' · '),
+      description: [
+        formatShape(l.shape),
+        l.label === last ? 'last used' : r.recommendedLayers.includes(l.label) ? 'recommended by the model card' : '',
+      ]
+        .filter(Boolean)
+        .join(' · '),
       ...(l.tensor !== l.label ? { detail: `tensor ${l.tensor}` } : {}),
     }));
 }
@@ -64,7 +69,11 @@ export async function pickLayer(fact: Fact, model: string): Promise<string | und
     void fact.ui.error(`FaCT: ${path.basename(model)} has no layer with spatial or token features to collect.`);
     return undefined;
   }
-  const picked = await fact.ui.quickPick(items, { title: `FaCT: collect features of which layer of ${modelDisplayName(model)}?`, placeHolder: 'layer', matchOnDescription: true });
+  const picked = await fact.ui.quickPick(items, {
+    title: `FaCT: collect features of which layer of ${modelDisplayName(model)}?`,
+    placeHolder: 'layer',
+    matchOnDescription: true,
+  });
   return picked?.value;
 }
 
@@ -87,13 +96,24 @@ export function collectArgs(arg: unknown): CollectArgs {
 
 export async function collectFeaturesCommand(fact: Fact, args: CollectArgs = {}): Promise<FeatureManifest | undefined> {
   if (!requireTrust(fact.ui, 'collect features')) return undefined;
-  const model = args.model !== undefined ? await resolveModel(fact, args.model) : fact.choices.model() ? await resolveModel(fact) : await pickModel(fact, { title: 'FaCT: collect features of which model?' });
+  const model =
+    args.model !== undefined
+      ? await resolveModel(fact, args.model)
+      : fact.choices.model()
+        ? await resolveModel(fact)
+        : await pickModel(fact, { title: 'FaCT: collect features of which model?' });
   if (!model) return undefined;
   const layer = args.layer ?? (await pickLayer(fact, model));
   if (!layer) return undefined;
   let dataset = args.dataset ?? inferDataset(fact, model);
   if (!dataset) {
-    const dir = await fact.ui.openDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: `FaCT: ${path.basename(model)} has no training data in its card; choose an image folder (one subfolder per class)`, openLabel: 'Use Folder' });
+    const dir = await fact.ui.openDialog({
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      title: `FaCT: ${path.basename(model)} has no training data in its card; choose an image folder (one subfolder per class)`,
+      openLabel: 'Use Folder',
+    });
     if (!dir?.[0]) return undefined;
     dataset = { kind: 'folder', path: dir[0].fsPath };
   }
@@ -104,7 +124,16 @@ export async function collectFeaturesCommand(fact: Fact, args: CollectArgs = {})
   if (!where) return undefined;
   if (where === 'slurm') {
     try {
-      const said = await submitWithCli(fact, ['collect', model, '--layer', layer, '--out', outDir, ...datasetArgs(dataset), ...(args.limit ? ['--limit', String(args.limit)] : [])]);
+      const said = await submitWithCli(fact, [
+        'collect',
+        model,
+        '--layer',
+        layer,
+        '--out',
+        outDir,
+        ...datasetArgs(dataset),
+        ...(args.limit ? ['--limit', String(args.limit)] : []),
+      ]);
       void fact.ui.info(`FaCT: ${said.split('\n')[0]} Follow it under Cluster jobs.`);
       fact.clusterJobs?.poll();
     } catch (e) {
@@ -118,17 +147,30 @@ export async function collectFeaturesCommand(fact: Fact, args: CollectArgs = {})
     target: collectTarget(model, layer),
     title: `Collecting features of ${layer} (${modelDisplayName(model)})`,
     run: (ctx) => {
-      ctx.log(`model ${model}, layer ${layer}, dataset: ${describeDataset(dataset, rel)}, output ${outDir}${args.limit ? `, first ${args.limit} images` : ''}.`);
-      return fact.core().call('collect', { model, layer, dataset, outDir, ...(args.limit ? { limit: args.limit } : {}) }, { signal: ctx.signal, onProgress: ctx.report });
+      ctx.log(
+        `model ${model}, layer ${layer}, dataset: ${describeDataset(dataset, rel)}, output ${outDir}${args.limit ? `, first ${args.limit} images` : ''}.`,
+      );
+      return fact
+        .core()
+        .call(
+          'collect',
+          { model, layer, dataset, outDir, ...(args.limit ? { limit: args.limit } : {}) },
+          { signal: ctx.signal, onProgress: ctx.report },
+        );
     },
     describeResult: (m) => `${m.vectors} vectors from ${m.imagesDone} images (${m.skipped.length} skipped) in ${outDir}`,
   });
   if (!start.started) return undefined;
   try {
     const m = await start.result;
-    void fact.ui.info(`FaCT: collected ${m.vectors.toLocaleString('en-US')} feature vectors of ${layer} from ${m.imagesDone.toLocaleString('en-US')} images into ${rel(outDir)}.`, 'Reveal in Explorer').then((a) => {
-      if (a) void revealPath(path.join(outDir, 'manifest.json'));
-    });
+    void fact.ui
+      .info(
+        `FaCT: collected ${m.vectors.toLocaleString('en-US')} feature vectors of ${layer} from ${m.imagesDone.toLocaleString('en-US')} images into ${rel(outDir)}.`,
+        'Reveal in Explorer',
+      )
+      .then((a) => {
+        if (a) void revealPath(path.join(outDir, 'manifest.json'));
+      });
     return m;
   } catch (e) {
     if (isFactError(e) && e.code === 'cancelled') {

@@ -57,5 +57,11 @@ export async function explainImageCommand(fact: Fact, args: ExplainArgs = {}): P
   // Answering prompts takes the person's time, not ours: then the clock starts once everything is known.
   const asked = prompted ? performance.now() : startedAt;
   const sae = args.sae instanceof vscode.Uri ? args.sae.fsPath : args.sae;
-  return ExplainPanel.show(fact, { model, image, ...(args.classIndex !== undefined ? { classIndex: args.classIndex } : {}), ...(sae !== undefined ? { sae } : {}), startedAt: asked });
+  return ExplainPanel.show(fact, {
+    model,
+    image,
+    ...(args.classIndex !== undefined ? { classIndex: args.classIndex } : {}),
+    ...(sae !== undefined ? { sae } : {}),
+    startedAt: asked,
+  });
 }

@@ -3,7 +3,11 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
-export interface Span { text: string; start: number; end: number }
+export interface Span {
+  text: string;
+  start: number;
+  end: number;
+}
 
 const PATH = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*/g;
 
@@ -11,7 +15,8 @@ const PATH = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*/g;
 export function pathAt(line: string, ch: number): Span | undefined {
   PATH.lastIndex = 0;
   for (let m = PATH.exec(line); m; m = PATH.exec(line)) {
-    const start = m.index, end = m.index + m[0].length;
+    const start = m.index,
+      end = m.index + m[0].length;
     if (ch >= start && ch < end) return { text: m[0], start, end };
     if (start > ch) break;
   }
@@ -25,7 +30,10 @@ export function stringLiteralAt(line: string, ch: number): Span | undefined {
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
     if (open) {
-      if (c === '\\') { i++; continue; }
+      if (c === '\\') {
+        i++;
+        continue;
+      }
       if (c === open) {
         if (ch > start && ch <= i) return { text: line.slice(start + 1, i), start: start + 1, end: i };
         open = undefined;
@@ -40,7 +48,10 @@ export function stringLiteralAt(line: string, ch: number): Span | undefined {
   return undefined;
 }
 
-export interface LayerName { label: string; aliases: string[] }
+export interface LayerName {
+  label: string;
+  aliases: string[];
+}
 
 /**
  * The layer a dotted path names: the one whose label (or an alias) ends the path (`self.layer4` → `layer4`), or
@@ -68,14 +79,18 @@ const IMAGE = /\.(png|jpe?g)$/i;
 export function resolveImagePath(text: string, documentDir: string | undefined, roots: string[]): string | undefined {
   const t = text.trim();
   if (!IMAGE.test(t) || t.length > 1024 || /^[a-z]+:\/\//i.test(t)) return undefined;
-  const candidates = path.isAbsolute(t) ? [t] : [...(documentDir ? [path.resolve(documentDir, t)] : []), ...roots.map((r) => path.resolve(r, t))];
+  const candidates = path.isAbsolute(t)
+    ? [t]
+    : [...(documentDir ? [path.resolve(documentDir, t)] : []), ...roots.map((r) => path.resolve(r, t))];
   return candidates.find((c) => existsSync(c));
 }
 
 /** Text from files we did not write (card.json class and model names, file names, messages) as literal markdown:
  *  no links (a `[x](command:…)` could run a command), images, HTML, theme icons or table breaks. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').replace(/[\\`*_{}[\]()#+\-.!|<>$~&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[\\`*_{}[\]()#+\-.!|<>$~&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
 }
 
 /** A name shown as inline code: markdown is not interpreted inside, so only backticks and line breaks need care. */

@@ -6,7 +6,10 @@ type Sharp = typeof sharpDefault;
 let loaded: Promise<Sharp | undefined> | undefined;
 
 function sharp(): Promise<Sharp | undefined> {
-  loaded ??= import('sharp').then((m) => ((m as unknown as { default?: Sharp }).default ?? (m as unknown as Sharp)), () => undefined);
+  loaded ??= import('sharp').then(
+    (m) => (m as unknown as { default?: Sharp }).default ?? (m as unknown as Sharp),
+    () => undefined,
+  );
   return loaded;
 }
 
@@ -22,12 +25,20 @@ export async function stripThumbnail(pngBase64: string, pairs: number, cell: num
   if (!meta.width || !meta.height) return undefined;
   const src = Math.floor(meta.height / 2);
   const n = Math.max(1, Math.min(pairs, Math.floor(meta.width / src)));
-  const tile = (i: number, row: number) => s(buf).extract({ left: i * src, top: row * src, width: src, height: src }).resize(cell, cell, { kernel: 'nearest' }).png().toBuffer();
+  const tile = (i: number, row: number) =>
+    s(buf)
+      .extract({ left: i * src, top: row * src, width: src, height: src })
+      .resize(cell, cell, { kernel: 'nearest' })
+      .png()
+      .toBuffer();
   const composite = [];
   for (let i = 0; i < n; i++) {
     composite.push({ input: await tile(i, 0), left: 2 * i * cell, top: 0 }, { input: await tile(i, 1), left: (2 * i + 1) * cell, top: 0 });
   }
-  const out = await s({ create: { width: 2 * n * cell, height: cell, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } }).composite(composite).png({ compressionLevel: 9 }).toBuffer();
+  const out = await s({ create: { width: 2 * n * cell, height: cell, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } })
+    .composite(composite)
+    .png({ compressionLevel: 9 })
+    .toBuffer();
   return out.toString('base64');
 }
 

@@ -41,15 +41,16 @@ export interface JobSpec<T> {
 /** The editor side of a job: progress UI and the log. */
 export interface JobHost {
   /** Shows progress until `task` settles; `cancel` is called when the person cancels. */
-  withProgress(title: string, task: (report: (message: string, fraction?: number) => void, onCancel: (cancel: () => void) => void) => Promise<void>): void;
+  withProgress(
+    title: string,
+    task: (report: (message: string, fraction?: number) => void, onCancel: (cancel: () => void) => void) => Promise<void>,
+  ): void;
   log: { info(line: string): void; warn(line: string): void; error(line: string): void };
   /** Tells the person why a job was not started. */
   refuse(message: string): void;
 }
 
-export type StartResult<T> =
-  | { started: true; job: JobInfo; result: Promise<T> }
-  | { started: false; running: JobInfo; message: string };
+export type StartResult<T> = { started: true; job: JobInfo; result: Promise<T> } | { started: false; running: JobInfo; message: string };
 
 export class JobRunner {
   private nextId = 1;
@@ -58,7 +59,10 @@ export class JobRunner {
   /** Fires on start, on each progress report and when a job ends. */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly host: JobHost, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly host: JobHost,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   static key(kind: string, target: string): string {
     return `${kind}\u0000${target}`;
@@ -84,7 +88,16 @@ export class JobRunner {
       return { started: false, running: busy.info, message };
     }
     const abort = new AbortController();
-    const info: JobInfo = { id: this.nextId++, kind: spec.kind, target: spec.target, title: spec.title, message: 'Starting…', fraction: undefined, state: 'running', startedAt: this.now() };
+    const info: JobInfo = {
+      id: this.nextId++,
+      kind: spec.kind,
+      target: spec.target,
+      title: spec.title,
+      message: 'Starting…',
+      fraction: undefined,
+      state: 'running',
+      startedAt: this.now(),
+    };
     this.running.set(key, { info, abort });
     this.host.log.info(`Job #${info.id} started: ${spec.title}.`);
     this.changed.fire(info);
@@ -111,7 +124,11 @@ export class JobRunner {
           progress(message, info.fraction);
         };
         try {
-          const value = await spec.run({ signal: abort.signal, report: forward, log: (line) => this.host.log.info(`Job #${info.id}: ${line}`) });
+          const value = await spec.run({
+            signal: abort.signal,
+            report: forward,
+            log: (line) => this.host.log.info(`Job #${info.id}: ${line}`),
+          });
           this.finish(key, info, 'succeeded');
           this.host.log.info(`Job #${info.id} finished in ${seconds(info)}: ${spec.describeResult ? spec.describeResult(value) : 'done'}.`);
           resolve(value);

@@ -7,20 +7,23 @@ import type { JobHost } from './jobRunner';
 export function vscodeJobHost(ui: Ui): JobHost {
   return {
     withProgress(title, task) {
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `FaCT: ${title}`, cancellable: true }, async (progress, token) => {
-        let shown = 0;
-        await task(
-          (message, fraction) => {
-            // VS Code's progress takes increments; turn the absolute fraction into one.
-            const pct = fraction === undefined ? shown : Math.round(fraction * 100);
-            progress.report({ message, ...(pct > shown ? { increment: pct - shown } : {}) });
-            shown = Math.max(shown, pct);
-          },
-          (cancel) => {
-            token.onCancellationRequested(cancel);
-          },
-        );
-      });
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `FaCT: ${title}`, cancellable: true },
+        async (progress, token) => {
+          let shown = 0;
+          await task(
+            (message, fraction) => {
+              // VS Code's progress takes increments; turn the absolute fraction into one.
+              const pct = fraction === undefined ? shown : Math.round(fraction * 100);
+              progress.report({ message, ...(pct > shown ? { increment: pct - shown } : {}) });
+              shown = Math.max(shown, pct);
+            },
+            (cancel) => {
+              token.onCancellationRequested(cancel);
+            },
+          );
+        },
+      );
     },
     log: {
       info: (line) => log().info(line),

@@ -5,8 +5,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  conceptHostMessageSchema, conceptPanelStateSchema, conceptWebviewMessageSchema,
-  type ConceptHostMessage, type ConceptPanelState, type ConceptView, type ConceptWebviewMessage,
+  conceptHostMessageSchema,
+  conceptPanelStateSchema,
+  conceptWebviewMessageSchema,
+  type ConceptHostMessage,
+  type ConceptPanelState,
+  type ConceptView,
+  type ConceptWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { pngDataUri } from '../../../common/format';
 import { isFactError } from '../../core/errors';
@@ -31,9 +36,18 @@ export const conceptPanelKind: PanelKind<ConceptHostMessage, ConceptWebviewMessa
   state: conceptPanelStateSchema,
 };
 
-export interface ConceptTarget { model: string; sae: string; concept: number }
+export interface ConceptTarget {
+  model: string;
+  sae: string;
+  concept: number;
+}
 
-export function toConceptView(r: ConceptResult, t: ConceptTarget & { saeName: string; layer: string }, atlas: Atlas | undefined, classNames: string[] | undefined): ConceptView {
+export function toConceptView(
+  r: ConceptResult,
+  t: ConceptTarget & { saeName: string; layer: string },
+  atlas: Atlas | undefined,
+  classNames: string[] | undefined,
+): ConceptView {
   const name = (i: number) => classNames?.[i] ?? r.classes.find((c) => c.index === i)?.name ?? `class ${i}`;
   const ranked = atlas ? conceptsByContribution(atlas) : [];
   const at = ranked.findIndex((c) => c.concept === r.concept);
@@ -53,7 +67,13 @@ export function toConceptView(r: ConceptResult, t: ConceptTarget & { saeName: st
     rank: at >= 0 ? at + 1 : null,
     alive: atlas ? ranked.length : null,
     classes: r.classes.map((c) => ({ index: c.index, name: c.name, contribution: c.contribution })),
-    top: r.top.map((i) => ({ image: i.image, presence: i.presence, contribution: i.contribution, label: name(i.label), predicted: name(i.predicted) })),
+    top: r.top.map((i) => ({
+      image: i.image,
+      presence: i.presence,
+      contribution: i.contribution,
+      label: name(i.label),
+      predicted: name(i.predicted),
+    })),
     strip: r.stripPng ? pngDataUri(r.stripPng) : null,
     c2: r.c2 ?? null,
     c2Random: r.c2Random ?? null,
@@ -115,7 +135,9 @@ export class ConceptPanel extends PanelHost<ConceptHostMessage, ConceptWebviewMe
       const layer = atlas?.layer || (await this.fact.saes.list(t.model)).find((c) => c.dir === t.sae)?.layer || '';
       this.view = toConceptView(r, { ...t, saeName, layer }, atlas, readCardSummary(t.model)?.classes);
       this.post({ type: 'concept', view: this.view });
-      log().info(`Concept ${t.concept} of ${t.sae}: in ${r.images} images, mean contribution ${r.meanContribution.toFixed(4)}${r.c2 !== undefined ? `, C² ${r.c2.toFixed(4)}` : ''}.`);
+      log().info(
+        `Concept ${t.concept} of ${t.sae}: in ${r.images} images, mean contribution ${r.meanContribution.toFixed(4)}${r.c2 !== undefined ? `, C² ${r.c2.toFixed(4)}` : ''}.`,
+      );
       return this.view;
     } catch (e) {
       if (seq !== this.seq || this.isDisposed) return undefined;

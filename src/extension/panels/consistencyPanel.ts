@@ -5,8 +5,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  consistencyHostMessageSchema, consistencyPanelStateSchema, consistencyWebviewMessageSchema,
-  type ConsistencyHostMessage, type ConsistencyPanelState, type ConsistencyView, type ConsistencyWebviewMessage,
+  consistencyHostMessageSchema,
+  consistencyPanelStateSchema,
+  consistencyWebviewMessageSchema,
+  type ConsistencyHostMessage,
+  type ConsistencyPanelState,
+  type ConsistencyView,
+  type ConsistencyWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { readConsistency } from '../../core/sae/saeFolder';
 import { log } from '../log';
@@ -26,10 +31,18 @@ export const consistencyPanelKind: PanelKind<ConsistencyHostMessage, Consistency
   state: consistencyPanelStateSchema,
 };
 
-export interface ConsistencyTarget { model: string; sae: string }
+export interface ConsistencyTarget {
+  model: string;
+  sae: string;
+}
 
 /** A report as the panel shows it (the panel draws the histogram from the rows' scores, in the theme's colours). */
-export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report: ConsistencyReport, measuredAt: string | null): Promise<ConsistencyView> {
+export async function toConsistencyView(
+  fact: Fact,
+  t: ConsistencyTarget,
+  report: ConsistencyReport,
+  measuredAt: string | null,
+): Promise<ConsistencyView> {
   const atlas = await fact.concepts.readyAtlas(t.sae);
   const byConcept = new Map(atlas?.concepts.map((c) => [c.concept, c]) ?? []);
   const info = (await fact.saes.list(t.model)).find((c) => c.dir === t.sae);
@@ -48,7 +61,15 @@ export async function toConsistencyView(fact: Fact, t: ConsistencyTarget, report
     dropped: report.dropped.length,
     rows: report.concepts.map((c) => {
       const a = byConcept.get(c.concept);
-      return { concept: c.concept, images: c.images, score: c.score, random: c.random, frequency: a?.frequency ?? null, meanContribution: a?.meanContribution ?? null, topClass: a?.classes[0]?.name ?? null };
+      return {
+        concept: c.concept,
+        images: c.images,
+        score: c.score,
+        random: c.random,
+        frequency: a?.frequency ?? null,
+        meanContribution: a?.meanContribution ?? null,
+        topClass: a?.classes[0]?.name ?? null,
+      };
     }),
     measuredAt,
   };
@@ -72,7 +93,12 @@ export class ConsistencyPanel extends PanelHost<ConsistencyHostMessage, Consiste
     return new ConsistencyPanel(panel, fact, state, true);
   }
 
-  private constructor(panel: vscode.WebviewPanel, fact: Fact, readonly target: ConsistencyTarget, loadNow: boolean) {
+  private constructor(
+    panel: vscode.WebviewPanel,
+    fact: Fact,
+    readonly target: ConsistencyTarget,
+    loadNow: boolean,
+  ) {
     super(panel, fact, consistencyPanelKind, titleFor(fact, target));
     ConsistencyPanel.open.add(target.sae, this);
     this.trackJobs((j) => j.target === target.sae);

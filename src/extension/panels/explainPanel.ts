@@ -13,8 +13,15 @@ import * as vscode from 'vscode';
 import { ranOnLabel } from '../ranOn';
 import { revealPath } from '../reveal';
 import {
-  explainHostMessageSchema, explainPanelStateSchema, explainWebviewMessageSchema,
-  type ConceptDecisionView, type ConceptStripView, type ExplainHostMessage, type ExplainPanelState, type ExplainView, type ExplainWebviewMessage,
+  explainHostMessageSchema,
+  explainPanelStateSchema,
+  explainWebviewMessageSchema,
+  type ConceptDecisionView,
+  type ConceptStripView,
+  type ExplainHostMessage,
+  type ExplainPanelState,
+  type ExplainView,
+  type ExplainWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { isFactError } from '../../core/errors';
 import { log } from '../log';
@@ -44,7 +51,13 @@ export interface ExplainRequest {
   startedAt?: number;
 }
 
-export interface PaintRecord { image: string; classIndex: number; ms: number; computeSeconds: number; firstLoad: boolean }
+export interface PaintRecord {
+  image: string;
+  classIndex: number;
+  ms: number;
+  computeSeconds: number;
+  firstLoad: boolean;
+}
 
 /** Images larger than this are not sent ahead as a preview (the explanation's own input picture follows). */
 const MAX_PREVIEW_BYTES = 4 * 1024 * 1024;
@@ -53,7 +66,15 @@ const MAX_PREVIEW_BYTES = 4 * 1024 * 1024;
 export const TRACED_CONCEPTS = 6;
 
 /** What the concept slots show: no SAE, loading, the decision through the SAE, or why not. */
-export interface ConceptSlotsState { status: 'none' | 'loading' | 'ready' | 'error'; sae?: string; view?: ConceptDecisionView; message?: string; strips: ConceptStripView[]; stripsStatus: 'loading' | 'ready' | 'unavailable' | 'none'; stripsMessage?: string }
+export interface ConceptSlotsState {
+  status: 'none' | 'loading' | 'ready' | 'error';
+  sae?: string;
+  view?: ConceptDecisionView;
+  message?: string;
+  strips: ConceptStripView[];
+  stripsStatus: 'loading' | 'ready' | 'unavailable' | 'none';
+  stripsMessage?: string;
+}
 
 export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMessage, ExplainPanelState> {
   static current: ExplainPanel | undefined;
@@ -84,7 +105,12 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
 
   static revive(fact: Fact, panel: vscode.WebviewPanel, state: ExplainPanelState): ExplainPanel {
     ExplainPanel.current?.dispose();
-    return new ExplainPanel(panel, fact, { model: state.model, image: state.image, ...(state.classIndex !== null ? { classIndex: state.classIndex } : {}), ...(state.sae !== undefined ? { sae: state.sae } : {}) });
+    return new ExplainPanel(panel, fact, {
+      model: state.model,
+      image: state.image,
+      ...(state.classIndex !== null ? { classIndex: state.classIndex } : {}),
+      ...(state.sae !== undefined ? { sae: state.sae } : {}),
+    });
   }
 
   private constructor(panel: vscode.WebviewPanel, fact: Fact, req: ExplainRequest) {
@@ -94,15 +120,23 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     this.onDidDispose(() => {
       if (ExplainPanel.current === this) ExplainPanel.current = undefined;
     });
-    this.trackJobs((j) => j.target === this.request.model || j.target.startsWith(`${this.request.model}#`) || (this.slots.sae !== undefined && j.target === this.slots.sae));
+    this.trackJobs(
+      (j) =>
+        j.target === this.request.model ||
+        j.target.startsWith(`${this.request.model}#`) ||
+        (this.slots.sae !== undefined && j.target === this.slots.sae),
+    );
     // Choosing another SAE for the model (or none) explains the shown image through it.
-    this.disposables.push(this.slotsChanged, { dispose: fact.choices.onDidChange((what) => {
-      if (what !== 'sae' || this.request.sae !== undefined || !this.view) return;
-      const shown = this.view;
-      void fact.saes.effective(this.request.model).then((eff) => {
-        if (eff.dir !== this.slots.sae && this.view === shown) void this.explain({ ...this.request, classIndex: shown.classIndex, startedAt: performance.now() });
-      });
-    }).dispose });
+    this.disposables.push(this.slotsChanged, {
+      dispose: fact.choices.onDidChange((what) => {
+        if (what !== 'sae' || this.request.sae !== undefined || !this.view) return;
+        const shown = this.view;
+        void fact.saes.effective(this.request.model).then((eff) => {
+          if (eff.dir !== this.slots.sae && this.view === shown)
+            void this.explain({ ...this.request, classIndex: shown.classIndex, startedAt: performance.now() });
+        });
+      }).dispose,
+    });
     void this.explain(req);
   }
 
@@ -128,25 +162,38 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     this.panel.title = titleFor(req.image);
     const modelName = modelDisplayName(req.model);
     const sameImage = this.view?.image === req.image && this.view.model === req.model;
-    this.post({
-      type: 'loading', model: req.model, modelName, image: req.image, imageName: path.basename(req.image),
-      input: sameImage ? this.view!.images.input : await previewDataUri(req.image), classIndex: req.classIndex ?? null,
-    }, { retain: sameImage ? false : 'main' });
+    this.post(
+      {
+        type: 'loading',
+        model: req.model,
+        modelName,
+        image: req.image,
+        imageName: path.basename(req.image),
+        input: sameImage ? this.view!.images.input : await previewDataUri(req.image),
+        classIndex: req.classIndex ?? null,
+      },
+      { retain: sameImage ? false : 'main' },
+    );
     this.setSlots({ status: 'loading', strips: [], stripsStatus: 'none' }, seq);
     const t0 = performance.now();
     try {
-      const r = await this.fact.core().call('explain', { model: req.model, image: req.image, ...(req.classIndex !== undefined ? { classIndex: req.classIndex } : {}) });
+      const r = await this.fact
+        .core()
+        .call('explain', { model: req.model, image: req.image, ...(req.classIndex !== undefined ? { classIndex: req.classIndex } : {}) });
       if (seq !== this.seq || this.isDisposed) return undefined;
       const view = toExplainView(r, modelName, (performance.now() - t0) / 1000);
       this.view = view;
       this.post({ type: 'explanation', view });
-      log().info(`Explained ${req.image} with ${req.model}: class ${view.classIndex} '${view.className}', logit ${view.logit.toFixed(4)}, completeness error ${view.completenessError.toExponential(1)}, ${view.seconds.toFixed(2)} s.`);
+      log().info(
+        `Explained ${req.image} with ${req.model}: class ${view.classIndex} '${view.className}', logit ${view.logit.toFixed(4)}, completeness error ${view.completenessError.toExponential(1)}, ${view.seconds.toFixed(2)} s.`,
+      );
       void this.explainConcepts(seq, req, view);
       return view;
     } catch (e) {
       if (seq !== this.seq || this.isDisposed) return undefined;
       const message = (e as Error).message;
-      if (!(isFactError(e) && e.code === 'cancelled')) log().error(`Explain ${req.image} with ${req.model}: ${(e as Error).stack ?? message}`);
+      if (!(isFactError(e) && e.code === 'cancelled'))
+        log().error(`Explain ${req.image} with ${req.model}: ${(e as Error).stack ?? message}`);
       this.view = undefined;
       this.post({ type: 'error', message });
       return undefined;
@@ -159,7 +206,10 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     this.slots = next;
     const s = next;
     const saeName = s.sae ? this.fact.saes.displayName(this.request.model, s.sae) : null;
-    this.post({ type: 'concepts', status: s.status, sae: s.sae ?? null, saeName, view: s.view ?? null, message: s.message ?? null }, { retain: 'concepts' });
+    this.post(
+      { type: 'concepts', status: s.status, sae: s.sae ?? null, saeName, view: s.view ?? null, message: s.message ?? null },
+      { retain: 'concepts' },
+    );
     this.post(this.stripsMessage(s, s.strips, false), { retain: 'strips' });
     this.slotsChanged.fire(s);
     return true;
@@ -193,9 +243,12 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     else {
       const eff = await this.fact.saes.effective(req.model);
       sae = eff.dir;
-      why = eff.why === 'none-chosen' ? 'You chose to explain this model without an SAE.'
-        : eff.why === 'several' ? `This model has ${eff.checkpoints.length} SAE checkpoints: choose one to see which concepts make up the logit.`
-          : 'This model has no SAE checkpoint yet.';
+      why =
+        eff.why === 'none-chosen'
+          ? 'You chose to explain this model without an SAE.'
+          : eff.why === 'several'
+            ? `This model has ${eff.checkpoints.length} SAE checkpoints: choose one to see which concepts make up the logit.`
+            : 'This model has no SAE checkpoint yet.';
     }
     if (!sae) {
       this.setSlots({ status: 'none', message: why, strips: [], stripsStatus: 'none' }, seq);
@@ -205,11 +258,15 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     const t0 = performance.now();
     let cv: ConceptDecisionView;
     try {
-      const r = await this.fact.core().call('explainConcepts', { model: req.model, sae, image: req.image, classIndex: view.classIndex, topConcepts: TRACED_CONCEPTS });
+      const r = await this.fact
+        .core()
+        .call('explainConcepts', { model: req.model, sae, image: req.image, classIndex: view.classIndex, topConcepts: TRACED_CONCEPTS });
       if (seq !== this.seq || this.isDisposed) return;
       const layer = (await this.fact.saes.list(req.model)).find((c) => c.dir === sae)?.layer ?? '';
       cv = toConceptDecisionView(r, this.fact.saes.displayName(req.model, sae), layer, (performance.now() - t0) / 1000);
-      log().info(`Explained ${path.basename(req.image)} through SAE ${sae}: ${cv.className} = Σ ${cv.active} concepts ${cv.conceptSum.toFixed(4)} + bias ${cv.bias.toFixed(4)} (completeness error ${cv.completenessError.toExponential(1)}), ${cv.seconds.toFixed(2)} s.`);
+      log().info(
+        `Explained ${path.basename(req.image)} through SAE ${sae}: ${cv.className} = Σ ${cv.active} concepts ${cv.conceptSum.toFixed(4)} + bias ${cv.bias.toFixed(4)} (completeness error ${cv.completenessError.toExponential(1)}), ${cv.seconds.toFixed(2)} s.`,
+      );
     } catch (e) {
       const message = (e as Error).message;
       if (!(isFactError(e) && e.code === 'cancelled')) log().error(`Explain ${req.image} through ${sae}: ${(e as Error).stack ?? message}`);
@@ -233,14 +290,26 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       const message = (e as Error).message;
       const evaluate = (isFactError(e) && e.code === 'not-evaluated') || /evaluat/i.test(message);
       if (!evaluate && !(isFactError(e) && e.code === 'cancelled')) log().warn(`Top images of the concepts of ${sae}: ${message}`);
-      this.setStrips([...strips], 'unavailable', seq, evaluate ? 'The top dataset images of each concept appear once this SAE is evaluated (FaCT: Evaluate SAE): they come from its concept atlas.' : message);
+      this.setStrips(
+        [...strips],
+        'unavailable',
+        seq,
+        evaluate
+          ? 'The top dataset images of each concept appear once this SAE is evaluated (FaCT: Evaluate SAE): they come from its concept atlas.'
+          : message,
+      );
     }
   }
 
   protected override async onMessage(m: ExplainWebviewMessage): Promise<void> {
     switch (m.type) {
       case 'explainClass':
-        await this.explain({ model: this.request.model, image: this.request.image, classIndex: m.classIndex, startedAt: performance.now() });
+        await this.explain({
+          model: this.request.model,
+          image: this.request.image,
+          classIndex: m.classIndex,
+          startedAt: performance.now(),
+        });
         break;
       case 'exportReport':
         await this.exportReport();
@@ -255,7 +324,8 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
         this.onPainted(m.image, m.classIndex);
         break;
       case 'openConcept':
-        if (this.slots.sae) await this.fact.ui.executeCommand('fact.openConcept', { model: this.request.model, sae: this.slots.sae, concept: m.concept });
+        if (this.slots.sae)
+          await this.fact.ui.executeCommand('fact.openConcept', { model: this.request.model, sae: this.slots.sae, concept: m.concept });
         break;
       case 'chooseSae':
         await this.fact.ui.executeCommand('fact.selectSae', { model: this.request.model });
@@ -275,11 +345,20 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
 
   private onPainted(image: string, classIndex: number): void {
     const p = this.pendingPaint;
-    if (!p || p.image !== image || (p.classIndex !== undefined && p.classIndex !== classIndex) || this.view?.classIndex !== classIndex) return;
+    if (!p || p.image !== image || (p.classIndex !== undefined && p.classIndex !== classIndex) || this.view?.classIndex !== classIndex)
+      return;
     this.pendingPaint = undefined;
-    const record: PaintRecord = { image, classIndex, ms: Math.round(performance.now() - p.startedAt), computeSeconds: this.view.seconds, firstLoad: this.paints++ === 0 };
+    const record: PaintRecord = {
+      image,
+      classIndex,
+      ms: Math.round(performance.now() - p.startedAt),
+      computeSeconds: this.view.seconds,
+      firstLoad: this.paints++ === 0,
+    };
     ExplainPanel.lastPaint = record;
-    log().info(`Explain panel painted ${record.ms} ms after the request (${path.basename(image)}, class ${classIndex}; the core took ${(record.computeSeconds * 1000).toFixed(0)} ms${record.firstLoad ? ', first paint of this panel' : ''}).`);
+    log().info(
+      `Explain panel painted ${record.ms} ms after the request (${path.basename(image)}, class ${classIndex}; the core took ${(record.computeSeconds * 1000).toFixed(0)} ms${record.firstLoad ? ', first paint of this panel' : ''}).`,
+    );
     ExplainPanel.paintedEmitter.fire(record);
   }
 
@@ -293,16 +372,30 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     let uri = target;
     if (!uri) {
       const env = this.fact.env();
-      const near = env.workspaceFolder && isInside(v.image, env.workspaceFolder) ? path.dirname(v.image) : env.workspaceFolder ?? modelWorkDir(v.model, env);
+      const near =
+        env.workspaceFolder && isInside(v.image, env.workspaceFolder)
+          ? path.dirname(v.image)
+          : (env.workspaceFolder ?? modelWorkDir(v.model, env));
       const stem = path.basename(v.image).replace(/\.[^.]+$/, '');
       const name = `${stem}-${v.className.replace(/[^A-Za-z0-9._-]+/g, '_')}-fact.html`;
-      uri = await this.fact.ui.saveDialog({ defaultUri: vscode.Uri.file(path.join(near, name)), filters: { 'HTML report': ['html'] }, title: 'FaCT: export the explanation as an HTML report', saveLabel: 'Export' });
+      uri = await this.fact.ui.saveDialog({
+        defaultUri: vscode.Uri.file(path.join(near, name)),
+        filters: { 'HTML report': ['html'] },
+        title: 'FaCT: export the explanation as an HTML report',
+        saveLabel: 'Export',
+      });
       if (!uri) return undefined;
     }
     const ext = vscode.extensions.getExtension('fact-vscode.fact-vscode');
     const s = this.slots;
-    const concepts = s.status === 'ready' && s.view?.classIndex === v.classIndex
-      ? { view: s.view, strips: s.strips, ...(s.stripsStatus === 'unavailable' && s.stripsMessage ? { stripsNote: s.stripsMessage } : {}) } : undefined;
+    const concepts =
+      s.status === 'ready' && s.view?.classIndex === v.classIndex
+        ? {
+            view: s.view,
+            strips: s.strips,
+            ...(s.stripsStatus === 'unavailable' && s.stripsMessage ? { stripsNote: s.stripsMessage } : {}),
+          }
+        : undefined;
     const html = renderExplainReport([{ explain: v, ...(concepts ? { concepts } : {}) }], {
       generatedAt: new Date(),
       tool: `FaCT for VS Code ${(ext?.packageJSON as { version?: string } | undefined)?.version ?? ''}`.trim(),

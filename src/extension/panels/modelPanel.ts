@@ -3,8 +3,12 @@
 import * as vscode from 'vscode';
 import { revealPath } from '../reveal';
 import {
-  modelHostMessageSchema, modelPanelStateSchema, modelWebviewMessageSchema,
-  type ModelHostMessage, type ModelPanelState, type ModelWebviewMessage,
+  modelHostMessageSchema,
+  modelPanelStateSchema,
+  modelWebviewMessageSchema,
+  type ModelHostMessage,
+  type ModelPanelState,
+  type ModelWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { log } from '../log';
 import type { Fact } from '../services';
@@ -38,7 +42,11 @@ export class ModelPanel extends PanelHost<ModelHostMessage, ModelWebviewMessage,
     return new ModelPanel(panel, fact, state.file);
   }
 
-  private constructor(panel: vscode.WebviewPanel, fact: Fact, readonly file: string) {
+  private constructor(
+    panel: vscode.WebviewPanel,
+    fact: Fact,
+    readonly file: string,
+  ) {
     super(panel, fact, modelPanelKind, titleFor(file));
     ModelPanel.open.add(file, this);
     this.trackJobs((j) => j.target === file || j.target.startsWith(`${file}#`));

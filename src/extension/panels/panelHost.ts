@@ -29,9 +29,22 @@ export interface PanelKind<H extends { type: string }, W extends { type: string 
 const openPanels = new Set<{ readonly panel: vscode.WebviewPanel }>();
 let factColumn: vscode.ViewColumn | undefined;
 
-export function createPanel(extensionUri: vscode.Uri, viewType: string, title: string, opts: { preserveFocus?: boolean } = {}): vscode.WebviewPanel {
-  const column = openPanels.size && factColumn !== undefined && [...openPanels].some((p) => p.panel.viewColumn === factColumn) ? factColumn : vscode.ViewColumn.Beside;
-  return vscode.window.createWebviewPanel(viewType, title, { viewColumn: column, preserveFocus: opts.preserveFocus ?? false }, webviewOptions(extensionUri));
+export function createPanel(
+  extensionUri: vscode.Uri,
+  viewType: string,
+  title: string,
+  opts: { preserveFocus?: boolean } = {},
+): vscode.WebviewPanel {
+  const column =
+    openPanels.size && factColumn !== undefined && [...openPanels].some((p) => p.panel.viewColumn === factColumn)
+      ? factColumn
+      : vscode.ViewColumn.Beside;
+  return vscode.window.createWebviewPanel(
+    viewType,
+    title,
+    { viewColumn: column, preserveFocus: opts.preserveFocus ?? false },
+    webviewOptions(extensionUri),
+  );
 }
 
 export abstract class PanelHost<H extends { type: string }, W extends { type: string }, S> implements vscode.Disposable {
@@ -45,7 +58,12 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   /** How many times the page said `ready` (1 + the number of reloads). */
   loads = 0;
 
-  protected constructor(readonly panel: vscode.WebviewPanel, protected readonly fact: Fact, protected readonly kind: PanelKind<H, W, S>, title: string) {
+  protected constructor(
+    readonly panel: vscode.WebviewPanel,
+    protected readonly fact: Fact,
+    protected readonly kind: PanelKind<H, W, S>,
+    title: string,
+  ) {
     // Set again here: a revived panel comes with whatever options it had, and the extension may have moved.
     panel.webview.options = webviewOptions(fact.extensionUri);
     panel.iconPath = vscode.Uri.joinPath(fact.extensionUri, 'media', 'fact.svg');
@@ -54,10 +72,14 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m), null, this.disposables);
     // A hidden page is gone (no retainContextWhenHidden); wait for its next `ready` before posting again.
-    panel.onDidChangeViewState(() => {
-      if (!panel.visible) this.ready = false;
-      if (panel.active && panel.viewColumn !== undefined) factColumn = panel.viewColumn;
-    }, null, this.disposables);
+    panel.onDidChangeViewState(
+      () => {
+        if (!panel.visible) this.ready = false;
+        if (panel.active && panel.viewColumn !== undefined) factColumn = panel.viewColumn;
+      },
+      null,
+      this.disposables,
+    );
     openPanels.add(this);
     if (panel.viewColumn !== undefined) factColumn = panel.viewColumn;
   }
@@ -113,12 +135,25 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   /** Keeps the panel's job list in step with the runner, showing the jobs `filter` accepts. */
   protected trackJobs(filter: (job: JobInfo) => boolean): void {
     const send = () => {
-      const jobs: JobView[] = this.fact.jobs.list().filter(filter).map((j) => ({ id: j.id, kind: j.kind, target: j.target, title: j.title, message: j.message, fraction: j.fraction ?? null, startedAt: j.startedAt }));
+      const jobs: JobView[] = this.fact.jobs
+        .list()
+        .filter(filter)
+        .map((j) => ({
+          id: j.id,
+          kind: j.kind,
+          target: j.target,
+          title: j.title,
+          message: j.message,
+          fraction: j.fraction ?? null,
+          startedAt: j.startedAt,
+        }));
       this.sendChecked({ type: 'jobs', jobs }, { retain: 'jobs' });
     };
-    this.disposables.push(this.fact.jobs.onDidChange((j) => {
-      if (filter(j)) send();
-    }));
+    this.disposables.push(
+      this.fact.jobs.onDidChange((j) => {
+        if (filter(j)) send();
+      }),
+    );
     send();
   }
 
@@ -210,12 +245,18 @@ export class PanelRegistry<P extends PanelHost<{ type: string }, { type: string 
  * Register it with vscode.window.registerWebviewPanelSerializer(kind.viewType, …) at activation (and list
  * `onWebviewPanel:<viewType>` in the activation events).
  */
-export function panelSerializer<S>(kind: PanelKind<{ type: string }, { type: string }, S>, fact: Fact, revive: (panel: vscode.WebviewPanel, state: S) => void): vscode.WebviewPanelSerializer<unknown> {
+export function panelSerializer<S>(
+  kind: PanelKind<{ type: string }, { type: string }, S>,
+  fact: Fact,
+  revive: (panel: vscode.WebviewPanel, state: S) => void,
+): vscode.WebviewPanelSerializer<unknown> {
   return {
     async deserializeWebviewPanel(panel, state: unknown) {
       const v = validate(kind.state, state, 'state');
       if (!v.ok) {
-        log().warn(`Not restoring a ${kind.viewType} panel: ${v.error} (got ${state === null ? 'null' : typeof state}${typeof state === 'string' ? ` ${state.slice(0, 80)}` : ''}).`);
+        log().warn(
+          `Not restoring a ${kind.viewType} panel: ${v.error} (got ${state === null ? 'null' : typeof state}${typeof state === 'string' ? ` ${state.slice(0, 80)}` : ''}).`,
+        );
         panel.dispose();
         return;
       }

@@ -6,8 +6,13 @@ import * as path from 'node:path';
 import { checkpointFiles } from '../../core/sae/saeFolder';
 import * as vscode from 'vscode';
 import {
-  trainingHostMessageSchema, trainingPanelStateSchema, trainingWebviewMessageSchema,
-  type TrainingHostMessage, type TrainingPanelState, type TrainingView, type TrainingWebviewMessage,
+  trainingHostMessageSchema,
+  trainingPanelStateSchema,
+  trainingWebviewMessageSchema,
+  type TrainingHostMessage,
+  type TrainingPanelState,
+  type TrainingView,
+  type TrainingWebviewMessage,
 } from '../../../webview/shared/protocol';
 import { modelDisplayName } from '../models';
 import { revealPath } from '../reveal';
@@ -49,7 +54,10 @@ export function toTrainingView(fact: Fact, s: TrainingSession): TrainingView {
     resumable: s.resumable,
     points: s.points,
     runs: s.log.runs.length,
-    breaks: s.log.runs.slice(1).map((r) => r.points[0]?.step).filter((x): x is number => x !== undefined),
+    breaks: s.log.runs
+      .slice(1)
+      .map((r) => r.points[0]?.step)
+      .filter((x): x is number => x !== undefined),
     seconds: s.seconds ?? null,
   };
 }
@@ -71,7 +79,11 @@ export class TrainingPanel extends PanelHost<TrainingHostMessage, TrainingWebvie
       open.panel.reveal(open.panel.viewColumn ?? vscode.ViewColumn.Beside, opts.preserveFocus ?? true);
       return open;
     }
-    return new TrainingPanel(createPanel(fact.extensionUri, TRAINING_PANEL_VIEW_TYPE, titleFor(out), { preserveFocus: opts.preserveFocus ?? true }), fact, out);
+    return new TrainingPanel(
+      createPanel(fact.extensionUri, TRAINING_PANEL_VIEW_TYPE, titleFor(out), { preserveFocus: opts.preserveFocus ?? true }),
+      fact,
+      out,
+    );
   }
 
   static revive(fact: Fact, panel: vscode.WebviewPanel, state: TrainingPanelState): TrainingPanel {
@@ -79,13 +91,24 @@ export class TrainingPanel extends PanelHost<TrainingHostMessage, TrainingWebvie
     return new TrainingPanel(panel, fact, state.out);
   }
 
-  private constructor(panel: vscode.WebviewPanel, fact: Fact, readonly out: string) {
+  private constructor(
+    panel: vscode.WebviewPanel,
+    fact: Fact,
+    readonly out: string,
+  ) {
     super(panel, fact, trainingPanelKind, titleFor(out));
     TrainingPanel.open.add(out, this);
-    this.disposables.push({ dispose: () => { this.sessionSub?.dispose(); if (this.timer) clearTimeout(this.timer); } });
-    this.disposables.push(fact.training.onDidCreate((s) => {
-      if (s.settings.out === out) this.attach();
-    }));
+    this.disposables.push({
+      dispose: () => {
+        this.sessionSub?.dispose();
+        if (this.timer) clearTimeout(this.timer);
+      },
+    });
+    this.disposables.push(
+      fact.training.onDidCreate((s) => {
+        if (s.settings.out === out) this.attach();
+      }),
+    );
     this.attach();
   }
 

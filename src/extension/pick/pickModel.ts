@@ -14,7 +14,10 @@ const BROWSE = 'Browse…';
 export async function workspaceModels(fact: Fact): Promise<string[]> {
   const found = await fact.ui.findFiles('**/*.onnx', MODEL_EXCLUDE, 500);
   const root = fact.env().workspaceFolder;
-  return found.filter((u) => u.scheme === 'file' && !isFeatureExtractor(u.fsPath, root)).map((u) => u.fsPath).sort((a, b) => a.localeCompare(b));
+  return found
+    .filter((u) => u.scheme === 'file' && !isFeatureExtractor(u.fsPath, root))
+    .map((u) => u.fsPath)
+    .sort((a, b) => a.localeCompare(b));
 }
 
 /** Asks for a model (always) and remembers the answer. */
@@ -28,16 +31,25 @@ export async function pickModel(fact: Fact, opts: { title?: string } = {}): Prom
   };
   const last = fact.choices.model();
   const embedded = embeddedDefaultModel(fact.env().extensionPath);
-  const labelFor = (file: string) => (file === embedded ? `Embedded default: ${modelDisplayName(file)}` : vscode.workspace.asRelativePath(file));
+  const labelFor = (file: string) =>
+    file === embedded ? `Embedded default: ${modelDisplayName(file)}` : vscode.workspace.asRelativePath(file);
   if (last && existsSync(last)) add(last, labelFor(last), 'active model');
   for (const file of await workspaceModels(fact)) add(file, labelFor(file));
   if (embedded) add(embedded, labelFor(embedded), 'ships with FaCT');
   items.push({ label: BROWSE, description: 'choose an .onnx file' });
-  const picked = await fact.ui.quickPick(items, { title: opts.title ?? 'FaCT: choose a model', placeHolder: 'ONNX model (B-cos)', matchOnDescription: true });
+  const picked = await fact.ui.quickPick(items, {
+    title: opts.title ?? 'FaCT: choose a model',
+    placeHolder: 'ONNX model (B-cos)',
+    matchOnDescription: true,
+  });
   if (!picked) return undefined;
   let file = picked.value;
   if (!file) {
-    const chosen = await fact.ui.openDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, title: opts.title ?? 'FaCT: choose a model' });
+    const chosen = await fact.ui.openDialog({
+      canSelectMany: false,
+      filters: { 'ONNX models': ['onnx'] },
+      title: opts.title ?? 'FaCT: choose a model',
+    });
     file = chosen?.[0]?.fsPath;
   }
   if (file) await fact.choices.setModel(file);

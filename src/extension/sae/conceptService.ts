@@ -8,7 +8,14 @@ import * as path from 'node:path';
 import type { Atlas, AtlasConcept } from '../../core/concepts/atlas';
 import type { CoreWorker } from '../../core/jobs/workerClient';
 import type { CoreMethods } from '../../core/jobs/methods';
-import { derivedStamp, readAtlasStrip, readConsistency, readCurrentAtlas, type ConsistencyFile, type SaeFolder } from '../../core/sae/saeFolder';
+import {
+  derivedStamp,
+  readAtlasStrip,
+  readConsistency,
+  readCurrentAtlas,
+  type ConsistencyFile,
+  type SaeFolder,
+} from '../../core/sae/saeFolder';
 import type { JobRunner } from '../jobs/jobRunner';
 import { log } from '../log';
 import type { ModelEnv } from '../models';
@@ -18,7 +25,12 @@ export type ConceptResult = CoreMethods['concept']['result'];
 
 export const CONCEPTS_JOB = 'concepts';
 
-interface Loaded { atlas: Atlas; atlasDir: string; byConcept: Map<number, AtlasConcept>; consistency: ConsistencyFile | undefined }
+interface Loaded {
+  atlas: Atlas;
+  atlasDir: string;
+  byConcept: Map<number, AtlasConcept>;
+  consistency: ConsistencyFile | undefined;
+}
 
 export class ConceptService {
   /** What is on disk, read once per stamp (only when current). */
@@ -61,7 +73,12 @@ export class ConceptService {
       return { atlas: found.atlas, atlasDir: found.dir, byConcept: new Map(found.atlas.concepts.map((c) => [c.concept, c])), consistency };
     })();
     this.loaded.set(sae, { stamp, p });
-    p.then((v) => { if (!v && this.loaded.get(sae)?.p === p) this.loaded.delete(sae); }, () => this.loaded.delete(sae));
+    p.then(
+      (v) => {
+        if (!v && this.loaded.get(sae)?.p === p) this.loaded.delete(sae);
+      },
+      () => this.loaded.delete(sae),
+    );
     return p;
   }
 
@@ -94,14 +111,19 @@ export class ConceptService {
           kind: CONCEPTS_JOB,
           target: sae,
           title: `Building the concept atlas of ${this.describe(sae)}`,
-          run: (ctx) => this.core().call('concepts', { model, sae, cacheRoot: this.env().cacheRoot }, { signal: ctx.signal, onProgress: ctx.report }),
-          describeResult: (r) => `${r.alive} of ${r.concepts} concepts alive, ${r.rebuilt ? `built in ${r.seconds.toFixed(1)} s` : 'reused'}`,
+          run: (ctx) =>
+            this.core().call('concepts', { model, sae, cacheRoot: this.env().cacheRoot }, { signal: ctx.signal, onProgress: ctx.report }),
+          describeResult: (r) =>
+            `${r.alive} of ${r.concepts} concepts alive, ${r.rebuilt ? `built in ${r.seconds.toFixed(1)} s` : 'reused'}`,
         });
         if (!start.started) throw new Error(start.message);
         await start.result;
       })();
       this.building.set(sae, b);
-      void b.then(() => this.building.delete(sae), () => this.building.delete(sae));
+      void b.then(
+        () => this.building.delete(sae),
+        () => this.building.delete(sae),
+      );
     }
     await b;
     this.loaded.delete(sae);
@@ -121,8 +143,14 @@ export class ConceptService {
     const strip = (await readAtlasStrip(l.atlasDir, c))?.toString('base64');
     const c2 = l.consistency?.concepts.find((x) => x.concept === concept);
     return {
-      concept: c.concept, frequency: c.frequency, images: c.images, meanPresence: c.meanPresence, meanContribution: c.meanContribution,
-      classes: c.classes, top: c.top, ...(c.strip ? { strip: c.strip } : {}),
+      concept: c.concept,
+      frequency: c.frequency,
+      images: c.images,
+      meanPresence: c.meanPresence,
+      meanContribution: c.meanContribution,
+      classes: c.classes,
+      top: c.top,
+      ...(c.strip ? { strip: c.strip } : {}),
       ...(strip ? { stripPng: strip } : {}),
       ...(c2 ? { c2: c2.score, c2Random: c2.random } : {}),
     };

@@ -43,7 +43,13 @@ export function saeDisplayName(sae: string, model: string | undefined, env: Mode
 }
 
 /** The default folder for a new checkpoint: `<work dir>/saes/<layer>/k<k>-<dictSize>`, numbered when taken. */
-export function defaultCheckpointDir(model: string, layer: string, k: number, dictSize: number, env: ModelEnv): { dir: string; resumable: boolean } {
+export function defaultCheckpointDir(
+  model: string,
+  layer: string,
+  k: number,
+  dictSize: number,
+  env: ModelEnv,
+): { dir: string; resumable: boolean } {
   const base = path.join(modelWorkDir(model, env), 'saes', layerFolder(layer), `k${k}-${dictSize}`);
   for (let i = 1; ; i++) {
     const dir = i === 1 ? base : `${base}-${i}`;
@@ -63,7 +69,15 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 
 // ── feature stores ──────────────────────────────────────────────────────────────────────────────────────────────
 
-export interface FeatureStoreInfo { dir: string; layer: string; vectors: number; dim: number; images: number; complete: boolean; modelSha256: string }
+export interface FeatureStoreInfo {
+  dir: string;
+  layer: string;
+  vectors: number;
+  dim: number;
+  images: number;
+  complete: boolean;
+  modelSha256: string;
+}
 
 export async function readFeatureStore(dir: string): Promise<FeatureStoreInfo | undefined> {
   try {
@@ -117,7 +131,18 @@ export function defaultSaeShape(dim: number, vectors: number): { k: number; dict
 
 // ── the training log (training-log.json, the editor's own) ──────────────────────────────────────────────────────
 
-export interface TrainPoint { step: number; epoch: number; loss: number; fvu: number; l0: number; dead: number; lr: number; vectorsPerSecond: number; etaSeconds: number | null; validation: number | null }
+export interface TrainPoint {
+  step: number;
+  epoch: number;
+  loss: number;
+  fvu: number;
+  l0: number;
+  dead: number;
+  lr: number;
+  vectorsPerSecond: number;
+  etaSeconds: number | null;
+  validation: number | null;
+}
 
 export interface TrainRunLog {
   startedAt: string;

@@ -29,7 +29,10 @@ export class SaeIndex {
   /** Fires when checkpoints may have changed on disk. */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly choices: Choices, private readonly env: () => ModelEnv) {}
+  constructor(
+    private readonly choices: Choices,
+    private readonly env: () => ModelEnv,
+  ) {}
 
   /** The checkpoints of `model` (cached until `invalidate`). */
   list(model: string): Promise<SaeCheckpointInfo[]> {
@@ -37,7 +40,10 @@ export class SaeIndex {
     if (!p) {
       p = modelCheckpoints(model, this.env());
       this.cache.set(model, p);
-      p.then((list) => this.settled.set(model, list), () => this.cache.delete(model));
+      p.then(
+        (list) => this.settled.set(model, list),
+        () => this.cache.delete(model),
+      );
     }
     return p;
   }

@@ -37,7 +37,10 @@ export class TrainingSession {
   readonly onDidChange = this.changed.event;
   private stateWatcher: FSWatcher | undefined;
 
-  constructor(public settings: TrainSettingsChosen, public log: TrainingLog) {}
+  constructor(
+    public settings: TrainSettingsChosen,
+    public log: TrainingLog,
+  ) {}
 
   get points(): TrainPoint[] {
     return this.log.runs.flatMap((r) => r.points);
@@ -71,15 +74,26 @@ export class TrainingSession {
       this.totalSteps = data.totalSteps;
       const run = this.current;
       run?.points.push({
-        step: data.step, epoch: data.epoch, loss: data.loss, fvu: data.fvu, l0: data.l0, dead: data.dead, lr: data.lr,
-        vectorsPerSecond: data.vectorsPerSecond, etaSeconds: Number.isFinite(data.etaSeconds) ? data.etaSeconds : null,
+        step: data.step,
+        epoch: data.epoch,
+        loss: data.loss,
+        fvu: data.fvu,
+        l0: data.l0,
+        dead: data.dead,
+        lr: data.lr,
+        vectorsPerSecond: data.vectorsPerSecond,
+        etaSeconds: Number.isFinite(data.etaSeconds) ? data.etaSeconds : null,
         validation: data.validation ?? null,
       });
     }
     this.changed.fire(this);
   }
 
-  async end(state: 'succeeded' | 'failed' | 'cancelled', detail: { error?: string; seconds?: number } = {}, now = Date.now()): Promise<void> {
+  async end(
+    state: 'succeeded' | 'failed' | 'cancelled',
+    detail: { error?: string; seconds?: number } = {},
+    now = Date.now(),
+  ): Promise<void> {
     this.status = state;
     this.endedAt = now;
     this.error = detail.error;
@@ -154,9 +168,18 @@ export class TrainingSessions {
       s.settings = settings;
       return s;
     }
-    const log: TrainingLog = previous && previous.k === settings.k && previous.dictSize === settings.dictSize
-      ? previous
-      : { format: 1, model: settings.model, features: settings.features, layer: settings.layer, k: settings.k, dictSize: settings.dictSize, runs: [] };
+    const log: TrainingLog =
+      previous && previous.k === settings.k && previous.dictSize === settings.dictSize
+        ? previous
+        : {
+            format: 1,
+            model: settings.model,
+            features: settings.features,
+            layer: settings.layer,
+            k: settings.k,
+            dictSize: settings.dictSize,
+            runs: [],
+          };
     if (settings.epochs !== undefined) log.epochs = settings.epochs;
     if (settings.batchSize !== undefined) log.batchSize = settings.batchSize;
     s = new TrainingSession(settings, log);
@@ -171,10 +194,33 @@ export class TrainingSessions {
     if (live) return live;
     const log = await readTrainingLog(out);
     if (!log) return undefined;
-    const s = new TrainingSession({ model: log.model, features: log.features, out, layer: log.layer, k: log.k, dictSize: log.dictSize, ...(log.epochs !== undefined ? { epochs: log.epochs } : {}), ...(log.batchSize !== undefined ? { batchSize: log.batchSize } : {}) }, log);
+    const s = new TrainingSession(
+      {
+        model: log.model,
+        features: log.features,
+        out,
+        layer: log.layer,
+        k: log.k,
+        dictSize: log.dictSize,
+        ...(log.epochs !== undefined ? { epochs: log.epochs } : {}),
+        ...(log.batchSize !== undefined ? { batchSize: log.batchSize } : {}),
+      },
+      log,
+    );
     const last = log.runs.at(-1);
     s.status = !last ? 'idle' : last.state === 'running' ? 'cancelled' : last.state;
-    s.message = last?.state === 'running' ? 'Interrupted (the window closed while it ran).' : last?.state === 'cancelled' ? (s.resumable ? 'Cancelled: the state is saved, Resume continues it.' : 'Cancelled before a state was saved: training again starts afresh.') : last?.state === 'failed' ? `Failed: ${last.error ?? ''}` : last ? 'Finished' : '';
+    s.message =
+      last?.state === 'running'
+        ? 'Interrupted (the window closed while it ran).'
+        : last?.state === 'cancelled'
+          ? s.resumable
+            ? 'Cancelled: the state is saved, Resume continues it.'
+            : 'Cancelled before a state was saved: training again starts afresh.'
+          : last?.state === 'failed'
+            ? `Failed: ${last.error ?? ''}`
+            : last
+              ? 'Finished'
+              : '';
     if (last?.state === 'succeeded') s.fraction = 1;
     s.totalSteps = undefined;
     this.sessions.set(out, s);

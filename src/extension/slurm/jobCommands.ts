@@ -24,7 +24,11 @@ export async function openJobLog(fact: Fact, arg: unknown): Promise<void> {
 export async function cancelClusterJob(fact: Fact, arg: unknown): Promise<void> {
   const job = jobOf(arg);
   if (!job) return;
-  const yes = await fact.ui.warn(`Cancel Slurm job ${job.id} (${job.kind})? A cancelled collection task or training resumes later.`, { modal: true }, 'Cancel Job');
+  const yes = await fact.ui.warn(
+    `Cancel Slurm job ${job.id} (${job.kind})? A cancelled collection task or training resumes later.`,
+    { modal: true },
+    'Cancel Job',
+  );
   if (yes !== 'Cancel Job') return;
   try {
     scancel(job.id);

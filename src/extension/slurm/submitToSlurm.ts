@@ -15,7 +15,10 @@ export type RunWhere = 'here' | 'slurm';
 /** sbatch on the PATH and a cluster configured for it (an installed but unconfigured slurm-wlm offers nothing). */
 export function slurmConfigured(): boolean {
   if (!slurmAvailable()) return false;
-  return Boolean(process.env.SLURM_CONF) || ['/etc/slurm/slurm.conf', '/etc/slurm-llnl/slurm.conf', '/run/slurm/conf/slurm.conf'].some((f) => existsSync(f));
+  return (
+    Boolean(process.env.SLURM_CONF) ||
+    ['/etc/slurm/slurm.conf', '/etc/slurm-llnl/slurm.conf', '/run/slurm/conf/slurm.conf'].some((f) => existsSync(f))
+  );
 }
 
 /** The CLI's arguments for a dataset. */
@@ -26,10 +29,13 @@ export function datasetArgs(d: DatasetSpec): string[] {
 /** Asks where to run when Slurm is available; 'here' without asking otherwise; undefined when dismissed. */
 export async function askWhereToRun(fact: Fact, what: string): Promise<RunWhere | undefined> {
   if (!slurmConfigured()) return 'here';
-  const picked = await fact.ui.quickPick<RunWhere>([
-    { label: 'Run on this machine', value: 'here', description: 'a job in this window, with progress' },
-    { label: 'Submit to Slurm', value: 'slurm', description: 'sbatch; follow it under Cluster jobs in the FaCT view' },
-  ], { title: `FaCT: ${what} — where?` });
+  const picked = await fact.ui.quickPick<RunWhere>(
+    [
+      { label: 'Run on this machine', value: 'here', description: 'a job in this window, with progress' },
+      { label: 'Submit to Slurm', value: 'slurm', description: 'sbatch; follow it under Cluster jobs in the FaCT view' },
+    ],
+    { title: `FaCT: ${what} — where?` },
+  );
   return picked?.value;
 }
 

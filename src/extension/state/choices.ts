@@ -25,7 +25,12 @@ const recordSchema = obj({
   perModel: arr(obj({ model: str, choice: perModelSchema })),
   updatedAt: num,
 });
-interface ChoicesRecord { version: '1'; model: string | null; perModel: { model: string; choice: PerModel }[]; updatedAt: number }
+interface ChoicesRecord {
+  version: '1';
+  model: string | null;
+  perModel: { model: string; choice: PerModel }[];
+  updatedAt: number;
+}
 
 export type ChoiceKind = 'model' | 'layer' | 'dataset' | 'sae';
 
@@ -117,8 +122,11 @@ export class Choices {
 /** How a dataset choice reads in a message or a status line. */
 export function describeDataset(d: DatasetSpec, relative: (p: string) => string = (p) => p): string {
   switch (d.kind) {
-    case 'split': return `the model card's '${d.split}' split`;
-    case 'folder': return `the image folder ${relative(d.path)}`;
-    case 'idx': return `the IDX files ${relative(d.images)}`;
+    case 'split':
+      return `the model card's '${d.split}' split`;
+    case 'folder':
+      return `the image folder ${relative(d.path)}`;
+    case 'idx':
+      return `the IDX files ${relative(d.images)}`;
   }
 }

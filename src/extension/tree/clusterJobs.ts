@@ -41,8 +41,20 @@ export function clusterJobItem(job: FactJob): vscode.TreeItem {
   const item = new vscode.TreeItem(`${job.kind} ${job.id}`, vscode.TreeItemCollapsibleState.None);
   item.id = `slurm:${job.id}`;
   item.description = [job.state.toLowerCase(), job.progress, job.elapsed !== '0:00' ? job.elapsed : ''].filter(Boolean).join(' · ');
-  item.iconPath = new vscode.ThemeIcon(job.state === 'RUNNING' ? 'sync~spin' : job.state === 'PENDING' ? 'clock' : job.state === 'COMPLETED' ? 'pass' : job.active ? 'loading~spin' : 'error');
-  item.tooltip = new vscode.MarkdownString(`**Slurm job ${job.id}** (${job.name}): ${job.state}${job.reason && job.reason !== 'None' ? ` — ${job.reason}` : ''}\n\n${job.progress ? `${job.progress}\n\n` : ''}Output: \`${job.dir}\`\n\nLog: \`${job.log}\``);
+  item.iconPath = new vscode.ThemeIcon(
+    job.state === 'RUNNING'
+      ? 'sync~spin'
+      : job.state === 'PENDING'
+        ? 'clock'
+        : job.state === 'COMPLETED'
+          ? 'pass'
+          : job.active
+            ? 'loading~spin'
+            : 'error',
+  );
+  item.tooltip = new vscode.MarkdownString(
+    `**Slurm job ${job.id}** (${job.name}): ${job.state}${job.reason && job.reason !== 'None' ? ` — ${job.reason}` : ''}\n\n${job.progress ? `${job.progress}\n\n` : ''}Output: \`${job.dir}\`\n\nLog: \`${job.log}\``,
+  );
   item.contextValue = job.active ? 'fact.clusterJob.active' : 'fact.clusterJob';
   item.command = { command: 'fact.openJobLog', title: 'Open Log', arguments: [job] };
   return item;

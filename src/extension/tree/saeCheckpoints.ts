@@ -23,7 +23,13 @@ export interface CheckpointEvaluation {
 }
 
 /** The C² report's headline figures (the core's consistency.json; a checkpoint's cfg.json may carry them too). */
-export interface CheckpointConsistency { foundation?: string; mean: number; randomMean?: number; deltaRandom?: number; concepts?: number }
+export interface CheckpointConsistency {
+  foundation?: string;
+  mean: number;
+  randomMean?: number;
+  deltaRandom?: number;
+  concepts?: number;
+}
 
 export interface SaeCheckpointInfo {
   dir: string;
@@ -69,14 +75,19 @@ export async function findCheckpoints(root: string, cacheRoot: string, maxDepth 
 export async function readCheckpoint(root: string, dir: string, cacheRoot: string): Promise<SaeCheckpointInfo> {
   const name = path.relative(root, dir).split(path.sep).join('/') || path.basename(dir);
   try {
-    const cfg = JSON.parse((await readFileOrThrow(path.join(dir, checkpointFiles.cfg), 'SAE config')).toString('utf8')) as Record<string, unknown>;
+    const cfg = JSON.parse((await readFileOrThrow(path.join(dir, checkpointFiles.cfg), 'SAE config')).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
     const metrics: Record<string, number> = {};
     if (cfg.metrics && typeof cfg.metrics === 'object') {
       for (const [k, v] of Object.entries(cfg.metrics as Record<string, unknown>)) if (num(v) !== undefined) metrics[k] = v as number;
     }
     const info: SaeCheckpointInfo = { dir, name, metrics };
-    const k = num(cfg.k), dictSize = num(cfg.dictSize), dModel = num(cfg.dModel);
+    const k = num(cfg.k),
+      dictSize = num(cfg.dictSize),
+      dModel = num(cfg.dModel);
     if (k !== undefined) info.k = k;
     if (dictSize !== undefined) info.dictSize = dictSize;
     if (dModel !== undefined) info.dModel = dModel;
@@ -87,10 +98,21 @@ export async function readCheckpoint(root: string, dir: string, cacheRoot: strin
     const folder = await openSaeFolder(dir, { cacheRoot });
     const evaluated = await readEvaluation(folder).catch(() => undefined);
     const measured = await readConsistency(folder).catch(() => undefined);
-    const ev = evaluated ? { ...evaluated.summary.metrics, dataset: evaluated.summary.datasetSource } as Record<string, unknown> : rec(cfg.evaluation);
+    const ev = evaluated
+      ? ({ ...evaluated.summary.metrics, dataset: evaluated.summary.datasetSource } as Record<string, unknown>)
+      : rec(cfg.evaluation);
     if (ev) {
       const e: CheckpointEvaluation = {};
-      for (const key of ['images', 'accuracy', 'accuracyWithSae', 'imageL0', 'relativeSquaredError', 'coverageL0', 'alive', 'alivePercentage'] as const) {
+      for (const key of [
+        'images',
+        'accuracy',
+        'accuracyWithSae',
+        'imageL0',
+        'relativeSquaredError',
+        'coverageL0',
+        'alive',
+        'alivePercentage',
+      ] as const) {
         const v = num(ev[key]);
         if (v !== undefined) e[key] = v;
       }
@@ -98,7 +120,15 @@ export async function readCheckpoint(root: string, dir: string, cacheRoot: strin
       info.evaluation = e;
     }
     const m = measured?.report;
-    const cs = m ? { foundation: path.basename(m.foundation), mean: m.mean, randomMean: m.randomMean, deltaRandom: m.deltaRandom, concepts: m.conceptsInMean } as Record<string, unknown> : rec(cfg.consistency);
+    const cs = m
+      ? ({
+          foundation: path.basename(m.foundation),
+          mean: m.mean,
+          randomMean: m.randomMean,
+          deltaRandom: m.deltaRandom,
+          concepts: m.conceptsInMean,
+        } as Record<string, unknown>)
+      : rec(cfg.consistency);
     if (cs && num(cs.mean) !== undefined) {
       const c: CheckpointConsistency = { mean: cs.mean as number };
       if (num(cs.randomMean) !== undefined) c.randomMean = cs.randomMean as number;
@@ -117,7 +147,12 @@ export async function readCheckpoint(root: string, dir: string, cacheRoot: strin
     }
     info.resumable = existsSync(path.join(dir, checkpointFiles.trainStateJson));
     const present = derivedFilesPresent(folder);
-    info.has = { evaluation: !!evaluated, atlas: present.atlas, consistency: !!measured, trainingLog: existsSync(path.join(dir, checkpointFiles.trainingLog)) };
+    info.has = {
+      evaluation: !!evaluated,
+      atlas: present.atlas,
+      consistency: !!measured,
+      trainingLog: existsSync(path.join(dir, checkpointFiles.trainingLog)),
+    };
     return info;
   } catch (e) {
     return { dir, name, metrics: {}, problem: `cfg.json cannot be read: ${(e as Error).message}` };
@@ -127,7 +162,9 @@ export async function readCheckpoint(root: string, dir: string, cacheRoot: strin
 /** The last FVU of the training log the editor keeps beside a checkpoint, if any. */
 async function lastTrainingFvu(dir: string): Promise<number | undefined> {
   try {
-    const log = JSON.parse((await readFileOrThrow(path.join(dir, checkpointFiles.trainingLog), 'training log')).toString('utf8')) as { runs?: { points?: { fvu?: unknown }[] }[] };
+    const log = JSON.parse((await readFileOrThrow(path.join(dir, checkpointFiles.trainingLog), 'training log')).toString('utf8')) as {
+      runs?: { points?: { fvu?: unknown }[] }[];
+    };
     const points = (log.runs ?? []).flatMap((r) => r.points ?? []);
     const v = points.at(-1)?.fvu;
     return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
@@ -149,23 +186,37 @@ export function describeCheckpoint(c: SaeCheckpointInfo): string {
   return parts.join(' · ');
 }
 
-export interface CheckpointFact { key: 'accuracy' | 'c2' | 'fvu'; short: string; long: string }
+export interface CheckpointFact {
+  key: 'accuracy' | 'c2' | 'fvu';
+  short: string;
+  long: string;
+}
 
 /** Accuracy with the SAE, mean C² and FVU, when known: short (tree description) and long (tooltip) forms. */
 export function checkpointFacts(c: SaeCheckpointInfo): CheckpointFact[] {
   const out: CheckpointFact[] = [];
   const e = c.evaluation;
   if (e?.accuracyWithSae !== undefined) {
-    out.push({ key: 'accuracy', short: `acc ${formatPercent(e.accuracyWithSae)}`,
-      long: `Accuracy with the SAE: ${formatPercent(e.accuracyWithSae)}${e.accuracy !== undefined ? ` (without: ${formatPercent(e.accuracy)})` : ''}${e.images !== undefined ? ` on ${e.images.toLocaleString('en-US')} images` : ''}` });
+    out.push({
+      key: 'accuracy',
+      short: `acc ${formatPercent(e.accuracyWithSae)}`,
+      long: `Accuracy with the SAE: ${formatPercent(e.accuracyWithSae)}${e.accuracy !== undefined ? ` (without: ${formatPercent(e.accuracy)})` : ''}${e.images !== undefined ? ` on ${e.images.toLocaleString('en-US')} images` : ''}`,
+    });
   }
   const cs = c.consistency;
   if (cs) {
-    out.push({ key: 'c2', short: `C² ${cs.mean.toFixed(3)}`,
-      long: `Mean C²: ${cs.mean.toFixed(3)}${cs.randomMean !== undefined ? ` (random traces: ${cs.randomMean.toFixed(3)}, Δ ${(cs.mean - cs.randomMean).toFixed(3)})` : ''}${cs.concepts !== undefined ? ` over ${cs.concepts} concepts` : ''}${cs.foundation ? `, foundation ${codeSpan(cs.foundation)}` : ''}` });
+    out.push({
+      key: 'c2',
+      short: `C² ${cs.mean.toFixed(3)}`,
+      long: `Mean C²: ${cs.mean.toFixed(3)}${cs.randomMean !== undefined ? ` (random traces: ${cs.randomMean.toFixed(3)}, Δ ${(cs.mean - cs.randomMean).toFixed(3)})` : ''}${cs.concepts !== undefined ? ` over ${cs.concepts} concepts` : ''}${cs.foundation ? `, foundation ${codeSpan(cs.foundation)}` : ''}`,
+    });
   }
   if (c.fvu) {
-    out.push({ key: 'fvu', short: `FVU ${formatMetric(c.fvu.value)}`, long: `FVU: ${formatMetric(c.fvu.value)}${c.fvu.source === 'training' ? ' (last training report)' : ''}` });
+    out.push({
+      key: 'fvu',
+      short: `FVU ${formatMetric(c.fvu.value)}`,
+      long: `FVU: ${formatMetric(c.fvu.value)}${c.fvu.source === 'training' ? ' (last training report)' : ''}`,
+    });
   }
   return out;
 }

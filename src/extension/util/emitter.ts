@@ -1,7 +1,9 @@
 // A minimal event emitter with VS Code's shape (`event(listener) → { dispose }`), for modules that must not import
 // `vscode` so that their logic can be exercised outside the editor.
 export type Listener<T> = (value: T) => void;
-export interface Disposable { dispose(): void }
+export interface Disposable {
+  dispose(): void;
+}
 export type Event<T> = (listener: Listener<T>) => Disposable;
 
 export class Emitter<T> {

@@ -30,7 +30,7 @@ import { CODE_SERVER_BIN, EXTENSION_ROOT, FACT_CACHE_DIR, HARNESS_DIR } from './
 
 /** Short names accepted wherever a colour theme is expected; anything else is used as a theme label as it is. */
 export const THEMES = { light: 'Default Light Modern', dark: 'Default Dark Modern' };
-export const themeLabel = theme => THEMES[theme] || theme;
+export const themeLabel = (theme) => THEMES[theme] || theme;
 
 /** User settings for a quiet, deterministic workbench (also used by run-electron.mjs). */
 export function harnessUserSettings({ colorTheme, workspaceTrust = false, extra = {} } = {}) {
@@ -92,22 +92,31 @@ export function installUnpackedExtension(extensionsDir, extensionRoot = EXTENSIO
 /** Resolves true once `child` has exited, false after `ms` (without keeping the event loop alive longer). */
 function exitedWithin(child, ms) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise(resolve => {
-    const timer = setTimeout(() => { child.off('exit', onExit); resolve(false); }, ms);
-    const onExit = () => { clearTimeout(timer); resolve(true); };
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      resolve(false);
+    }, ms);
+    const onExit = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
     child.once('exit', onExit);
   });
 }
 
 /** The environment for code-server: ours, minus variables of a VS Code this may run inside (its terminal). */
 function serverEnv(extra) {
-  const env = Object.fromEntries(Object.entries(process.env)
-    .filter(([k]) => !k.startsWith('VSCODE_') && k !== 'ELECTRON_RUN_AS_NODE'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VSCODE_') && k !== 'ELECTRON_RUN_AS_NODE'));
   return { ...env, ...extra };
 }
 
 function tail(file, lines = 30) {
-  try { return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 async function waitForHealthz(baseUrl, child, logFile, timeoutMs) {
@@ -120,8 +129,10 @@ async function waitForHealthz(baseUrl, child, logFile, timeoutMs) {
     try {
       const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise(r => setTimeout(r, 150));
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(`code-server was not healthy after ${timeoutMs / 1000}s:\n${tail(logFile)}`);
 }
@@ -142,8 +153,16 @@ async function waitForHealthz(baseUrl, child, logFile, timeoutMs) {
  * returns { baseUrl, port, pid, userDataDir, extensionsDir, logFile, settingsFile, setColorTheme(theme), stop() }
  */
 export async function startCodeServer({
-  colorTheme, workspaceTrust = false, env = {}, installExtension = true, extensionRoot = EXTENSION_ROOT,
-  settings = {}, log = console.log, timeoutMs = 60_000, vsix, beforeStart,
+  colorTheme,
+  workspaceTrust = false,
+  env = {},
+  installExtension = true,
+  extensionRoot = EXTENSION_ROOT,
+  settings = {},
+  log = console.log,
+  timeoutMs = 60_000,
+  vsix,
+  beforeStart,
 } = {}) {
   if (!fs.existsSync(CODE_SERVER_BIN)) {
     throw new Error(`code-server is not installed (${CODE_SERVER_BIN}); run node test/editor/harness/install.mjs`);
@@ -167,11 +186,23 @@ export async function startCodeServer({
   writeSettings();
   // An explicit config file keeps code-server from creating (and reading) ~/.config/code-server/config.yaml.
   fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
-  const homeEnv = { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local', 'share'), XDG_CACHE_HOME: path.join(home, '.cache') };
+  const homeEnv = {
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+  };
   if (vsix) {
     // As a user installs it: code-server unpacks the VSIX into the extensions dir (offline).
-    const r = spawnSync(CODE_SERVER_BIN, ['--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--force'], { env: serverEnv(homeEnv), encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').slice(-600)}`);
+    const r = spawnSync(
+      CODE_SERVER_BIN,
+      ['--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--force'],
+      { env: serverEnv(homeEnv), encoding: 'utf8', timeout: 300_000 },
+    );
+    if (r.status !== 0)
+      throw new Error(
+        `code-server --install-extension ${vsix} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').slice(-600)}`,
+      );
     log(`code-server: installed ${path.basename(vsix)}`);
   } else if (installExtension) installUnpackedExtension(extensionsDir, extensionRoot);
   if (beforeStart) await beforeStart({ home, userDataDir, extensionsDir });
@@ -180,14 +211,19 @@ export async function startCodeServer({
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const args = [
-      '--config', configFile,
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--auth', 'none',
+      '--config',
+      configFile,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-getting-started-override',
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
       ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     ];
     fs.writeFileSync(logFile, `$ code-server ${args.join(' ')}\n`);
@@ -200,9 +236,17 @@ export async function startCodeServer({
       env: serverEnv({ ...homeEnv, ...env }),
     });
     fs.closeSync(out);
-    child.on('error', err => { child.spawnError = err; });
+    child.on('error', (err) => {
+      child.spawnError = err;
+    });
     const pid = child.pid;
-    const killGroup = signal => { try { process.kill(-pid, signal); } catch { /* already gone */ } };
+    const killGroup = (signal) => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        /* already gone */
+      }
+    };
     const onExit = () => killGroup('SIGKILL');
     process.on('exit', onExit);
 
@@ -218,7 +262,13 @@ export async function startCodeServer({
 
     let stopped;
     return {
-      baseUrl, port, pid, userDataDir, extensionsDir, logFile, settingsFile,
+      baseUrl,
+      port,
+      pid,
+      userDataDir,
+      extensionsDir,
+      logFile,
+      settingsFile,
       /** Changes the colour theme for workbenches opened from now on (the settings are read at workbench start). */
       setColorTheme(theme) {
         currentSettings = { ...currentSettings, 'workbench.colorTheme': themeLabel(theme) };

@@ -13,9 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  CHROMIUM, CODE_SERVER_BIN, CODE_SERVER_DIR, CODE_SERVER_VERSION, HARNESS_DIR, REPO_ROOT,
-} from './paths.mjs';
+import { CHROMIUM, CODE_SERVER_BIN, CODE_SERVER_DIR, CODE_SERVER_VERSION, HARNESS_DIR, REPO_ROOT } from './paths.mjs';
 
 // code-server's postinstall installs VS Code's own dependencies, among them @vscode/ripgrep, whose postinstall
 // downloads an `rg` binary from GitHub (not reachable here). It first looks in a download cache at
@@ -33,8 +31,11 @@ function run(cmd, args, { cwd, env, logFile } = {}) {
     const out = fs.openSync(logFile, 'a');
     fs.writeSync(out, `\n$ ${cmd} ${args.join(' ')}\n`);
     const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
-    child.on('error', err => { fs.closeSync(out); reject(err); });
-    child.on('exit', code => {
+    child.on('error', (err) => {
+      fs.closeSync(out);
+      reject(err);
+    });
+    child.on('exit', (code) => {
       fs.closeSync(out);
       if (code === 0) return resolve();
       const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n');
@@ -96,8 +97,8 @@ async function installCodeServer(logFile) {
     cwd: CODE_SERVER_DIR,
     logFile,
     env: {
-      TMPDIR: TMP_DIR,                 // where @vscode/ripgrep looks for its (seeded) download cache
-      npm_config_yes: 'true',          // code-server's postinstall runs npm/npx non-interactively
+      TMPDIR: TMP_DIR, // where @vscode/ripgrep looks for its (seeded) download cache
+      npm_config_yes: 'true', // code-server's postinstall runs npm/npx non-interactively
     },
   });
   if (!fs.existsSync(CODE_SERVER_BIN)) throw new Error(`npm finished but ${CODE_SERVER_BIN} is missing; see ${logFile}`);
@@ -142,5 +143,8 @@ export async function install({ log = console.log } = {}) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  install().catch(err => { console.error(`install failed: ${err.message}`); process.exit(1); });
+  install().catch((err) => {
+    console.error(`install failed: ${err.message}`);
+    process.exit(1);
+  });
 }

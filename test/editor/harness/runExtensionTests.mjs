@@ -25,8 +25,15 @@ const MOCHA_LINE = /✔|✓|✗|\b\d+ (passing|failing|pending)\b|^\s*\d+\) |Err
  * returns { exitCode, passes, failures, tests: [{ title, state, error? }], ms }
  */
 export async function runExtensionTests({
-  baseUrl, workspace, extensionRoot, testsPath = path.join(extensionRoot, 'dist', 'test', 'editor', 'index.js'),
-  resultFile, consoleFile, browser, timeoutMs = 600_000, log = console.log,
+  baseUrl,
+  workspace,
+  extensionRoot,
+  testsPath = path.join(extensionRoot, 'dist', 'test', 'editor', 'index.js'),
+  resultFile,
+  consoleFile,
+  browser,
+  timeoutMs = 600_000,
+  log = console.log,
 }) {
   const t0 = Date.now();
   fs.rmSync(resultFile, { force: true });
@@ -35,11 +42,11 @@ export async function runExtensionTests({
     fs.writeFileSync(consoleFile, '');
   }
   const authority = new URL(baseUrl).host;
-  const remote = p => `vscode-remote://${authority}${p}`;
+  const remote = (p) => `vscode-remote://${authority}${p}`;
 
   const consoleErrors = []; // kept for the diagnosis when the suite reports nothing
   let exit;
-  const exited = new Promise(resolve => (exit = resolve));
+  const exited = new Promise((resolve) => (exit = resolve));
   const wb = await openWorkbench(baseUrl, workspace, {
     browser,
     log,
@@ -50,17 +57,21 @@ export async function runExtensionTests({
       ['extensionTestsPath', remote(testsPath)],
       ['skipWelcome', 'true'],
     ],
-    beforeGoto: async page => {
-      await page.exposeFunction('codeAutomationExit', code => exit(code));
+    beforeGoto: async (page) => {
+      await page.exposeFunction('codeAutomationExit', (code) => exit(code));
       // The extension host's console output (mocha's spec reporter included) reaches the page console through
       // the workbench's logger: args ['%c INFO', 'color: …', format, ...values]. All of it goes to consoleFile;
       // the lines that look like mocha's reporter are echoed to the log as well.
       // Messages are handled one after another (a promise chain) so that lines keep their order.
       let pending = Promise.resolve();
-      page.on('console', msg => {
+      page.on('console', (msg) => {
         pending = pending.then(async () => {
           let args;
-          try { args = await Promise.all(msg.args().map(a => a.jsonValue())); } catch { args = [msg.text()]; }
+          try {
+            args = await Promise.all(msg.args().map((a) => a.jsonValue()));
+          } catch {
+            args = [msg.text()];
+          }
           if (typeof args[0] === 'string' && args[0].startsWith('%c')) args = args.slice(2);
           const text = util.format(...args);
           if (consoleFile) fs.appendFileSync(consoleFile, `[${msg.type()}] ${text}\n`);
@@ -73,7 +84,7 @@ export async function runExtensionTests({
 
   let exitCode, timer;
   try {
-    exitCode = await Promise.race([exited, new Promise(resolve => (timer = setTimeout(resolve, timeoutMs, 'timeout')))]);
+    exitCode = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs, 'timeout')))]);
   } finally {
     clearTimeout(timer);
     await wb.close();
@@ -81,17 +92,37 @@ export async function runExtensionTests({
   const ms = Date.now() - t0;
 
   if (exitCode === 'timeout') {
-    return { exitCode: 124, passes: 0, failures: 1, ms,
-      tests: [{ title: 'mocha suite', state: 'failed', error: `did not finish within ${timeoutMs / 1000}s` }] };
+    return {
+      exitCode: 124,
+      passes: 0,
+      failures: 1,
+      ms,
+      tests: [{ title: 'mocha suite', state: 'failed', error: `did not finish within ${timeoutMs / 1000}s` }],
+    };
   }
   let report;
   try {
     report = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
   } catch (err) {
-    return { exitCode, passes: 0, failures: 1, ms, tests: [{ title: 'mocha suite', state: 'failed',
-      error: `exit code ${exitCode} and no readable result in ${resultFile} (${err.code || err.message}); ` +
-             `did run() fail before mocha started? Errors in the page console${consoleFile ? ` (all of it: ${consoleFile})` : ''}:\n` +
-             consoleErrors.slice(-5).map(e => e.split('\n').slice(0, 4).join('\n')).join('\n') }] };
+    return {
+      exitCode,
+      passes: 0,
+      failures: 1,
+      ms,
+      tests: [
+        {
+          title: 'mocha suite',
+          state: 'failed',
+          error:
+            `exit code ${exitCode} and no readable result in ${resultFile} (${err.code || err.message}); ` +
+            `did run() fail before mocha started? Errors in the page console${consoleFile ? ` (all of it: ${consoleFile})` : ''}:\n` +
+            consoleErrors
+              .slice(-5)
+              .map((e) => e.split('\n').slice(0, 4).join('\n'))
+              .join('\n'),
+        },
+      ],
+    };
   }
   const tests = Array.isArray(report.tests) ? report.tests : [];
   let { passes = 0, failures = 0 } = report;

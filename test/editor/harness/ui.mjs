@@ -18,9 +18,9 @@ import { CHROMIUM, SCREENSHOT_DIR } from './paths.mjs';
 import { themeLabel } from './codeServer.mjs';
 
 const CHROMIUM_ARGS = [
-  '--no-sandbox',                  // we run as root in a container
+  '--no-sandbox', // we run as root in a container
   '--disable-gpu',
-  '--disable-dev-shm-usage',       // small /dev/shm in containers
+  '--disable-dev-shm-usage', // small /dev/shm in containers
   '--disable-quic',
   '--no-first-run',
   '--disable-background-networking',
@@ -39,14 +39,20 @@ export function launchBrowser({ headless = process.env.FACT_HEADED !== '1' } = {
   return chromium.launch({ executablePath: CHROMIUM, headless, args: CHROMIUM_ARGS });
 }
 
-const escapeRegExp = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const exactly = text => new RegExp(`^\\s*${escapeRegExp(text)}\\s*$`);
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exactly = (text) => new RegExp(`^\\s*${escapeRegExp(text)}\\s*$`);
 
 /** Rewrites the workbench page's configuration <meta> (JSON, HTML-escaped in its data-settings attribute). */
 function patchWorkbenchHtml(html, patch) {
   return html.replace(/(id="vscode-workbench-web-configuration"\s+data-settings=")([^"]*)"/, (_m, pre, encoded) => {
-    const config = JSON.parse(encoded.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+    const config = JSON.parse(
+      encoded
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&'),
+    );
     patch(config);
     return pre + JSON.stringify(config).replace(/&/g, '&amp;').replace(/"/g, '&quot;') + '"';
   });
@@ -82,10 +88,21 @@ function themeClass(theme) {
  *
  * returns { browser, context, page, close() }
  */
-export async function openWorkbench(baseUrl, folder, {
-  theme, browser, viewport = DEFAULT_VIEWPORT, payload, smokeTestDriver = false, beforeGoto, waitForReady = true,
-  log, timeoutMs = 120_000, // a first workbench on a loaded 2-core machine takes a while
-} = {}) {
+export async function openWorkbench(
+  baseUrl,
+  folder,
+  {
+    theme,
+    browser,
+    viewport = DEFAULT_VIEWPORT,
+    payload,
+    smokeTestDriver = false,
+    beforeGoto,
+    waitForReady = true,
+    log,
+    timeoutMs = 120_000, // a first workbench on a loaded 2-core machine takes a while
+  } = {},
+) {
   const ownBrowser = !browser;
   browser ??= await launchBrowser();
   const context = await browser.newContext({ viewport });
@@ -96,21 +113,24 @@ export async function openWorkbench(baseUrl, folder, {
   };
   try {
     if (log) {
-      page.on('pageerror', e => log(`[pageerror] ${e.message}`));
+      page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
       page.on('crash', () => log('[page crashed]'));
     }
     // Offline: the product's extension gallery (open-vsx.org) is unreachable; dropping it keeps the workbench from
     // trying. The payload, when given, also needs the smoke-test driver switch.
     const base = new URL(baseUrl);
-    await page.route(url => url.origin === base.origin && url.pathname === (base.pathname.replace(/\/?$/, '/')), async route => {
-      if (!route.request().isNavigationRequest()) return route.continue();
-      const response = await route.fetch();
-      const body = patchWorkbenchHtml(await response.text(), config => {
-        if (config.productConfiguration) delete config.productConfiguration.extensionsGallery;
-        if (smokeTestDriver) config.developmentOptions = { ...config.developmentOptions, enableSmokeTestDriver: true };
-      });
-      await route.fulfill({ response, body });
-    });
+    await page.route(
+      (url) => url.origin === base.origin && url.pathname === base.pathname.replace(/\/?$/, '/'),
+      async (route) => {
+        if (!route.request().isNavigationRequest()) return route.continue();
+        const response = await route.fetch();
+        const body = patchWorkbenchHtml(await response.text(), (config) => {
+          if (config.productConfiguration) delete config.productConfiguration.extensionsGallery;
+          if (smokeTestDriver) config.developmentOptions = { ...config.developmentOptions, enableSmokeTestDriver: true };
+        });
+        await route.fulfill({ response, body });
+      },
+    );
     if (beforeGoto) await beforeGoto(page);
 
     const url = new URL(baseUrl);
@@ -124,8 +144,13 @@ export async function openWorkbench(baseUrl, folder, {
       if (wanted) {
         // The theme comes from settings.json, which the server rereads when its file watcher reports the change
         // (late on a loaded machine): a workbench that opened with the old one is reloaded once.
-        const themed = ms => page.waitForFunction(cls => document.querySelector('.monaco-workbench')?.classList.contains(cls),
-          wanted, { timeout: ms }).then(() => true, () => false);
+        const themed = (ms) =>
+          page
+            .waitForFunction((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls), wanted, { timeout: ms })
+            .then(
+              () => true,
+              () => false,
+            );
         let ok = await themed(timeoutMs / 2);
         if (!ok) {
           log?.(`workbench opened without theme "${themeLabel(theme)}": reloading it once`);
@@ -146,10 +171,12 @@ export async function openWorkbench(baseUrl, folder, {
   }
 }
 
-const quickInputBox = page => page.locator('.quick-input-widget .quick-input-box input');
+const quickInputBox = (page) => page.locator('.quick-input-widget .quick-input-box input');
 /** Rows of the visible quick pick whose label is exactly `label`. */
-const quickPickRows = (page, label) => page.locator('.quick-input-widget .quick-input-list .monaco-list-row')
-  .filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
+const quickPickRows = (page, label) =>
+  page
+    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
 
 /**
  * Runs a command through the command palette: F1, type ">Title", click the row whose label is exactly `title`.
@@ -166,7 +193,10 @@ export async function runCommand(page, title, { timeoutMs = 60_000, log } = {}) 
     try {
       if (!(await box.isVisible())) {
         // Focus the workbench (not a webview, which would swallow the key) before pressing F1.
-        await page.locator('.monaco-workbench .part.statusbar').focus().catch(() => {});
+        await page
+          .locator('.monaco-workbench .part.statusbar')
+          .focus()
+          .catch(() => {});
         await page.keyboard.press('F1');
         await box.waitFor({ state: 'visible', timeout: 3000 });
       }
@@ -179,7 +209,10 @@ export async function runCommand(page, title, { timeoutMs = 60_000, log } = {}) 
     } catch (err) {
       lastError = err;
       if (log) {
-        const shown = await page.locator('.quick-input-widget .quick-input-list .label-name').allInnerTexts().catch(() => []);
+        const shown = await page
+          .locator('.quick-input-widget .quick-input-list .label-name')
+          .allInnerTexts()
+          .catch(() => []);
         log(`runCommand("${title}") attempt ${attempt}: ${err.message.split('\n')[0]}; palette shows ${JSON.stringify(shown.slice(0, 3))}`);
       }
       if (attempt % 4 === 0) await page.keyboard.press('Escape').catch(() => {});
@@ -194,7 +227,7 @@ async function waitForOwnQuickInput(page, deadline) {
   const box = quickInputBox(page);
   while (Date.now() < deadline) {
     // While the palette that launched the command is still up, its value starts with '>'.
-    if (await box.isVisible() && !(await box.inputValue().catch(() => '>')).startsWith('>')) return box;
+    if ((await box.isVisible()) && !(await box.inputValue().catch(() => '>')).startsWith('>')) return box;
     await page.waitForTimeout(100);
   }
   throw new Error('no quick input appeared');
@@ -216,13 +249,16 @@ export async function answerQuickPick(page, label, { filter = label, timeoutMs =
       await row.click();
       return;
     }
-    if (!typed && Date.now() > typeAfter && await box.isVisible()) {
+    if (!typed && Date.now() > typeAfter && (await box.isVisible())) {
       await box.fill(filter);
       typed = true;
     }
     await page.waitForTimeout(150);
   }
-  const shown = await page.locator('.quick-input-widget .quick-input-list .label-name').allInnerTexts().catch(() => []);
+  const shown = await page
+    .locator('.quick-input-widget .quick-input-list .label-name')
+    .allInnerTexts()
+    .catch(() => []);
   throw new Error(`quick pick item "${label}" not found; items shown: ${JSON.stringify(shown)}`);
 }
 
@@ -235,7 +271,8 @@ export async function answerInputBox(page, text, { prompt, timeoutMs = 30_000 } 
   if (prompt !== undefined) {
     const message = page.locator('.quick-input-widget .quick-input-message');
     while (!(await message.innerText().catch(() => '')).includes(prompt)) {
-      if (Date.now() > deadline) throw new Error(`no input box asking "${prompt}" appeared; it shows "${await message.innerText().catch(() => '')}"`);
+      if (Date.now() > deadline)
+        throw new Error(`no input box asking "${prompt}" appeared; it shows "${await message.innerText().catch(() => '')}"`);
       await page.waitForTimeout(100);
     }
   }
@@ -258,8 +295,10 @@ export async function editorTabs(page) {
  */
 export async function webviewFrame(page, title, { timeoutMs = 30_000 } = {}) {
   if (title !== undefined) {
-    const tab = page.locator('.tabs-container .tab')
-      .filter({ has: page.locator('.label-name', { hasText: exactly(title) }) }).first();
+    const tab = page
+      .locator('.tabs-container .tab')
+      .filter({ has: page.locator('.label-name', { hasText: exactly(title) }) })
+      .first();
     await tab.waitFor({ timeout: timeoutMs }).catch(async () => {
       throw new Error(`no editor tab titled "${title}"; tabs: ${JSON.stringify(await editorTabs(page))}`);
     });
@@ -277,10 +316,13 @@ export async function webviewFrame(page, title, { timeoutMs = 30_000 } = {}) {
  * draw their content there, where innerText/textContent do not look. Whitespace is collapsed.
  */
 export function deepText(locator) {
-  return locator.evaluate(root => {
+  return locator.evaluate((root) => {
     const parts = [];
-    const walk = node => {
-      if (node.nodeType === Node.TEXT_NODE) { parts.push(node.textContent); return; }
+    const walk = (node) => {
+      if (node.nodeType === Node.TEXT_NODE) {
+        parts.push(node.textContent);
+        return;
+      }
       if (node.nodeName === 'STYLE' || node.nodeName === 'SCRIPT') return;
       if (node.shadowRoot) walk(node.shadowRoot);
       for (const child of node.childNodes) walk(child);

@@ -13,7 +13,7 @@ suite('FaCT: every command', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  test('Select Model… (the status bar\'s command) remembers the pick; Set as Active Model takes a tree item', async () => {
+  test("Select Model… (the status bar's command) remembers the pick; Set as Active Model takes a tree item", async () => {
     const api = await factApi();
     const model = workspaceDefaultModel();
     const restore = api.scriptUi({ quickPick: async (items) => (await items).find((i) => i.label === 'models/tiny/tiny.onnx') });
@@ -30,11 +30,17 @@ suite('FaCT: every command', () => {
     assert.equal(api.choices.model(), model);
   });
 
-  test('Choose Dataset… offers the card\'s splits and an image folder, and remembers the choice', async () => {
+  test("Choose Dataset… offers the card's splits and an image folder, and remembers the choice", async () => {
     const api = await factApi();
     const model = workspaceDefaultModel();
     let labels: string[] = [];
-    const restore = api.scriptUi({ quickPick: async (items) => { const all = await items; labels = all.map((i) => i.label); return all.find((i) => i.label === 'Model card: test'); } });
+    const restore = api.scriptUi({
+      quickPick: async (items) => {
+        const all = await items;
+        labels = all.map((i) => i.label);
+        return all.find((i) => i.label === 'Model card: test');
+      },
+    });
     try {
       const spec = await vscode.commands.executeCommand('fact.chooseDataset', model);
       assert.deepEqual(spec, { kind: 'split', split: 'test' });
@@ -57,7 +63,11 @@ suite('FaCT: every command', () => {
       restore();
     }
     const panel = api.explainPanel()!;
-    const view = await waitFor('the explanation', () => panel.currentView?.imageName === '0019-tshirt-top.png' && panel.currentView, 30_000);
+    const view = await waitFor(
+      'the explanation',
+      () => panel.currentView?.imageName === '0019-tshirt-top.png' && panel.currentView,
+      30_000,
+    );
     assert.equal(view.model, model);
   });
 
@@ -70,7 +80,12 @@ suite('FaCT: every command', () => {
     await vscode.commands.executeCommand('fact.revealInExplorer', node);
     await vscode.commands.executeCommand('fact.showLog');
     const infos: string[] = [];
-    const restore = api.scriptUi({ info: async (m) => { infos.push(m); return undefined; } });
+    const restore = api.scriptUi({
+      info: async (m) => {
+        infos.push(m);
+        return undefined;
+      },
+    });
     try {
       assert.equal(await vscode.commands.executeCommand('fact.cancelJob'), false);
     } finally {
@@ -89,7 +104,12 @@ suite('FaCT: every command', () => {
     const restore = api.scriptUi({ info: async () => undefined });
     try {
       // What the panel's "Collect features" link does, with a short dataset and a private output folder.
-      const done = vscode.commands.executeCommand<FeatureManifest | undefined>('fact.collectFeatures', { model, layer: 'layer4', outDir, limit: 200 });
+      const done = vscode.commands.executeCommand<FeatureManifest | undefined>('fact.collectFeatures', {
+        model,
+        layer: 'layer4',
+        outDir,
+        limit: 200,
+      });
       await waitFor('the job', () => api.jobs.find('collect', `${model}#layer4`));
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       assert.equal(webviewTabs('fact.model').length, 0, 'the panel is closed');

@@ -38,10 +38,16 @@ suite('FaCT: Explain Image', () => {
     // Explaining another image in the open panel and waiting for its paint.
     const t0 = Date.now();
     await api.explainImage({ model: workspaceDefaultModel(), image: sampleImage('0001-pullover.png') });
-    const view = await waitFor('the pullover explanation', () => panel.currentView?.imageName === '0001-pullover.png' && panel.currentView, 30_000);
+    const view = await waitFor(
+      'the pullover explanation',
+      () => panel.currentView?.imageName === '0001-pullover.png' && panel.currentView,
+      30_000,
+    );
     assert.equal(view.top[0]!.name, 'Pullover');
     const paint = await waitFor('the painted record', () => api.lastPaint()?.image === view.image && api.lastPaint(), 15_000);
-    console.log(`      explain panel painted ${paint.ms} ms after the request (core ${Math.round(paint.computeSeconds * 1000)} ms, wall ${Date.now() - t0} ms)`);
+    console.log(
+      `      explain panel painted ${paint.ms} ms after the request (core ${Math.round(paint.computeSeconds * 1000)} ms, wall ${Date.now() - t0} ms)`,
+    );
     assert.ok(paint.ms < 5000, `painted within 5 s (took ${paint.ms} ms)`);
   });
 
@@ -54,12 +60,16 @@ suite('FaCT: Explain Image', () => {
     const view = await waitFor('the other class', () => panel.currentView?.classIndex === other.index && panel.currentView, 30_000);
     assert.equal(view.className, other.name);
     assert.equal(view.predicted, false);
-    assert.ok(Math.abs(view.logit - other.logit) < 1e-4, 'the explained logit is that class\'s');
+    assert.ok(Math.abs(view.logit - other.logit) < 1e-4, "the explained logit is that class's");
     assert.ok(view.completenessError < 1e-4);
-    assert.deepEqual(view.top.map((t) => t.index), current.top.map((t) => t.index), 'the top classes stay');
+    assert.deepEqual(
+      view.top.map((t) => t.index),
+      current.top.map((t) => t.index),
+      'the top classes stay',
+    );
   });
 
-  test('exports a self-contained HTML report, without an SAE and with the model\'s SAE', async () => {
+  test("exports a self-contained HTML report, without an SAE and with the model's SAE", async () => {
     const api = await factApi();
     const panel = api.explainPanel()!;
     const model = panel.currentRequest.model;
@@ -81,7 +91,11 @@ suite('FaCT: Explain Image', () => {
       await api.choices.setSae(model, undefined);
     }
     // With the shipped SAE: the concept section too (bars, traces, top images, Σ c_k + bias = logit).
-    const slots = await waitFor('the concepts', () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts, 60_000);
+    const slots = await waitFor(
+      'the concepts',
+      () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts,
+      60_000,
+    );
     await panel.exportReport(vscode.Uri.file(file));
     const html = await fs.readFile(file, 'utf8');
     await fs.rm(file, { force: true });
@@ -108,7 +122,12 @@ suite('FaCT: Explain Image', () => {
   test('a file that is not an image is refused with a message', async () => {
     const api = await factApi();
     const errors: string[] = [];
-    const restore = api.scriptUi({ error: async (m) => { errors.push(m); return undefined; } });
+    const restore = api.scriptUi({
+      error: async (m) => {
+        errors.push(m);
+        return undefined;
+      },
+    });
     try {
       assert.equal(await api.explainImage({ model: workspaceDefaultModel(), image: workspaceDefaultModel() }), undefined);
     } finally {
@@ -120,7 +139,13 @@ suite('FaCT: Explain Image', () => {
   test('in an untrusted workspace the command says why it does not run', async () => {
     const api = await factApi();
     const warnings: string[] = [];
-    const restore = api.scriptUi({ isTrusted: () => false, warn: async (m) => { warnings.push(m); return undefined; } });
+    const restore = api.scriptUi({
+      isTrusted: () => false,
+      warn: async (m) => {
+        warnings.push(m);
+        return undefined;
+      },
+    });
     try {
       assert.equal(await vscode.commands.executeCommand('fact.explainImage', vscode.Uri.file(sampleImage())), undefined);
       assert.equal(await vscode.commands.executeCommand('fact.collectFeatures'), undefined);

@@ -13,7 +13,8 @@ suite('FaCT extension in a real VS Code', () => {
     assert.ok(ext.isActive);
     const commands = await vscode.commands.getCommands(true);
     const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
-    for (const c of ['fact.openModel', 'fact.explainImage', 'fact.collectFeatures', 'fact.selectModel', 'fact.deleteCheckpoint']) assert.ok(contributed.includes(c), c);
+    for (const c of ['fact.openModel', 'fact.explainImage', 'fact.collectFeatures', 'fact.selectModel', 'fact.deleteCheckpoint'])
+      assert.ok(contributed.includes(c), c);
     for (const c of contributed) assert.ok(commands.includes(c), `command ${c} is registered`);
   });
 

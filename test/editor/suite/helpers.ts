@@ -27,7 +27,10 @@ export function workspaceRoot(): string {
 /** The tiny test model: the copy the harness put in the workspace, else the repository's fixture. */
 export function tinyModelPath(ext: vscode.Extension<unknown>): string {
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  for (const rel of [['models', 'tiny', 'tiny.onnx'], ['test', 'fixtures', 'tiny', 'tiny.onnx']]) {
+  for (const rel of [
+    ['models', 'tiny', 'tiny.onnx'],
+    ['test', 'fixtures', 'tiny', 'tiny.onnx'],
+  ]) {
     const inWorkspace = ws ? path.join(ws, ...rel) : '';
     if (inWorkspace && existsSync(inWorkspace)) return inWorkspace;
   }

@@ -10,7 +10,10 @@ import { factApi, workspaceDefaultModel, workspaceRoot } from './helpers';
 
 async function hoverText(doc: vscode.TextDocument, pos: vscode.Position): Promise<string> {
   const hs = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, pos);
-  return hs.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).filter((t) => t.includes('FaCT')).join('\n');
+  return hs
+    .flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value)))
+    .filter((t) => t.includes('FaCT'))
+    .join('\n');
 }
 
 function find(doc: vscode.TextDocument, text: string, inner = text): vscode.Position {
@@ -33,7 +36,7 @@ suite('FaCT: hover previews (model.py, default model and its SAE)', function () 
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  test('over self.layer3: the shipped SAE\'s metrics at once, then its top concepts with thumbnails', async () => {
+  test("over self.layer3: the shipped SAE's metrics at once, then its top concepts with thumbnails", async () => {
     const api = await factApi();
     const doc = await vscode.workspace.openTextDocument(path.join(workspaceRoot(), 'model.py'));
     await vscode.window.showTextDocument(doc);
@@ -42,7 +45,10 @@ suite('FaCT: hover previews (model.py, default model and its SAE)', function () 
     await api.saes.list(workspaceDefaultModel());
     let text = await hoverText(doc, pos);
     assert.match(text, /\*\*FaCT\*\* · SAE `layer3` of B\\?-cos CNN on Fashion\\?-MNIST/);
-    assert.match(text, /k 8 · 1,024 concepts · accuracy with the SAE \*\*\d+\.\d %\*\* \(without \d+\.\d %\) · mean C² \*\*\d\.\d{3}\*\* \(random \d\.\d{3}\)/);
+    assert.match(
+      text,
+      /k 8 · 1,024 concepts · accuracy with the SAE \*\*\d+\.\d %\*\* \(without \d+\.\d %\) · mean C² \*\*\d\.\d{3}\*\* \(random \d\.\d{3}\)/,
+    );
     const started = api.hovers.stats().started;
     await hoverText(doc, pos.translate(0, 2));
     await hoverText(doc, find(doc, 'self.layer3 = nn.Sequential', 'layer3'));
@@ -50,14 +56,19 @@ suite('FaCT: hover previews (model.py, default model and its SAE)', function () 
     await api.hovers.settled();
     text = await hoverText(doc, pos);
     assert.match(text, /Top concepts by mean contribution\*\* \(of 1,024 alive\)/);
-    assert.equal((text.match(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+" width="132" height="22" alt="top images of concept \d+">/g) ?? []).length, 4, 'four concepts with thumbnails');
+    assert.equal(
+      (text.match(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+" width="132" height="22" alt="top images of concept \d+">/g) ?? [])
+        .length,
+      4,
+      'four concepts with thumbnails',
+    );
     assert.equal((text.match(/\[#\d+\]\(command:fact\.openConcept\?/g) ?? []).length, 4, 'each links to its concept panel');
     assert.ok(text.length < 100_000, `small enough for a hover (${text.length} characters)`);
     assert.equal(await hoverText(doc, find(doc, 'x = self.layer1(x)', 'layer1')), '', 'layer1 has no SAE: no FaCT hover');
     assert.equal(await hoverText(doc, find(doc, 'class FashionBcosCNN')), '', 'other code: no FaCT hover');
   });
 
-  test('over the sample\'s path: the prediction, the top concept contributions and the leading concept\'s trace', async () => {
+  test("over the sample's path: the prediction, the top concept contributions and the leading concept's trace", async () => {
     const api = await factApi();
     const doc = await vscode.workspace.openTextDocument(path.join(workspaceRoot(), 'model.py'));
     const pos = find(doc, 'samples/0002-trouser.png', '0002');
@@ -66,7 +77,11 @@ suite('FaCT: hover previews (model.py, default model and its SAE)', function () 
     await api.hovers.settled();
     text = await hoverText(doc, pos);
     assert.match(text, /Predicted \*\*Trouser\*\* \(\d+\.\d %\)/);
-    assert.equal((text.match(/\| \[#\d+\]\(command:fact\.openConcept\?[^)]+\) \| −?\d+\.\d{3} \| −?\d+\.\d %/g) ?? []).length, 3, 'the top three concepts');
+    assert.equal(
+      (text.match(/\| \[#\d+\]\(command:fact\.openConcept\?[^)]+\) \| −?\d+\.\d{3} \| −?\d+\.\d %/g) ?? []).length,
+      3,
+      'the top three concepts',
+    );
     assert.match(text, /Σ c_k \+ bias = logit: −?\d+\.\d{3} \+ \(−\d\.\d{3}\) = −?\d+\.\d{3} · \[Explain…\]\(command:fact\.explainImage\?/);
     assert.match(text, /width="48" height="48" alt="trace of concept \d+">/);
   });
@@ -75,7 +90,10 @@ suite('FaCT: hover previews (model.py, default model and its SAE)', function () 
     const api = await factApi();
     assert.ok(api.hovers.languages.includes('typescript') && api.hovers.languages.includes('python'));
     const file = path.join(workspaceRoot(), '.fact-test-hover.ts');
-    await fs.writeFile(file, "const sample = 'models/fashion-mnist-bcos/samples/0001-pullover.png';\nexport const f = (net: { layer3: unknown }) => net.layer3;\n");
+    await fs.writeFile(
+      file,
+      "const sample = 'models/fashion-mnist-bcos/samples/0001-pullover.png';\nexport const f = (net: { layer3: unknown }) => net.layer3;\n",
+    );
     // FaCT's provider itself: vscode.executeHoverProvider would also wait for the TypeScript server to start.
     const text = (h: vscode.Hover | undefined) => (h?.contents ?? []).map((c) => (c as vscode.MarkdownString).value).join('\n');
     try {

@@ -3,7 +3,12 @@
 import { writeFileSync } from 'node:fs';
 import Mocha from 'mocha';
 
-interface TestRecord { title: string; state: 'passed' | 'failed'; error?: string; ms?: number }
+interface TestRecord {
+  title: string;
+  state: 'passed' | 'failed';
+  error?: string;
+  ms?: number;
+}
 
 export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
@@ -28,7 +33,9 @@ export async function run(): Promise<void> {
       if (failures) reject(new Error(`${failures} editor test(s) failed.`));
       else resolve();
     });
-    runner.on('pass', (t) => records.push({ title: t.fullTitle(), state: 'passed', ...(t.duration !== undefined ? { ms: t.duration } : {}) }));
+    runner.on('pass', (t) =>
+      records.push({ title: t.fullTitle(), state: 'passed', ...(t.duration !== undefined ? { ms: t.duration } : {}) }),
+    );
     runner.on('fail', (t, err: Error) => records.push({ title: t.fullTitle(), state: 'failed', error: err.message }));
   });
 }

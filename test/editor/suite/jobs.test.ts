@@ -13,7 +13,13 @@ suite('FaCT: jobs', () => {
     const outDir = path.join(workspaceRoot(), '.fact-test', 'features-layer3');
     await fs.rm(outDir, { recursive: true, force: true });
     const warnings: string[] = [];
-    const restore = api.scriptUi({ info: async () => undefined, warn: async (m) => { warnings.push(m); return undefined; } });
+    const restore = api.scriptUi({
+      info: async () => undefined,
+      warn: async (m) => {
+        warnings.push(m);
+        return undefined;
+      },
+    });
     const events: JobInfo[] = [];
     const sub = api.jobs.onDidChange((j) => events.push({ ...j }));
     try {
@@ -29,7 +35,10 @@ suite('FaCT: jobs', () => {
       assert.equal(m.layer.name, 'layer3');
       assert.equal(m.imagesDone, 300);
       assert.ok(existsSync(path.join(outDir, 'manifest.json')));
-      assert.ok(events.some((e) => e.state === 'running' && e.fraction !== undefined && e.fraction > 0), 'progress events carry a fraction');
+      assert.ok(
+        events.some((e) => e.state === 'running' && e.fraction !== undefined && e.fraction > 0),
+        'progress events carry a fraction',
+      );
       assert.equal(events.at(-1)?.state, 'succeeded');
       assert.equal(api.choices.layer(model), 'layer3', 'the layer is remembered');
       assert.deepEqual(api.choices.dataset(model), { kind: 'split', split: 'train' }, "the card's train split was the default");
@@ -45,7 +54,12 @@ suite('FaCT: jobs', () => {
     const model = workspaceDefaultModel();
     await api.choices.setLayer(model, undefined);
     let offered: string[] = [];
-    const restore = api.scriptUi({ quickPick: async (items) => { offered = (await items).map((i) => i.label); return undefined; } });
+    const restore = api.scriptUi({
+      quickPick: async (items) => {
+        offered = (await items).map((i) => i.label);
+        return undefined;
+      },
+    });
     try {
       assert.equal(await api.collectFeatures({ model }), undefined, 'dismissing the quick pick starts nothing');
     } finally {

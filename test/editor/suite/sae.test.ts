@@ -33,12 +33,33 @@ async function makeData(): Promise<void> {
     const dir = path.join(dataDir(), CLASSES[i % 3]!);
     mkdirSync(dir, { recursive: true });
     const px = Uint8Array.from({ length: 64 }, (_, p) => ((p % 8) * ((i % 5) + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15) % 256);
-    await sharp(px, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
+    await sharp(px, { raw: { width: 8, height: 8, channels: 1 } })
+      .png()
+      .toFile(path.join(dir, `${i}.png`));
   }
   // A small foundation model for C² (an ONNX feature extractor: image → N×D×h×w).
   const g = new GraphBuilder('foundation');
   g.input('image', 'float32', ['N', 1, 8, 8]);
-  g.op('Relu', [g.op('Conv', ['image', g.constant('w', 'float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)))], { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) })], {}, 'features');
+  g.op(
+    'Relu',
+    [
+      g.op(
+        'Conv',
+        [
+          'image',
+          g.constant(
+            'w',
+            'float32',
+            [4, 1, 3, 3],
+            Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)),
+          ),
+        ],
+        { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) },
+      ),
+    ],
+    {},
+    'features',
+  );
   g.output('features');
   writeFileSync(foundationFile(), encodeModel(g.model()));
 }
@@ -54,8 +75,20 @@ async function saeNodes(api: FactApi, model: string, layer: string): Promise<Sae
 }
 
 /** Answers quick picks and input boxes in order; records what was asked. */
-function script(api: FactApi, answers: { pick?: (items: PickItem<unknown>[], title: string) => PickItem<unknown> | undefined; input?: (value: string | undefined, prompt: string) => string | undefined; open?: (o: vscode.OpenDialogOptions) => vscode.Uri[] | undefined }) {
-  const asked = { picks: [] as { title: string; labels: string[] }[], inputs: [] as { prompt: string; value: string | undefined }[], infos: [] as string[], errors: [] as string[] };
+function script(
+  api: FactApi,
+  answers: {
+    pick?: (items: PickItem<unknown>[], title: string) => PickItem<unknown> | undefined;
+    input?: (value: string | undefined, prompt: string) => string | undefined;
+    open?: (o: vscode.OpenDialogOptions) => vscode.Uri[] | undefined;
+  },
+) {
+  const asked = {
+    picks: [] as { title: string; labels: string[] }[],
+    inputs: [] as { prompt: string; value: string | undefined }[],
+    infos: [] as string[],
+    errors: [] as string[],
+  };
   const restore = api.scriptUi({
     quickPick: async (items, o) => {
       const all = (await items) as PickItem<unknown>[];
@@ -67,8 +100,14 @@ function script(api: FactApi, answers: { pick?: (items: PickItem<unknown>[], tit
       return answers.input ? answers.input(o.value, o.prompt ?? '') : o.value;
     },
     openDialog: async (o) => answers.open?.(o),
-    info: async (m) => { asked.infos.push(m); return undefined; },
-    error: async (m) => { asked.errors.push(m); return undefined; },
+    info: async (m) => {
+      asked.infos.push(m);
+      return undefined;
+    },
+    error: async (m) => {
+      asked.errors.push(m);
+      return undefined;
+    },
   });
   return { asked, restore };
 }
@@ -97,7 +136,7 @@ suite('FaCT: SAEs (tiny model)', function () {
     for (const d of ['features', 'saes']) await fs.rm(path.join(path.dirname(model), d), { recursive: true, force: true });
   });
 
-  test('Train SAE shows k and the dictionary size with defaults, trains as a job with live curves, and makes it the model\'s SAE', async () => {
+  test("Train SAE shows k and the dictionary size with defaults, trains as a job with live curves, and makes it the model's SAE", async () => {
     const { asked, restore } = script(api, {});
     let result;
     const views: number[] = [];
@@ -112,19 +151,24 @@ suite('FaCT: SAEs (tiny model)', function () {
       const v = panel.currentView!;
       assert.equal(v.status, 'succeeded');
       assert.ok(v.points.length >= 2, `the curves have points (${v.points.length})`);
-      for (const p of v.points) assert.ok(Number.isFinite(p.loss) && p.fvu >= 0 && p.l0 > 0 && p.dead >= 0, 'loss, FVU, L0 and dead latents are reported');
+      for (const p of v.points)
+        assert.ok(Number.isFinite(p.loss) && p.fvu >= 0 && p.l0 > 0 && p.dead >= 0, 'loss, FVU, L0 and dead latents are reported');
       assert.ok(panel.posts >= 2, 'the panel was updated while training ran');
       await waitFor('the training tab', () => webviewTabs('fact.training').find((t) => t.label === 'Training: k2-64'));
     } finally {
       restore();
     }
     assert.ok(result, 'the command returned the training result');
-    assert.deepEqual(asked.inputs.map((i) => i.value), ['64', '2'], 'defaults: 8 concepts per channel (8 channels), k 2');
+    assert.deepEqual(
+      asked.inputs.map((i) => i.value),
+      ['64', '2'],
+      'defaults: 8 concepts per channel (8 channels), k 2',
+    );
     assert.match(asked.inputs[0]!.prompt, /Dictionary size .* layer2 \(8 channels/);
     assert.match(asked.inputs[1]!.prompt, /k: concepts active per feature vector/);
     assert.equal(asked.picks.length, 0, 'the only feature store was used without asking');
     assert.ok(existsSync(path.join(sae, 'cfg.json')) && existsSync(path.join(sae, 'training-log.json')));
-    assert.equal(api.choices.sae(model), sae, 'the new SAE is the model\'s');
+    assert.equal(api.choices.sae(model), sae, "the new SAE is the model's");
     assert.match(asked.infos.join('\n'), /trained SAE layer2\/k2-64 \(layer2, k 2, 64 concepts\)/);
     assert.ok(views.some((n) => n > 0 && n < views.at(-1)!) || views.at(-1)! > 0, 'points arrived');
   });
@@ -149,9 +193,16 @@ suite('FaCT: SAEs (tiny model)', function () {
       const lastStep = session.points.at(-1)!.step;
       // What the panel's Resume button does.
       const second = vscode.commands.executeCommand('fact.resumeTraining', { out });
-      await waitFor('a report of the resumed run', () => (session.current?.points.length ?? 0) >= 1 && session.log.runs.length === 2, 30_000);
+      await waitFor(
+        'a report of the resumed run',
+        () => (session.current?.points.length ?? 0) >= 1 && session.log.runs.length === 2,
+        30_000,
+      );
       assert.ok(session.current!.resumed);
-      assert.ok(session.current!.points[0]!.step > lastStep, `the resumed run continues after step ${lastStep} (at ${session.current!.points[0]!.step})`);
+      assert.ok(
+        session.current!.points[0]!.step > lastStep,
+        `the resumed run continues after step ${lastStep} (at ${session.current!.points[0]!.step})`,
+      );
       assert.deepEqual(panel.currentView!.breaks, [session.current!.points[0]!.step], 'the chart marks where the resumed run starts');
       api.jobs.cancel(api.jobs.find('train', out)!.id);
       await second;
@@ -183,7 +234,12 @@ suite('FaCT: SAEs (tiny model)', function () {
 
   test('Open Concept lists the concepts by mean contribution, then the concept panel shows its top images, statistics and classes', async () => {
     let offered: PickItem<unknown>[] = [];
-    const { asked, restore } = script(api, { pick: (items) => { offered = items; return items[0]; } });
+    const { asked, restore } = script(api, {
+      pick: (items) => {
+        offered = items;
+        return items[0];
+      },
+    });
     let panel;
     try {
       panel = await vscode.commands.executeCommand<{ currentView: unknown } | undefined>('fact.openConcept');
@@ -194,7 +250,11 @@ suite('FaCT: SAEs (tiny model)', function () {
     assert.equal(asked.picks.length, 1, 'only the concept was asked (model and SAE inferred)');
     assert.match(asked.picks[0]!.title, /concepts of SAE layer2\/k2-64 .* by mean contribution/);
     const contributions = offered.map((i) => Number(/mean contribution ([-−]?[\d.]+)/.exec(i.description ?? '')![1]!.replace('−', '-')));
-    assert.deepEqual(contributions, [...contributions].sort((a, b) => b - a), 'sorted by mean contribution');
+    assert.deepEqual(
+      contributions,
+      [...contributions].sort((a, b) => b - a),
+      'sorted by mean contribution',
+    );
     const concept = offered[0]!.value as number;
     const p = api.conceptPanel()!;
     const v = await waitFor('the concept', () => p.currentView, 20_000);
@@ -219,9 +279,15 @@ suite('FaCT: SAEs (tiny model)', function () {
     const p = await waitFor('the consistency panel', () => api.consistencyPanel(sae)?.currentView && api.consistencyPanel(sae));
     const v = p.currentView!;
     assert.equal(v.rows.length, r.concepts.length);
-    assert.ok(v.rows.every((row) => Number.isFinite(row.score)), 'the panel draws its histogram from the rows\' scores');
+    assert.ok(
+      v.rows.every((row) => Number.isFinite(row.score)),
+      "the panel draws its histogram from the rows' scores",
+    );
     assert.equal(v.foundation, 'foundation.onnx');
-    assert.ok(v.rows.every((row) => row.frequency !== null), 'rows carry the atlas statistics');
+    assert.ok(
+      v.rows.every((row) => row.frequency !== null),
+      'rows carry the atlas statistics',
+    );
     await waitFor('the C² tab', () => webviewTabs('fact.consistency').find((t) => t.label === 'C²: layer2/k2-64'));
     // The concept panel now shows the concept's C².
     const cp = api.conceptPanel()!;
@@ -235,17 +301,25 @@ suite('FaCT: SAEs (tiny model)', function () {
   test('Explain Image through the SAE fills the concept slots: contributions, traces, top images and Σ c_k + bias = logit', async () => {
     const panel = await api.explainImage({ model, image: image('circle', 0) });
     assert.ok(panel);
-    const slots = await waitFor('the concept slots', () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts, 30_000);
+    const slots = await waitFor(
+      'the concept slots',
+      () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts,
+      30_000,
+    );
     const c = slots.view!;
     assert.equal(c.sae, sae);
     assert.equal(c.classIndex, panel.currentView!.classIndex, 'the same logit as the plain explanation');
     assert.ok(Math.abs(c.conceptSum + c.bias - c.logit) < 1e-4, 'Σ c_k + bias = logit');
     assert.ok(c.traced.length >= 1 && c.traced.length <= 6);
     const shares = c.traced.map((t) => t.share);
-    assert.deepEqual(shares, [...shares].sort((a, b) => b - a), 'the traced concepts come largest first');
+    assert.deepEqual(
+      shares,
+      [...shares].sort((a, b) => b - a),
+      'the traced concepts come largest first',
+    );
     assert.equal(slots.strips.length, c.traced.length, 'each traced concept has its top images');
     for (const t of c.traced) assert.match(t.png, /^data:image\/png;base64,/);
-    for (const t of c.top) assert.ok(Number.isFinite(t.modelLogit), 'each class with the SAE has the model\'s own logit beside it');
+    for (const t of c.top) assert.ok(Number.isFinite(t.modelLogit), "each class with the SAE has the model's own logit beside it");
     // The strips arrive one by one without the concepts view being sent again: with the page showing, explain again;
     // since that explanation started, one concepts message carries the view's pictures, and each strip's picture
     // is sent once.
@@ -255,10 +329,18 @@ suite('FaCT: SAEs (tiny model)', function () {
     panel.reveal();
     await waitFor('the explain page to load', () => panel.loads > loads && panel.pageReady, 30_000);
     await panel.explain({ model, image: image('circle', 0), classIndex: c.classIndex });
-    const again = await waitFor('the concept slots again', () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts, 30_000);
+    const again = await waitFor(
+      'the concept slots again',
+      () => panel.concepts.status === 'ready' && panel.concepts.stripsStatus === 'ready' && panel.concepts,
+      30_000,
+    );
     const log = panel.postLog.slice(panel.postLog.map((m) => m.type).lastIndexOf('mark:explain') + 1);
     assert.equal(log.filter((m) => m.type === 'concepts' && m.dataUris > 0).length, 1, `posts: ${JSON.stringify(log)}`);
-    assert.equal(log.filter((m) => m.type === 'strips').reduce((a, m) => a + m.dataUris, 0), again.strips.length, `posts: ${JSON.stringify(log)}`);
+    assert.equal(
+      log.filter((m) => m.type === 'strips').reduce((a, m) => a + m.dataUris, 0),
+      again.strips.length,
+      `posts: ${JSON.stringify(log)}`,
+    );
     // …and the HTML report carries them.
     const file = path.join(scratch(), 'report.html');
     await panel.exportReport(vscode.Uri.file(file));
@@ -272,7 +354,12 @@ suite('FaCT: SAEs (tiny model)', function () {
   test('Choose SAE… → No SAE explains without concepts; choosing it again brings them back', async () => {
     const panel = api.explainPanel()!;
     let labels: string[] = [];
-    let { restore } = script(api, { pick: (items) => { labels = items.map((i) => i.label); return items.find((i) => i.label === 'No SAE'); } });
+    let { restore } = script(api, {
+      pick: (items) => {
+        labels = items.map((i) => i.label);
+        return items.find((i) => i.label === 'No SAE');
+      },
+    });
     try {
       assert.equal(await vscode.commands.executeCommand('fact.selectSae'), null);
     } finally {
@@ -293,7 +380,7 @@ suite('FaCT: SAEs (tiny model)', function () {
     assert.match(api.statusText().sae?.tooltip ?? '', /k 2 · 64 concepts · acc \d/);
   });
 
-  test('the tree\'s SAE actions: use, explain an image with it, open concepts, show consistency, evaluate, reveal', async () => {
+  test("the tree's SAE actions: use, explain an image with it, open concepts, show consistency, evaluate, reveal", async () => {
     const [node] = (await saeNodes(api, model, 'layer2')).filter((n) => n.info.dir === sae);
     assert.ok(node);
     const item = api.tree.getTreeItem(node);
@@ -302,11 +389,18 @@ suite('FaCT: SAEs (tiny model)', function () {
     await api.choices.setSae(model, undefined);
     await vscode.commands.executeCommand('fact.useSae', node);
     assert.equal(api.choices.sae(model), sae);
-    const { asked, restore } = script(api, { open: (o) => [vscode.Uri.file(o.canSelectFolders ? dataDir() : image('square', 1))], pick: (items) => items[1] });
+    const { asked, restore } = script(api, {
+      open: (o) => [vscode.Uri.file(o.canSelectFolders ? dataDir() : image('square', 1))],
+      pick: (items) => items[1],
+    });
     try {
       await vscode.commands.executeCommand('fact.explainImageWithSae', node);
       const panel = api.explainPanel()!;
-      await waitFor('the square explained through the SAE', () => panel.currentView?.imageName === '1.png' && panel.concepts.status === 'ready', 30_000);
+      await waitFor(
+        'the square explained through the SAE',
+        () => panel.currentView?.imageName === '1.png' && panel.concepts.status === 'ready',
+        30_000,
+      );
       const cp = await vscode.commands.executeCommand<unknown>('fact.openConcept', node);
       assert.ok(cp, 'Open Concept from the tree');
       assert.equal(asked.picks.length, 1, 'only the concept was asked');
@@ -324,7 +418,12 @@ suite('FaCT: SAEs (tiny model)', function () {
     const layers = (await api.tree.getChildren(roots.find((r) => r.file === model)!)) as LayerNode[];
     const layer3 = layers.find((l) => l.label === 'layer3')!;
     let labels: string[] = [];
-    let restore = api.scriptUi({ quickPick: async (items) => { labels = (await items).map((i) => i.label); return undefined; } });
+    let restore = api.scriptUi({
+      quickPick: async (items) => {
+        labels = (await items).map((i) => i.label);
+        return undefined;
+      },
+    });
     try {
       assert.equal(await vscode.commands.executeCommand('fact.trainSae', layer3), undefined, 'dismissed: nothing trained');
     } finally {
@@ -332,31 +431,48 @@ suite('FaCT: SAEs (tiny model)', function () {
     }
     assert.deepEqual(labels, ['Collect features of layer3 first…', 'Browse…']);
     const warnings: string[] = [];
-    restore = api.scriptUi({ isTrusted: () => false, warn: async (m) => { warnings.push(m); return undefined; } });
+    restore = api.scriptUi({
+      isTrusted: () => false,
+      warn: async (m) => {
+        warnings.push(m);
+        return undefined;
+      },
+    });
     try {
-      for (const c of ['fact.trainSae', 'fact.evaluateSae', 'fact.measureConsistency', 'fact.openConcept']) assert.equal(await vscode.commands.executeCommand(c), undefined, c);
+      for (const c of ['fact.trainSae', 'fact.evaluateSae', 'fact.measureConsistency', 'fact.openConcept'])
+        assert.equal(await vscode.commands.executeCommand(c), undefined, c);
     } finally {
       restore();
     }
-    assert.deepEqual(warnings.map((w) => /so it cannot (.*)\. Trust/.exec(w)?.[1]), ['train an SAE', 'evaluate an SAE', 'measure concept consistency', 'open a concept']);
+    assert.deepEqual(
+      warnings.map((w) => /so it cannot (.*)\. Trust/.exec(w)?.[1]),
+      ['train an SAE', 'evaluate an SAE', 'measure concept consistency', 'open a concept'],
+    );
   });
 
   test('hovers in a Python file: a layer with an SAE shows its metrics and top concepts; an image path its prediction', async () => {
     const file = path.join(scratch(), 'tiny_model.py');
-    await fs.writeFile(file, [
-      'class Tiny(nn.Module):',
-      '    def forward(self, x):',
-      '        x = self.layer1(x)',
-      '        return self.layer2(x)',
-      '',
-      "SAMPLE = 'data/circle/0.png'",
-      '',
-    ].join('\n'));
+    await fs.writeFile(
+      file,
+      [
+        'class Tiny(nn.Module):',
+        '    def forward(self, x):',
+        '        x = self.layer1(x)',
+        '        return self.layer2(x)',
+        '',
+        "SAMPLE = 'data/circle/0.png'",
+        '',
+      ].join('\n'),
+    );
     const doc = await vscode.workspace.openTextDocument(file);
     await vscode.window.showTextDocument(doc);
     api.hovers.clear();
     const hover = async (line: number, ch: number) => {
-      const hs = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(line, ch));
+      const hs = await vscode.commands.executeCommand<vscode.Hover[]>(
+        'vscode.executeHoverProvider',
+        doc.uri,
+        new vscode.Position(line, ch),
+      );
       return hs.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
     };
     // The layer: the first hover has the checkpoint's numbers at once; the top concepts follow.

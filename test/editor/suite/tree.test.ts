@@ -30,7 +30,7 @@ suite('FaCT: the models view', () => {
     await fs.rm(path.join(path.dirname(workspaceDefaultModel()), 'saes', 'layer4'), { recursive: true, force: true });
   });
 
-  test('lists the workspace\'s models and the embedded default', async () => {
+  test("lists the workspace's models and the embedded default", async () => {
     const api = await factApi();
     const roots = (await api.tree.getChildren()) as ModelNode[];
     assert.ok(roots.some((r) => r.file === workspaceDefaultModel() && !r.embedded));
@@ -46,7 +46,10 @@ suite('FaCT: the models view', () => {
   test('a model expands to its candidate layers, card layers marked, the shipped SAE under layer3', async () => {
     const api = await factApi();
     const layers = (await api.tree.getChildren(await modelNode(workspaceDefaultModel()))) as LayerNode[];
-    assert.deepEqual(layers.map((l) => l.label), ['layer1', 'layer2.conv1', 'layer2', 'layer3', 'layer4', 'classifier']);
+    assert.deepEqual(
+      layers.map((l) => l.label),
+      ['layer1', 'layer2.conv1', 'layer2', 'layer3', 'layer4', 'classifier'],
+    );
     const l3 = api.tree.getTreeItem(layers[3]!);
     assert.match(String(l3.description), /\[128, 7, 7\] · card/);
     assert.match(String(l3.description), /1 SAE/);
@@ -74,8 +77,25 @@ suite('FaCT: the models view', () => {
     await fs.mkdir(dir, { recursive: true });
     const refreshed = api.tree.nextRefresh();
     await fs.writeFile(path.join(dir, 'sae.safetensors'), Buffer.alloc(8));
-    await fs.writeFile(path.join(dir, 'cfg.json'), JSON.stringify({ format: 1, architecture: 'bias-free-topk', k: 8, dictSize: 64, dModel: 128, layer: 'layer4', modelSha256: 'x', inputScale: 1, metrics: { r2: 0.912, deadFraction: 0.02 }, createdAt: '2025-01-01T00:00:00Z' }));
-    await Promise.race([refreshed, new Promise((_, reject) => setTimeout(() => reject(new Error('the file watcher did not refresh the view within 10 s')), 10_000))]);
+    await fs.writeFile(
+      path.join(dir, 'cfg.json'),
+      JSON.stringify({
+        format: 1,
+        architecture: 'bias-free-topk',
+        k: 8,
+        dictSize: 64,
+        dModel: 128,
+        layer: 'layer4',
+        modelSha256: 'x',
+        inputScale: 1,
+        metrics: { r2: 0.912, deadFraction: 0.02 },
+        createdAt: '2025-01-01T00:00:00Z',
+      }),
+    );
+    await Promise.race([
+      refreshed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the file watcher did not refresh the view within 10 s')), 10_000)),
+    ]);
     const layer = await layerNode(workspaceDefaultModel(), 'layer4');
     assert.equal(api.tree.getTreeItem(layer).collapsibleState, vscode.TreeItemCollapsibleState.Collapsed);
     const [sae] = (await api.tree.getChildren(layer)) as SaeNode[];
@@ -94,7 +114,12 @@ suite('FaCT: the models view', () => {
     assert.ok(sae);
     const asked: string[] = [];
     let answer: string | undefined;
-    const restore = api.scriptUi({ warn: async (m, o) => { asked.push(`${m} ${o.modal ? '(modal)' : ''}`); return answer; } });
+    const restore = api.scriptUi({
+      warn: async (m, o) => {
+        asked.push(`${m} ${o.modal ? '(modal)' : ''}`);
+        return answer;
+      },
+    });
     try {
       assert.equal(await vscode.commands.executeCommand('fact.deleteCheckpoint', sae), false, 'dismissed: nothing deleted');
       assert.ok(existsSync(saeDir()));
@@ -128,7 +153,20 @@ suite('FaCT: the models view', () => {
     const dir = path.join(path.dirname(model), 'saes', 'layer4', 'k4-32');
     await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(path.join(dir, 'sae.safetensors'), Buffer.alloc(8));
-    await fs.writeFile(path.join(dir, 'cfg.json'), JSON.stringify({ format: 1, k: 4, dictSize: 32, dModel: 128, layer: 'layer4', modelSha256: 'x', inputScale: 1, evaluation: { accuracy: 0.9, accuracyWithSae: 0.85, images: 100 }, consistency: { mean: 0.61, randomMean: 0.44 } }));
+    await fs.writeFile(
+      path.join(dir, 'cfg.json'),
+      JSON.stringify({
+        format: 1,
+        k: 4,
+        dictSize: 32,
+        dModel: 128,
+        layer: 'layer4',
+        modelSha256: 'x',
+        inputScale: 1,
+        evaluation: { accuracy: 0.9, accuracyWithSae: 0.85, images: 100 },
+        consistency: { mean: 0.61, randomMean: 0.44 },
+      }),
+    );
     api.saes.invalidate();
     await api.saes.list(model);
     await api.choices.setSae(model, dir);
@@ -146,7 +184,10 @@ suite('FaCT: the models view', () => {
       api.saes.invalidate();
     }
     const shipped = (await api.saes.list(model)).length;
-    await waitFor('the SAE item to follow the checkpoints', () => (shipped ? api.statusText().sae !== undefined : api.statusText().sae === undefined) && true);
+    await waitFor(
+      'the SAE item to follow the checkpoints',
+      () => (shipped ? api.statusText().sae !== undefined : api.statusText().sae === undefined) && true,
+    );
   });
 
   test('foundation (feature-extractor) models are not listed as models', async () => {

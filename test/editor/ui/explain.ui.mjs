@@ -18,13 +18,24 @@ const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal'
 /** Resolves when the panel shows a painted explanation of `cls` (of any class without one), pictures decoded. */
 async function painted(frame, cls) {
   let lastError;
-  const ok = await poll(() => frame.locator('fact-explain-panel').evaluate((el, want) => {
-    const r = el.shadowRoot;
-    if (!r || r.querySelector('.busy')) return false;
-    if (want !== null && r.querySelector('#explained-class')?.textContent.trim() !== want) return false;
-    const imgs = [...r.querySelectorAll('#pictures img')];
-    return imgs.length === 3 && imgs.every(i => i.complete && i.naturalWidth > 0) && !!r.querySelector('#completeness-values');
-  }, cls ?? null).catch((e) => { lastError = e; return false; }), 30_000, 20);
+  const ok = await poll(
+    () =>
+      frame
+        .locator('fact-explain-panel')
+        .evaluate((el, want) => {
+          const r = el.shadowRoot;
+          if (!r || r.querySelector('.busy')) return false;
+          if (want !== null && r.querySelector('#explained-class')?.textContent.trim() !== want) return false;
+          const imgs = [...r.querySelectorAll('#pictures img')];
+          return imgs.length === 3 && imgs.every((i) => i.complete && i.naturalWidth > 0) && !!r.querySelector('#completeness-values');
+        }, cls ?? null)
+        .catch((e) => {
+          lastError = e;
+          return false;
+        }),
+    30_000,
+    20,
+  );
   assert.ok(ok, `the panel did not paint an explanation of ${cls}${lastError ? `: ${lastError.message.split('\n')[0]}` : ''}`);
 }
 
@@ -35,8 +46,10 @@ export default async function explain({ page, ui, workspace, theme, log, measure
   assert.match(await statusText(page), /FaCT: no model · cpu/);
   await item.click();
   await ui.answerQuickPick(page, DEFAULT_MODEL);
-  assert.ok(await poll(async () => /FaCT: fashion-mnist-bcos\/model\.onnx · cpu/.test(await statusText(page)), 10_000),
-    `status bar shows ${JSON.stringify(await statusText(page))}`);
+  assert.ok(
+    await poll(async () => /FaCT: fashion-mnist-bcos\/model\.onnx · cpu/.test(await statusText(page)), 10_000),
+    `status bar shows ${JSON.stringify(await statusText(page))}`,
+  );
 
   // 2. Open a sample in the image preview and explain "the image in the active editor" from the palette.
   await quickOpen(page, ui, 'models/fashion-mnist-bcos/samples/0002-trouser.png', { log });
@@ -47,9 +60,9 @@ export default async function explain({ page, ui, workspace, theme, log, measure
   await painted(frame, 'Trouser');
   measure('Explain Image command → painted panel (first webview of the window)', Date.now() - t0);
 
-  const shadow = sel => frame.locator(`fact-explain-panel ${sel}`);
+  const shadow = (sel) => frame.locator(`fact-explain-panel ${sel}`);
   assert.equal((await shadow('#predicted-class').innerText()).trim(), 'Trouser');
-  const names = (await shadow('#top-classes .class-name').allInnerTexts()).map(s => s.trim());
+  const names = (await shadow('#top-classes .class-name').allInnerTexts()).map((s) => s.trim());
   assert.equal(names.length, 5, `five top classes: ${JSON.stringify(names)}`);
   assert.equal(names[0], 'Trouser');
   for (const n of names) assert.ok(CLASSES.includes(n), `"${n}" is a class name from the model card`);
@@ -64,7 +77,10 @@ export default async function explain({ page, ui, workspace, theme, log, measure
   await shadow(`#top-classes button:nth-child(3)`).click();
   await painted(frame, third);
   measure('class click → repainted', Date.now() - t);
-  assert.match(await shadow('#prediction').innerText(), new RegExp(`explaining ${third.replace('/', '\\/')} \\(not the predicted class\\)`));
+  assert.match(
+    await shadow('#prediction').innerText(),
+    new RegExp(`explaining ${third.replace('/', '\\/')} \\(not the predicted class\\)`),
+  );
 
   // 4. …and with the keyboard: focus the first class, arrow down to the second, Enter.
   await shadow('#top-classes button:nth-child(1)').focus();
@@ -100,7 +116,10 @@ export default async function explain({ page, ui, workspace, theme, log, measure
     const box = page.locator('.quick-input-widget .quick-input-box input');
     await box.waitFor({ state: 'visible', timeout: 10_000 });
     // The simple dialog fills in the folder first, then the proposed name.
-    const proposed = await poll(async () => { const v = await box.inputValue(); return /\.html$/.test(v) && v; }, 10_000);
+    const proposed = await poll(async () => {
+      const v = await box.inputValue();
+      return /\.html$/.test(v) && v;
+    }, 10_000);
     assert.ok(proposed, `the save dialog proposes a file name; it shows ${JSON.stringify(await box.inputValue())}`);
     assert.match(proposed, /samples\/0001-pullover-Pullover-fact\.html$/, `proposed ${proposed}`);
     await box.press('Enter');
@@ -112,6 +131,5 @@ export default async function explain({ page, ui, workspace, theme, log, measure
     assert.equal((html.match(/src="data:image\/png;base64,/g) || []).length, 3 + 2 + 6 * 2);
     assert.match(html, /Σ c_k \+ bias = logit/);
     log(`report: ${(html.length / 1024).toFixed(0)} KB`);
-
   }
 }

@@ -8,31 +8,51 @@ export const DEFAULT_MODEL = 'models/fashion-mnist-bcos/model.onnx';
 export async function poll(fn, ms = 30_000, every = 100) {
   const deadline = Date.now() + ms;
   let value;
-  while (!(value = await fn()) && Date.now() < deadline) await new Promise(r => setTimeout(r, every));
+  while (!(value = await fn()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, every));
   return value;
 }
 
 /** FaCT's status bar item. */
-export const factStatusItem = page => page.locator('.statusbar-item').filter({ hasText: 'FaCT:' }).first();
+export const factStatusItem = (page) => page.locator('.statusbar-item').filter({ hasText: 'FaCT:' }).first();
 
 export async function statusText(page) {
-  return (await factStatusItem(page).innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+  return (
+    await factStatusItem(page)
+      .innerText()
+      .catch(() => '')
+  )
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Opens a workspace file through Quick Open (Ctrl+P), e.g. an image, which VS Code shows in its image preview. */
 export async function quickOpen(page, ui, relPath, { log } = {}) {
   const name = relPath.split('/').pop();
   for (let attempt = 1; attempt <= 3; attempt++) {
-    await page.locator('.monaco-workbench .part.statusbar').focus().catch(() => {});
+    await page
+      .locator('.monaco-workbench .part.statusbar')
+      .focus()
+      .catch(() => {});
     await page.keyboard.press('Control+P');
     const box = page.locator('.quick-input-widget .quick-input-box input');
     await box.waitFor({ state: 'visible', timeout: 5000 });
     await box.fill(relPath);
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: name }).first();
-    if (await row.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) {
+    if (
+      await row.waitFor({ state: 'visible', timeout: 5000 }).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await row.click();
       const tab = page.locator('.tabs-container .tab.active').filter({ hasText: name });
-      if (await tab.waitFor({ timeout: 10_000 }).then(() => true, () => false)) return;
+      if (
+        await tab.waitFor({ timeout: 10_000 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
     }
     log?.(`quickOpen(${relPath}) attempt ${attempt} failed`);
     await page.keyboard.press('Escape').catch(() => {});
@@ -42,18 +62,24 @@ export async function quickOpen(page, ui, relPath, { log } = {}) {
 
 /** Notification toasts' texts. */
 export async function notifications(page) {
-  return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts().catch(() => []);
+  return page
+    .locator('.notifications-toasts .notification-list-item-message')
+    .allInnerTexts()
+    .catch(() => []);
 }
 
 export async function waitForNotification(page, pattern, ms = 30_000) {
-  const found = await poll(async () => (await notifications(page)).find(t => pattern.test(t)), ms);
+  const found = await poll(async () => (await notifications(page)).find((t) => pattern.test(t)), ms);
   assert.ok(found, `no notification matching ${pattern}; shown: ${JSON.stringify(await notifications(page))}`);
   return found;
 }
 
 /** Clicks a button of the notification whose message matches `pattern`. */
 export async function clickNotificationButton(page, pattern, label) {
-  const toast = page.locator('.notifications-toasts .notification-toast').filter({ has: page.locator('.notification-list-item-message', { hasText: pattern }) }).first();
+  const toast = page
+    .locator('.notifications-toasts .notification-toast')
+    .filter({ has: page.locator('.notification-list-item-message', { hasText: pattern }) })
+    .first();
   await toast.hover();
   await toast.locator('.monaco-button', { hasText: label }).first().click();
 }
@@ -61,7 +87,10 @@ export async function clickNotificationButton(page, pattern, label) {
 /** Right-clicks `row` and picks `label` from the context menu (the web workbench draws its menus as HTML). */
 export async function contextMenu(page, row, label) {
   const esc = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const item = page.locator('.monaco-menu .action-item').filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${esc}\\s*$`) }) }).first();
+  const item = page
+    .locator('.monaco-menu .action-item')
+    .filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${esc}\\s*$`) }) })
+    .first();
   for (let attempt = 1; attempt <= 3; attempt++) {
     await row.click({ button: 'right' });
     await item.waitFor({ timeout: 10_000 });
@@ -69,7 +98,13 @@ export async function contextMenu(page, row, label) {
     await item.hover();
     await page.waitForTimeout(150);
     await item.click();
-    if (await item.waitFor({ state: 'detached', timeout: 2000 }).then(() => true, () => false)) return;
+    if (
+      await item.waitFor({ state: 'detached', timeout: 2000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await page.keyboard.press('Escape');
   }
   throw new Error(`could not pick "${label}" from the context menu`);
@@ -77,7 +112,12 @@ export async function contextMenu(page, row, label) {
 
 /** A row of a tree/list (explorer, the FaCT view) by its label. */
 export function treeRow(container, label) {
-  return container.locator('.monaco-list-row').filter({ has: container.page().locator('.label-name', { hasText: new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) }) }).first();
+  return container
+    .locator('.monaco-list-row')
+    .filter({
+      has: container.page().locator('.label-name', { hasText: new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) }),
+    })
+    .first();
 }
 
 /**
@@ -94,7 +134,9 @@ export async function panelFrame(page, tag, timeoutMs = 30_000, { log } = {}) {
   await runCommand(page, 'Developer: Reload Webviews', { ...(log ? { log } : {}) });
   const again = await findPanelFrame(page, tag, 2 * timeoutMs);
   if (again) return again;
-  throw new Error(`no visible webview shows <${tag}> after ${timeoutMs / 1000}s, nor ${2 * timeoutMs / 1000}s after reloading the webviews`);
+  throw new Error(
+    `no visible webview shows <${tag}> after ${timeoutMs / 1000}s, nor ${(2 * timeoutMs) / 1000}s after reloading the webviews`,
+  );
 }
 
 async function findPanelFrame(page, tag, timeoutMs) {
@@ -106,16 +148,25 @@ async function findPanelFrame(page, tag, timeoutMs) {
       const outer = outers.nth(i);
       if (!(await outer.isVisible().catch(() => false))) continue;
       const frame = outer.contentFrame().locator('iframe#active-frame').contentFrame();
-      if (await frame.locator(tag).count().catch(() => 0)) return frame;
+      if (
+        await frame
+          .locator(tag)
+          .count()
+          .catch(() => 0)
+      )
+        return frame;
     }
-    await new Promise(r => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50));
   }
   return undefined;
 }
 
 /** Waits for the editor tab titled `title` and activates it. */
 export async function activateTab(page, title, timeoutMs = 30_000) {
-  const tab = page.locator('.tabs-container .tab').filter({ has: page.locator('.label-name', { hasText: title }) }).first();
+  const tab = page
+    .locator('.tabs-container .tab')
+    .filter({ has: page.locator('.label-name', { hasText: title }) })
+    .first();
   await tab.waitFor({ timeout: timeoutMs });
   if (!/\bactive\b/.test((await tab.getAttribute('class')) || '')) await tab.click();
 }

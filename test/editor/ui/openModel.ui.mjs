@@ -14,7 +14,7 @@ const PREFERRED_MODEL = 'models/fashion-mnist-bcos/model.onnx';
 function pickModel(workspace) {
   if (fs.existsSync(path.join(workspace, PREFERRED_MODEL))) return PREFERRED_MODEL;
   const found = [];
-  const walk = dir => {
+  const walk = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const full = path.join(dir, entry.name);
@@ -31,7 +31,7 @@ function pickModel(workspace) {
 async function poll(fn, ms) {
   const deadline = Date.now() + ms;
   let value;
-  while (!(value = await fn()) && Date.now() < deadline) await new Promise(r => setTimeout(r, 200));
+  while (!(value = await fn()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   return value;
 }
 
@@ -53,7 +53,7 @@ export default async function openModel({ page, ui, workspace, theme, log, measu
   // An input named `input`: a row marked data-name="input", or else the word "input" as a whole name in what the
   // list shows (names may come with types and shapes; deepText also reads web components' shadow DOM). Locators
   // pierce open shadow roots, so this works whether or not the panel is a web component.
-  const namesInput = text => /(^|[\s,:;(])input([\s,:;)[]|$)/.test(text);
+  const namesInput = (text) => /(^|[\s,:;(])input([\s,:;)[]|$)/.test(text);
   const inputsText = await poll(async () => {
     if (await inputs.locator('[data-name="input"]').count()) return 'data-name="input"';
     const text = await ui.deepText(inputs).catch(() => '');
@@ -64,19 +64,20 @@ export default async function openModel({ page, ui, workspace, theme, log, measu
 
   // At least one layer: list/tree/table items inside #model-layers (also inside web components' shadow DOM), or
   // else element children that are not headings.
-  const countLayers = () => layers.evaluate(root => {
-    const ITEM = 'li, tr, [role=treeitem], [role=row], [role=listitem], [role=option], vscode-tree-item, [data-layer]';
-    let items = 0;
-    const walk = node => {
-      for (const el of node.querySelectorAll('*')) {
-        if (el.matches(ITEM) && !el.closest('thead')) items++;
-        if (el.shadowRoot) walk(el.shadowRoot);
-      }
-    };
-    if (root.shadowRoot) walk(root.shadowRoot);
-    walk(root);
-    return items || [...root.children].filter(el => !/^(H[1-6]|CAPTION|THEAD|STYLE|SCRIPT)$/.test(el.tagName)).length;
-  });
+  const countLayers = () =>
+    layers.evaluate((root) => {
+      const ITEM = 'li, tr, [role=treeitem], [role=row], [role=listitem], [role=option], vscode-tree-item, [data-layer]';
+      let items = 0;
+      const walk = (node) => {
+        for (const el of node.querySelectorAll('*')) {
+          if (el.matches(ITEM) && !el.closest('thead')) items++;
+          if (el.shadowRoot) walk(el.shadowRoot);
+        }
+      };
+      if (root.shadowRoot) walk(root.shadowRoot);
+      walk(root);
+      return items || [...root.children].filter((el) => !/^(H[1-6]|CAPTION|THEAD|STYLE|SCRIPT)$/.test(el.tagName)).length;
+    });
   const layerCount = await poll(countLayers, 30_000);
   assert.ok(layerCount >= 1, `#model-layers lists no layer; it shows: ${JSON.stringify(await ui.deepText(layers))}`);
   measure('quick pick → layers shown', Date.now() - t0);

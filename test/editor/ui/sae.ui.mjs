@@ -30,9 +30,28 @@ function collectFeatures(extensionRoot, workspace) {
   const out = path.join(path.dirname(model), 'features', 'layer4');
   fs.rmSync(out, { recursive: true, force: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(extensionRoot, 'bin', 'fact.js'), 'collect', model, '--layer', 'layer4', '--split', 'train', '--limit', '600', '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(extensionRoot, 'bin', 'fact.js'),
+        'collect',
+        model,
+        '--layer',
+        'layer4',
+        '--split',
+        'train',
+        '--limit',
+        '600',
+        '--out',
+        out,
+        '--json',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`fact collect failed (${code}): ${err.slice(-400)}`))));
   });
 }
@@ -42,7 +61,10 @@ const shadowText = async (loc) => (await loc.innerText()).replace(/\s+/g, ' ').t
 async function toggleTheme(page, ui, log, want) {
   await ui.runCommand(page, 'Preferences: Toggle between Light/Dark Themes', { log });
   const cls = want === 'light' ? 'vs' : 'vs-dark';
-  assert.ok(await poll(() => page.locator('.monaco-workbench').evaluate((el, c) => el.classList.contains(c), cls), 15_000), `the workbench turned ${want}`);
+  assert.ok(
+    await poll(() => page.locator('.monaco-workbench').evaluate((el, c) => el.classList.contains(c), cls), 15_000),
+    `the workbench turned ${want}`,
+  );
   await page.waitForTimeout(400);
 }
 
@@ -63,7 +85,12 @@ async function hoverUntil(page, lineText, token, want, ms = 30_000) {
     await page.mouse.move(5, 5);
     await page.waitForTimeout(150);
     await pointAt();
-    if (await hover.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+    if (
+      await hover.waitFor({ timeout: 3000 }).then(
+        () => true,
+        () => false,
+      )
+    ) {
       const text = await hover.innerText();
       if (want.test(text)) return { hover, text };
     }
@@ -84,7 +111,10 @@ export default async function sae(ctx) {
 
 /** Presses a workbench shortcut (a focused webview would swallow it). */
 async function key(page, combo) {
-  await page.locator('.monaco-workbench .part.statusbar').focus().catch(() => {});
+  await page
+    .locator('.monaco-workbench .part.statusbar')
+    .focus()
+    .catch(() => {});
   await page.keyboard.press(combo);
 }
 
@@ -126,14 +156,22 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   const line = await shadowText(bars.locator('#concept-completeness'));
   assert.match(line, /^Σ c_k \+ bias = logit: −?\d+\.\d{4} \+ \(−\d\.\d{4}\) = −?\d+\.\d{4}$/, `completeness line: ${line}`);
   assert.match(await shadowText(bars.locator('#concept-completeness-error')), /completeness error \d\.\de−\d+: the concepts add up/);
-  const ids = await bars.locator('#concept-bars [data-concept]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-concept'))));
+  const ids = await bars
+    .locator('#concept-bars [data-concept]')
+    .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-concept'))));
   assert.ok(ids.length >= 3, `concept bars: ${ids}`);
   assert.match(await shadowText(bars.locator('[data-other]')), /\d+ other concepts/);
   assert.match(await shadowText(bars.locator('#concepts-meta')), /Through SAE layer3 on layer layer3 · \d+ concepts present/);
   // Each traced concept: its trace on the image and (once read from the atlas) its strip of top images.
   const cards = traces.locator('#concept-traces .card');
   assert.equal(await cards.count(), 6);
-  assert.ok(await poll(() => traces.locator('.strip img').evaluateAll((imgs) => imgs.length === 6 && imgs.every((i) => i.complete && i.naturalWidth > 0)), 30_000), 'six strips of top images');
+  assert.ok(
+    await poll(
+      () => traces.locator('.strip img').evaluateAll((imgs) => imgs.length === 6 && imgs.every((i) => i.complete && i.naturalWidth > 0)),
+      30_000,
+    ),
+    'six strips of top images',
+  );
   const traceIds = await cards.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-concept'))));
   assert.deepEqual(traceIds, ids.slice(0, 6), 'the traced concepts are the first bars');
   await bars.evaluate((el) => el.scrollIntoView({ block: 'start' }));
@@ -156,7 +194,10 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   const classNames = (await cp.locator('fact-concept-panel #concept-classes .class-name').allInnerTexts()).map((s) => s.trim());
   assert.ok(classNames.length > 0 && classNames.every((n) => CLASSES.includes(n)), `classes: ${classNames}`);
   const labels = (await cp.locator('fact-concept-panel #concept-tiles .label').allInnerTexts()).map((s) => s.trim());
-  assert.ok(labels.every((n) => CLASSES.includes(n)), `labels: ${labels}`);
+  assert.ok(
+    labels.every((n) => CLASSES.includes(n)),
+    `labels: ${labels}`,
+  );
   assert.match(await shadowText(cp.locator('fact-concept-panel #stat-c2')), /^−?\d\.\d{3}$/);
   assert.match(await shadowText(cp.locator('fact-concept-panel #stat-c2-random')), /random traces −?\d\.\d{3} · Δ [+−]\d\.\d{3}/);
   await screenshot('concept-dark');
@@ -174,38 +215,78 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   const histogram = await cs.locator('fact-consistency-panel #consistency-histogram').evaluate((el) => {
     const r = el.shadowRoot;
     const boxes = [...r.querySelectorAll('text.label')].map((t) => t.getBoundingClientRect());
-    const overlap = boxes.some((a, i) => boxes.some((b, j) => j > i && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom));
-    return { bins: r.querySelectorAll('rect.bin').length, labels: boxes.length, overlap, background: getComputedStyle(r.querySelector('svg')).backgroundColor };
+    const overlap = boxes.some((a, i) =>
+      boxes.some((b, j) => j > i && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom),
+    );
+    return {
+      bins: r.querySelectorAll('rect.bin').length,
+      labels: boxes.length,
+      overlap,
+      background: getComputedStyle(r.querySelector('svg')).backgroundColor,
+    };
   });
-  assert.deepEqual({ bins: histogram.bins, labels: histogram.labels, overlap: histogram.overlap }, { bins: 20, labels: 2, overlap: false }, 'the histogram is shown');
+  assert.deepEqual(
+    { bins: histogram.bins, labels: histogram.labels, overlap: histogram.overlap },
+    { bins: 20, labels: 2, overlap: false },
+    'the histogram is shown',
+  );
   assert.notEqual(histogram.background, 'rgb(255, 255, 255)', 'no white block in the panel');
   const total = Number(/of (\d+) concepts/.exec(await shadowText(cs.locator('fact-consistency-panel #consistency-count')))[1]);
   // Sorted by C² (descending) at first; by concept number after a click on its header.
   const toNumber = (t) => Number(t.replace('−', '-'));
   const scores = (await table.locator('tbody tr td:nth-child(2)').allInnerTexts()).slice(0, 20).map(toNumber);
-  assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'sorted by C², largest first');
+  assert.deepEqual(
+    scores,
+    [...scores].sort((a, b) => b - a),
+    'sorted by C², largest first',
+  );
   await table.locator('th[data-sort="concept"] button').click();
   const conceptsCol = (await table.locator('tbody tr td:nth-child(1)').allInnerTexts()).slice(0, 20).map(Number);
-  assert.deepEqual(conceptsCol, [...conceptsCol].sort((a, b) => a - b), 'sorted by concept number');
+  assert.deepEqual(
+    conceptsCol,
+    [...conceptsCol].sort((a, b) => a - b),
+    'sorted by concept number',
+  );
   await cs.locator('fact-consistency-panel #consistency-filter').fill('Trouser');
   const mostly = (await table.locator('tbody tr td:nth-child(8)').allInnerTexts()).map((s) => s.trim());
-  assert.ok(mostly.length > 0 && mostly.length < total && mostly.every((m) => m === 'Trouser'), `filtered to Trouser concepts (${mostly.length} of ${total})`);
+  assert.ok(
+    mostly.length > 0 && mostly.length < total && mostly.every((m) => m === 'Trouser'),
+    `filtered to Trouser concepts (${mostly.length} of ${total})`,
+  );
   await screenshot('consistency-dark');
   const row = table.locator('tbody tr').first();
   const rowConcept = Number(await row.getAttribute('data-concept'));
   await row.click();
   await activateTab(page, `Concept ${rowConcept}`);
   const cp2 = await panelFrame(page, 'fact-concept-panel');
-  assert.ok(await poll(async () => (await cp2.locator('fact-concept-panel #concept-title').innerText().catch(() => '')).trim() === `Concept ${rowConcept}` && (await cp2.locator('fact-concept-panel #concept-tiles').count()) > 0, 30_000), 'a row click opens its concept');
+  assert.ok(
+    await poll(
+      async () =>
+        (
+          await cp2
+            .locator('fact-concept-panel #concept-title')
+            .innerText()
+            .catch(() => '')
+        ).trim() === `Concept ${rowConcept}` && (await cp2.locator('fact-concept-panel #concept-tiles').count()) > 0,
+      30_000,
+    ),
+    'a row click opens its concept',
+  );
 
   // 3b. The FaCT view: the shipped SAE under layer3 with its numbers; its context menu opens a concept (the quick pick
   //     lists the concepts by mean contribution).
   await page.locator('.activitybar .action-item .action-label[aria-label^="FaCT"]').first().click();
-  const view = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: 'Models' }) }).first();
+  const view = page
+    .locator('.pane')
+    .filter({ has: page.locator('.pane-header', { hasText: 'Models' }) })
+    .first();
   const wsModel = treeRow(view, 'model.onnx');
   await wsModel.waitFor({ timeout: 30_000 });
   if ((await wsModel.getAttribute('aria-expanded')) !== 'true') await wsModel.click();
-  const layer3 = view.locator('.monaco-list-row[aria-level="2"]').filter({ has: page.locator('.label-name', { hasText: /^\s*layer3\s*$/ }) }).first();
+  const layer3 = view
+    .locator('.monaco-list-row[aria-level="2"]')
+    .filter({ has: page.locator('.label-name', { hasText: /^\s*layer3\s*$/ }) })
+    .first();
   await layer3.waitFor({ timeout: 30_000 });
   if ((await layer3.getAttribute('aria-expanded')) !== 'true') await layer3.click();
   const saeRow = view.locator('.monaco-list-row[aria-level="3"]').first();
@@ -215,7 +296,13 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   // Its tooltip: accuracy with the SAE, mean C² against random traces.
   await saeRow.hover();
   const tip = page.locator('.monaco-hover:visible, .workbench-hover:visible').filter({ hasText: 'Accuracy with the SAE' }).first();
-  if (await tip.waitFor({ timeout: 5000 }).then(() => true, () => false)) assert.match(await tip.innerText(), /Mean C²: \d\.\d{3} \(random traces: \d\.\d{3}/);
+  if (
+    await tip.waitFor({ timeout: 5000 }).then(
+      () => true,
+      () => false,
+    )
+  )
+    assert.match(await tip.innerText(), /Mean C²: \d\.\d{3} \(random traces: \d\.\d{3}/);
   await screenshot('tree-sae-dark');
   await page.mouse.move(5, 5);
   await contextMenu(page, saeRow, 'Open Concept');
@@ -226,7 +313,19 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   await firstPick.click();
   await activateTab(page, picked);
   const cp3 = await panelFrame(page, 'fact-concept-panel');
-  assert.ok(await poll(async () => (await cp3.locator('fact-concept-panel #concept-rank').innerText().catch(() => '')).startsWith('#1 of 1024'), 30_000), `${picked} is the first by mean contribution`);
+  assert.ok(
+    await poll(
+      async () =>
+        (
+          await cp3
+            .locator('fact-concept-panel #concept-rank')
+            .innerText()
+            .catch(() => '')
+        ).startsWith('#1 of 1024'),
+      30_000,
+    ),
+    `${picked} is the first by mean contribution`,
+  );
   await key(page, 'Control+Shift+E');
 
   // 4. Hovers in model.py.
@@ -237,7 +336,13 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   const layerHover = await hoverUntil(page, 'x = self.layer3(x)', /layer3/, /Top concepts by mean contribution/);
   measure('hover over self.layer3 → top concepts', Date.now() - t);
   assert.match(layerHover.text, /SAE layer3 of B-cos CNN on Fashion-MNIST/);
-  assert.ok(await poll(() => layerHover.hover.locator('img').evaluateAll((imgs) => imgs.length >= 3 && imgs.every((i) => i.complete && i.naturalWidth > 0)), 10_000), 'concept thumbnails in the hover');
+  assert.ok(
+    await poll(
+      () => layerHover.hover.locator('img').evaluateAll((imgs) => imgs.length >= 3 && imgs.every((i) => i.complete && i.naturalWidth > 0)),
+      10_000,
+    ),
+    'concept thumbnails in the hover',
+  );
   await screenshot('hover-layer-dark');
   await goToLine(page, ui, lineOf('0002-trouser.png'));
   t = Date.now();
@@ -254,14 +359,29 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   await ui.answerInputBox(page, '2048', { prompt: 'Dictionary size' });
   await ui.answerInputBox(page, '8', { prompt: 'k: concepts active' });
   const tr = await panelFrame(page, 'fact-training-panel', 30_000);
-  const points = () => tr.locator('fact-training-panel fact-line-chart[tone="loss"] figure').getAttribute('data-points').then(Number, () => 0);
+  const points = () =>
+    tr
+      .locator('fact-training-panel fact-line-chart[tone="loss"] figure')
+      .getAttribute('data-points')
+      .then(Number, () => 0);
   assert.ok(await poll(async () => (await points()) >= 2, 30_000), 'the loss curve has points while training runs');
   assert.equal(await tr.locator('fact-training-panel #training-state').getAttribute('data-state'), 'running');
   await screenshot('training-dark');
   await tr.locator('fact-training-panel #training-cancel').click();
-  const state = () => tr.locator('fact-training-panel #training-state').getAttribute('data-state').catch(() => '');
-  assert.ok(await poll(async () => ['cancelled', 'succeeded', 'failed'].includes(await state()), 60_000), 'the training stopped after Cancel');
-  assert.equal(await state(), 'cancelled', 'Cancel reached the running training (if it says succeeded, the job was too short for the test)');
+  const state = () =>
+    tr
+      .locator('fact-training-panel #training-state')
+      .getAttribute('data-state')
+      .catch(() => '');
+  assert.ok(
+    await poll(async () => ['cancelled', 'succeeded', 'failed'].includes(await state()), 60_000),
+    'the training stopped after Cancel',
+  );
+  assert.equal(
+    await state(),
+    'cancelled',
+    'Cancel reached the running training (if it says succeeded, the job was too short for the test)',
+  );
   // Resume appears once the stopping worker has saved the state (after its current step: seconds on a loaded machine).
   await tr.locator('fact-training-panel #training-resume').waitFor({ timeout: 120_000 });
   const before = await points();
@@ -291,12 +411,22 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
       const f = await panelFrame(page, tag);
       if (tag === 'fact-explain-panel') {
         await f.locator(`${tag} fact-concept-bars #concept-completeness-values`).waitFor({ timeout: 30_000 });
-        await poll(() => f.locator(`${tag} fact-concept-traces .strip img`).evaluateAll((imgs) => imgs.length === 6 && imgs.every((i) => i.complete && i.naturalWidth > 0)), 20_000);
+        await poll(
+          () =>
+            f
+              .locator(`${tag} fact-concept-traces .strip img`)
+              .evaluateAll((imgs) => imgs.length === 6 && imgs.every((i) => i.complete && i.naturalWidth > 0)),
+          20_000,
+        );
       }
       if (tag === 'fact-concept-panel') await f.locator(`${tag} #concept-tiles`).waitFor({ timeout: 30_000 });
       if (tag === 'fact-consistency-panel') await f.locator(`${tag} #consistency-table`).waitFor({ timeout: 30_000 });
       if (tag === 'fact-training-panel') await f.locator(`${tag} #training-charts`).waitFor({ timeout: 30_000 });
-      if (scroll) await f.locator(`${tag} ${scroll}`).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+      if (scroll)
+        await f
+          .locator(`${tag} ${scroll}`)
+          .first()
+          .evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await page.waitForTimeout(300);
       await screenshot(name);
     }

@@ -2,7 +2,16 @@
 // a model expands (mouse, and keyboard) to its layers; "Collect Features" runs from a layer's context menu and from
 // the palette as a job with a cancellable progress notification, a second copy is refused, and jobs are cancelled.
 import assert from 'node:assert/strict';
-import { DEFAULT_MODEL, clickNotificationButton, contextMenu, notifications, poll, statusText, treeRow, waitForNotification } from './factUi.mjs';
+import {
+  DEFAULT_MODEL,
+  clickNotificationButton,
+  contextMenu,
+  notifications,
+  poll,
+  statusText,
+  treeRow,
+  waitForNotification,
+} from './factUi.mjs';
 
 export const title = 'FaCT view: models → layers, Collect Features as a cancellable job';
 export const themes = ['light', 'dark'];
@@ -15,7 +24,10 @@ export default async function tree({ page, ui, theme, log, measure }) {
   const entry = page.locator('.activitybar .action-item .action-label[aria-label^="FaCT"]').first();
   await entry.waitFor({ timeout: 60_000 });
   await entry.click();
-  const view = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: 'Models' }) }).first();
+  const view = page
+    .locator('.pane')
+    .filter({ has: page.locator('.pane-header', { hasText: 'Models' }) })
+    .first();
   await view.waitFor({ timeout: 15_000 });
   const embedded = treeRow(view, EMBEDDED);
   await embedded.waitFor({ timeout: 30_000 });
@@ -36,15 +48,19 @@ export default async function tree({ page, ui, theme, log, measure }) {
   const wsModel = treeRow(view, 'model.onnx');
   await wsModel.click();
   await page.keyboard.press('ArrowRight');
-  assert.ok(await poll(async () => (await view.locator('.monaco-list-row .label-name', { hasText: /^\s*layer3\s*$/ }).count()) >= 2, 15_000),
-    'the workspace model expanded with the keyboard');
+  assert.ok(
+    await poll(async () => (await view.locator('.monaco-list-row .label-name', { hasText: /^\s*layer3\s*$/ }).count()) >= 2, 15_000),
+    'the workspace model expanded with the keyboard',
+  );
   await ui.screenshot(page, `tree-${theme}`);
 
   // 4. Collect Features from the context menu of the embedded model's layer4: a job with a progress notification.
   const layer4 = treeRow(view, 'layer4');
   await contextMenu(page, layer4, 'Collect Features');
   await waitForNotification(page, /Collecting features of layer4/);
-  assert.ok(await poll(async () => /\$?\(?.*%|sync/.test(await statusText(page)) || /FaCT: default model/.test(await statusText(page)), 10_000));
+  assert.ok(
+    await poll(async () => /\$?\(?.*%|sync/.test(await statusText(page)) || /FaCT: default model/.test(await statusText(page)), 10_000),
+  );
   await waitForNotification(page, /Collecting features of layer4.*\d+\/\d+ images/, 60_000); // progress has arrived
   await ui.screenshot(page, `collect-progress-${theme}`);
   log(`status bar while collecting: ${await statusText(page)}`);

@@ -32,23 +32,63 @@ async function startRestrictedServer(extensionRoot, theme) {
   const userData = path.join(dir, 'user-data');
   const extensions = path.join(dir, 'extensions');
   for (const d of [home, path.join(userData, 'User'), extensions]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(harnessUserSettings({ colorTheme: theme, workspaceTrust: true }), null, 2));
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify(harnessUserSettings({ colorTheme: theme, workspaceTrust: true }), null, 2),
+  );
   fs.writeFileSync(path.join(dir, 'config.yaml'), 'auth: none\ncert: false\n');
   installUnpackedExtension(extensions, extensionRoot);
   const port = await freePort();
   const log = fs.openSync(path.join(dir, 'code-server.log'), 'w');
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VSCODE_') && k !== 'ELECTRON_RUN_AS_NODE'));
-  const child = spawn(CODE_SERVER_BIN, ['--config', path.join(dir, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensions], {
-    detached: true, stdio: ['ignore', log, log],
-    env: { ...env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local', 'share'), XDG_CACHE_HOME: path.join(home, '.cache') },
-  });
+  const child = spawn(
+    CODE_SERVER_BIN,
+    [
+      '--config',
+      path.join(dir, 'config.yaml'),
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-getting-started-override',
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      extensions,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: {
+        ...env,
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, '.config'),
+        XDG_DATA_HOME: path.join(home, '.local', 'share'),
+        XDG_CACHE_HOME: path.join(home, '.cache'),
+      },
+    },
+  );
   fs.closeSync(log);
-  const stop = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } };
+  const stop = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
   process.once('exit', stop);
   const baseUrl = `http://127.0.0.1:${port}`;
-  const healthy = await poll(async () => (await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) }).catch(() => null))?.ok, 30_000, 150);
-  if (!healthy) { stop(); throw new Error(`the restricted code-server did not start; see ${path.join(dir, 'code-server.log')}`); }
+  const healthy = await poll(
+    async () => (await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) }).catch(() => null))?.ok,
+    30_000,
+    150,
+  );
+  if (!healthy) {
+    stop();
+    throw new Error(`the restricted code-server did not start; see ${path.join(dir, 'code-server.log')}`);
+  }
   return { baseUrl, stop };
 }
 
@@ -66,12 +106,18 @@ export default async function untrusted({ browser, ui, workspace, extensionRoot,
     await quickOpen(page, ui, 'models/fashion-mnist-bcos/samples/0002-trouser.png', { log });
     await ui.runCommand(page, 'FaCT: Explain Image', { log });
     const message = await waitForNotification(page, /does not run models in an untrusted workspace/);
-    assert.match(message, /FaCT does not run models in an untrusted workspace \(Restricted Mode\), so it cannot explain an image\. Trust this workspace to use FaCT\./);
+    assert.match(
+      message,
+      /FaCT does not run models in an untrusted workspace \(Restricted Mode\), so it cannot explain an image\. Trust this workspace to use FaCT\./,
+    );
     assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Explain:' }).count(), 0, 'no explain panel opened');
 
     // The view lists the models; a model's children say why there are no layers.
     await page.locator('.activitybar .action-item .action-label[aria-label^="FaCT"]').first().click();
-    const view = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: 'Models' }) }).first();
+    const view = page
+      .locator('.pane')
+      .filter({ has: page.locator('.pane-header', { hasText: 'Models' }) })
+      .first();
     const model = treeRow(view, 'model.onnx');
     await model.waitFor({ timeout: 30_000 });
     await model.click();

@@ -10,7 +10,6 @@ import { fixtures, tempDir } from '../../support/paths';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
-
 describe('fact CLI', () => {
   it('inspect prints inputs, outputs and candidate layers', async () => {
     const r = await cli('inspect', tiny);
@@ -23,12 +22,17 @@ describe('fact CLI', () => {
     const r = await cli('inspect', tiny, '--json');
     const j = JSON.parse(r.out);
     assert.equal(j.imageInput.channels, 2);
-    assert.deepEqual(j.layers.map((l: { label: string }) => l.label), ['layer1', 'layer2', 'layer3', 'classifier']);
+    assert.deepEqual(
+      j.layers.map((l: { label: string }) => l.label),
+      ['layer1', 'layer2', 'layer3', 'classifier'],
+    );
   });
 
   it('predict prints the top classes of an image', async () => {
     const img = path.join(tempDir(), 'x.png');
-    await sharp(new Uint8Array(8 * 8).fill(90), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(img);
+    await sharp(new Uint8Array(8 * 8).fill(90), { raw: { width: 8, height: 8, channels: 1 } })
+      .png()
+      .toFile(img);
     const r = await cli('predict', tiny, img, '--json');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
@@ -39,7 +43,9 @@ describe('fact CLI', () => {
   it('predict exits 3 and names the image that does not decode, still printing the others', async () => {
     const dir = tempDir();
     const good = path.join(dir, 'good.png');
-    await sharp(new Uint8Array(8 * 8).fill(90), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(good);
+    await sharp(new Uint8Array(8 * 8).fill(90), { raw: { width: 8, height: 8, channels: 1 } })
+      .png()
+      .toFile(good);
     const bad = path.join(dir, 'bad.png');
     writeFileSync(bad, 'not a png');
     const r = await cli('predict', tiny, good, bad);
@@ -76,13 +82,34 @@ describe('fact CLI', () => {
 
   it('numeric options are checked before any work: exit 2 naming the option, nothing written', async () => {
     const out = path.join(tempDir('fact-num-'), 'store');
-    for (const [option, value] of [['--seed', 'abc'], ['--seed', '-1'], ['--samples', '1.5'], ['--budget-gb', 'Infinity'], ['--shard-size', '']]) {
+    for (const [option, value] of [
+      ['--seed', 'abc'],
+      ['--seed', '-1'],
+      ['--samples', '1.5'],
+      ['--budget-gb', 'Infinity'],
+      ['--shard-size', ''],
+    ]) {
       const r = await cli('collect', tiny, '--layer', 'layer2', '--out', out, option!, value!);
       assert.equal(r.code, 2, `${option} ${value}`);
       assert.match(r.err, new RegExp(`^${option} must be`));
       assert.ok(!existsSync(out), 'nothing written');
     }
-    const r = await cli('train', tiny, '--features', out, '--out', out, '--k', '2', '--dict-size', '8', '--validate-split', 'test', '--validate-from', 'abc');
+    const r = await cli(
+      'train',
+      tiny,
+      '--features',
+      out,
+      '--out',
+      out,
+      '--k',
+      '2',
+      '--dict-size',
+      '8',
+      '--validate-split',
+      'test',
+      '--validate-from',
+      'abc',
+    );
     assert.equal(r.code, 2);
     assert.match(r.err, /--validate-from must be an integer, not 'abc'/);
   });
@@ -92,7 +119,12 @@ describe('fact explain and fact check', () => {
   it('explain writes the colour explanation and prints a complete decomposition', async () => {
     const out = tempDir();
     const img = path.join(out, 'x.png');
-    await sharp(Uint8Array.from({ length: 64 }, (_, i) => (i * 29) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(img);
+    await sharp(
+      Uint8Array.from({ length: 64 }, (_, i) => (i * 29) % 256),
+      { raw: { width: 8, height: 8, channels: 1 } },
+    )
+      .png()
+      .toFile(img);
     const r = await cli('explain', tiny, img, '--class', 'square', '--out', out, '--json');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
@@ -107,7 +139,9 @@ describe('fact explain and fact check', () => {
 
   it('explain rejects an unknown class name and an out-of-range index', async () => {
     const img = path.join(tempDir(), 'x.png');
-    await sharp(new Uint8Array(64).fill(3), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(img);
+    await sharp(new Uint8Array(64).fill(3), { raw: { width: 8, height: 8, channels: 1 } })
+      .png()
+      .toFile(img);
     const byName = await cli('explain', tiny, img, '--class', 'hexagon');
     assert.equal(byName.code, 2);
     assert.match(byName.err, /neither an index nor one of the model's classes \(circle, square, triangle\)/);

@@ -18,7 +18,12 @@ function readNpy(file: string): { shape: number[]; data: Float32Array } {
   assert.equal((10 + len) % 64, 0, 'the data starts 64-byte aligned');
   const header = b.subarray(10, 10 + len).toString('latin1');
   assert.match(header, /^\{'descr': '<f4', 'fortran_order': False, 'shape': \([\d, ]+\), \} *\n$/);
-  const shape = header.match(/\(([\d, ]+)\)/)![1]!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = header
+    .match(/\(([\d, ]+)\)/)![1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const body = b.subarray(10 + len);
   const data = new Float32Array(body.length / 4);
   for (let i = 0; i < data.length; i++) data[i] = body.readFloatLE(4 * i);
@@ -29,7 +34,12 @@ describe('fact explain --out writes the raw arrays', () => {
   it('W(x) and x ⊙ W(x) as C×H×W float32 .npy whose total plus the bias is the logit', async () => {
     const out = tempDir();
     const img = path.join(out, 'x.png');
-    await sharp(Uint8Array.from({ length: 64 }, (_, i) => (i * 29) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(img);
+    await sharp(
+      Uint8Array.from({ length: 64 }, (_, i) => (i * 29) % 256),
+      { raw: { width: 8, height: 8, channels: 1 } },
+    )
+      .png()
+      .toFile(img);
     const r = await cli('explain', tiny, img, '--class', 'square', '--out', out, '--json');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
@@ -44,7 +54,16 @@ describe('fact explain --out writes the raw arrays', () => {
     assert.ok(Math.abs(total + j.explanation.bias - j.explanation.logit) < 1e-4);
     assert.ok(wx.data.some((v) => v !== 0));
     // numpy itself, where the machine has it.
-    const python = spawnSync('/usr/bin/python3', ['-c', 'import numpy, sys; a = numpy.load(sys.argv[1]); b = numpy.load(sys.argv[2]); print(a.dtype, a.shape, repr(float(b.sum(dtype=numpy.float64))))', wxFile, xwxFile], { encoding: 'utf8' });
+    const python = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import numpy, sys; a = numpy.load(sys.argv[1]); b = numpy.load(sys.argv[2]); print(a.dtype, a.shape, repr(float(b.sum(dtype=numpy.float64))))',
+        wxFile,
+        xwxFile,
+      ],
+      { encoding: 'utf8' },
+    );
     if (python.status === 0) {
       const [dtype, ...rest] = python.stdout.trim().split(' ');
       assert.equal(dtype, 'float32');

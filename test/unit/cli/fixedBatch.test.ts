@@ -29,21 +29,29 @@ function fixedBatchCopy(dir: string): string {
 }
 
 describe('a fixed-batch model through the CLI', () => {
-  it('check, collect, train, evaluate, C² and explain run in batches of the model\'s own size', async () => {
+  it("check, collect, train, evaluate, C² and explain run in batches of the model's own size", async () => {
     const root = tempDir('fact-fixed-');
     const fixed = fixedBatchCopy(root);
     const data = path.join(root, 'data');
     for (let i = 0; i < 12; i++) {
       const dir = path.join(data, ['circle', 'square', 'triangle'][i % 3]!);
       mkdirSync(dir, { recursive: true });
-      await sharp(Uint8Array.from({ length: 64 }, (_, p) => ((p % 8) * (i % 5 + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
+      await sharp(
+        Uint8Array.from({ length: 64 }, (_, p) => ((p % 8) * ((i % 5) + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15) % 256),
+        { raw: { width: 8, height: 8, channels: 1 } },
+      )
+        .png()
+        .toFile(path.join(dir, `${i}.png`));
     }
     const check = await cli('check', fixed, '--json');
     assert.equal(check.code, 0, check.err);
     assert.equal(JSON.parse(check.out).dynamicLinear, true);
     const stores = { fixed: path.join(root, 'f-fixed'), dynamic: path.join(root, 'f-dynamic') };
     const collected: Record<string, unknown> = {};
-    for (const [kind, model] of [['fixed', fixed], ['dynamic', tiny]] as const) {
+    for (const [kind, model] of [
+      ['fixed', fixed],
+      ['dynamic', tiny],
+    ] as const) {
       const r = await cli('collect', model, '--layer', 'layer2', '--data', data, '--out', stores[kind], '--samples', '8', '--json');
       assert.equal(r.code, 0, r.err);
       collected[kind] = JSON.parse(r.out).vectors;
@@ -51,7 +59,23 @@ describe('a fixed-batch model through the CLI', () => {
     assert.equal(collected.fixed, 12 * 8);
     assert.equal(collected.fixed, collected.dynamic);
     const ckpt = path.join(root, 'sae');
-    const train = await cli('train', fixed, '--features', stores.fixed, '--out', ckpt, '--k', '2', '--dict-size', '16', '--epochs', '2', '--batch', '32', '--json');
+    const train = await cli(
+      'train',
+      fixed,
+      '--features',
+      stores.fixed,
+      '--out',
+      ckpt,
+      '--k',
+      '2',
+      '--dict-size',
+      '16',
+      '--epochs',
+      '2',
+      '--batch',
+      '32',
+      '--json',
+    );
     assert.equal(train.code, 0, train.err);
     const evaluate = await cli('evaluate', fixed, '--sae', ckpt, '--data', data, '--json');
     assert.equal(evaluate.code, 0, evaluate.err);
@@ -60,7 +84,26 @@ describe('a fixed-batch model through the CLI', () => {
     assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
     const g = new GraphBuilder('foundation');
     g.input('image', 'float32', ['N', 1, 8, 8]);
-    g.op('Relu', [g.op('Conv', ['image', g.constant('w', 'float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)))], { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) })], {}, 'features');
+    g.op(
+      'Relu',
+      [
+        g.op(
+          'Conv',
+          [
+            'image',
+            g.constant(
+              'w',
+              'float32',
+              [4, 1, 3, 3],
+              Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)),
+            ),
+          ],
+          { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) },
+        ),
+      ],
+      {},
+      'features',
+    );
     g.output('features');
     const foundation = path.join(root, 'foundation.onnx');
     writeFileSync(foundation, encodeModel(g.model()));

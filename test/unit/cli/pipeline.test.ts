@@ -27,13 +27,31 @@ const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 function writeFoundation(dir: string): string {
   const g = new GraphBuilder('foundation');
   g.input('image', 'float32', ['N', 1, 8, 8]);
-  g.op('Relu', [g.op('Conv', ['image', g.constant('w', 'float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)))], { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) })], {}, 'features');
+  g.op(
+    'Relu',
+    [
+      g.op(
+        'Conv',
+        [
+          'image',
+          g.constant(
+            'w',
+            'float32',
+            [4, 1, 3, 3],
+            Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)),
+          ),
+        ],
+        { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) },
+      ),
+    ],
+    {},
+    'features',
+  );
   g.output('features');
   const file = path.join(dir, 'foundation.onnx');
   writeFileSync(file, encodeModel(g.model()));
   return file;
 }
-
 
 describe('the FaCT pipeline through the CLI', () => {
   it('collects, trains, evaluates, builds the atlas, measures C² and explains a decision through concepts', async () => {
@@ -42,14 +60,35 @@ describe('the FaCT pipeline through the CLI', () => {
     for (let i = 0; i < 48; i++) {
       const dir = path.join(data, ['circle', 'square', 'triangle'][i % 3]!);
       mkdirSync(dir, { recursive: true });
-      await sharp(Uint8Array.from({ length: 64 }, (_, p) => ((p % 8) * (i % 5 + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
+      await sharp(
+        Uint8Array.from({ length: 64 }, (_, p) => ((p % 8) * ((i % 5) + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15) % 256),
+        { raw: { width: 8, height: 8, channels: 1 } },
+      )
+        .png()
+        .toFile(path.join(dir, `${i}.png`));
     }
     const store = path.join(root, 'features');
     const collect = await cli('collect', tiny, '--layer', 'layer2', '--data', data, '--out', store, '--samples', '16', '--json');
     assert.equal(collect.code, 0, collect.err);
     assert.equal(JSON.parse(collect.out).vectors, 48 * 16);
     const ckpt = path.join(root, 'sae');
-    const train = await cli('train', tiny, '--features', store, '--out', ckpt, '--k', '2', '--dict-size', '16', '--epochs', '3', '--batch', '64', '--json');
+    const train = await cli(
+      'train',
+      tiny,
+      '--features',
+      store,
+      '--out',
+      ckpt,
+      '--k',
+      '2',
+      '--dict-size',
+      '16',
+      '--epochs',
+      '3',
+      '--batch',
+      '64',
+      '--json',
+    );
     assert.equal(train.code, 0, train.err);
     assert.ok(existsSync(path.join(ckpt, 'sae.safetensors')) && existsSync(path.join(ckpt, 'cfg.json')));
     const checkpointAsTrained = folderSnapshot(ckpt);
@@ -67,7 +106,11 @@ describe('the FaCT pipeline through the CLI', () => {
     const concepts = await cli('concepts', tiny, '--sae', ckpt, '--json');
     assert.equal(concepts.code, 0, concepts.err);
     assert.equal(JSON.parse(concepts.out).rebuilt, true);
-    assert.equal(JSON.parse((await cli('concepts', tiny, '--sae', ckpt, '--json')).out).rebuilt, false, 'the atlas is reused while the checkpoint is unchanged');
+    assert.equal(
+      JSON.parse((await cli('concepts', tiny, '--sae', ckpt, '--json')).out).rebuilt,
+      false,
+      'the atlas is reused while the checkpoint is unchanged',
+    );
     const alive = JSON.parse(evaluate.out).metrics.alive;
     assert.ok(alive > 0);
     const outOfRange = await cli('concepts', tiny, '--sae', ckpt, '--concept', '16');
@@ -78,7 +121,16 @@ describe('the FaCT pipeline through the CLI', () => {
     assert.ok(Number.isFinite(JSON.parse(c2.out).mean));
     assert.ok(existsSync(path.join(JSON.parse(c2.out).out, 'consistency.png')));
     // A folder with no evaluation, and a card with no test split to make one on: the user is asked to name a dataset.
-    const unevaluated = await cli('consistency', tiny, '--sae', ckpt, '--foundation', path.join(root, 'foundation.onnx'), '--out', path.join(root, 'unevaluated'));
+    const unevaluated = await cli(
+      'consistency',
+      tiny,
+      '--sae',
+      ckpt,
+      '--foundation',
+      path.join(root, 'foundation.onnx'),
+      '--out',
+      path.join(root, 'unevaluated'),
+    );
     assert.equal(unevaluated.code, 1);
     assert.match(unevaluated.err, /ships no test split to evaluate it on: run `fact evaluate --data DIR` \(or FaCT: Evaluate SAE\) first/);
     assert.deepEqual(folderSnapshot(ckpt), checkpointAsTrained, 'the checkpoint folder is unchanged');
@@ -91,18 +143,30 @@ describe('the FaCT pipeline through the CLI', () => {
     const html = path.join(root, 'report.html');
     const explain = await cli('explain', tiny, path.join(data, 'circle', '0.png'), '--sae', ckpt, '--html', html);
     assert.equal(explain.code, 0, explain.err);
-    assert.match(explain.out, /completeness {3}Σ c_k \+ bias = logit: −?\d+\.\d{4} \+ (\(−\d+\.\d{4}\)|\d+\.\d{4}) = −?\d+\.\d{4}; completeness error \d\.\de−\d+/);
+    assert.match(
+      explain.out,
+      /completeness {3}Σ c_k \+ bias = logit: −?\d+\.\d{4} \+ (\(−\d+\.\d{4}\)|\d+\.\d{4}) = −?\d+\.\d{4}; completeness error \d\.\de−\d+/,
+    );
     assert.match(explain.out, /1\. \w+ +logit +-?\d+\.\d{4} +p +\d+\.\d\d% +model's own logit +-?\d+\.\d{4}/);
     const page = readFileSync(html, 'utf8');
     assert.match(page, /<img [^>]*src="data:image\/png;base64,/);
     assert.doesNotMatch(page, /<script|https?:\/\//, 'self-contained: no scripts, no remote resources');
     const combined = path.join(root, 'all.html');
-    const several = await cli('explain', tiny, path.join(data, 'circle', '0.png'), path.join(data, 'square', '1.png'), '--sae', ckpt, '--html', combined);
+    const several = await cli(
+      'explain',
+      tiny,
+      path.join(data, 'circle', '0.png'),
+      path.join(data, 'square', '1.png'),
+      '--sae',
+      ckpt,
+      '--html',
+      combined,
+    );
     assert.equal(several.code, 0, several.err);
     assert.equal((readFileSync(combined, 'utf8').match(/<section[ >]/g) ?? []).length, 2, 'one section per image');
   });
 
-  it('concepts evaluates an SAE that has no current evaluation first (on the card\'s test split), then builds the atlas', async () => {
+  it("concepts evaluates an SAE that has no current evaluation first (on the card's test split), then builds the atlas", async () => {
     const root = tempDir('fact-pipe-auto-');
     // The tiny model with a card that ships a test split of 24 images as IDX.
     const idx = (type: number, dims: number[], data: number[]) => {
@@ -113,8 +177,25 @@ describe('the FaCT pipeline through the CLI', () => {
       return gzipSync(Buffer.concat([head, Buffer.from(data)]));
     };
     const n = 24;
-    writeFileSync(path.join(root, 'test-images.gz'), idx(8, [n, 8, 8], Array.from({ length: n * 64 }, (_, p) => ((p % 8) * ((Math.floor(p / 64) % 5) + 1) * 20 + (Math.floor(p / 8) % 8) * (Math.floor(p / 64) % 3) * 15) % 256)));
-    writeFileSync(path.join(root, 'test-labels.gz'), idx(8, [n], Array.from({ length: n }, (_, i) => i % 3)));
+    writeFileSync(
+      path.join(root, 'test-images.gz'),
+      idx(
+        8,
+        [n, 8, 8],
+        Array.from(
+          { length: n * 64 },
+          (_, p) => ((p % 8) * ((Math.floor(p / 64) % 5) + 1) * 20 + (Math.floor(p / 8) % 8) * (Math.floor(p / 64) % 3) * 15) % 256,
+        ),
+      ),
+    );
+    writeFileSync(
+      path.join(root, 'test-labels.gz'),
+      idx(
+        8,
+        [n],
+        Array.from({ length: n }, (_, i) => i % 3),
+      ),
+    );
     copyFileSync(tiny, path.join(root, 'tiny.onnx'));
     const card = JSON.parse(readFileSync(path.join(fixtures, 'tiny', 'card.json'), 'utf8'));
     card.data = { test: { images: 'test-images.gz', labels: 'test-labels.gz', count: n } };
@@ -123,7 +204,22 @@ describe('the FaCT pipeline through the CLI', () => {
     const store = path.join(root, 'features');
     assert.equal((await cli('collect', model, '--layer', 'layer2', '--split', 'test', '--out', store, '--samples', '16')).code, 0);
     const ckpt = path.join(root, 'sae');
-    const train = await cli('train', model, '--features', store, '--out', ckpt, '--k', '2', '--dict-size', '16', '--epochs', '2', '--batch', '64');
+    const train = await cli(
+      'train',
+      model,
+      '--features',
+      store,
+      '--out',
+      ckpt,
+      '--k',
+      '2',
+      '--dict-size',
+      '16',
+      '--epochs',
+      '2',
+      '--batch',
+      '64',
+    );
     assert.equal(train.code, 0, train.err);
     const concepts = await cli('concepts', model, '--sae', ckpt, '--json');
     assert.equal(concepts.code, 0, concepts.err);

@@ -24,7 +24,17 @@ describe('CLI progress', () => {
 
   it('on a terminal: one line redrawn in place, cleared at the end', () => {
     let written = '';
-    const p = createProgressReporter({ terminal: { write: (s) => { written += s; }, columns: 40 }, line: () => assert.fail('no whole lines on a terminal'), plain: false, now: () => 0 });
+    const p = createProgressReporter({
+      terminal: {
+        write: (s) => {
+          written += s;
+        },
+        columns: 40,
+      },
+      line: () => assert.fail('no whole lines on a terminal'),
+      plain: false,
+      now: () => 0,
+    });
     p.report('Tracing concepts: 1/3 images', 1 / 3);
     p.report('Tracing concepts: 2/3 images and a message longer than the terminal is wide', 2 / 3);
     p.end();
@@ -37,7 +47,17 @@ describe('CLI progress', () => {
 
   it('NO_COLOR: the terminal redraw uses no escape codes (spaces overwrite a longer previous frame)', () => {
     let written = '';
-    const p = createProgressReporter({ terminal: { write: (s) => { written += s; }, columns: 80 }, line: () => undefined, plain: true, now: () => 0 });
+    const p = createProgressReporter({
+      terminal: {
+        write: (s) => {
+          written += s;
+        },
+        columns: 80,
+      },
+      line: () => undefined,
+      plain: true,
+      now: () => 0,
+    });
     p.report('a long first message');
     p.report('short');
     p.end();

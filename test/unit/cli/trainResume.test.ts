@@ -14,7 +14,7 @@ const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
 describe('resuming a cancelled SAE training', () => {
   it('waits for the cancelled run to finish saving, then resumes from it', async () => {
-    const data = await tinyImageFolder(48, (i, p) => (p % 8) * (i % 5 + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15);
+    const data = await tinyImageFolder(48, (i, p) => (p % 8) * ((i % 5) + 1) * 20 + Math.floor(p / 8) * (i % 3) * 15);
     const store = path.join(tempDir('fact-resume-'), 'features');
     assert.equal((await cli('collect', tiny, '--layer', 'layer2', '--data', data, '--out', store, '--samples', '16')).code, 0);
     const out = path.join(tempDir('fact-resume-'), 'sae');
@@ -22,11 +22,22 @@ describe('resuming a cancelled SAE training', () => {
     const abort = new AbortController();
     const params = { model: tiny, features: store, out, k: 2, dictSize: 16, epochs: 4, batchSize: 32 };
     let cancelledAt = 0;
-    const first = handlers.train(params, services, { signal: abort.signal, progress: (_m, _f, d) => { if (d?.kind === 'train' && !abort.signal.aborted) { cancelledAt = d.step; abort.abort(); } } });
+    const first = handlers.train(params, services, {
+      signal: abort.signal,
+      progress: (_m, _f, d) => {
+        if (d?.kind === 'train' && !abort.signal.aborted) {
+          cancelledAt = d.step;
+          abort.abort();
+        }
+      },
+    });
     first.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 0));
     // Started before the first run has settled: it must wait for it rather than read a half-saved state.
-    const second = handlers.train({ ...params, resume: true }, services, { signal: new AbortController().signal, progress: () => undefined });
+    const second = handlers.train({ ...params, resume: true }, services, {
+      signal: new AbortController().signal,
+      progress: () => undefined,
+    });
     await assert.rejects(first, /cancelled/);
     const r = await second;
     assert.ok(cancelledAt > 0);

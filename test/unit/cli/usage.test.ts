@@ -16,13 +16,33 @@ const names = Object.keys(commands);
 
 async function grey(dir: string, name: string, value: number): Promise<string> {
   const file = path.join(dir, name);
-  await sharp(Uint8Array.from({ length: 64 }, (_, i) => (i * value) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(file);
+  await sharp(
+    Uint8Array.from({ length: 64 }, (_, i) => (i * value) % 256),
+    { raw: { width: 8, height: 8, channels: 1 } },
+  )
+    .png()
+    .toFile(file);
   return file;
 }
 
 describe('fact usage', () => {
   it('has the fourteen commands', () => {
-    assert.deepEqual([...names].sort(), ['check', 'collect', 'concepts', 'consistency', 'devices', 'evaluate', 'explain', 'inspect', 'jobs', 'merge', 'plan', 'predict', 'train', 'verify']);
+    assert.deepEqual([...names].sort(), [
+      'check',
+      'collect',
+      'concepts',
+      'consistency',
+      'devices',
+      'evaluate',
+      'explain',
+      'inspect',
+      'jobs',
+      'merge',
+      'plan',
+      'predict',
+      'train',
+      'verify',
+    ]);
   });
 
   for (const name of names) {
@@ -30,7 +50,8 @@ describe('fact usage', () => {
       const r = await cli(name, '--help');
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, new RegExp(`^Usage: fact ${name}\\b`));
-      for (const option of Object.keys(commands[name as keyof typeof commands].spec.options)) assert.ok(r.out.includes(`--${option}`), `--${option} is missing from the help of ${name}`);
+      for (const option of Object.keys(commands[name as keyof typeof commands].spec.options))
+        assert.ok(r.out.includes(`--${option}`), `--${option} is missing from the help of ${name}`);
       assert.match(r.out, /--json/);
       assert.equal(r.err, '');
     });
@@ -52,15 +73,16 @@ describe('fact usage', () => {
 
   it('--help and --version do not load onnxruntime or sharp (most of the start-up time)', () => {
     const main = path.join(repoRoot, 'src', 'cli', 'main.ts');
-    const script = `require(${JSON.stringify(main)}).runCli(['--version'], { out() {}, err() {} })`
-      + `.then(() => require(${JSON.stringify(main)}).runCli(['explain', '--help'], { out() {}, err() {} }))`
-      + `.then(() => console.log(Object.keys(require.cache).filter((k) => /node_modules[\\/](onnxruntime-node|sharp)[\\/]/.test(k)).length))`;
+    const script =
+      `require(${JSON.stringify(main)}).runCli(['--version'], { out() {}, err() {} })` +
+      `.then(() => require(${JSON.stringify(main)}).runCli(['explain', '--help'], { out() {}, err() {} }))` +
+      `.then(() => console.log(Object.keys(require.cache).filter((k) => /node_modules[\\/](onnxruntime-node|sharp)[\\/]/.test(k)).length))`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), '0');
   });
 
-  it('an unknown option is a usage error that shows that command\'s usage (exit 2)', async () => {
+  it("an unknown option is a usage error that shows that command's usage (exit 2)", async () => {
     const r = await cli('predict', tiny, 'x.png', '--bogus');
     assert.equal(r.code, 2);
     assert.match(r.err, /^Unknown option --bogus for fact predict\.\n\nUsage: fact predict MODEL IMAGE\.\.\. \[--top K\]/);

@@ -5,21 +5,54 @@ import { seededRandom } from '../../support/denseJacobian';
 
 describe('the C² consistency score', () => {
   it('is 1 for identical encodings and 0 for orthogonal ones', () => {
-    assert.ok(Math.abs(conceptConsistency([[1, 2, 3], [1, 2, 3], [2, 4, 6]], [1, 2, 3]) - 1) < 1e-12);
-    assert.ok(Math.abs(conceptConsistency([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [1, 1, 1])) < 1e-12);
+    assert.ok(
+      Math.abs(
+        conceptConsistency(
+          [
+            [1, 2, 3],
+            [1, 2, 3],
+            [2, 4, 6],
+          ],
+          [1, 2, 3],
+        ) - 1,
+      ) < 1e-12,
+    );
+    assert.ok(
+      Math.abs(
+        conceptConsistency(
+          [
+            [1, 0, 0],
+            [0, 1, 0],
+            [0, 0, 1],
+          ],
+          [1, 1, 1],
+        ),
+      ) < 1e-12,
+    );
   });
 
   it('weights pairs by the product of presences and leaves out self-pairs', () => {
     // Pairs: (a,b) cos 1, (a,c) and (b,c) cos 0. Weights 1,1,w: C = 2·1 / (2·1 + 4w).
     for (const w of [0.5, 1, 4]) {
-      const c = conceptConsistency([[1, 0], [1, 0], [0, 1]], [1, 1, w]);
+      const c = conceptConsistency(
+        [
+          [1, 0],
+          [1, 0],
+          [0, 1],
+        ],
+        [1, 1, w],
+      );
       assert.ok(Math.abs(c - 2 / (2 + 4 * w)) < 1e-12, `w=${w}: ${c}`);
     }
   });
 
   it('subtracts the dataset mean before comparing', () => {
     // Encodings that share a large common offset look consistent until the offset is removed.
-    const e = [[10, 1, 0], [10, -1, 0], [10, 0, 1]];
+    const e = [
+      [10, 1, 0],
+      [10, -1, 0],
+      [10, 0, 1],
+    ];
     assert.ok(conceptConsistency(e, [1, 1, 1]) > 0.9);
     const centred = conceptConsistency(e, [1, 1, 1], [10, 0, 0]);
     assert.ok(Math.abs(centred - (-1 + 0 + 0) / 3) < 1e-12, `${centred}`);
@@ -63,7 +96,10 @@ describe('bilinear upsampling for C²', () => {
   });
 
   it('pulling the weights back gives the same weighted average as upsampling the features', () => {
-    const rand = (() => { let s = 7; return () => ((s = (s * 48271) % 2147483647) / 2147483647); })();
+    const rand = (() => {
+      let s = 7;
+      return () => (s = (s * 48271) % 2147483647) / 2147483647;
+    })();
     const [h, w, H, W, D] = [3, 5, 14, 11, 4];
     const f = Float32Array.from({ length: D * h * w }, rand);
     const a = Array.from({ length: H * W }, () => Math.max(0, rand() - 0.3));
@@ -72,7 +108,7 @@ describe('bilinear upsampling for C²', () => {
       return up.reduce((s, v, p) => s + v * a[p]!, 0) / a.reduce((s, v) => s + v, 0);
     });
     const weights = pullBack(a, H, W, h, w);
-    const fast = weightedEncoding(weights, f, D).map((v) => v * weights.reduce((s, x) => s + x, 0) / a.reduce((s, x) => s + x, 0));
+    const fast = weightedEncoding(weights, f, D).map((v) => (v * weights.reduce((s, x) => s + x, 0)) / a.reduce((s, x) => s + x, 0));
     direct.forEach((v, d) => assert.ok(Math.abs(v - fast[d]!) < 1e-9, `${v} vs ${fast[d]}`));
     assert.ok(Math.abs(weights.reduce((s, x) => s + x, 0) - a.reduce((s, x) => s + x, 0)) < 1e-9, 'interpolation weights sum to one');
   });

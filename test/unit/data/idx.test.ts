@@ -27,16 +27,25 @@ describe('IDX files', () => {
   });
 
   it('reads big-endian int32 and float32 data', () => {
-    const i32 = Buffer.alloc(8); i32.writeInt32BE(-7, 0); i32.writeInt32BE(123456, 4);
+    const i32 = Buffer.alloc(8);
+    i32.writeInt32BE(-7, 0);
+    i32.writeInt32BE(123456, 4);
     assert.deepEqual(Array.from(parseIdx(idxBytes(0x0c, [2], i32)).data), [-7, 123456]);
-    const f32 = Buffer.alloc(4); f32.writeFloatBE(1.5, 0);
+    const f32 = Buffer.alloc(4);
+    f32.writeFloatBE(1.5, 0);
     assert.deepEqual(Array.from(parseIdx(idxBytes(0x0d, [1], f32)).data), [1.5]);
   });
 
   it('rejects a wrong magic number, naming the file', () => {
-    const bad = Buffer.from(images); bad[0] = 0x50; bad[1] = 0x4b;
-    assert.throws(() => parseIdx(bad, 'labels.idx'), (e: Error & { code?: string }) => e.code === 'bad-idx' && /'labels\.idx'.*wrong magic number 0x504b0803/.test(e.message));
-    const badType = Buffer.from(images); badType[2] = 0x07;
+    const bad = Buffer.from(images);
+    bad[0] = 0x50;
+    bad[1] = 0x4b;
+    assert.throws(
+      () => parseIdx(bad, 'labels.idx'),
+      (e: Error & { code?: string }) => e.code === 'bad-idx' && /'labels\.idx'.*wrong magic number 0x504b0803/.test(e.message),
+    );
+    const badType = Buffer.from(images);
+    badType[2] = 0x07;
     assert.throws(() => parseIdx(badType), /wrong magic number/);
   });
 

@@ -21,7 +21,10 @@ describe('B-cos preprocessing', () => {
     // 8×4 image whose columns count 0..7: resizing the short side 4 → 2 halves the width to 4, and the 2×2 centre
     // crop keeps columns 1..2 of that.
     const data = Uint8Array.from({ length: 32 }, (_, i) => (i % 8) * 30);
-    const out = preprocessImage({ width: 8, height: 4, channels: 1, data }, { colorSpace: 'grayscale', resize: 2, centerCrop: 2, addInverse: false });
+    const out = preprocessImage(
+      { width: 8, height: 4, channels: 1, data },
+      { colorSpace: 'grayscale', resize: 2, centerCrop: 2, addInverse: false },
+    );
     assert.equal(out.length, 4);
     assert.ok(out[0]! < out[1]!, 'left to right order is kept');
     assert.ok(Math.abs(out[0]! - out[2]!) < 1e-6, 'rows are equal');
@@ -39,7 +42,13 @@ describe('B-cos preprocessing', () => {
   });
 
   it('reports preprocessing that does not fit the model input', () => {
-    assert.throws(() => checkInputFits(grayInput, { colorSpace: 'rgb', resize: 4, centerCrop: 4, addInverse: true }, 'm.onnx'), /6-channel images but 'm\.onnx' input 'input' takes 2 channels/);
-    assert.throws(() => checkInputFits(grayInput, { colorSpace: 'grayscale', resize: 8, centerCrop: 8, addInverse: true }), /8×8 images .* takes 4×4/);
+    assert.throws(
+      () => checkInputFits(grayInput, { colorSpace: 'rgb', resize: 4, centerCrop: 4, addInverse: true }, 'm.onnx'),
+      /6-channel images but 'm\.onnx' input 'input' takes 2 channels/,
+    );
+    assert.throws(
+      () => checkInputFits(grayInput, { colorSpace: 'grayscale', resize: 8, centerCrop: 8, addInverse: true }),
+      /8×8 images .* takes 4×4/,
+    );
   });
 });

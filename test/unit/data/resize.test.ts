@@ -26,10 +26,16 @@ function naiveResize(data: number[], w: number, h: number, ow: number, oh: numbe
 }
 
 describe('antialiased bilinear resize', () => {
-  const w = 13, h = 9;
+  const w = 13,
+    h = 9;
   const data = Array.from({ length: w * h }, (_, i) => (i * 37) % 256);
 
-  for (const [ow, oh] of [[5, 4], [26, 18], [13, 9], [7, 20]] as const) {
+  for (const [ow, oh] of [
+    [5, 4],
+    [26, 18],
+    [13, 9],
+    [7, 20],
+  ] as const) {
     it(`matches the 2-D definition for ${w}×${h} → ${ow}×${oh}`, () => {
       const got = resizeBilinear({ width: w, height: h, channels: 1, data }, ow, oh).data;
       const want = naiveResize(data, w, h, ow, oh);
@@ -40,8 +46,11 @@ describe('antialiased bilinear resize', () => {
   it('keeps a constant image constant and averages a fine checkerboard when shrinking', () => {
     const flat = resizeBilinear({ width: 10, height: 10, channels: 3, data: new Array(300).fill(200) }, 3, 7).data;
     assert.ok(flat.every((v) => Math.abs(v - 200) < 1e-3));
-    const checker = Array.from({ length: 64 * 64 }, (_, i) => ((i % 64) + Math.floor(i / 64)) % 2 ? 255 : 0);
+    const checker = Array.from({ length: 64 * 64 }, (_, i) => (((i % 64) + Math.floor(i / 64)) % 2 ? 255 : 0));
     const small = resizeBilinear({ width: 64, height: 64, channels: 1, data: checker }, 8, 8).data;
-    assert.ok(small.every((v) => Math.abs(v - 127.5) < 2), 'no aliasing');
+    assert.ok(
+      small.every((v) => Math.abs(v - 127.5) < 2),
+      'no aliasing',
+    );
   });
 });

@@ -63,7 +63,9 @@ describe('the explanation engine', () => {
     const rand = seededRandom(3);
     const v = Float32Array.from({ length: 128 }, () => rand() - 0.5);
     const u = Float32Array.from({ length: 3 }, () => rand() - 0.5);
-    const f = await runModel(frozen, { input: { data: Float32Array.from([...new Float32Array(128), ...v]), dims: [2, 2, 8, 8] } }, ['logits']);
+    const f = await runModel(frozen, { input: { data: Float32Array.from([...new Float32Array(128), ...v]), dims: [2, 2, 8, 8] } }, [
+      'logits',
+    ]);
     const jv = [0, 1, 2].map((k) => f.logits![3 + k]! - f.logits![k]!);
     const { gradient } = await ex.inputGradient(x0, u, 1);
     const lhs = jv.reduce((a, x, k) => a + x * u[k]!, 0);
@@ -153,7 +155,8 @@ describe('the explanation engine', () => {
     const gamma = [1, -2, 0.5, 3];
     const { engine, reference } = await transposeVsJacobian({
       inDims: [1, 2, 4],
-      build: (g, x) => g.op('LayerNormalization', [x, g.constant('gamma', 'float32', [4], gamma)], { axis: attr.int(-1), epsilon: attr.float(1e-5) }),
+      build: (g, x) =>
+        g.op('LayerNormalization', [x, g.constant('gamma', 'float32', [4], gamma)], { axis: attr.int(-1), epsilon: attr.float(1e-5) }),
     });
     // Reference: (I − 11ᵀ/n)·diag(γ)·s with s = 1/√(var+ε) of each row at the test point (see opHarness: x0 from seed 5).
     const rand = seededRandom(5);
@@ -163,7 +166,8 @@ describe('the explanation engine', () => {
       const xs = Array.from(x0.subarray(row * 4, row * 4 + 4));
       const mean = xs.reduce((a, b) => a + b, 0) / 4;
       const s = 1 / Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / 4 + 1e-5);
-      for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) want[(row * 4 + i) * 8 + row * 4 + j] = gamma[i]! * s * ((i === j ? 1 : 0) - 0.25);
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 4; j++) want[(row * 4 + i) * 8 + row * 4 + j] = gamma[i]! * s * ((i === j ? 1 : 0) - 0.25);
     }
     assert.ok(maxRelDiff(engine, want) < 1e-5, `vs frozen-variance Jacobian: ${maxRelDiff(engine, want)}`);
     assert.ok(maxRelDiff(engine, reference) > 1e-2, 'differs from the full Jacobian, which differentiates the variance');
@@ -173,7 +177,10 @@ describe('the explanation engine', () => {
 describe('the explanation engine refuses what it cannot explain exactly', () => {
   it('a bias on the path, naming the node', async () => {
     const file = await writeModel(buildTinyBcosModel({ withConvBias: true }), 'bias.onnx');
-    await assert.rejects((await Explainer.create(await openModel(file))).report(), /Conv '\/layer1\/linear\/Conv' has a bias: contributions would not sum to the logit/);
+    await assert.rejects(
+      (await Explainer.create(await openModel(file))).report(),
+      /Conv '\/layer1\/linear\/Conv' has a bias: contributions would not sum to the logit/,
+    );
   });
 
   it('an output that is not linear in the input: a softmax, a ReLU network with biases', async () => {
@@ -183,7 +190,10 @@ describe('the explanation engine refuses what it cannot explain exactly', () => 
     g.op('Softmax', [g.op('Flatten', [g.op('Conv', ['input', w])])], { axis: attr.int(1) }, 'probs', 'head/Softmax');
     g.output('probs');
     const file = await writeModel(g.model(), 'softmax.onnx');
-    await assert.rejects(Explainer.create(await openModel(file)), /is not dynamic-linear: its output 'probs' is not a linear function of the input 'input' because Softmax 'head\/Softmax' is not linear/);
+    await assert.rejects(
+      Explainer.create(await openModel(file)),
+      /is not dynamic-linear: its output 'probs' is not a linear function of the input 'input' because Softmax 'head\/Softmax' is not linear/,
+    );
 
     const r = new GraphBuilder();
     r.input('input', 'float32', ['N', 2, 4, 4]);
@@ -204,13 +214,19 @@ describe('the explanation engine refuses what it cannot explain exactly', () => 
     g.op('Unsqueeze', ['score', g.constant('a', 'int64', [1], [1])], {}, 'logits');
     g.output('logits');
     const file = await writeModel(g.model(), 'tile.onnx');
-    await assert.rejects((await Explainer.create(await openModel(file))).report(), /Tile 'up\/Tile' is on the linear path, and the transposer does not support Tile/);
+    await assert.rejects(
+      (await Explainer.create(await openModel(file))).report(),
+      /Tile 'up\/Tile' is on the linear path, and the transposer does not support Tile/,
+    );
   });
 
   it('a class index out of range, and an image of the wrong size', async () => {
     const ex = await Explainer.create(await openModel(tiny));
     await assert.rejects(ex.explain(encoded(1, 1), 1, [3]), /Class index 3 is out of range: .* has 3 classes \(0–2\)/);
-    await assert.rejects(ex.explain(new Float32Array(2 * 10 * 10), 1), /has 200 values; .* takes 1×2×8×8 = 128 \(an image of the wrong size or channel count\?\)/);
+    await assert.rejects(
+      ex.explain(new Float32Array(2 * 10 * 10), 1),
+      /has 200 values; .* takes 1×2×8×8 = 128 \(an image of the wrong size or channel count\?\)/,
+    );
     await ex.dispose();
   });
 });

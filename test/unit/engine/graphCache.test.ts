@@ -19,12 +19,18 @@ async function explainOnce(cache: string | undefined): Promise<Float32Array> {
   const { channels, height, width } = ctx.imageInput;
   const side = ctx.preprocess.centerCrop;
   const n = channels * (height ?? side) * (width ?? side);
-  const [e] = await explainer.explain(Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101), 1);
+  const [e] = await explainer.explain(
+    Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101),
+    1,
+  );
   await explainer.dispose();
   return e!.weights;
 }
 
-const entries = (dir: string, ext: string) => readdirSync(dir).filter((f) => f.endsWith(ext)).sort();
+const entries = (dir: string, ext: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .sort();
 
 describe('the explanation-graph cache', () => {
   it('stores the optimised graph and the shapes, and a second explainer reuses them with the same result', async () => {
@@ -35,7 +41,11 @@ describe('the explanation-graph cache', () => {
     const graphs = entries(dir, '.ort');
     assert.equal(graphs.length, 1, 'one graph (the full explanation) is cached');
     assert.equal(entries(dir, '.json').length, 2, 'its metadata and the probed shapes');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary files are left');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp-')),
+      [],
+      'no temporary files are left',
+    );
     const written = statSync(path.join(dir, graphs[0]!)).ino; // a write renames a new file into place
     const second = await explainOnce(dir);
     assert.deepEqual(second, plain);
@@ -50,7 +60,7 @@ describe('the explanation-graph cache', () => {
     writeFileSync(onnx, 'not an onnx file');
     assert.deepEqual(await explainOnce(dir), plain);
     const isOrtModel = (b: Buffer) => b.length > 1000 && b.subarray(4, 8).toString('latin1') === 'ORTM';
-    assert.ok(isOrtModel(good), 'the cached graph is in onnxruntime\'s format');
+    assert.ok(isOrtModel(good), "the cached graph is in onnxruntime's format");
     assert.ok(isOrtModel(readFileSync(onnx)), 'the graph entry was written again');
     writeFileSync(onnx, good.subarray(0, Math.floor(good.length / 2)));
     assert.deepEqual(await explainOnce(dir), plain, 'a truncated graph is rebuilt');
@@ -73,12 +83,21 @@ describe('the explanation-graph cache', () => {
     utimesSync(`${stale}.json`, old, old);
     utimesSync(`${stale}.ort`, old, old);
     const cache = new GraphCache(dir);
-    const session = await cache.createAndStore('0'.repeat(32), readFileSync(tiny), { executionProviders: ['cpu'], logSeverityLevel: 3 }, { outputs: [], frozen: [], pathLength: 0, biasNodes: [] });
+    const session = await cache.createAndStore(
+      '0'.repeat(32),
+      readFileSync(tiny),
+      { executionProviders: ['cpu'], logSeverityLevel: 3 },
+      { outputs: [], frozen: [], pathLength: 0, biasNodes: [] },
+    );
     await session.release();
-    assert.deepEqual(readdirSync(dir).sort(), [...used, `${'0'.repeat(32)}.json`, `${'0'.repeat(32)}.ort`].sort(), 'the stale entry is gone, the used ones and the new one stay');
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      [...used, `${'0'.repeat(32)}.json`, `${'0'.repeat(32)}.ort`].sort(),
+      'the stale entry is gone, the used ones and the new one stay',
+    );
   });
 
-  it('lives in the services\' cache root when they cache graphs, and nowhere when they do not', async () => {
+  it("lives in the services' cache root when they cache graphs, and nowhere when they do not", async () => {
     const root = tempDir('fact-cache-root-');
     const without = new CoreServices({ cacheRoot: root });
     await (await without.explainer(tiny)).report();

@@ -28,7 +28,15 @@ function frozenVarianceJacobian(size: number, groupOf: (i: number) => number, ga
  *  unit scale and zero bias → Reshape back → Mul γ → Add β. */
 function groupNorm(g: GraphBuilder, x: string, groups: number, gamma: number[], beta: number[], dims: number[]): string {
   const grouped = g.op('Reshape', [x, g.constant('to_groups', 'int64', [3], [0, groups, -1])]);
-  const normed = g.op('InstanceNormalization', [grouped, g.constant('ones', 'float32', [groups], new Array(groups).fill(1)), g.constant('zeros', 'float32', [groups], new Array(groups).fill(0))], { epsilon: attr.float(1e-5) });
+  const normed = g.op(
+    'InstanceNormalization',
+    [
+      grouped,
+      g.constant('ones', 'float32', [groups], new Array(groups).fill(1)),
+      g.constant('zeros', 'float32', [groups], new Array(groups).fill(0)),
+    ],
+    { epsilon: attr.float(1e-5) },
+  );
   const back = g.op('Reshape', [normed, g.constant('back', 'int64', [4], [0, ...dims.slice(1)])]);
   const scaled = g.op('Mul', [back, g.constant('gamma', 'float32', [gamma.length, 1, 1], gamma)]);
   return g.op('Add', [scaled, g.constant('beta', 'float32', [beta.length, 1, 1], beta)], {}, undefined, 'stem/norm/Add');
@@ -39,9 +47,17 @@ describe('group and instance normalisation in explanation mode', () => {
     const gamma = [1, -2, 0.5];
     const { engine, reference } = await transposeVsJacobian({
       inDims: [1, 3, 2, 3],
-      build: (g, x) => g.op('InstanceNormalization', [x, g.constant('scale', 'float32', [3], gamma), g.constant('b', 'float32', [3], [0, 0, 0])], { epsilon: attr.float(1e-5) }),
+      build: (g, x) =>
+        g.op('InstanceNormalization', [x, g.constant('scale', 'float32', [3], gamma), g.constant('b', 'float32', [3], [0, 0, 0])], {
+          epsilon: attr.float(1e-5),
+        }),
     });
-    const want = frozenVarianceJacobian(18, (i) => Math.floor(i / 6), (i) => gamma[Math.floor(i / 6)]!, 1e-5);
+    const want = frozenVarianceJacobian(
+      18,
+      (i) => Math.floor(i / 6),
+      (i) => gamma[Math.floor(i / 6)]!,
+      1e-5,
+    );
     assert.ok(maxRelDiff(engine, want) < 1e-5, `vs frozen-variance Jacobian: ${maxRelDiff(engine, want)}`);
     assert.ok(maxRelDiff(engine, reference) > 1e-2, 'differs from the full Jacobian, which differentiates the variance');
   });
@@ -50,7 +66,12 @@ describe('group and instance normalisation in explanation mode', () => {
     const gamma = [1.5, -1, 0.25, 2];
     const dims = [1, 4, 2, 2];
     const { engine } = await transposeVsJacobian({ inDims: dims, build: (g, x) => groupNorm(g, x, 2, gamma, [0, 0, 0, 0], dims) });
-    const want = frozenVarianceJacobian(16, (i) => Math.floor(i / 8), (i) => gamma[Math.floor(i / 4)]!, 1e-5);
+    const want = frozenVarianceJacobian(
+      16,
+      (i) => Math.floor(i / 8),
+      (i) => gamma[Math.floor(i / 4)]!,
+      1e-5,
+    );
     assert.ok(maxRelDiff(engine, want) < 1e-5, `vs frozen-variance Jacobian: ${maxRelDiff(engine, want)}`);
   });
 

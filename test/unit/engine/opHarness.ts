@@ -68,11 +68,16 @@ export async function transposeVsJacobian(c: OpCase): Promise<{ engine: Float32A
   const constant = constantLookup(g);
   const index = indexGraph(g);
   const lin = linearize(index.order, 'x', constant);
-  const graph = buildExplanationGraph({ model, index, lin, shape: (t) => shapes.get(t)!, constant }, { from: 'x', to: 'y', fromIsInput: false, gradientsAt: [], forwardOutputs: [] });
+  const graph = buildExplanationGraph(
+    { model, index, lin, shape: (t) => shapes.get(t)!, constant },
+    { from: 'x', to: 'y', fromIsInput: false, gradientsAt: [], forwardOutputs: [] },
+  );
   const yDims = shapes.get('y')!;
   const cot = new Float32Array(rows * rows);
   for (let i = 0; i < rows; i++) cot[i * rows + i] = 1;
-  const out = await runModel(graph.model, { x: { data: x0, dims }, [COTANGENT]: { data: cot, dims: [rows, ...yDims.slice(1)] } }, [gradientName('x')]);
+  const out = await runModel(graph.model, { x: { data: x0, dims }, [COTANGENT]: { data: cot, dims: [rows, ...yDims.slice(1)] } }, [
+    gradientName('x'),
+  ]);
   void encodeModel;
   return { engine: out[gradientName('x')]!, reference };
 }

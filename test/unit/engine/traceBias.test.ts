@@ -18,25 +18,33 @@ async function traceSums(pattern: string): Promise<{ target: number[]; traceSum:
   const g = await golden(`patterns/${pattern}/golden.safetensors`);
   const all = f32(g, 'image');
   const x = all.subarray(0, all.length / 2);
-  const per = ex.shapeOf(layer).slice(1).reduce((a, d) => a * d, 1);
+  const per = ex
+    .shapeOf(layer)
+    .slice(1)
+    .reduce((a, d) => a * d, 1);
   const rand = seededRandom(9);
   const m = 3;
   const u = Float32Array.from({ length: m * per }, () => rand() - 0.3);
   const t = await ex.traceFromLayer(x, layer, u, m);
   const input = t.input.data;
-  const target: number[] = [], traceSum: number[] = [], bias: number[] = [];
+  const target: number[] = [],
+    traceSum: number[] = [],
+    bias: number[] = [];
   for (let i = 0; i < m; i++) {
-    let ft = 0, xs = 0;
+    let ft = 0,
+      xs = 0;
     for (let j = 0; j < per; j++) ft += u[i * per + j]! * t.features.data[j]!;
     for (let j = 0; j < input.length; j++) xs += input[j]! * t.traces.data[i * input.length + j]!;
-    target.push(ft); traceSum.push(xs); bias.push(t.bias[i]!);
+    target.push(ft);
+    traceSum.push(xs);
+    bias.push(t.bias[i]!);
   }
   await ex.dispose();
   return { target, traceSum, bias };
 }
 
 describe('input traces and the constants on the path', () => {
-  it('without a constant on the path, a trace sums to ⟨u, F⟩ (a concept\'s presence) and the bias is zero', async () => {
+  it("without a constant on the path, a trace sums to ⟨u, F⟩ (a concept's presence) and the bias is zero", async () => {
     const { target, traceSum, bias } = await traceSums('ln2d');
     for (let i = 0; i < target.length; i++) {
       assert.equal(bias[i], 0);
@@ -48,8 +56,14 @@ describe('input traces and the constants on the path', () => {
     const { target, traceSum, bias } = await traceSums('vit');
     for (let i = 0; i < target.length; i++) {
       assert.ok(Math.abs(bias[i]!) > 1e-3 * Math.max(1, Math.abs(target[i]!)), `the embedding contributes (${bias[i]})`);
-      assert.ok(Math.abs(traceSum[i]! - target[i]!) > 1e-3 * Math.max(1, Math.abs(target[i]!)), 'so the trace alone does not sum to the presence');
-      assert.ok(Math.abs(traceSum[i]! + bias[i]! - target[i]!) <= 1e-4 * Math.max(1, Math.abs(target[i]!)), `${traceSum[i]} + ${bias[i]} vs ${target[i]}`);
+      assert.ok(
+        Math.abs(traceSum[i]! - target[i]!) > 1e-3 * Math.max(1, Math.abs(target[i]!)),
+        'so the trace alone does not sum to the presence',
+      );
+      assert.ok(
+        Math.abs(traceSum[i]! + bias[i]! - target[i]!) <= 1e-4 * Math.max(1, Math.abs(target[i]!)),
+        `${traceSum[i]} + ${bias[i]} vs ${target[i]}`,
+      );
     }
   });
 });

@@ -24,17 +24,42 @@ describe('the concept atlas', () => {
     for (let i = 0; i < 20; i++) {
       const dir = path.join(root, ['circle', 'square', 'triangle'][i % 3]!);
       mkdirSync(dir, { recursive: true });
-      await sharp(Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 3) * 29 + i) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
+      await sharp(
+        Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 3) * 29 + i) % 256),
+        { raw: { width: 8, height: 8, channels: 1 } },
+      )
+        .png()
+        .toFile(path.join(dir, `${i}.png`));
     }
     const ds = await openImageFolder(root, 'grayscale');
     const ctx = await openModel(tiny);
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
     const sae = randomSae(8, 24, 3, 6);
-    const { records } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: ds, sae, encode: naiveEncoder(sae), keepRecords: true });
+    const { records } = await evaluateSae(ctx, runner, explainer, {
+      layer: 'layer2',
+      dataset: ds,
+      sae,
+      encode: naiveEncoder(sae),
+      keepRecords: true,
+    });
     const strips = new Map<string, Uint8Array>();
-    const writer = { strip: async (name: string, png: Uint8Array) => { strips.set(name, png); }, index: async () => undefined };
-    const atlas = await buildAtlas(ctx, runner, explainer, { writer, checkpointSha256: 'a'.repeat(64), evaluationSha256: 'b'.repeat(64), sae, encode: naiveEncoder(sae), records: records!, dataset: ds, topImages: 4 });
+    const writer = {
+      strip: async (name: string, png: Uint8Array) => {
+        strips.set(name, png);
+      },
+      index: async () => undefined,
+    };
+    const atlas = await buildAtlas(ctx, runner, explainer, {
+      writer,
+      checkpointSha256: 'a'.repeat(64),
+      evaluationSha256: 'b'.repeat(64),
+      sae,
+      encode: naiveEncoder(sae),
+      records: records!,
+      dataset: ds,
+      topImages: 4,
+    });
     assert.equal(atlas.concepts.length, 24);
     const r = records!;
     for (const c of atlas.concepts) {
@@ -63,18 +88,30 @@ describe('the concept atlas', () => {
     const layout = layerLayout(explainer.shapeOf(layer.tensor).slice(1));
     const cot = { wEnc: sae.wEnc, wDec: sae.wDec, dictSize: 24 };
     const size = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
-    const images = [[0, 5, 7], [3], [1, 2, 11, 23]].map((concepts, i) => ({ x: Float32Array.from({ length: size }, (_, p) => ((p * (i + 3) * 29 + i) % 256) / 255), concepts }));
+    const images = [[0, 5, 7], [3], [1, 2, 11, 23]].map((concepts, i) => ({
+      x: Float32Array.from({ length: size }, (_, p) => ((p * (i + 3) * 29 + i) % 256) / 255),
+      concepts,
+    }));
     const batched = await presenceTracesOfImages(ctx, runner, explainer, layer.tensor, layout, cot, naiveEncoder(sae), images);
     for (const [i, im] of images.entries()) {
       const alone = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, naiveEncoder(sae), im.x, im.concepts);
       assert.deepEqual(batched[i]!.input, alone.input);
       assert.equal(batched[i]!.bias.length, im.concepts.length);
-      im.concepts.forEach((_, j) => assert.ok(Math.abs(batched[i]!.bias[j]! - alone.bias[j]!) <= 1e-5 * Math.max(1, Math.abs(alone.bias[j]!)), `bias of image ${i}, concept ${im.concepts[j]}`));
+      im.concepts.forEach((_, j) =>
+        assert.ok(
+          Math.abs(batched[i]!.bias[j]! - alone.bias[j]!) <= 1e-5 * Math.max(1, Math.abs(alone.bias[j]!)),
+          `bias of image ${i}, concept ${im.concepts[j]}`,
+        ),
+      );
       let scale = 0;
       for (const t of alone.traces) for (const v of t) scale = Math.max(scale, Math.abs(v));
       assert.ok(scale > 0, 'the traces are not all zero');
       im.concepts.forEach((_, j) => {
-        for (let p = 0; p < size; p++) assert.ok(Math.abs(batched[i]!.traces[j]![p]! - alone.traces[j]![p]!) <= 1e-5 * scale, `image ${i}, concept ${im.concepts[j]}, value ${p}`);
+        for (let p = 0; p < size; p++)
+          assert.ok(
+            Math.abs(batched[i]!.traces[j]![p]! - alone.traces[j]![p]!) <= 1e-5 * scale,
+            `image ${i}, concept ${im.concepts[j]}, value ${p}`,
+          );
       });
     }
     await runner.dispose();
@@ -83,7 +120,9 @@ describe('the concept atlas', () => {
 
   it('crops around the mass of a trace', () => {
     const map = new Float64Array(100);
-    map[3 * 10 + 6] = 5; map[4 * 10 + 7] = 4; map[0] = 0.1;
+    map[3 * 10 + 6] = 5;
+    map[4 * 10 + 7] = 4;
+    map[0] = 0.1;
     const c = cropAroundMass(map, 10);
     assert.ok(c.x <= 6 && c.x + c.size > 7 && c.y <= 3 && c.y + c.size > 4, JSON.stringify(c));
     assert.ok(c.size < 10);

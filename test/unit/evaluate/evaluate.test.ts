@@ -13,7 +13,6 @@ import { tinyDataset } from '../../support/tinyImages';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
 
-
 describe('evaluation with the SAE in place', () => {
   it('is complete per image and keeps presence and contribution for every active concept', async () => {
     const ctx = await openModel(tiny);
@@ -21,7 +20,14 @@ describe('evaluation with the SAE in place', () => {
     const explainer = await Explainer.create(ctx);
     const sae = randomSae(8, 24, 3, 1);
     const ds = await tinyDataset(12, (i, p) => p * (i + 5) * 17);
-    const { metrics, records } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: ds, sae, encode: naiveEncoder(sae), keepRecords: true, batchSize: 5 });
+    const { metrics, records } = await evaluateSae(ctx, runner, explainer, {
+      layer: 'layer2',
+      dataset: ds,
+      sae,
+      encode: naiveEncoder(sae),
+      keepRecords: true,
+      batchSize: 5,
+    });
     assert.equal(metrics.images, 12);
     assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
     const r = records!;
@@ -40,7 +46,8 @@ describe('evaluation with the SAE in place', () => {
     for (let c = 0; c < 8; c++) for (let p = 0; p < 64; p++) z[p * 8 + c] = f[c * 64 + p]!;
     const codes = await naiveEncoder(sae)(z, 64);
     const want = new Map<number, number>();
-    for (let t = 0; t < codes.indices.length; t++) if (codes.values[t]! > 0) want.set(codes.indices[t]!, (want.get(codes.indices[t]!) ?? 0) + codes.values[t]!);
+    for (let t = 0; t < codes.indices.length; t++)
+      if (codes.values[t]! > 0) want.set(codes.indices[t]!, (want.get(codes.indices[t]!) ?? 0) + codes.values[t]!);
     const got = new Map<number, number>();
     for (let t = r.indptr[0]!; t < r.indptr[1]!; t++) got.set(r.concept[t]!, r.presence[t]!);
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
@@ -59,7 +66,12 @@ describe('evaluation with the SAE in place', () => {
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
     const sae = exactSae(8);
-    const { metrics } = await evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await tinyDataset(12, (i, p) => p * (i + 5) * 17), sae, encode: naiveEncoder(sae) });
+    const { metrics } = await evaluateSae(ctx, runner, explainer, {
+      layer: 'layer2',
+      dataset: await tinyDataset(12, (i, p) => p * (i + 5) * 17),
+      sae,
+      encode: naiveEncoder(sae),
+    });
     assert.equal(metrics.accuracyWithSae, metrics.accuracy);
     assert.ok(metrics.relativeSquaredError < 1e-10);
     await runner.dispose();
@@ -71,7 +83,15 @@ describe('evaluation with the SAE in place', () => {
     const runner = new ModelRunner();
     const explainer = await Explainer.create(ctx);
     const sae = randomSae(16, 32, 2, 1);
-    await assert.rejects(evaluateSae(ctx, runner, explainer, { layer: 'layer2', dataset: await tinyDataset(12, (i, p) => p * (i + 5) * 17), sae, encode: naiveEncoder(sae) }), /reads 16-dimensional features but layer 'layer2' .* has 8 channels/);
+    await assert.rejects(
+      evaluateSae(ctx, runner, explainer, {
+        layer: 'layer2',
+        dataset: await tinyDataset(12, (i, p) => p * (i + 5) * 17),
+        sae,
+        encode: naiveEncoder(sae),
+      }),
+      /reads 16-dimensional features but layer 'layer2' .* has 8 channels/,
+    );
     await runner.dispose();
     await explainer.dispose();
   });

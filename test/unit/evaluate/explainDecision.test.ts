@@ -20,7 +20,11 @@ describe('a decision explained through concepts', () => {
     const d = await explainDecision(ctx, runner, explainer, sae, naiveEncoder(sae), image, { topConcepts: 5 });
     assert.ok(d.completenessError <= 1e-5 * Math.max(1, Math.abs(d.logit)), `completeness ${d.completenessError}`);
     assert.equal(d.traced.length, 5);
-    for (const t of d.traced) assert.ok(Math.abs(t.traceSum - t.presence) <= 1e-4 * Math.max(1, t.presence), `concept ${t.concept}: Σ x·trace ${t.traceSum} vs presence ${t.presence}`);
+    for (const t of d.traced)
+      assert.ok(
+        Math.abs(t.traceSum - t.presence) <= 1e-4 * Math.max(1, t.presence),
+        `concept ${t.concept}: Σ x·trace ${t.traceSum} vs presence ${t.presence}`,
+      );
     // The full-logit trace through the SAE explains logit − bias; top concepts + others cover every concept.
     assert.ok(Math.abs(d.full.contributionMapSum - (d.logit - d.bias)) <= 1e-4 * Math.max(1, Math.abs(d.logit)));
     const all = d.concepts.reduce((a, c) => a + c.contribution, 0);

@@ -25,8 +25,16 @@ async function imageFolder(): Promise<string> {
     const cls = ['a', 'b', 'c'][i % 3]!;
     mkdirSync(path.join(root, cls), { recursive: true });
     const file = path.join(root, cls, `${String(i).padStart(2, '0')}.png`);
-    if (i === 7) { writeFileSync(file, 'corrupt'); continue; }
-    await sharp(Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 3) * 13) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(file);
+    if (i === 7) {
+      writeFileSync(file, 'corrupt');
+      continue;
+    }
+    await sharp(
+      Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 3) * 13) % 256),
+      { raw: { width: 8, height: 8, channels: 1 } },
+    )
+      .png()
+      .toFile(file);
   }
   return root;
 }
@@ -58,7 +66,14 @@ describe('feature collection', () => {
     const explainer = await Explainer.create(ctx);
     const dataset = await openImageFolder(await imageFolder(), 'grayscale');
     const out = tempDir('fact-store-');
-    const m = await collectFeatures(ctx, explainer, { layer: 'layer2', dataset, outDir: out, samplesPerImage: 5, shardVectors: 30, batchSize: 4 });
+    const m = await collectFeatures(ctx, explainer, {
+      layer: 'layer2',
+      dataset,
+      outDir: out,
+      samplesPerImage: 5,
+      shardVectors: 30,
+      batchSize: 4,
+    });
     assert.equal(m.complete, true);
     assert.equal(m.dim, 8);
     assert.equal(m.vectors, 23 * 5);
@@ -77,7 +92,7 @@ describe('feature collection', () => {
     await explainer.dispose();
   });
 
-  it('keeps every location in order when the samples cover the map, with the forward pass\'s features', async () => {
+  it("keeps every location in order when the samples cover the map, with the forward pass's features", async () => {
     const ctx = await openModel(tiny);
     const explainer = await Explainer.create(ctx);
     const dataset = await openImageFolder(await imageFolder(), 'grayscale');
@@ -91,7 +106,8 @@ describe('feature collection', () => {
     for (const v of [0, 64 * 5 + 17, m.vectors - 1]) {
       const r = await runner.run(ctx, preprocessImage(await dataset.image(rows.images[v]!), ctx.preprocess), 1, ['layer2']);
       const f = r.outputs.layer2!.data;
-      for (let c = 0; c < 8; c++) assert.ok(Math.abs(rows.features[v * 8 + c]! - f[c * 64 + rows.positions[v]!]!) < 1e-5, `vector ${v}, channel ${c}`);
+      for (let c = 0; c < 8; c++)
+        assert.ok(Math.abs(rows.features[v * 8 + c]! - f[c * 64 + rows.positions[v]!]!) < 1e-5, `vector ${v}, channel ${c}`);
     }
     await runner.dispose();
     await explainer.dispose();
@@ -107,10 +123,29 @@ describe('feature collection', () => {
 
     const broken = tempDir('fact-broken-');
     const abort = new AbortController();
-    await assert.rejects(collectFeatures(ctx, explainer, { ...base, outDir: broken, signal: abort.signal, onProgress: (p) => { if (p.imagesDone >= 9) abort.abort(); } }), /cancelled/);
+    await assert.rejects(
+      collectFeatures(ctx, explainer, {
+        ...base,
+        outDir: broken,
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.imagesDone >= 9) abort.abort();
+        },
+      }),
+      /cancelled/,
+    );
     let writes = 0;
-    const fullDisk = { ...nodeIO, writeFile: async (f: string, d: Uint8Array) => { if (++writes === 2) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); return nodeIO.writeFile(f, d); } };
-    await assert.rejects(collectFeatures(ctx, explainer, { ...base, outDir: broken, io: fullDisk }), (e: Error & { code?: string }) => e.code === 'disk-full' && /intact up to shard \d+/.test(e.message));
+    const fullDisk = {
+      ...nodeIO,
+      writeFile: async (f: string, d: Uint8Array) => {
+        if (++writes === 2) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        return nodeIO.writeFile(f, d);
+      },
+    };
+    await assert.rejects(
+      collectFeatures(ctx, explainer, { ...base, outDir: broken, io: fullDisk }),
+      (e: Error & { code?: string }) => e.code === 'disk-full' && /intact up to shard \d+/.test(e.message),
+    );
     const partial = await readManifest(broken);
     assert.equal(partial.complete, false);
     assert.ok((await FeatureStore.open(broken)).count > 0, 'the store is valid up to its last complete shard');
@@ -126,7 +161,10 @@ describe('feature collection', () => {
     // 24 images × 2 samples × (8 float32 + 8 bytes of ids) = 1920 bytes.
     const m = await collectFeatures(ctx, explainer, { layer: 'layer2', dataset, outDir: tempDir(), budgetGB: 2000e-9 });
     assert.equal(m.samplesPerImage, 2);
-    await assert.rejects(collectFeatures(ctx, explainer, { layer: 'layer2', dataset, outDir: tempDir(), budgetGB: 1e-9 }), /cannot hold one 8-dimensional float32 vector for each of 24 images/);
+    await assert.rejects(
+      collectFeatures(ctx, explainer, { layer: 'layer2', dataset, outDir: tempDir(), budgetGB: 1e-9 }),
+      /cannot hold one 8-dimensional float32 vector for each of 24 images/,
+    );
     await explainer.dispose();
   });
 
@@ -144,8 +182,14 @@ describe('feature collection', () => {
     // Opening only locates the shards; the damage shows when the shard is read, after the batches before it.
     const lazy = await FeatureStore.open(out, { window: 1 });
     let before = 0;
-    await assert.rejects(async () => { for await (const _ of lazy.batches({ batchSize: 4, epoch: 0, seed: 1 })) before++; },
-      (e: Error & { details?: { file?: string } }) => /Shard '.*shard-00001\.safetensors' has a wrong checksum .*Run again with the option to skip damaged shards/.test(e.message) && e.details?.file === file);
+    await assert.rejects(
+      async () => {
+        for await (const _ of lazy.batches({ batchSize: 4, epoch: 0, seed: 1 })) before++;
+      },
+      (e: Error & { details?: { file?: string } }) =>
+        /Shard '.*shard-00001\.safetensors' has a wrong checksum .*Run again with the option to skip damaged shards/.test(e.message) &&
+        e.details?.file === file,
+    );
     const order = Array.from(permutation(m.shards.length, 1000), (i) => m.shards[i]!);
     const rowsBefore = order.slice(0, order.indexOf(damaged)).reduce((a, s) => a + s.vectors, 0);
     assert.equal(before, Math.floor(rowsBefore / 4), 'every batch before the damaged shard was trained on, none after');
@@ -155,7 +199,10 @@ describe('feature collection', () => {
     assert.equal(store.count, m.vectors - m.shards[1]!.vectors);
     await assert.rejects(FeatureStore.open(out, { expect: { layer: 'layer3' } }), /holds features of layer 'layer2', not 'layer3'/);
     await assert.rejects(FeatureStore.open(out, { expect: { modelSha256: 'f'.repeat(64) } }), /was collected from another model/);
-    await assert.rejects(collectFeatures(ctx, explainer, { layer: 'layer3', dataset, outDir: out }), /already holds a feature store for .* layer 'layer2'/);
+    await assert.rejects(
+      collectFeatures(ctx, explainer, { layer: 'layer3', dataset, outDir: out }),
+      /already holds a feature store for .* layer 'layer2'/,
+    );
     await explainer.dispose();
   });
 
@@ -190,7 +237,10 @@ describe('feature collection', () => {
       const store = await FeatureStore.open(out, { window });
       const key = (v: Float32Array, r: number) => Array.from(v.subarray(r * store.dim, (r + 1) * store.dim)).join(',');
       const all: string[] = [];
-      for (const s of store.shards) { const l = await store.loadShard(s); for (let r = 0; r < l.vectors; r++) all.push(key(l.features, r)); }
+      for (const s of store.shards) {
+        const l = await store.loadShard(s);
+        for (let r = 0; r < l.vectors; r++) all.push(key(l.features, r));
+      }
       for (const batchSize of [6, 5, store.count - 1]) {
         const seen: string[] = [];
         let batches = 0;

@@ -6,16 +6,38 @@ import { floatToHalf, toHalfArray } from '../../../src/core/features/float16';
 describe('float16 arrays', () => {
   it('convert exactly as floatToHalf does, including ties, carries, subnormals, overflow, Inf and NaN', () => {
     let s = 12345;
-    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
     const bits = new Uint32Array(200_000);
     for (let i = 0; i < bits.length; i++) bits[i] = Math.floor(rand() * 4294967296) >>> 0;
     // Exact ties and all-ones mantissas (rounding carries into the exponent), around the normal/subnormal edges.
-    for (let e = 100; e <= 145; e++) for (const m of [0x1000, 0x3000, 0x7fffff, 0x7ff000, 0x7fefff, 0]) bits.set([(e << 23) | m, 0x80000000 | (e << 23) | m], (e - 100) * 12 + (m % 6) * 2);
+    for (let e = 100; e <= 145; e++)
+      for (const m of [0x1000, 0x3000, 0x7fffff, 0x7ff000, 0x7fefff, 0])
+        bits.set([(e << 23) | m, 0x80000000 | (e << 23) | m], (e - 100) * 12 + (m % 6) * 2);
     const values = new Float32Array(bits.buffer);
-    const extra = Float32Array.of(0, -0, 65504, 65519.99, 65520, -65520, 6.1035156e-5, 6.0975552e-5, 5.96e-8, 2.98e-8, Infinity, -Infinity, NaN, 1e-40);
+    const extra = Float32Array.of(
+      0,
+      -0,
+      65504,
+      65519.99,
+      65520,
+      -65520,
+      6.1035156e-5,
+      6.0975552e-5,
+      5.96e-8,
+      2.98e-8,
+      Infinity,
+      -Infinity,
+      NaN,
+      1e-40,
+    );
     for (const a of [values, extra, values.subarray(3, 1003)]) {
       const got = toHalfArray(a);
-      for (let i = 0; i < a.length; i++) assert.equal(got[i], floatToHalf(a[i]!), `value ${a[i]} (bits 0x${new Uint32Array(Float32Array.of(a[i]!).buffer)[0]!.toString(16)})`);
+      for (let i = 0; i < a.length; i++)
+        assert.equal(
+          got[i],
+          floatToHalf(a[i]!),
+          `value ${a[i]} (bits 0x${new Uint32Array(Float32Array.of(a[i]!).buffer)[0]!.toString(16)})`,
+        );
     }
   });
 });

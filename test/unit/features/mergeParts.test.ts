@@ -25,21 +25,41 @@ describe('part-stores and merging', () => {
     ctx = await openModel(model);
     explainer = await Explainer.create(ctx);
     single = tempDir('fact-single-');
-    await collectFeatures(ctx, explainer, { ...common, dataset: await openDataset(ctx, { kind: 'split', split: 'train' }), outDir: single });
+    await collectFeatures(ctx, explainer, {
+      ...common,
+      dataset: await openDataset(ctx, { kind: 'split', split: 'train' }),
+      outDir: single,
+    });
   });
 
   async function collectParts(store: string, ranges: [number, number][]): Promise<void> {
     for (const [i, range] of ranges.entries()) {
-      await collectFeatures(ctx, explainer, { ...common, dataset: await openDataset(ctx, { kind: 'split', split: 'train' }), outDir: path.join(store, PARTS_DIR, partName(i)), range });
+      await collectFeatures(ctx, explainer, {
+        ...common,
+        dataset: await openDataset(ctx, { kind: 'split', split: 'train' }),
+        outDir: path.join(store, PARTS_DIR, partName(i)),
+        range,
+      });
     }
   }
 
   it('merges parts (ranges not aligned to batches) into a store equal to the one-machine store image for image, without copying shards', async () => {
     const store = tempDir('fact-merged-');
-    await collectParts(store, [[0, 37], [37, 100], [100, 150]]);
+    await collectParts(store, [
+      [0, 37],
+      [37, 100],
+      [100, 150],
+    ]);
     const m = await mergeParts(store);
     assert.equal(m.imagesDone, IMAGES);
-    assert.deepEqual(m.parts!.map((p) => p.images), [[0, 37], [37, 100], [100, 150]]);
+    assert.deepEqual(
+      m.parts!.map((p) => p.images),
+      [
+        [0, 37],
+        [37, 100],
+        [100, 150],
+      ],
+    );
     assert.ok(m.shards.every((s) => s.part && !s.file.includes('/')));
     const a = await storeBytesPerImage(single);
     const b = await storeBytesPerImage(store);
@@ -52,19 +72,40 @@ describe('part-stores and merging', () => {
   it('refuses a part of another sampling, naming the part and the field', async () => {
     const store = tempDir('fact-merged-');
     await collectParts(store, [[0, 75]]);
-    await collectFeatures(ctx, explainer, { ...common, samplesPerImage: 6, dataset: await openDataset(ctx, { kind: 'split', split: 'train' }), outDir: path.join(store, PARTS_DIR, partName(1)), range: [75, 150] });
+    await collectFeatures(ctx, explainer, {
+      ...common,
+      samplesPerImage: 6,
+      dataset: await openDataset(ctx, { kind: 'split', split: 'train' }),
+      outDir: path.join(store, PARTS_DIR, partName(1)),
+      range: [75, 150],
+    });
     await assert.rejects(mergeParts(store), (e: Error) => /part-001' \(task 1\).*samples per image is 6, not 12/.test(e.message));
   });
 
-  it('refuses a gap, an incomplete part (with the scheduler\'s word on it), and a damaged shard naming the task to rerun; a damaged part resumes from the damaged shard', async () => {
+  it("refuses a gap, an incomplete part (with the scheduler's word on it), and a damaged shard naming the task to rerun; a damaged part resumes from the damaged shard", async () => {
     const store = tempDir('fact-merged-');
     await collectParts(store, [[0, 75]]);
     await assert.rejects(mergeParts(store), /No part holds images 75–149/);
     const ds = await openDataset(ctx, { kind: 'split', split: 'train' });
     const abort = new AbortController();
     const part1 = path.join(store, PARTS_DIR, partName(1));
-    await assert.rejects(collectFeatures(ctx, explainer, { ...common, batchSize: 8, dataset: ds, outDir: part1, range: [75, 150], signal: abort.signal, onProgress: (p) => { if (p.imagesDone >= 40) abort.abort(); } }));
-    await assert.rejects(mergeParts(store, { taskState: (t) => `job 7_${t} is RUNNING` }), /part-001' \(task 1\) is not complete: \d+ of 75 images collected; job 7_1 is RUNNING/);
+    await assert.rejects(
+      collectFeatures(ctx, explainer, {
+        ...common,
+        batchSize: 8,
+        dataset: ds,
+        outDir: part1,
+        range: [75, 150],
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.imagesDone >= 40) abort.abort();
+        },
+      }),
+    );
+    await assert.rejects(
+      mergeParts(store, { taskState: (t) => `job 7_${t} is RUNNING` }),
+      /part-001' \(task 1\) is not complete: \d+ of 75 images collected; job 7_1 is RUNNING/,
+    );
     await collectFeatures(ctx, explainer, { ...common, dataset: ds, outDir: part1, range: [75, 150] });
     await mergeParts(store);
     const m1 = await readManifest(part1);
@@ -84,7 +125,10 @@ describe('part-stores and merging', () => {
 
   it('refuses a part of another model', async () => {
     const store = tempDir('fact-merged-');
-    await collectParts(store, [[0, 75], [75, 150]]);
+    await collectParts(store, [
+      [0, 75],
+      [75, 150],
+    ]);
     const other = path.join(store, PARTS_DIR, partName(1), 'manifest.json');
     const m = JSON.parse(readFileSync(other, 'utf8'));
     m.model = { file: 'other.onnx', sha256: 'f'.repeat(64) };

@@ -31,18 +31,25 @@ async function classSortedFolder(): Promise<string> {
     mkdirSync(dir);
     for (let j = 0; j < PER_CLASS; j++) {
       const px = Uint8Array.from({ length: 64 }, (_, p) => {
-        const x = p % 8, y = Math.floor(p / 8);
+        const x = p % 8,
+          y = Math.floor(p / 8);
         const v = 128 + 90 * Math.sin(x * (0.4 + 0.25 * c) + y * (0.3 * (c % 4)) + j * 0.7) + 4 * ((j * 7 + p) % 5);
         return Math.max(0, Math.min(255, Math.round(v)));
       });
-      await sharp(px, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${String(j).padStart(3, '0')}.png`));
+      await sharp(px, { raw: { width: 8, height: 8, channels: 1 } })
+        .png()
+        .toFile(path.join(dir, `${String(j).padStart(3, '0')}.png`));
     }
   }
   return root;
 }
 
 /** Distinct classes per batch over one epoch: mean, and the fewest. */
-async function diversity(source: VectorSource, classOf: (b: { data: Float32Array; images?: Int32Array }, r: number) => number, seed: number) {
+async function diversity(
+  source: VectorSource,
+  classOf: (b: { data: Float32Array; images?: Int32Array }, r: number) => number,
+  seed: number,
+) {
   const counts: number[] = [];
   for await (const b of source.batches({ batchSize: BATCH, epoch: 0, seed, withImages: true })) {
     if (b.rows < BATCH) continue;
@@ -61,7 +68,8 @@ async function fvuOn(weights: Awaited<ReturnType<typeof trainSae>>['weights'], a
   await enc.dispose();
   const mean = new Float64Array(dim);
   for (let i = 0; i < all.length; i++) mean[i % dim]! += all[i]! / n;
-  let err = 0, total = 0;
+  let err = 0,
+    total = 0;
   for (let i = 0; i < all.length; i++) {
     err += (all[i]! - reconstruction[i]!) ** 2;
     total += (all[i]! - mean[i % dim]!) ** 2;
@@ -73,7 +81,11 @@ async function fvuOn(weights: Awaited<ReturnType<typeof trainSae>>['weights'], a
 async function allVectors(store: FeatureStore): Promise<Float32Array> {
   const all = new Float32Array(store.count * store.dim);
   let off = 0;
-  for (const s of store.shards) { const l = await store.loadShard(s); all.set(l.features, off); off += l.features.length; }
+  for (const s of store.shards) {
+    const l = await store.loadShard(s);
+    all.set(l.features, off);
+    off += l.features.length;
+  }
   return all;
 }
 
@@ -114,11 +126,21 @@ describe('mixing a class-sorted dataset', () => {
       const reference = await diversity(full, (b, r) => b.data[r]!, seed);
       const mixed = await diversity(shuffled, classOfImage, seed);
       const old = await diversity(sorted, classOfImage, seed);
-      sum.reference += reference.mean; sum.mixed += mixed.mean; sum.old += old.mean;
-      console.log(`seed ${seed}: classes per batch of ${BATCH}: full shuffle ${reference.mean.toFixed(2)} (min ${reference.min}), shuffled collection ${mixed.mean.toFixed(2)} (min ${mixed.min}), dataset order ${old.mean.toFixed(2)} (min ${old.min})`);
-      assert.ok(mixed.min >= reference.min - 1, `seed ${seed}: the least mixed batch has ${mixed.min} classes, a full shuffle's ${reference.min}`);
+      sum.reference += reference.mean;
+      sum.mixed += mixed.mean;
+      sum.old += old.mean;
+      console.log(
+        `seed ${seed}: classes per batch of ${BATCH}: full shuffle ${reference.mean.toFixed(2)} (min ${reference.min}), shuffled collection ${mixed.mean.toFixed(2)} (min ${mixed.min}), dataset order ${old.mean.toFixed(2)} (min ${old.min})`,
+      );
+      assert.ok(
+        mixed.min >= reference.min - 1,
+        `seed ${seed}: the least mixed batch has ${mixed.min} classes, a full shuffle's ${reference.min}`,
+      );
     }
-    assert.ok(sum.mixed >= 0.97 * sum.reference, `shuffled collection: ${(sum.mixed / SEEDS.length).toFixed(2)} classes per batch, full shuffle ${(sum.reference / SEEDS.length).toFixed(2)}`);
+    assert.ok(
+      sum.mixed >= 0.97 * sum.reference,
+      `shuffled collection: ${(sum.mixed / SEEDS.length).toFixed(2)} classes per batch, full shuffle ${(sum.reference / SEEDS.length).toFixed(2)}`,
+    );
     // The test sees the problem it guards against: collected in dataset order, batches hold a few classes.
     assert.ok(sum.old < 0.5 * sum.reference, `dataset order: ${(sum.old / SEEDS.length).toFixed(2)} classes per batch`);
   });
@@ -126,18 +148,37 @@ describe('mixing a class-sorted dataset', () => {
   it('trains an SAE as good as on fully shuffled vectors', async () => {
     const all = await allVectors(shuffled);
     const full = new ArrayVectorSource(all, shuffled.dim);
-    const settings = { k: 2, dictSize: 32, layer: 'layer2', modelSha256: shuffled.manifest.model.sha256, batchSize: BATCH, epochs: 3, lr: 4e-3 };
+    const settings = {
+      k: 2,
+      dictSize: 32,
+      layer: 'layer2',
+      modelSha256: shuffled.manifest.model.sha256,
+      batchSize: BATCH,
+      epochs: 3,
+      lr: 4e-3,
+    };
     const runs: Record<string, number[]> = { full: [], shuffled: [], sorted: [] };
     for (const seed of SEEDS) {
-      for (const [name, source] of [['full', full], ['shuffled', shuffled], ['sorted', sorted]] as const) {
+      for (const [name, source] of [
+        ['full', full],
+        ['shuffled', shuffled],
+        ['sorted', sorted],
+      ] as const) {
         const r = await trainSae(source, { ...settings, seed }, { checkpointDir: tempDir('fact-mix-sae-'), threads: 1 });
         runs[name]!.push(await fvuOn(r.weights, all, shuffled.dim));
       }
     }
     const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
     const sd = (v: number[]) => Math.sqrt(v.reduce((x, y) => x + (y - mean(v)) ** 2, 0) / (v.length - 1));
-    console.log(`FVU over all vectors, seeds ${SEEDS.join(', ')}: ${Object.entries(runs).map(([k, v]) => `${k} ${mean(v).toFixed(4)} ± ${sd(v).toFixed(4)} [${v.map((x) => x.toFixed(4)).join(', ')}]`).join('; ')}`);
+    console.log(
+      `FVU over all vectors, seeds ${SEEDS.join(', ')}: ${Object.entries(runs)
+        .map(([k, v]) => `${k} ${mean(v).toFixed(4)} ± ${sd(v).toFixed(4)} [${v.map((x) => x.toFixed(4)).join(', ')}]`)
+        .join('; ')}`,
+    );
     // Within noise: the mean FVU differs from the full shuffle's by less than one between-seed standard deviation.
-    assert.ok(Math.abs(mean(runs.shuffled!) - mean(runs.full!)) <= sd(runs.full!), `FVU ${mean(runs.shuffled!)} against ${mean(runs.full!)} ± ${sd(runs.full!)}`);
+    assert.ok(
+      Math.abs(mean(runs.shuffled!) - mean(runs.full!)) <= sd(runs.full!),
+      `FVU ${mean(runs.shuffled!)} against ${mean(runs.full!)} ± ${sd(runs.full!)}`,
+    );
   });
 });

@@ -15,12 +15,34 @@ async function syntheticStore(): Promise<{ dir: string; m: FeatureManifest }> {
   const dir = tempDir('fact-verify-store-');
   const now = new Date().toISOString();
   const m: FeatureManifest = {
-    format: 1, kind: 'fact-feature-store', model: { file: 'm.onnx', sha256: 'a'.repeat(64) }, layer: { name: 'l', tensor: 'l', shape: [4, 2, 1] }, dtype: 'float16', dim: 4,
-    samplesPerImage: 2, shardVectors: 10, dataset: { source: 'synthetic', kind: 'folder', images: 30, classes: ['a'] }, seed: 0, order: 'shuffled',
-    weighting: 'abs-contribution-predicted', imagesDone: 0, vectors: 0, complete: false, shards: [], skipped: [], createdAt: now, updatedAt: now,
+    format: 1,
+    kind: 'fact-feature-store',
+    model: { file: 'm.onnx', sha256: 'a'.repeat(64) },
+    layer: { name: 'l', tensor: 'l', shape: [4, 2, 1] },
+    dtype: 'float16',
+    dim: 4,
+    samplesPerImage: 2,
+    shardVectors: 10,
+    dataset: { source: 'synthetic', kind: 'folder', images: 30, classes: ['a'] },
+    seed: 0,
+    order: 'shuffled',
+    weighting: 'abs-contribution-predicted',
+    imagesDone: 0,
+    vectors: 0,
+    complete: false,
+    shards: [],
+    skipped: [],
+    createdAt: now,
+    updatedAt: now,
   };
   const w = new ShardWriter(dir, m);
-  for (let i = 0; i < 30; i++) await w.addImage(i, i, Float32Array.from({ length: 8 }, (_, j) => i + j / 8), [0, 1]);
+  for (let i = 0; i < 30; i++)
+    await w.addImage(
+      i,
+      i,
+      Float32Array.from({ length: 8 }, (_, j) => i + j / 8),
+      [0, 1],
+    );
   await w.flush();
   m.complete = true;
   return { dir, m };
@@ -78,7 +100,10 @@ describe('verified shards', () => {
     assert.match(bad.out, /5 of 6 shards match/);
     assert.match(bad.out, new RegExp(`Shard '${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}' has a wrong checksum`));
     const r = await verifyStore(dir, { memoFile });
-    assert.deepEqual(r.damaged.map((d) => d.shard), [m.shards[4]!.file]);
+    assert.deepEqual(
+      r.damaged.map((d) => d.shard),
+      [m.shards[4]!.file],
+    );
     assert.equal((await VerifiedShards.open(memoFile, dir)).size, 5, 'the damaged shard is forgotten');
   });
 });

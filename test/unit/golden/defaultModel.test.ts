@@ -22,7 +22,9 @@ describe('the engine agrees with PyTorch on the default model', () => {
     assert.equal(n, 32);
     const pred = ints(g, 'pred');
     const other = ints(g, 'other');
-    const layers = Object.keys(entry.tensors).filter((t) => t.startsWith('grad.')).map((t) => t.slice(5));
+    const layers = Object.keys(entry.tensors)
+      .filter((t) => t.startsWith('grad.'))
+      .map((t) => t.slice(5));
     assert.deepEqual(layers.sort(), ['layer2', 'layer3', 'layer4']);
     const { logits, features, gradients } = await ex.layerGradients(x, n, pred, layers);
     assert.ok(relErr(logits.data, f32(g, 'logits')) <= TOL, `logits ${relErr(logits.data, f32(g, 'logits'))}`);
@@ -32,7 +34,10 @@ describe('the engine agrees with PyTorch on the default model', () => {
       assert.ok(ef <= TOL, `features at ${l}: ${ef}`);
       assert.ok(eg <= TOL, `gradient at ${l}: ${eg}`);
     }
-    for (const [key, classes] of [['pred', pred], ['other', other]] as const) {
+    for (const [key, classes] of [
+      ['pred', pred],
+      ['other', other],
+    ] as const) {
       const e = await ex.explain(x, n, classes);
       const w = new Float32Array(n * 2 * 784);
       e.forEach((r, i) => w.set(r.weights, i * 2 * 784));

@@ -32,11 +32,26 @@ describe('the SAE shipped with the default model', () => {
     const explainer = await Explainer.create(ctx);
     const s = await openSaeContext(ctx, saeDir, { cacheRoot: tempDir('fact-cache-') });
     const dataset = await openDataset(ctx, { kind: 'split', split: 'test' });
-    const { metrics, records } = await evaluateSae(ctx, runner, explainer, { layer: s.sae.cfg.layer, dataset, sae: s.sae, encode: s.encode, limit: 600, keepRecords: true });
+    const { metrics, records } = await evaluateSae(ctx, runner, explainer, {
+      layer: s.sae.cfg.layer,
+      dataset,
+      sae: s.sae,
+      encode: s.encode,
+      limit: 600,
+      keepRecords: true,
+    });
     assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
     assert.ok(metrics.accuracy - metrics.accuracyWithSae <= 0.05, `accuracy ${metrics.accuracy} vs ${metrics.accuracyWithSae}`);
     const foundation = await FoundationModel.open(path.join(defaultModelDir, 'foundation', 'feature-model.onnx'));
-    const c2 = await measureConsistency(ctx, runner, explainer, { layer: s.sae.cfg.layer, sae: s.sae, encode: s.encode, records: records!, dataset, foundation, meanImages: 600 });
+    const c2 = await measureConsistency(ctx, runner, explainer, {
+      layer: s.sae.cfg.layer,
+      sae: s.sae,
+      encode: s.encode,
+      records: records!,
+      dataset,
+      foundation,
+      meanImages: 600,
+    });
     assert.ok(c2.conceptsInMean > 50, `${c2.conceptsInMean} concepts scored`);
     assert.ok(c2.deltaRandom > 0.05, `C² ${c2.mean} vs random ${c2.randomMean}`);
     await foundation.dispose();

@@ -20,12 +20,33 @@ function py(code: string, ...args: string[]) {
 describe('models/recipes/export.py', { skip: hasTorch ? false : 'python3-torch and python3-onnx are not installed' }, () => {
   it('loads a checkpoint as tensors only, and asks for --trust-checkpoint when it holds more', () => {
     const dir = tempDir();
-    const write = py(`import argparse, sys, torch
+    const write = py(
+      `import argparse, sys, torch
 w = {'encoder.weight': torch.randn(16, 4), 'decoder.weight': torch.nn.functional.normalize(torch.randn(4, 16), dim=0), 'k': 2}
 torch.save(w, sys.argv[1])
-torch.save(dict(w, args=argparse.Namespace(lr=0.1)), sys.argv[2])`, path.join(dir, 'plain.pt'), path.join(dir, 'pickled.pt'));
+torch.save(dict(w, args=argparse.Namespace(lr=0.1)), sys.argv[2])`,
+      path.join(dir, 'plain.pt'),
+      path.join(dir, 'pickled.pt'),
+    );
     assert.equal(write.status, 0, write.stderr);
-    const run = (ckpt: string, ...extra: string[]) => spawnSync(python, [path.join(recipes, 'export.py'), 'sae', '--checkpoint', path.join(dir, ckpt), '--layer', 'layer2', '--model-onnx', path.join(fixtures, 'tiny', 'tiny.onnx'), '--out', path.join(dir, `out-${ckpt}${extra.length}`), ...extra], { encoding: 'utf8' });
+    const run = (ckpt: string, ...extra: string[]) =>
+      spawnSync(
+        python,
+        [
+          path.join(recipes, 'export.py'),
+          'sae',
+          '--checkpoint',
+          path.join(dir, ckpt),
+          '--layer',
+          'layer2',
+          '--model-onnx',
+          path.join(fixtures, 'tiny', 'tiny.onnx'),
+          '--out',
+          path.join(dir, `out-${ckpt}${extra.length}`),
+          ...extra,
+        ],
+        { encoding: 'utf8' },
+      );
     const plain = run('plain.pt');
     assert.equal(plain.status, 0, plain.stderr);
     const refused = run('pickled.pt');
@@ -41,13 +62,18 @@ torch.save(dict(w, args=argparse.Namespace(lr=0.1)), sys.argv[2])`, path.join(di
     const model = path.join(fixtures, 'patterns', 'ln2d', 'model.onnx');
     const g = await golden('patterns/ln2d/golden.safetensors');
     const dir = tempDir();
-    const r = py(`import sys, numpy as np, json
+    const r = py(
+      `import sys, numpy as np, json
 from common import ort_run, read_safetensors
 t, _ = read_safetensors(sys.argv[2])
 out = ort_run(sys.argv[1], t['image'])
 if out is None: sys.exit(3)
 np.save(sys.argv[3], out['logits'])
-print(json.dumps(out['logits'].reshape(-1).tolist()))`, model, path.join(fixtures, 'patterns', 'ln2d', 'golden.safetensors'), path.join(dir, 'logits.npy'));
+print(json.dumps(out['logits'].reshape(-1).tolist()))`,
+      model,
+      path.join(fixtures, 'patterns', 'ln2d', 'golden.safetensors'),
+      path.join(dir, 'logits.npy'),
+    );
     if (r.status === 3) return; // onnxruntime-node not found by the recipe: nothing to cross-check
     assert.equal(r.status, 0, r.stderr);
     const logits = Float32Array.from(JSON.parse(r.stdout.trim().split('\n').pop()!));

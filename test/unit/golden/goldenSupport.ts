@@ -34,7 +34,8 @@ export function ints(f: SafeFile, name: string): number[] {
 
 export function relErr(ours: ArrayLike<number>, gold: ArrayLike<number>): number {
   if (ours.length !== gold.length) throw new Error(`length ${ours.length} vs golden ${gold.length}`);
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < gold.length; i++) {
     diff = Math.max(diff, Math.abs(ours[i]! - gold[i]!));
     scale = Math.max(scale, Math.abs(gold[i]!));

@@ -15,7 +15,13 @@ import { f32, golden, ints, relErr } from './goldenSupport';
 
 const TOL = 1e-4;
 
-interface PatternEntry { model: string; modelSha256: string; image: number; description: string; expect: string[] }
+interface PatternEntry {
+  model: string;
+  modelSha256: string;
+  image: number;
+  description: string;
+  expect: string[];
+}
 const index: Record<string, PatternEntry> = JSON.parse(readFileSync(path.join(fixtures, 'patterns', 'index.json'), 'utf8'));
 
 /** Whether the raw export contains the construct the pattern is there for. */

@@ -17,7 +17,11 @@ const DTYPES: Record<string, string> = { float32: 'F32', int64: 'I64', uint8: 'U
 
 function cards(): string[] {
   const dirs = [path.join(repoRoot, 'models'), path.join(fixtures, 'structures')];
-  return dirs.flatMap((d) => readdirSync(d).map((n) => path.join(d, n, 'card.json')).filter((f) => existsSync(f)));
+  return dirs.flatMap((d) =>
+    readdirSync(d)
+      .map((n) => path.join(d, n, 'card.json'))
+      .filter((f) => existsSync(f)),
+  );
 }
 
 describe('shipped models and fixtures', () => {
@@ -26,7 +30,7 @@ describe('shipped models and fixtures', () => {
       const card = JSON.parse(readFileSync(cardFile, 'utf8'));
       const dir = path.dirname(cardFile);
       const model = path.join(dir, card.model);
-      assert.equal(sha256Hex(readFileSync(model)), card.sha256, 'the card records the model file\'s SHA-256');
+      assert.equal(sha256Hex(readFileSync(model)), card.sha256, "the card records the model file's SHA-256");
       const ctx = await openModel(model);
       const runner = new ModelRunner();
       const r = await inspectModel(ctx, runner);
@@ -63,7 +67,8 @@ describe('shipped models and fixtures', () => {
         assert.deepEqual(got.shape, t.shape, `${rel}: ${name} shape`);
         count++;
       }
-      if (entry.modelSha256) assert.equal(sha256Hex(readFileSync(path.join(repoRoot, entry.model!))), entry.modelSha256, `${rel}: model hash`);
+      if (entry.modelSha256)
+        assert.equal(sha256Hex(readFileSync(path.join(repoRoot, entry.model!))), entry.modelSha256, `${rel}: model hash`);
     }
     assert.ok(count > 10);
   });

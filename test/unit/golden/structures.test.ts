@@ -23,16 +23,20 @@ describe('the engine agrees with PyTorch on the B-cos-v2 structure fixtures', ()
       const n = 2;
       const plane = 224 * 224;
       const x = new Float32Array(n * 6 * plane);
-      for (let b = 0; b < n; b++) for (let c = 0; c < 3; c++) for (let p = 0; p < plane; p++) {
-        const v = u8[(b * 3 + c) * plane + p]! / 255;
-        x[(b * 6 + c) * plane + p] = v;
-        x[(b * 6 + c + 3) * plane + p] = 1 - v;
-      }
+      for (let b = 0; b < n; b++)
+        for (let c = 0; c < 3; c++)
+          for (let p = 0; p < plane; p++) {
+            const v = u8[(b * 3 + c) * plane + p]! / 255;
+            x[(b * 6 + c) * plane + p] = v;
+            x[(b * 6 + c + 3) * plane + p] = 1 - v;
+          }
       const ctx = await openModel(path.join(repoRoot, entry.model!));
       assert.equal(ctx.loaded.sha256, entry.modelSha256);
       const ex = await Explainer.create(ctx);
       const pred = ints(g, 'pred');
-      const layerName = Object.keys(g.tensors).find((t) => t.startsWith('features.'))!.slice('features.'.length);
+      const layerName = Object.keys(g.tensors)
+        .find((t) => t.startsWith('features.'))!
+        .slice('features.'.length);
       const layer = resolveModelLayer(ctx, layerName);
       const { logits, features, gradients } = await ex.layerGradients(x, n, pred, [layer.tensor]);
       assert.ok(relErr(logits.data, f32(g, 'logits')) <= TOL, `logits: ${relErr(logits.data, f32(g, 'logits'))}`);
@@ -45,13 +49,17 @@ describe('the engine agrees with PyTorch on the B-cos-v2 structure fixtures', ()
       const contribution = f32(g, 'contribution.pred');
       for (let b = 0; b < n; b++) {
         const e = explained[b]!;
-        assert.ok(Math.abs(e.contributionSum - contribution[b]!) <= TOL * Math.max(1, Math.abs(contribution[b]!)), `image ${b}: Σ x·W ${e.contributionSum} vs ${contribution[b]}`);
+        assert.ok(
+          Math.abs(e.contributionSum - contribution[b]!) <= TOL * Math.max(1, Math.abs(contribution[b]!)),
+          `image ${b}: Σ x·W ${e.contributionSum} vs ${contribution[b]}`,
+        );
         assert.ok(e.completenessError <= 1e-5 * Math.max(1, Math.abs(e.logit)), `image ${b}: completeness ${e.completenessError}`);
         const constant = entry.logitBias! + (entry.constantOnPath ? f32(g, 'posEmbContribution.pred')[b]! : 0);
         assert.ok(Math.abs(e.bias - constant) <= TOL * Math.max(1, Math.abs(constant)), `image ${b}: bias ${e.bias} vs ${constant}`);
       }
       // Completeness for other classes too.
-      for (const cls of [0, 1, 500]) for (const e of await ex.explain(x, n, [cls, cls])) assert.ok(e.completenessError <= 1e-5 * Math.max(1, Math.abs(e.logit)));
+      for (const cls of [0, 1, 500])
+        for (const e of await ex.explain(x, n, [cls, cls])) assert.ok(e.completenessError <= 1e-5 * Math.max(1, Math.abs(e.logit)));
       await ex.dispose();
     });
   }

@@ -58,34 +58,55 @@ describe('the core worker thread', () => {
     }
   });
 
-  it('a cancelled training is never cut short: it stops after its step and saves the state it resumes from', { timeout: 120_000 }, async () => {
-    const root = tempDir('fact-worker-train-');
-    const data = path.join(root, 'data');
-    for (let i = 0; i < 24; i++) {
-      const dir = path.join(data, ['a', 'b', 'c'][i % 3]!);
-      mkdirSync(dir, { recursive: true });
-      await sharp(Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 3) * 7) % 256), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, `${i}.png`));
-    }
-    // A grace of 1 ms: any other cancelled call would get its worker terminated at once.
-    const w = new CoreWorker({}, sourceWorker, 1);
-    try {
-      const features = path.join(root, 'features');
-      await w.call('collect', { model: tiny, layer: 'layer2', dataset: { kind: 'folder', path: data }, outDir: features, samplesPerImage: 16 });
-      const out = path.join(root, 'sae');
-      const abort = new AbortController();
-      const training = w.call('train', { model: tiny, features, out, k: 2, dictSize: 16, epochs: 200, batchSize: 8 }, {
-        signal: abort.signal,
-        onProgress: (_m, _f, d) => { if (d?.kind === 'train') abort.abort(); },
-      });
-      await assert.rejects(training, /cancelled/);
-      // The worker finishes the step, saves the state and answers; a later call runs on the same worker.
-      const r = await w.call('inspect', { model: tiny });
-      assert.equal(r.layers.length, 4);
-      await waitUntil(() => existsSync(path.join(out, checkpointFiles.trainStateJson)));
-    } finally {
-      await w.dispose();
-    }
-  });
+  it(
+    'a cancelled training is never cut short: it stops after its step and saves the state it resumes from',
+    { timeout: 120_000 },
+    async () => {
+      const root = tempDir('fact-worker-train-');
+      const data = path.join(root, 'data');
+      for (let i = 0; i < 24; i++) {
+        const dir = path.join(data, ['a', 'b', 'c'][i % 3]!);
+        mkdirSync(dir, { recursive: true });
+        await sharp(
+          Uint8Array.from({ length: 64 }, (_, p) => (p * (i + 3) * 7) % 256),
+          { raw: { width: 8, height: 8, channels: 1 } },
+        )
+          .png()
+          .toFile(path.join(dir, `${i}.png`));
+      }
+      // A grace of 1 ms: any other cancelled call would get its worker terminated at once.
+      const w = new CoreWorker({}, sourceWorker, 1);
+      try {
+        const features = path.join(root, 'features');
+        await w.call('collect', {
+          model: tiny,
+          layer: 'layer2',
+          dataset: { kind: 'folder', path: data },
+          outDir: features,
+          samplesPerImage: 16,
+        });
+        const out = path.join(root, 'sae');
+        const abort = new AbortController();
+        const training = w.call(
+          'train',
+          { model: tiny, features, out, k: 2, dictSize: 16, epochs: 200, batchSize: 8 },
+          {
+            signal: abort.signal,
+            onProgress: (_m, _f, d) => {
+              if (d?.kind === 'train') abort.abort();
+            },
+          },
+        );
+        await assert.rejects(training, /cancelled/);
+        // The worker finishes the step, saves the state and answers; a later call runs on the same worker.
+        const r = await w.call('inspect', { model: tiny });
+        assert.equal(r.layers.length, 4);
+        await waitUntil(() => existsSync(path.join(out, checkpointFiles.trainStateJson)));
+      } finally {
+        await w.dispose();
+      }
+    },
+  );
 });
 
 /** Resolves once `ready()` holds, checking after each turn of the event loop (a state, never a fixed time). */

@@ -9,7 +9,12 @@ import type { RawImage } from '../../../src/core/data/rawImage';
 import { fixtures } from '../../support/paths';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
-const image = (seed: number): RawImage => ({ width: 8, height: 8, channels: 1, data: Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + seed * 101) % 256) });
+const image = (seed: number): RawImage => ({
+  width: 8,
+  height: 8,
+  channels: 1,
+  data: Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + seed * 101) % 256),
+});
 
 describe('predict and inspect a model', () => {
   it('inspects the tiny model: card classes, card layer names, shapes from the probe pass', async () => {
@@ -17,14 +22,25 @@ describe('predict and inspect a model', () => {
     const r = await inspectModel(await openModel(tiny), runner);
     assert.deepEqual(r.classes, ['circle', 'square', 'triangle']);
     assert.deepEqual(r.recommendedLayers, ['layer2']);
-    assert.deepEqual(r.layers.map((l) => [l.label, l.shape]), [['layer1', [8, 8, 8]], ['layer2', [8, 8, 8]], ['layer3', [16, 4, 4]], ['classifier', [3, 4, 4]]]);
+    assert.deepEqual(
+      r.layers.map((l) => [l.label, l.shape]),
+      [
+        ['layer1', [8, 8, 8]],
+        ['layer2', [8, 8, 8]],
+        ['layer3', [16, 4, 4]],
+        ['classifier', [3, 4, 4]],
+      ],
+    );
     await runner.dispose();
   });
 
   it('ranks classes by logit with softmax probabilities', async () => {
     const ctx = await openModel(tiny);
     const top = topClasses(ctx, [1, 3, 2], 2);
-    assert.deepEqual(top.map((c) => c.name), ['square', 'triangle']);
+    assert.deepEqual(
+      top.map((c) => c.name),
+      ['square', 'triangle'],
+    );
     const z = Math.exp(1) + Math.exp(3) + Math.exp(2);
     assert.ok(Math.abs(top[0]!.probability - Math.exp(3) / z) < 1e-12);
   });

@@ -27,8 +27,11 @@ describe('model inspection', () => {
     const w = g.constant('w', 'float32', [10, 3], new Float32Array(30));
     g.op('MatMul', ['features', w], {}, 'y');
     g.output('y');
-    assert.throws(() => findImageInput(g.model().graph!, 'mlp.onnx'), (e: Error & { code?: string }) =>
-      e.code === 'not-image-model' && /'mlp\.onnx' has no image input: 'features' has shape \[N, 10\], not N×C×H×W/.test(e.message));
+    assert.throws(
+      () => findImageInput(g.model().graph!, 'mlp.onnx'),
+      (e: Error & { code?: string }) =>
+        e.code === 'not-image-model' && /'mlp\.onnx' has no image input: 'features' has shape \[N, 10\], not N×C×H×W/.test(e.message),
+    );
   });
 
   it('rejects an image-shaped input with an unsupported channel count', () => {

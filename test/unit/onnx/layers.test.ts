@@ -17,7 +17,10 @@ describe('candidate layers', () => {
   it('finds block boundaries, not tensors inside a residual block', () => {
     const g = buildTinyBcosModel().graph!;
     const b = findBoundaryTensors(g, indexGraph(g), 'input');
-    assert.deepEqual(b.map((x) => x.label), ['layer1', 'layer2', 'layer3', 'classifier', 'pool']);
+    assert.deepEqual(
+      b.map((x) => x.label),
+      ['layer1', 'layer2', 'layer3', 'classifier', 'pool'],
+    );
     const l2 = b.find((x) => x.label === 'layer2')!;
     assert.equal(l2.tensor, 'layer2');
     assert.deepEqual(l2.aliases, ['layer2.0']);
@@ -36,14 +39,23 @@ describe('candidate layers', () => {
     g.output('y');
     const graph = g.model().graph!;
     const found = findBoundaryTensors(graph, indexGraph(graph), 'x');
-    assert.deepEqual(found.map((f) => [f.label, f.depth]), [['a', 0], ['b2', 0]]);
+    assert.deepEqual(
+      found.map((f) => [f.label, f.depth]),
+      [
+        ['a', 0],
+        ['b2', 0],
+      ],
+    );
   });
 
   it('an unknown layer name lists the valid ones', () => {
     const g = buildTinyBcosModel().graph!;
     const b = findBoundaryTensors(g, indexGraph(g), 'input');
     assert.equal(resolveLayer(b, 'layer2.0').tensor, 'layer2');
-    assert.throws(() => resolveLayer(b, 'layer9', 'tiny.onnx'), (e: Error & { code?: string }) =>
-      e.code === 'bad-layer' && e.message.includes("'tiny.onnx' has no layer 'layer9'. Valid layers: layer1, layer2, layer3, classifier"));
+    assert.throws(
+      () => resolveLayer(b, 'layer9', 'tiny.onnx'),
+      (e: Error & { code?: string }) =>
+        e.code === 'bad-layer' && e.message.includes("'tiny.onnx' has no layer 'layer9'. Valid layers: layer1, layer2, layer3, classifier"),
+    );
   });
 });

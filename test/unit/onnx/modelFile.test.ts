@@ -24,7 +24,10 @@ describe('ONNX model files', () => {
   });
 
   it('says a missing file is missing', async () => {
-    await assert.rejects(loadModelFile('/nonexistent/model.onnx'), (e: Error & { code?: string }) => e.code === 'file-missing' && /does not exist/.test(e.message));
+    await assert.rejects(
+      loadModelFile('/nonexistent/model.onnx'),
+      (e: Error & { code?: string }) => e.code === 'file-missing' && /does not exist/.test(e.message),
+    );
   });
 
   it('says a JSON file, random bytes and an empty file are not ONNX', async () => {
@@ -46,6 +49,9 @@ describe('ONNX model files', () => {
     const w = m.graph!.initializer[0]!;
     w.dataLocation = 1;
     w.externalData = [{ key: 'location', value: 'weights.bin' }];
-    assert.throws(() => decodeModel(encodeModel(m), 'ext.onnx'), (e: Error) => e.message.includes(w.name) && e.message.includes('external data'));
+    assert.throws(
+      () => decodeModel(encodeModel(m), 'ext.onnx'),
+      (e: Error) => e.message.includes(w.name) && e.message.includes('external data'),
+    );
   });
 });

@@ -31,7 +31,12 @@ function save(model: OnnxModel, name: string): string {
 function images(n: number, seed = 7): Float32Array {
   const rr = seededRandom(seed);
   const x = new Float32Array(n * 2 * 16);
-  for (let b = 0; b < n; b++) for (let i = 0; i < 16; i++) { const v = rr(); x[b * 32 + i] = v; x[b * 32 + 16 + i] = 1 - v; }
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < 16; i++) {
+      const v = rr();
+      x[b * 32 + i] = v;
+      x[b * 32 + 16 + i] = 1 - v;
+    }
   return x;
 }
 
@@ -42,7 +47,13 @@ function layerNormModel(emptyBias: boolean, batch: number | 'N' = 'N'): OnnxMode
   const c = g.op('Conv', ['image', g.constant('w', 'float32', [4, 2, 3, 3], W_CONV)], { pads: attr.ints([1, 1, 1, 1]) });
   const t = g.op('Transpose', [c], { perm: attr.ints([0, 2, 3, 1]) });
   const gamma = g.constant('gamma', 'float32', [4], [1, 0.5, 2, 1.5]);
-  const ln = g.op('LayerNormalization', emptyBias ? [t, gamma, ''] : [t, gamma], { axis: attr.int(-1), epsilon: attr.float(1e-5) }, undefined, 'block/norm/LayerNormalization');
+  const ln = g.op(
+    'LayerNormalization',
+    emptyBias ? [t, gamma, ''] : [t, gamma],
+    { axis: attr.int(-1), epsilon: attr.float(1e-5) },
+    undefined,
+    'block/norm/LayerNormalization',
+  );
   const back = g.op('Transpose', [ln], { perm: attr.ints([0, 3, 1, 2]) });
   const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [back])]);
   g.op('MatMul', [pooled, g.constant('head', 'float32', [4, 3], W_HEAD)], {}, 'logits');
@@ -57,8 +68,14 @@ function shapeComputedModel(chunkEndFromBatch = false): OnnxModel {
   g.input('image', 'float32', ['N', 2, 4, 4]);
   const c = g.op('Conv', ['image', g.constant('w', 'float32', [4, 2, 3, 3], W_CONV)], { pads: attr.ints([1, 1, 1, 1]) });
   const shape = g.op('Shape', [c]);
-  const n = g.op('Unsqueeze', [g.op('Gather', [shape, g.constant('i0', 'int64', [], [0])], { axis: attr.int(0) }), g.constant('ax0', 'int64', [1], [0])]);
-  const ch = g.op('Unsqueeze', [g.op('Gather', [shape, g.constant('i1', 'int64', [], [1])], { axis: attr.int(0) }), g.constant('ax0b', 'int64', [1], [0])]);
+  const n = g.op('Unsqueeze', [
+    g.op('Gather', [shape, g.constant('i0', 'int64', [], [0])], { axis: attr.int(0) }),
+    g.constant('ax0', 'int64', [1], [0]),
+  ]);
+  const ch = g.op('Unsqueeze', [
+    g.op('Gather', [shape, g.constant('i1', 'int64', [], [1])], { axis: attr.int(0) }),
+    g.constant('ax0b', 'int64', [1], [0]),
+  ]);
   const target = g.op('Concat', [n, ch, g.constant('minus1', 'int64', [1], [-1])], { axis: attr.int(0) });
   const flat = g.op('Reshape', [c, target]); // N × 4 × 16
   const len = g.op('Gather', [g.op('Shape', [flat]), g.constant('i2', 'int64', [1], [2])], { axis: attr.int(0) });
@@ -109,8 +126,14 @@ describe('model normalisation on open', () => {
     const ctx = await openModel(save(model, 'shapes.onnx'));
     const ops = ctx.loaded.graph.node.map((n) => n.opType);
     assert.ok(!ops.includes('Shape') && !ops.includes('Concat'), `shape computations left: ${ops.join(' ')}`);
-    const reshapeTarget = ctx.loaded.graph.initializer.find((t) => t.name === ctx.loaded.graph.node.find((n) => n.opType === 'Reshape')!.input[1]);
-    assert.deepEqual(Array.from(new BigInt64Array(reshapeTarget!.rawData.slice().buffer), Number), [0, 4, -1], 'the batch entry becomes "copy"');
+    const reshapeTarget = ctx.loaded.graph.initializer.find(
+      (t) => t.name === ctx.loaded.graph.node.find((n) => n.opType === 'Reshape')!.input[1],
+    );
+    assert.deepEqual(
+      Array.from(new BigInt64Array(reshapeTarget!.rawData.slice().buffer), Number),
+      [0, 4, -1],
+      'the batch entry becomes "copy"',
+    );
     const ex = await Explainer.create(ctx);
     const x = images(1);
     // The model is linear, so its Jacobian (taken at batch 65, which only a symbolic batch allows) is W(x).
@@ -130,7 +153,10 @@ describe('model normalisation on open', () => {
   });
 
   it('refuses opsets below 13 and above what onnxruntime 1.30 runs, naming the file', async () => {
-    for (const [opset, why] of [[11, /uses ONNX opset 11; export it with opset_version ≥ 13/], [27, /uses ONNX opset 27, newer than onnxruntime 1.30 runs \(at most 26\)/]] as const) {
+    for (const [opset, why] of [
+      [11, /uses ONNX opset 11; export it with opset_version ≥ 13/],
+      [27, /uses ONNX opset 27, newer than onnxruntime 1.30 runs \(at most 26\)/],
+    ] as const) {
       const m = layerNormModel(false);
       const file = save({ ...m, irVersion: 10, opsetImport: [{ domain: '', version: opset }] }, `opset${opset}.onnx`);
       const e = await rejection(openModel(file));

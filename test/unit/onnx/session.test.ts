@@ -43,7 +43,11 @@ describe('sessions and surgery', () => {
     const opened = await openSession(encodeModel(buildTinyBcosModel()), { executionProvider: 'cuda' });
     // On machines with CUDA installed this takes the first branch; here (no CUDA libraries) the second.
     if (opened.executionProvider === 'cuda') assert.equal(opened.fallbackReason, undefined);
-    else assert.match(opened.fallbackReason ?? '', /^cuda is not available: .*libonnxruntime_providers_cuda\.so.* Running on the CPU instead\.$/);
+    else
+      assert.match(
+        opened.fallbackReason ?? '',
+        /^cuda is not available: .*libonnxruntime_providers_cuda\.so.* Running on the CPU instead\.$/,
+      );
     const r = await opened.session.run({ input: new ort.Tensor('float32', encodedInput(1), [1, 2, 8, 8]) });
     assert.equal(r.logits!.dims[1], 3);
   });
@@ -52,7 +56,10 @@ describe('sessions and surgery', () => {
     const cache = new SessionCache(2);
     const bytes = encodeModel(buildTinyBcosModel());
     let created = 0;
-    const make = () => { created++; return openSession(bytes); };
+    const make = () => {
+      created++;
+      return openSession(bytes);
+    };
     const a = await cache.get('a', make);
     assert.equal(await cache.get('a', make), a);
     await cache.get('b', make);

@@ -41,7 +41,8 @@ let unavailable: string | undefined = 'not probed yet';
 /** max |a − b| / max |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < b.length; i++) {
     diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
     scale = Math.max(scale, Math.abs(b[i]!));
@@ -58,11 +59,12 @@ function skipped(t: TestContext): boolean {
 function defaultImages(n: number, seed = 3): Float32Array {
   const r = seededRandom(seed);
   const out = new Float32Array(n * 2 * 784);
-  for (let b = 0; b < n; b++) for (let p = 0; p < 784; p++) {
-    const v = r();
-    out[b * 1568 + p] = v;
-    out[b * 1568 + 784 + p] = 1 - v;
-  }
+  for (let b = 0; b < n; b++)
+    for (let p = 0; p < 784; p++) {
+      const v = r();
+      out[b * 1568 + p] = v;
+      out[b * 1568 + 784 + p] = 1 - v;
+    }
   return out;
 }
 
@@ -106,14 +108,18 @@ describe('every graph on WebGPU agrees with the CPU', () => {
     const resnet = await openModel(path.join(fixtures, 'structures', 'resnet', 'model.onnx'));
     const x = new Float32Array(6 * 224 * 224);
     const r = seededRandom(5);
-    for (let p = 0; p < 224 * 224 * 3; p++) { const v = r(); x[p] = v; x[p + 3 * 224 * 224] = 1 - v; }
+    for (let p = 0; p < 224 * 224 * 3; p++) {
+      const v = r();
+      x[p] = v;
+      x[p + 3 * 224 * 224] = 1 - v;
+    }
     const results = [];
     for (const ep of ['cpu', 'webgpu'] as const) {
       const ex = await Explainer.create(resnet, { executionProvider: ep });
       results.push((await ex.explain(x, 1, [1]))[0]!);
       await ex.dispose();
     }
-    const [cpu, gpu] = results as [typeof results[0], typeof results[0]];
+    const [cpu, gpu] = results as [(typeof results)[0], (typeof results)[0]];
     assert.ok(relErr(gpu.logits, cpu.logits) <= TOL, `logits ${relErr(gpu.logits, cpu.logits)}`);
     assert.ok(relErr(gpu.weights, cpu.weights) <= TOL, `W(x) ${relErr(gpu.weights, cpu.weights)}`);
     assert.ok(gpu.completenessError <= 1e-5 * Math.max(1, Math.abs(gpu.logit)), `completeness ${gpu.completenessError}`);
@@ -122,12 +128,28 @@ describe('every graph on WebGPU agrees with the CPU', () => {
   it('collects: layer features and their gradients (what collection samples) and a collect job', async (t) => {
     if (skipped(t)) return;
     const x = defaultImages(4, 7);
-    const [cpu, gpu] = [await explainers.cpu!.layerGradients(x, 4, 'predicted', ['layer3']), await explainers.webgpu!.layerGradients(x, 4, 'predicted', ['layer3'])];
+    const [cpu, gpu] = [
+      await explainers.cpu!.layerGradients(x, 4, 'predicted', ['layer3']),
+      await explainers.webgpu!.layerGradients(x, 4, 'predicted', ['layer3']),
+    ];
     assert.ok(relErr(gpu.features.layer3!.data, cpu.features.layer3!.data) <= TOL, 'features');
-    assert.ok(relErr(gpu.gradients.layer3!.data, cpu.gradients.layer3!.data) <= TOL, `gradients ${relErr(gpu.gradients.layer3!.data, cpu.gradients.layer3!.data)}`);
+    assert.ok(
+      relErr(gpu.gradients.layer3!.data, cpu.gradients.layer3!.data) <= TOL,
+      `gradients ${relErr(gpu.gradients.layer3!.data, cpu.gradients.layer3!.data)}`,
+    );
     const services = new CoreServices({ executionProvider: 'webgpu' });
     const out = tempDir('fact-webgpu-collect-');
-    const m = await handlers.collect({ model: path.join(defaultModelDir, 'model.onnx'), layer: 'layer3', dataset: { kind: 'split', split: 'test' }, outDir: out, limit: 8 }, services, { signal: new AbortController().signal, progress: () => undefined });
+    const m = await handlers.collect(
+      {
+        model: path.join(defaultModelDir, 'model.onnx'),
+        layer: 'layer3',
+        dataset: { kind: 'split', split: 'test' },
+        outDir: out,
+        limit: 8,
+      },
+      services,
+      { signal: new AbortController().signal, progress: () => undefined },
+    );
     assert.equal(m.executionProvider, 'webgpu', String(m.fallbackReason));
     assert.ok(m.shards.length > 0);
     await services.dispose();
@@ -159,39 +181,86 @@ describe('every graph on WebGPU agrees with the CPU', () => {
       const encoder = await SaeEncoder.create(sae, { executionProvider: ep });
       assert.equal(encoder.executionProvider, ep, String(encoder.fallbackReason));
       const encode = (v: Float32Array, n: number) => encoder.encode(v, n);
-      const { metrics, records } = await evaluateSae(tiny, runner, explainer, { layer: 'layer2', dataset: ds, sae, encode, keepRecords: true });
+      const { metrics, records } = await evaluateSae(tiny, runner, explainer, {
+        layer: 'layer2',
+        dataset: ds,
+        sae,
+        encode,
+        keepRecords: true,
+      });
       const g = new GraphBuilder('foundation');
       g.input('image', 'float32', ['N', 1, 8, 8]);
       const rand = seededRandom(9);
-      const w = g.constant('w', 'float32', [6, 1, 3, 3], Float32Array.from({ length: 54 }, () => rand() - 0.5));
+      const w = g.constant(
+        'w',
+        'float32',
+        [6, 1, 3, 3],
+        Float32Array.from({ length: 54 }, () => rand() - 0.5),
+      );
       g.op('Relu', [g.op('Conv', ['image', w], { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) })], {}, 'features');
       g.output('features');
       const file = path.join(tempDir('fact-webgpu-found-'), 'foundation.onnx');
       (await import('node:fs')).writeFileSync(file, encodeModel(g.model()));
       const foundation = await FoundationModel.open(file, { executionProvider: ep });
-      const c2 = await measureConsistency(tiny, runner, explainer, { layer: 'layer2', sae, encode, records: records!, dataset: ds, foundation });
+      const c2 = await measureConsistency(tiny, runner, explainer, {
+        layer: 'layer2',
+        sae,
+        encode,
+        records: records!,
+        dataset: ds,
+        foundation,
+      });
       reports.push({ metrics, c2 });
-      await foundation.dispose(); await encoder.dispose(); await explainer.dispose(); await runner.dispose();
+      await foundation.dispose();
+      await encoder.dispose();
+      await explainer.dispose();
+      await runner.dispose();
     }
-    const [cpu, gpu] = reports as [typeof reports[0], typeof reports[0]];
+    const [cpu, gpu] = reports as [(typeof reports)[0], (typeof reports)[0]];
     assert.equal(gpu.metrics.accuracyWithSae, cpu.metrics.accuracyWithSae);
-    assert.ok(Math.abs(gpu.metrics.fvu - cpu.metrics.fvu) <= TOL * Math.max(1, Math.abs(cpu.metrics.fvu)), `FVU ${gpu.metrics.fvu} vs ${cpu.metrics.fvu}`);
+    assert.ok(
+      Math.abs(gpu.metrics.fvu - cpu.metrics.fvu) <= TOL * Math.max(1, Math.abs(cpu.metrics.fvu)),
+      `FVU ${gpu.metrics.fvu} vs ${cpu.metrics.fvu}`,
+    );
     assert.ok(gpu.metrics.worstCompletenessRel <= 1e-5, `completeness ${gpu.metrics.worstCompletenessRel}`);
-    assert.deepEqual(gpu.c2.concepts.map((c) => c.concept), cpu.c2.concepts.map((c) => c.concept));
-    assert.ok(relErr(gpu.c2.concepts.map((c) => c.score), cpu.c2.concepts.map((c) => c.score)) <= TOL, 'C² per concept');
+    assert.deepEqual(
+      gpu.c2.concepts.map((c) => c.concept),
+      cpu.c2.concepts.map((c) => c.concept),
+    );
+    assert.ok(
+      relErr(
+        gpu.c2.concepts.map((c) => c.score),
+        cpu.c2.concepts.map((c) => c.score),
+      ) <= TOL,
+      'C² per concept',
+    );
   });
 
   it('takes SAE training steps (TopK, AuxK, Adam) as the CPU does', async (t) => {
     if (skipped(t)) return;
-    const d = 16, K = 64, k = 4, B = 32;
+    const d = 16,
+      K = 64,
+      k = 4,
+      B = 32;
     const hyper: StepHyper = { dModel: d, dictSize: K, k, auxkMax: 8, auxkCoef: 1 / 32, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
     const n = seededNormal(4);
     const f = (len: number, g: () => number) => Float32Array.from({ length: len }, g);
     const state: StepState<Float32Array> = {
-      wEnc: f(K * d, n), wDec: f(d * K, () => n() / 4), mEnc: f(K * d, () => 0.01 * n()), vEnc: f(K * d, () => 1e-4 * n() ** 2),
-      mDec: f(d * K, () => 0.01 * n()), vDec: f(d * K, () => 1e-4 * n() ** 2), step: 3,
+      wEnc: f(K * d, n),
+      wDec: f(d * K, () => n() / 4),
+      mEnc: f(K * d, () => 0.01 * n()),
+      vEnc: f(K * d, () => 1e-4 * n() ** 2),
+      mDec: f(d * K, () => 0.01 * n()),
+      vDec: f(d * K, () => 1e-4 * n() ** 2),
+      step: 3,
     };
-    const input = { x: f(B * d, n), batch: B, state, lr: 1e-3, deadCandidates: Uint8Array.from({ length: K }, (_, j) => (j % 3 === 0 ? 1 : 0)) };
+    const input = {
+      x: f(B * d, n),
+      batch: B,
+      state,
+      lr: 1e-3,
+      deadCandidates: Uint8Array.from({ length: K }, (_, j) => (j % 3 === 0 ? 1 : 0)),
+    };
     const out = [];
     for (const ep of ['cpu', 'webgpu'] as const) {
       const s = await TrainStepSession.open({ ...hyper, auxK: true }, { executionProvider: ep });
@@ -199,12 +268,15 @@ describe('every graph on WebGPU agrees with the CPU', () => {
       out.push(await s.run(input));
       await s.dispose();
     }
-    const [cpu, gpu] = out as [typeof out[0], typeof out[0]];
+    const [cpu, gpu] = out as [(typeof out)[0], (typeof out)[0]];
     for (const key of ['wEnc', 'wDec', 'mEnc', 'vEnc', 'mDec', 'vDec'] as const) {
       assert.ok(relErr(gpu.state[key], cpu.state[key]) <= TOL, `${key}: ${relErr(gpu.state[key], cpu.state[key])}`);
     }
     assert.ok(Math.abs(gpu.loss - cpu.loss) <= TOL * Math.abs(cpu.loss), `loss ${gpu.loss} vs ${cpu.loss}`);
-    assert.ok(Math.abs(gpu.auxLoss - cpu.auxLoss) <= TOL * Math.max(1e-6, Math.abs(cpu.auxLoss)), `aux loss ${gpu.auxLoss} vs ${cpu.auxLoss}`);
+    assert.ok(
+      Math.abs(gpu.auxLoss - cpu.auxLoss) <= TOL * Math.max(1e-6, Math.abs(cpu.auxLoss)),
+      `aux loss ${gpu.auxLoss} vs ${cpu.auxLoss}`,
+    );
     assert.deepEqual(Array.from(gpu.fireCounts), Array.from(cpu.fireCounts));
   });
 
@@ -212,17 +284,33 @@ describe('every graph on WebGPU agrees with the CPU', () => {
     if (skipped(t)) return;
     const g = new GraphBuilder('antialias');
     const x = g.input('x', 'float32', [1, 1, 8, 8]);
-    g.output(g.op('Resize', [x, '', g.constant('scales', 'float32', [4], [1, 1, 0.5, 0.5])], { mode: attr.string('linear'), antialias: attr.int(1) }, 'y', 'downscale'));
+    g.output(
+      g.op(
+        'Resize',
+        [x, '', g.constant('scales', 'float32', [4], [1, 1, 0.5, 0.5])],
+        { mode: attr.string('linear'), antialias: attr.int(1) },
+        'y',
+        'downscale',
+      ),
+    );
     const opened = await openSession(encodeModel(g.model(18)), { executionProvider: 'webgpu' });
     assert.equal(opened.executionProvider, 'webgpu');
-    const input = new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => i), [1, 1, 8, 8]);
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 64 }, (_, i) => i),
+      [1, 1, 8, 8],
+    );
     const { value, ranOn } = await trackProviders(() => opened.session.run({ x: input }));
     assert.equal(opened.executionProvider, 'cpu');
-    assert.match(opened.fallbackReason ?? '', /^webgpu could not run node 'downscale' \(Resize\) \(.*antialias.*\); this graph runs on the CPU instead\.$/);
+    assert.match(
+      opened.fallbackReason ?? '',
+      /^webgpu could not run node 'downscale' \(Resize\) \(.*antialias.*\); this graph runs on the CPU instead\.$/,
+    );
     assert.equal(ranOn.executionProvider, 'cpu');
     assert.equal(ranOn.fallbackReason, opened.fallbackReason);
     const cpu = await openSession(encodeModel(g.model(18)), { executionProvider: 'cpu' });
     assert.deepEqual(Array.from(value.y!.data as Float32Array), Array.from((await cpu.session.run({ x: input })).y!.data as Float32Array));
-    await opened.session.release(); await cpu.session.release();
+    await opened.session.release();
+    await cpu.session.release();
   });
 });

@@ -14,13 +14,33 @@ import { parseNodePlacements } from '../../support/nodePlacement';
 import { repoRoot } from '../../support/paths';
 
 /** Ops that must never run on the CPU under WebGPU. */
-const HEAVY = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'TopK', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceSumSquare', 'Sum', 'Mul', 'Div', 'ScatterElements', 'ScatterND', 'GatherElements', 'Einsum', 'AveragePool', 'MaxPool', 'Softmax']);
+const HEAVY = new Set([
+  'Conv',
+  'ConvTranspose',
+  'MatMul',
+  'Gemm',
+  'TopK',
+  'ReduceSum',
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceSumSquare',
+  'Sum',
+  'Mul',
+  'Div',
+  'ScatterElements',
+  'ScatterND',
+  'GatherElements',
+  'Einsum',
+  'AveragePool',
+  'MaxPool',
+  'Softmax',
+]);
 
 const TRAINING_STEP = 'SAE training step (TopK, AuxK, Adam)';
 
 /** What runs on the CPU today, per graph, as "OpType" (light: on shapes, scalars or N×classes). */
 const EXPECTED_CPU: Record<string, string[]> = {
-  'explanation': ['OneHot', 'Slice', 'Concat'],
+  explanation: ['OneHot', 'Slice', 'Concat'],
   'layer gradients (collection)': ['OneHot', 'Slice', 'Concat'],
   'traces (atlas, C², concepts)': ['Slice', 'ConstantOfShape'],
   'SAE encoder (TopK)': [],
@@ -40,7 +60,10 @@ describe('node placement under WebGPU', () => {
   it('runs every heavy node on the GPU; lists the light ones on the CPU', (t) => {
     if (unavailable) return t.skip(`WebGPU is not available here: ${unavailable}`);
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test', 'support', 'webgpuPlacementProbe.ts')], {
-      cwd: repoRoot, encoding: 'utf8', env: { ...process.env, FACT_ORT_LOG_SEVERITY: '0' }, maxBuffer: 256 * 1024 * 1024,
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, FACT_ORT_LOG_SEVERITY: '0' },
+      maxBuffer: 256 * 1024 * 1024,
     });
     assert.equal(r.status, 0, r.stderr.slice(-2000));
     const log = `${r.stdout}\n${r.stderr}`;
@@ -55,12 +78,18 @@ describe('node placement under WebGPU', () => {
       // trainStepSession.ts): ScatterND's add is only exact and deterministic there. That session is the one exception.
       // onnxruntime logs a CPU-only session as "All nodes placed on [CPUExecutionProvider]", without its nodes.
       const deliberate = sessions.filter((x) => graph === TRAINING_STEP && x.allOn === 'CPUExecutionProvider');
-      if (graph === TRAINING_STEP) assert.equal(deliberate.length, 1, 'the training step has one deliberate CPU session (its gradient sums)');
+      if (graph === TRAINING_STEP)
+        assert.equal(deliberate.length, 1, 'the training step has one deliberate CPU session (its gradient sums)');
       const gpuSessions = sessions.filter((x) => !deliberate.includes(x));
       const cpu = gpuSessions.flatMap((s) => s.nodes.filter((n) => n.provider === 'CPUExecutionProvider'));
-      for (const s of gpuSessions) assert.ok(s.providers.includes('WebGpuExecutionProvider'), `${graph}: a session without WebGPU (${s.providers.join(', ')})`);
+      for (const s of gpuSessions)
+        assert.ok(s.providers.includes('WebGpuExecutionProvider'), `${graph}: a session without WebGPU (${s.providers.join(', ')})`);
       const heavy = cpu.filter((n) => HEAVY.has(n.opType));
-      assert.deepEqual(heavy.map((n) => `${n.opType} (${n.node})`), [], `${graph}: heavy nodes on the CPU`);
+      assert.deepEqual(
+        heavy.map((n) => `${n.opType} (${n.node})`),
+        [],
+        `${graph}: heavy nodes on the CPU`,
+      );
       seen[graph] = [...new Set(cpu.map((n) => n.opType))];
     }
     for (const [graph, ops] of Object.entries(EXPECTED_CPU)) {

@@ -23,7 +23,8 @@ describe('the B-cos colour map', () => {
     const x = new Float32Array(6 * 3).fill(0.5);
     w[0 * 3 + 0] = 2; // r, pixel 0
     w[4 * 3 + 1] = 1; // 1 − g, pixel 1
-    w[0 * 3 + 2] = 1; w[3 * 3 + 2] = -3; // pixel 2: contribution 0.5 − 1.5 < 0
+    w[0 * 3 + 2] = 1;
+    w[3 * 3 + 2] = -3; // pixel 2: contribution 0.5 − 1.5 < 0
     const img = explanationToRgba(w, x, 6, 1, 3, { smooth: 1, alphaPercentile: 100 });
     const px = (p: number) => Array.from(img.data.subarray(p * 4, p * 4 + 4)).map((v) => Math.round(v * 1000) / 1000);
     assert.deepEqual(px(0).slice(0, 3), [1, 0, 0]);
@@ -47,7 +48,10 @@ describe('traceOnBlack (the one contrast stretch of concept traces)', () => {
     const img = { width: 3, height: 1, data: Float32Array.from([0.5, 0.5, 0.5, 0.8, /**/ 0.5, 0.25, 0, 0.4, /**/ 1, 1, 1, 0]) };
     const t = traceOnBlack(img, 100);
     // On black: 0.4 gray, (0.2, 0.1, 0) and black; the brightest channel (0.4) becomes 1.
-    assert.deepEqual(Array.from(t.data, (v) => Math.round(v * 1000) / 1000), [1, 1, 1, 1, 0.5, 0.25, 0, 1, 0, 0, 0, 1]);
+    assert.deepEqual(
+      Array.from(t.data, (v) => Math.round(v * 1000) / 1000),
+      [1, 1, 1, 1, 0.5, 0.25, 0, 1, 0, 0, 0, 1],
+    );
   });
 
   it('stretches to a percentile of the lit pixels, so that one hot pixel does not keep the rest dim', () => {

@@ -12,15 +12,28 @@ import { decisionReportView, explainReportView, saeShortName } from '../../../sr
 import { toConceptDecisionView, toExplainView } from '../../../src/extension/panels/explainView';
 
 // A 1×1 PNG per picture, told apart by its pixel, so that a picture in the wrong place shows in the snapshot.
-const png = (n: number) => `iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw${String.fromCharCode(65 + n)}AAAAABJRU5ErkJggg==`;
+const png = (n: number) =>
+  `iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw${String.fromCharCode(65 + n)}AAAAABJRU5ErkJggg==`;
 
 function plain(image: string, classIndex: number): ExplainResult {
   return {
-    model: '/m/model.onnx', image, files: [],
+    model: '/m/model.onnx',
+    image,
+    files: [],
     explanation: {
-      top: [{ index: 9, name: 'Ankle boot', logit: 10.287, probability: 0.9991 }, { index: 7, name: 'Sneaker', logit: 3.1, probability: 0.0009 }],
-      classIndex, className: classIndex === 9 ? 'Ankle boot' : 'Sneaker', logit: 10.287, bias: -2.1972, contributionSum: 12.4842, completenessError: 2e-6,
-      positiveContribution: 14.2774, height: 28, width: 28,
+      top: [
+        { index: 9, name: 'Ankle boot', logit: 10.287, probability: 0.9991 },
+        { index: 7, name: 'Sneaker', logit: 3.1, probability: 0.0009 },
+      ],
+      classIndex,
+      className: classIndex === 9 ? 'Ankle boot' : 'Sneaker',
+      logit: 10.287,
+      bias: -2.1972,
+      contributionSum: 12.4842,
+      completenessError: 2e-6,
+      positiveContribution: 14.2774,
+      height: 28,
+      width: 28,
     },
     png: { input: png(0), explanation: png(1), contributions: png(2) },
   };
@@ -28,24 +41,60 @@ function plain(image: string, classIndex: number): ExplainResult {
 
 function decision(image: string): DecisionResult {
   return {
-    model: '/m/model.onnx', image, sae: '/m/saes/layer3',
+    model: '/m/model.onnx',
+    image,
+    sae: '/m/saes/layer3',
     explanation: {
-      top: [{ index: 9, name: 'Ankle boot', logit: 8.4534, probability: 0.9999, modelLogit: 10.287 }, { index: 7, name: 'Sneaker', logit: -5.2452, probability: 0.0001, modelLogit: -6.12 }],
-      predictedWithoutSae: 9, predictedWithoutSaeName: 'Ankle boot', classIndex: 9, className: 'Ankle boot', logit: 8.4534, bias: -2.1972,
-      concepts: [
-        { concept: 766, presence: 108.1, contribution: 1.662, share: 12.6, shareOfLogit: 19.66 }, { concept: 431, presence: 89.2, contribution: 0.92, share: 7, shareOfLogit: 10.88 },
-        { concept: 5, presence: 3, contribution: 8.2657, share: 62.8, shareOfLogit: 97.78 }, { concept: 348, presence: 2.1, contribution: -0.197, share: -1.5, shareOfLogit: -2.33 },
+      top: [
+        { index: 9, name: 'Ankle boot', logit: 8.4534, probability: 0.9999, modelLogit: 10.287 },
+        { index: 7, name: 'Sneaker', logit: -5.2452, probability: 0.0001, modelLogit: -6.12 },
       ],
-      traced: [{ concept: 766, presence: 108.1, contribution: 1.662, share: 12.6, shareOfLogit: 19.66, traceSum: 108.1, traceBias: 0, png: png(3) }, { concept: 431, presence: 89.2, contribution: 0.92, share: 7, shareOfLogit: 10.88, traceSum: 89.2, traceBias: 0, png: png(4) }],
+      predictedWithoutSae: 9,
+      predictedWithoutSaeName: 'Ankle boot',
+      classIndex: 9,
+      className: 'Ankle boot',
+      logit: 8.4534,
+      bias: -2.1972,
+      concepts: [
+        { concept: 766, presence: 108.1, contribution: 1.662, share: 12.6, shareOfLogit: 19.66 },
+        { concept: 431, presence: 89.2, contribution: 0.92, share: 7, shareOfLogit: 10.88 },
+        { concept: 5, presence: 3, contribution: 8.2657, share: 62.8, shareOfLogit: 97.78 },
+        { concept: 348, presence: 2.1, contribution: -0.197, share: -1.5, shareOfLogit: -2.33 },
+      ],
+      traced: [
+        {
+          concept: 766,
+          presence: 108.1,
+          contribution: 1.662,
+          share: 12.6,
+          shareOfLogit: 19.66,
+          traceSum: 108.1,
+          traceBias: 0,
+          png: png(3),
+        },
+        { concept: 431, presence: 89.2, contribution: 0.92, share: 7, shareOfLogit: 10.88, traceSum: 89.2, traceBias: 0, png: png(4) },
+      ],
       other: { concepts: 2, contribution: 8.0687, share: 61.3, shareOfLogit: 95.45, png: png(5) },
       full: { png: png(6), contributionMapSum: 10.6507 },
-      completenessError: 3.9e-8, side: 28, input: png(7),
+      completenessError: 3.9e-8,
+      side: 28,
+      input: png(7),
     },
   };
 }
 
 const meta = { generatedAt: new Date('2026-01-02T03:04:05Z'), tool: 'FaCT test', executionProvider: 'cpu' };
-const strips = [{ concept: 766, png: 'data:image/png;base64,' + png(8), count: 16, frequency: 0.0421, meanContribution: 0.31, c2: 0.412, topClass: 'Ankle boot' }];
+const strips = [
+  {
+    concept: 766,
+    png: 'data:image/png;base64,' + png(8),
+    count: 16,
+    frequency: 0.0421,
+    meanContribution: 0.31,
+    c2: 0.412,
+    topClass: 'Ankle boot',
+  },
+];
 
 /** The sections as the CLI's core handler builds them… */
 function cliSections(images: string[]): ReportSection[] {
@@ -75,7 +124,10 @@ function snapshot(name: string, html: string): void {
 
 describe('the HTML report', () => {
   it('the explanation view names where it ran when the result says (the Explain panel shows it)', () => {
-    assert.equal(explainReportView({ ...plain('/d/a.png', 9), executionProvider: 'webgpu', adapter: 'llvmpipe (software)' }, 'm', 0.1).ranOn, 'webgpu on llvmpipe (software)');
+    assert.equal(
+      explainReportView({ ...plain('/d/a.png', 9), executionProvider: 'webgpu', adapter: 'llvmpipe (software)' }, 'm', 0.1).ranOn,
+      'webgpu on llvmpipe (software)',
+    );
     assert.equal('ranOn' in explainReportView(plain('/d/a.png', 9), 'm', 0.1), false);
   });
 
@@ -95,7 +147,7 @@ describe('the HTML report', () => {
     snapshot('two-images.html', cli);
   });
 
-  it('shows the numbers: the model\'s own logit beside the SAE\'s, signed terms, the bars start at the largest negative one', () => {
+  it("shows the numbers: the model's own logit beside the SAE's, signed terms, the bars start at the largest negative one", () => {
     const html = renderExplainReport(cliSections(['/data/0000-ankle-boot.png']), meta);
     assert.match(html, /<td>Ankle boot<\/td><td class="num">8\.4534<\/td><td class="num">100\.0 %<\/td><td class="num">10\.2870<\/td>/);
     assert.match(html, /Σ c_k \+ bias = logit: 10\.6507 \+ \(−2\.1972\) = 8\.4534/);

@@ -10,7 +10,8 @@ import { initialState } from '../../../src/core/sae/initialWeights';
 import { resolveTrainSettings, type SaeWeights } from '../../../src/core/sae/saeConfig';
 import { tempDir } from '../../support/paths';
 
-const d = 8, K = 32;
+const d = 8,
+  K = 32;
 const sha = 'f'.repeat(64);
 
 function sae(): SaeWeights {
@@ -76,23 +77,33 @@ describe('SAE checkpoints', () => {
 
   it('refuses tensors whose shapes disagree with cfg.json', async () => {
     const dir = await savedDir();
-    editCfg(dir, (c) => { c.dictSize = 16; });
+    editCfg(dir, (c) => {
+      c.dictSize = 16;
+    });
     await assert.rejects(loadSae(dir), rejectsWith('bad-input', /encoder\.weight.*\[32, 8\].*\[16, 8\]/));
     const dir2 = await savedDir();
     const s = sae();
-    await writeSafetensors(path.join(dir2, checkpointFiles.weights), { [tensorNames.encoder]: { shape: [K, d], data: s.wEnc }, [tensorNames.decoder]: { shape: [K, d], data: s.wDec } });
+    await writeSafetensors(path.join(dir2, checkpointFiles.weights), {
+      [tensorNames.encoder]: { shape: [K, d], data: s.wEnc },
+      [tensorNames.decoder]: { shape: [K, d], data: s.wDec },
+    });
     await assert.rejects(loadSae(dir2), rejectsWith('bad-input', /decoder\.weight.*\[32, 8\].*\[8, 32\]/));
   });
 
   it('refuses k larger than the dictionary', async () => {
     const dir = await savedDir();
-    editCfg(dir, (c) => { c.k = 40; });
+    editCfg(dir, (c) => {
+      c.k = 40;
+    });
     await assert.rejects(loadSae(dir), rejectsWith('bad-card', /k = 40 is larger than the dictionary \(32 latents\)/));
   });
 
   it('refuses a checkpoint made for another model or another layer, saying which', async () => {
     const dir = await savedDir();
-    await assert.rejects(loadSae(dir, { modelSha256: 'a'.repeat(64) }), rejectsWith('bad-input', /another model.*ffffffffffff.*aaaaaaaaaaaa/));
+    await assert.rejects(
+      loadSae(dir, { modelSha256: 'a'.repeat(64) }),
+      rejectsWith('bad-input', /another model.*ffffffffffff.*aaaaaaaaaaaa/),
+    );
     await assert.rejects(loadSae(dir, { layer: 'layer4' }), rejectsWith('bad-layer', /layer 'layer3', not 'layer4'/));
     await assert.rejects(loadSae(dir, { dModel: 16 }), rejectsWith('bad-layer', /8-channel features.*16 channels/));
   });
@@ -102,11 +113,36 @@ describe('SAE checkpoints', () => {
     const settings = resolveTrainSettings({ k: 4, dictSize: K, layer: 'l', modelSha256: sha });
     const params = { ...initialState(d, K, 3), step: 17 };
     const sinceFired = Float64Array.from({ length: K }, (_, j) => j * 1000);
-    await saveTrainState(dir, { settings, dModel: d, sourceCount: 5000, inputScale: 1.5, params, sinceFired, epoch: 2, batch: 5, seconds: 12, best: { score: 0.5, epoch: 2, step: 16 } });
+    await saveTrainState(dir, {
+      settings,
+      dModel: d,
+      sourceCount: 5000,
+      inputScale: 1.5,
+      params,
+      sinceFired,
+      epoch: 2,
+      batch: 5,
+      seconds: 12,
+      best: { score: 0.5, epoch: 2, step: 16 },
+    });
     const st = await loadTrainState(dir);
     assert.deepEqual(st.params, params);
     assert.deepEqual(st.sinceFired, sinceFired);
-    assert.deepEqual({ ...st, params: undefined, sinceFired: undefined }, { settings, dModel: d, sourceCount: 5000, inputScale: 1.5, params: undefined, sinceFired: undefined, epoch: 2, batch: 5, seconds: 12, best: { score: 0.5, epoch: 2, step: 16 } });
+    assert.deepEqual(
+      { ...st, params: undefined, sinceFired: undefined },
+      {
+        settings,
+        dModel: d,
+        sourceCount: 5000,
+        inputScale: 1.5,
+        params: undefined,
+        sinceFired: undefined,
+        epoch: 2,
+        batch: 5,
+        seconds: 12,
+        best: { score: 0.5, epoch: 2, step: 16 },
+      },
+    );
     // A kill after the tensors file (which carries the whole state) but before the JSON: the tensors file wins.
     const json = path.join(dir, checkpointFiles.trainStateJson);
     writeFileSync(json, readFileSync(json, 'utf8').replace('"step": 17', '"step": 16').replace('"batch": 5', '"batch": 4'));
@@ -115,7 +151,11 @@ describe('SAE checkpoints', () => {
     // A tensors file from before the state was embedded must agree with its JSON.
     const tensorsFile = path.join(dir, checkpointFiles.trainState);
     const old = await readSafetensors(tensorsFile);
-    await writeSafetensors(tensorsFile, Object.fromEntries(Object.entries(old.tensors).map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }])), { step: '17' });
+    await writeSafetensors(
+      tensorsFile,
+      Object.fromEntries(Object.entries(old.tensors).map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }])),
+      { step: '17' },
+    );
     await assert.rejects(loadTrainState(dir), rejectsWith('bad-input', /step 17.*step 16.*not saved completely/));
   });
 });

@@ -10,7 +10,9 @@ import { encodeModel } from '../../../src/core/onnx/modelFile';
 import { openSession, type SessionOptions } from '../../../src/core/onnx/session';
 import { accumulationSessionOptions } from '../../../src/core/sae/trainStepSession';
 
-const K = 1024, N = 8192, d = 16;
+const K = 1024,
+  N = 8192,
+  d = 16;
 /** Target of update n: skewed (a few latents get most updates, as always-active concepts do) and deterministic. */
 const target = (n: number) => (n % 3 === 0 ? n % 8 : (n * 7919) % K);
 
@@ -23,8 +25,18 @@ interface Pattern {
   expected: () => Float32Array;
 }
 
-const i64 = (len: number, f: (i: number) => number, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from({ length: len }, (_, i) => BigInt(f(i))), dims);
-const f32 = (len: number, f: (i: number) => number, dims: number[]) => new ort.Tensor('float32', Float32Array.from({ length: len }, (_, i) => f(i)), dims);
+const i64 = (len: number, f: (i: number) => number, dims: number[]) =>
+  new ort.Tensor(
+    'int64',
+    BigInt64Array.from({ length: len }, (_, i) => BigInt(f(i))),
+    dims,
+  );
+const f32 = (len: number, f: (i: number) => number, dims: number[]) =>
+  new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: len }, (_, i) => f(i)),
+    dims,
+  );
 const asked = (threads: number): SessionOptions => ({ threads });
 /** Update value of element (n, p): small integers, so every partial sum is exact. */
 const value = (n: number, p: number) => 1 + ((n + p) % 3);
@@ -32,13 +44,19 @@ const value = (n: number, p: number) => 1 + ((n + p) % 3);
 const patterns: Pattern[] = [
   {
     // trainStepGraph.ts accumulate: gradient rows and fire counts, ScatterND(add) over [N,1] latent indices.
-    name: 'ScatterND add of rows (the step\'s gradient sums, in the accumulation session)',
+    name: "ScatterND add of rows (the step's gradient sums, in the accumulation session)",
     session: () => accumulationSessionOptions,
     build: (g) => {
-      g.input('data', 'float32', [K, d]); g.input('idx', 'int64', [N, 1]); g.input('upd', 'float32', [N, d]);
+      g.input('data', 'float32', [K, d]);
+      g.input('idx', 'int64', [N, 1]);
+      g.input('upd', 'float32', [N, d]);
       g.op('ScatterND', ['data', 'idx', 'upd'], { reduction: attr.string('add') }, 'out');
     },
-    feeds: () => ({ data: f32(K * d, () => 0, [K, d]), idx: i64(N, target, [N, 1]), upd: f32(N * d, (i) => value(Math.floor(i / d), i % d), [N, d]) }),
+    feeds: () => ({
+      data: f32(K * d, () => 0, [K, d]),
+      idx: i64(N, target, [N, 1]),
+      upd: f32(N * d, (i) => value(Math.floor(i / d), i % d), [N, d]),
+    }),
     expected: () => {
       const out = new Float32Array(K * d);
       for (let n = 0; n < N; n++) for (let p = 0; p < d; p++) out[target(n) * d + p]! += value(n, p);
@@ -47,13 +65,19 @@ const patterns: Pattern[] = [
   },
   {
     // trainStepGraph.ts coefficients: the "fired" mask, ScatterElements without reduction where repeats write the same 1.
-    name: 'ScatterElements of equal values into a mask (the step\'s fired latents)',
+    name: "ScatterElements of equal values into a mask (the step's fired latents)",
     session: asked,
     build: (g) => {
-      g.input('data', 'float32', [K + 1]); g.input('idx', 'int64', [N]); g.input('upd', 'float32', [N]);
+      g.input('data', 'float32', [K + 1]);
+      g.input('idx', 'int64', [N]);
+      g.input('upd', 'float32', [N]);
       g.op('ScatterElements', ['data', 'idx', 'upd'], { axis: attr.int(0) }, 'out');
     },
-    feeds: () => ({ data: f32(K + 1, () => 0, [K + 1]), idx: i64(N, (n) => (n % 5 === 0 ? K : target(n)), [N]), upd: f32(N, () => 1, [N]) }),
+    feeds: () => ({
+      data: f32(K + 1, () => 0, [K + 1]),
+      idx: i64(N, (n) => (n % 5 === 0 ? K : target(n)), [N]),
+      upd: f32(N, () => 1, [N]),
+    }),
     expected: () => {
       const out = new Float32Array(K + 1);
       for (let n = 0; n < N; n++) out[n % 5 === 0 ? K : target(n)] = 1;
@@ -62,13 +86,19 @@ const patterns: Pattern[] = [
   },
   {
     // engine/transpose.ts scatterBack: MaxPool's transpose, ScatterElements(add) along axis 1.
-    name: 'ScatterElements add along axis 1 (MaxPool\'s transpose in explanations)',
+    name: "ScatterElements add along axis 1 (MaxPool's transpose in explanations)",
     session: asked,
     build: (g) => {
-      g.input('data', 'float32', [2, K]); g.input('idx', 'int64', [2, N]); g.input('upd', 'float32', [2, N]);
+      g.input('data', 'float32', [2, K]);
+      g.input('idx', 'int64', [2, N]);
+      g.input('upd', 'float32', [2, N]);
       g.op('ScatterElements', ['data', 'idx', 'upd'], { axis: attr.int(1), reduction: attr.string('add') }, 'out');
     },
-    feeds: () => ({ data: f32(2 * K, () => 0, [2, K]), idx: i64(2 * N, (i) => target(i % N), [2, N]), upd: f32(2 * N, (i) => value(i, 0), [2, N]) }),
+    feeds: () => ({
+      data: f32(2 * K, () => 0, [2, K]),
+      idx: i64(2 * N, (i) => target(i % N), [2, N]),
+      upd: f32(2 * N, (i) => value(i, 0), [2, N]),
+    }),
     expected: () => {
       const out = new Float32Array(2 * K);
       for (let i = 0; i < 2 * N; i++) out[Math.floor(i / N) * K + target(i % N)]! += value(i, 0);

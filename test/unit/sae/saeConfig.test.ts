@@ -22,14 +22,21 @@ describe('SAE settings', () => {
     ['batch of one', { batchSize: 1 }, /"batchSize" must be an integer ≥ 2/],
     ['zero epochs', { epochs: 0 }, /"epochs" must be an integer ≥ 1/],
     ['negative lr', { lr: -1 }, /"lr" must be a positive number/],
-    ['decay before warm-up ends', { warmupEpochs: 3, constantUntilEpoch: 2 }, /"constantUntilEpoch" \(2\) comes before the end of the warm-up \(3\)/],
+    [
+      'decay before warm-up ends',
+      { warmupEpochs: 3, constantUntilEpoch: 2 },
+      /"constantUntilEpoch" \(2\) comes before the end of the warm-up \(3\)/,
+    ],
     ['warm-up as long as training', { epochs: 1, warmupEpochs: 1, constantUntilEpoch: 1 }, /warm-up \(1 epochs\) must be shorter/],
     ['beta of 1', { beta2: 1 }, /"beta2" must be in \[0, 1\)/],
     ['no clip', { clipNorm: 0 }, /"clipNorm" must be positive/],
     ['no layer', { layer: '' }, /"layer" must name the layer/],
   ] as const) {
     it(`refuse ${what}`, () => {
-      assert.throws(() => resolveTrainSettings({ ...base, ...change }), (e: unknown) => isFactError(e) && e.code === 'bad-input' && pattern.test(e.message));
+      assert.throws(
+        () => resolveTrainSettings({ ...base, ...change }),
+        (e: unknown) => isFactError(e) && e.code === 'bad-input' && pattern.test(e.message),
+      );
     });
   }
 

@@ -4,9 +4,19 @@ import { ArrayVectorSource } from '../../../src/core/features/vectorSource';
 import { seededNormal } from '../../../src/core/sae/initialWeights';
 import { seededRandom } from '../../support/denseJacobian';
 
-export interface SyntheticFeatures { source: ArrayVectorSource; directions: Float64Array[] }
+export interface SyntheticFeatures {
+  source: ArrayVectorSource;
+  directions: Float64Array[];
+}
 
-export function syntheticFeatures(o: { dim: number; directions: number; perVector: number; count: number; seed: number; scale?: number }): SyntheticFeatures {
+export function syntheticFeatures(o: {
+  dim: number;
+  directions: number;
+  perVector: number;
+  count: number;
+  seed: number;
+  scale?: number;
+}): SyntheticFeatures {
   const normal = seededNormal(o.seed);
   const uniform = seededRandom(o.seed + 1);
   const directions = Array.from({ length: o.directions }, () => {
@@ -31,7 +41,8 @@ export function bestCosines(directions: Float64Array[], wDec: Float32Array, dim:
   return directions.map((h) => {
     let best = -1;
     for (let j = 0; j < dictSize; j++) {
-      let dot = 0, norm = 0;
+      let dot = 0,
+        norm = 0;
       for (let p = 0; p < dim; p++) {
         dot += h[p]! * wDec[p * dictSize + j]!;
         norm += wDec[p * dictSize + j]! ** 2;

@@ -5,7 +5,10 @@ import { referenceTrainStep, type StepHyper } from '../../../src/core/sae/saeRef
 import type { StepState } from '../../../src/core/sae/trainStepGraph';
 import { TrainStepSession } from '../../../src/core/sae/trainStepSession';
 
-const d = 6, K = 20, k = 3, B = 4;
+const d = 6,
+  K = 20,
+  k = 3,
+  B = 4;
 const hyper: StepHyper = { dModel: d, dictSize: K, k, auxkMax: 4, auxkCoef: 0.5, clipNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
 /** Untied random weights, non-zero moments, some steps already taken: every branch of the step has work to do. */
@@ -13,22 +16,31 @@ function randomCase(seed: number) {
   const n = seededNormal(seed);
   const fill = (len: number, f: () => number) => Float64Array.from({ length: len }, f);
   const state: StepState<Float64Array> = {
-    wEnc: fill(K * d, n), wDec: fill(d * K, () => n() / Math.sqrt(d)),
-    mEnc: fill(K * d, () => 0.01 * n()), vEnc: fill(K * d, () => 1e-4 * n() ** 2),
-    mDec: fill(d * K, () => 0.01 * n()), vDec: fill(d * K, () => 1e-4 * n() ** 2),
+    wEnc: fill(K * d, n),
+    wDec: fill(d * K, () => n() / Math.sqrt(d)),
+    mEnc: fill(K * d, () => 0.01 * n()),
+    vEnc: fill(K * d, () => 1e-4 * n() ** 2),
+    mDec: fill(d * K, () => 0.01 * n()),
+    vDec: fill(d * K, () => 1e-4 * n() ** 2),
     step: 3,
   };
   return { x: fill(B * d, n), state, deadCandidates: new Uint8Array(K).fill(1) };
 }
 
 const toF32 = (s: StepState<Float64Array>): StepState<Float32Array> => ({
-  wEnc: Float32Array.from(s.wEnc), wDec: Float32Array.from(s.wDec), mEnc: Float32Array.from(s.mEnc),
-  vEnc: Float32Array.from(s.vEnc), mDec: Float32Array.from(s.mDec), vDec: Float32Array.from(s.vDec), step: s.step,
+  wEnc: Float32Array.from(s.wEnc),
+  wDec: Float32Array.from(s.wDec),
+  mEnc: Float32Array.from(s.mEnc),
+  vEnc: Float32Array.from(s.vEnc),
+  mDec: Float32Array.from(s.mDec),
+  vDec: Float32Array.from(s.vDec),
+  step: s.step,
 });
 
 /** max |a − b| / max |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < b.length; i++) {
     diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
     scale = Math.max(scale, Math.abs(b[i]!));
@@ -37,7 +49,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('the SAE training-step graph', () => {
-  it('has the float64 reference\'s raw gradients at 1, 2 and 4 threads, with many vectors on each latent', async () => {
+  it("has the float64 reference's raw gradients at 1, 2 and 4 threads, with many vectors on each latent", async () => {
     // 512 vectors, 16 latents, k 4: each latent is picked ~128 times per batch, so the gradient sums have many
     // colliding terms (a racing scatter-add loses some of them on 2+ threads).
     const h: StepHyper = { ...hyper, dModel: 8, dictSize: 16, k: 4 };
@@ -45,8 +57,13 @@ describe('the SAE training-step graph', () => {
     const fill = (len: number, f: () => number) => Float64Array.from({ length: len }, f);
     const batch = 512;
     const state: StepState<Float64Array> = {
-      wEnc: fill(16 * 8, n), wDec: fill(8 * 16, () => n() / Math.sqrt(8)), mEnc: fill(16 * 8, () => 0), vEnc: fill(16 * 8, () => 0),
-      mDec: fill(8 * 16, () => 0), vDec: fill(8 * 16, () => 0), step: 0,
+      wEnc: fill(16 * 8, n),
+      wDec: fill(8 * 16, () => n() / Math.sqrt(8)),
+      mEnc: fill(16 * 8, () => 0),
+      vEnc: fill(16 * 8, () => 0),
+      mDec: fill(8 * 16, () => 0),
+      vDec: fill(8 * 16, () => 0),
+      step: 0,
     };
     const x = fill(batch * 8, n);
     const deadCandidates = new Uint8Array(16).fill(1);
@@ -60,7 +77,8 @@ describe('the SAE training-step graph', () => {
           for (const key of ['gradEnc', 'gradDec'] as const) {
             const err = relErr(out[key]!, ref[key]);
             assert.ok(err <= 1e-12, `${threads} threads, run ${run}, ${key}: relative error ${err}`);
-            if (process.env.SAE_TEST_VERBOSE && run === 0) console.log(`${threads} threads ${key}: max relative error ${err.toExponential(2)}`);
+            if (process.env.SAE_TEST_VERBOSE && run === 0)
+              console.log(`${threads} threads ${key}: max relative error ${err.toExponential(2)}`);
           }
         }
       } finally {
@@ -113,7 +131,10 @@ describe('the SAE training-step graph', () => {
       const step = await TrainStepSession.open({ ...h, auxK: true, dtype: 'float64', gradientOutputs: true });
       const out = await step.run({ x, batch: B, state, lr: 0.01, deadCandidates });
       const gradNorm = Math.hypot(...out.gradEnc!, ...out.gradDec!);
-      assert.ok(clipNorm < 1 ? gradNorm > 2 * clipNorm : gradNorm < clipNorm, `clipping ${clipNorm < 1 ? 'active' : 'inactive'} (‖g‖ = ${gradNorm})`);
+      assert.ok(
+        clipNorm < 1 ? gradNorm > 2 * clipNorm : gradNorm < clipNorm,
+        `clipping ${clipNorm < 1 ? 'active' : 'inactive'} (‖g‖ = ${gradNorm})`,
+      );
       for (const key of ['loss', 'mse', 'auxLoss', 'sumSq', 'sumSqCentered', 'sumSqErr', 'sumSqErrCentered'] as const) {
         assert.ok(Math.abs(out[key] - ref[key]) <= 1e-12 * Math.max(1, Math.abs(ref[key])), `${key}: ${out[key]} vs ${ref[key]}`);
       }
@@ -131,7 +152,10 @@ describe('the SAE training-step graph', () => {
     const { x, state, deadCandidates } = randomCase(3);
     const s32 = toF32(state);
     const x32 = Float32Array.from(x);
-    const ref = referenceTrainStep({ x: x32, batch: B, state: s32, lr: 0.01, deadCandidates, dtype: 'float32' }, { ...hyper, clipNorm: 0.05 });
+    const ref = referenceTrainStep(
+      { x: x32, batch: B, state: s32, lr: 0.01, deadCandidates, dtype: 'float32' },
+      { ...hyper, clipNorm: 0.05 },
+    );
     const step = await TrainStepSession.open({ ...hyper, clipNorm: 0.05, auxK: true });
     const out = await step.run({ x: x32, batch: B, state: s32, lr: 0.01, deadCandidates });
     assert.ok(out.auxLoss > 0);
@@ -163,7 +187,8 @@ describe('the SAE training-step graph', () => {
     const fresh = { ...s32, mDec: new Float32Array(d * K), vDec: new Float32Array(d * K), step: 0 };
     const r = await projected.run({ x: x32, batch: B, state: fresh, lr: 0.05 });
     for (let j = 0; j < K; j++) {
-      let along = 0, norm = 0;
+      let along = 0,
+        norm = 0;
       for (let p = 0; p < d; p++) {
         along += r.state.mDec[p * K + j]! * s32.wDec[p * K + j]!;
         norm += Math.abs(r.state.mDec[p * K + j]!);

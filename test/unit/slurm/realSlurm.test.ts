@@ -17,7 +17,22 @@ import { cli } from '../../support/cli';
 
 const model = path.join(defaultModelDir, 'model.onnx');
 const IMAGES = 400;
-const collectArgs = ['collect', model, '--layer', 'layer3', '--limit', String(IMAGES), '--samples', '8', '--shard-size', '40', '--dtype', 'float16', '--threads', '1'];
+const collectArgs = [
+  'collect',
+  model,
+  '--layer',
+  'layer3',
+  '--limit',
+  String(IMAGES),
+  '--samples',
+  '8',
+  '--shard-size',
+  '40',
+  '--dtype',
+  'float16',
+  '--threads',
+  '1',
+];
 /** Polls are bounded so that a broken cluster fails the test instead of hanging it (the whole file runs in < 2 min). */
 const POLLS = 1200;
 
@@ -26,7 +41,13 @@ let skip: string | undefined;
 
 function squeue(): { id: string; state: string; comment: string }[] {
   const out = spawnSync('squeue', ['-h', '-r', '--states=all', '-o', '%i|%T|%k'], { env: cluster!.env, encoding: 'utf8' }).stdout ?? '';
-  return out.split('\n').filter(Boolean).map((l) => { const [id, state, comment] = l.split('|'); return { id: id!, state: state!, comment: comment! }; });
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [id, state, comment] = l.split('|');
+      return { id: id!, state: state!, comment: comment! };
+    });
 }
 
 async function until(what: string, check: () => boolean): Promise<void> {
@@ -37,13 +58,18 @@ async function until(what: string, check: () => boolean): Promise<void> {
   assert.fail(`timed out waiting until ${what}; queue: ${JSON.stringify(squeue())}`);
 }
 
-const finished = (id: string) => () => squeue().some((j) => j.id === id && !['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING'].includes(j.state));
-const active = (comment: string) => squeue().filter((j) => j.comment === comment && ['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING'].includes(j.state));
+const finished = (id: string) => () =>
+  squeue().some((j) => j.id === id && !['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING'].includes(j.state));
+const active = (comment: string) =>
+  squeue().filter((j) => j.comment === comment && ['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING'].includes(j.state));
 
 describe('on a real Slurm cluster', () => {
   before(async () => {
     // The batch jobs run bin/fact.js, which runs the built bundle.
-    if (!existsSync(path.join(repoRoot, 'dist', 'cli.js'))) { skip = 'dist/cli.js is not built (npm run build)'; return; }
+    if (!existsSync(path.join(repoRoot, 'dist', 'cli.js'))) {
+      skip = 'dist/cli.js is not built (npm run build)';
+      return;
+    }
     const r = await startSlurmCluster();
     if (r.cluster) {
       cluster = r.cluster;
@@ -87,10 +113,16 @@ describe('on a real Slurm cluster', () => {
     assert.equal(spawnSync('scancel', [`${arrayJob}_1`], { env: cluster!.env }).status, 0);
     console.log(`# task 1 cancelled after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const collectComment = `fact:collect:${store}`;
-    await until('the other tasks have finished and the merge job is gone', () => active(collectComment).length === 0 && active(`fact:merge:${store}`).length === 0);
+    await until(
+      'the other tasks have finished and the merge job is gone',
+      () => active(collectComment).length === 0 && active(`fact:merge:${store}`).length === 0,
+    );
     assert.equal(squeue().find((j) => j.id === `${arrayJob}_1`)?.state, 'CANCELLED');
     const stopped = await readManifest(part1);
-    assert.ok(!stopped.complete && stopped.shards.length > 0, `task 1 should have stopped midway (${stopped.imagesDone} done of ${JSON.stringify(stopped.range)})`);
+    assert.ok(
+      !stopped.complete && stopped.shards.length > 0,
+      `task 1 should have stopped midway (${stopped.imagesDone} done of ${JSON.stringify(stopped.range)})`,
+    );
     assert.ok(!existsSync(path.join(store, 'manifest.json')), 'nothing was merged');
     const listed = await cli(...['jobs']);
     assert.match(listed.out, new RegExp(`${arrayJob}_1\\s+collect\\s+CANCELLED.*\\d+/100 images.*collect-${arrayJob}_1\\.out`));
@@ -103,7 +135,11 @@ describe('on a real Slurm cluster', () => {
     await until('the resumed task and the merge have finished', finished(r.submission.mergeJobId));
     const wall = (Date.now() - t0) / 1000;
     const resumedPart = await readManifest(part1);
-    assert.deepEqual(resumedPart.shards.slice(0, stopped.shards.length), stopped.shards, 'the resumed task kept the shards it had and went on from there');
+    assert.deepEqual(
+      resumedPart.shards.slice(0, stopped.shards.length),
+      stopped.shards,
+      'the resumed task kept the shards it had and went on from there',
+    );
     const merged = await readManifest(store);
     assert.ok(merged.complete, readFileSync(path.join(store, 'slurm', 'logs', `merge-${r.submission.mergeJobId}.out`), 'utf8'));
     assert.equal(merged.parts!.length, 4);
@@ -115,7 +151,9 @@ describe('on a real Slurm cluster', () => {
     const t2 = Date.now();
     const local = await cli(...[...collectArgs, '--out', single]);
     assert.equal(local.code, 0, local.err);
-    console.log(`# 4-task Slurm collection of ${IMAGES} images incl. a cancel and resume: ${wall.toFixed(1)} s; one machine: ${((Date.now() - t2) / 1000).toFixed(1)} s; merge by hand incl. CLI start ${((t2 - t1) / 1000).toFixed(1)} s`);
+    console.log(
+      `# 4-task Slurm collection of ${IMAGES} images incl. a cancel and resume: ${wall.toFixed(1)} s; one machine: ${((Date.now() - t2) / 1000).toFixed(1)} s; merge by hand incl. CLI start ${((t2 - t1) / 1000).toFixed(1)} s`,
+    );
     const a = await storeBytesPerImage(single);
     const b = await storeBytesPerImage(store);
     assert.equal(b.size, IMAGES);
@@ -127,7 +165,22 @@ describe('on a real Slurm cluster', () => {
     assert.ok(existsSync(path.join(store, 'manifest.json')), 'needs the merged store of the collection test');
     const t0 = Date.now();
     const dir = tempDir('fact-slurm-train-');
-    const trainArgs = ['train', model, '--features', store, '--k', '4', '--dict-size', '64', '--epochs', '40', '--batch', '64', '--threads', '1'];
+    const trainArgs = [
+      'train',
+      model,
+      '--features',
+      store,
+      '--k',
+      '4',
+      '--dict-size',
+      '64',
+      '--epochs',
+      '40',
+      '--batch',
+      '64',
+      '--threads',
+      '1',
+    ];
     const submitted = await cli(...[...trainArgs, '--out', path.join(dir, 'slurm'), '--slurm', '--requeue', '--time', '10', '--json']);
     assert.equal(submitted.code, 0, submitted.err);
     const job = JSON.parse(submitted.out).jobId as string;
@@ -148,23 +201,33 @@ describe('on a real Slurm cluster', () => {
     const lock = path.join(dir, 'slurm', LOCK_FILE);
     const holderRuns = () => {
       if (!existsSync(lock)) return false;
-      try { process.kill((JSON.parse(readFileSync(lock, 'utf8')) as { pid: number }).pid, 0); return true; } catch { return false; }
+      try {
+        process.kill((JSON.parse(readFileSync(lock, 'utf8')) as { pid: number }).pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
     };
     await until('the first run has stopped and released the checkpoint', () => !holderRuns());
     spawnSync('scontrol', ['release', job], { env: cluster!.env });
     spawnSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now'], { env: cluster!.env });
     await until('the training job has finished', finished(job));
-    console.log(`# training job: requeued after ${((tr - t0) / 1000).toFixed(1)} s, finished ${((Date.now() - tr) / 1000).toFixed(1)} s later`);
+    console.log(
+      `# training job: requeued after ${((tr - t0) / 1000).toFixed(1)} s, finished ${((Date.now() - tr) / 1000).toFixed(1)} s later`,
+    );
     const log = readFileSync(path.join(dir, 'slurm', 'slurm', 'logs', `train-${job}.out`), 'utf8');
     assert.equal(state(), 'COMPLETED', log);
     assert.match(log, /steps in .* \(resumed\)/);
     const local = await cli(...[...trainArgs, '--out', path.join(dir, 'local')]);
     assert.equal(local.code, 0, local.err);
     const weights = (d: string) => readFileSync(path.join(dir, d, 'sae.safetensors'));
-    assert.ok(Buffer.compare(weights('slurm'), weights('local')) === 0, `the Slurm-trained weights differ from the local run's; log:\n${log}`);
+    assert.ok(
+      Buffer.compare(weights('slurm'), weights('local')) === 0,
+      `the Slurm-trained weights differ from the local run's; log:\n${log}`,
+    );
   });
 
-  it('shows Slurm\'s own message when it refuses a job: an unknown partition, a time limit over the partition\'s', async (t) => {
+  it("shows Slurm's own message when it refuses a job: an unknown partition, a time limit over the partition's", async (t) => {
     if (skip) return t.skip(skip);
     const t0 = Date.now();
     const out = path.join(tempDir('fact-slurm-refused-'), 'features');
@@ -175,12 +238,17 @@ describe('on a real Slurm cluster', () => {
     assert.equal(time.code, 1);
     assert.match(time.err, /Slurm refused the job .*: .*time limit/i);
     // `fact jobs cancel` on a job that waits (it may not start for an hour).
-    const waiting = await cli(...[...collectArgs, '--out', `${out}-3`, '--slurm', '--tasks', '1', '--sbatch-args=--begin=now+1hour', '--json']);
+    const waiting = await cli(
+      ...[...collectArgs, '--out', `${out}-3`, '--slurm', '--tasks', '1', '--sbatch-args=--begin=now+1hour', '--json'],
+    );
     assert.equal(waiting.code, 0, waiting.err);
     const id = JSON.parse(waiting.out).submission.arrayJobId as string;
     const cancelled = await cli('jobs', 'cancel', id);
     assert.equal(cancelled.code, 0, cancelled.err);
     console.log(`# refusals and a cancel: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await until('the waiting job is cancelled', () => squeue().some((j) => j.id.startsWith(id) && j.state === 'CANCELLED') && active(`fact:collect:${out}-3`).length === 0);
+    await until(
+      'the waiting job is cancelled',
+      () => squeue().some((j) => j.id.startsWith(id) && j.state === 'CANCELLED') && active(`fact:collect:${out}-3`).length === 0,
+    );
   });
 });

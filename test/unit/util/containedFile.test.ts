@@ -12,7 +12,11 @@ describe('contained file names', () => {
   it('accepts plain names and refuses separators, "..", absolute paths and non-strings, naming the file and field', () => {
     assert.equal(containedPath('/store', 'shard-00001.safetensors', by), path.join('/store', 'shard-00001.safetensors'));
     for (const bad of ['../x', '../../../../dev/zero', '/etc/passwd', 'a/b', 'a\\b', '', '.', 'C:\\x', 42, null]) {
-      assert.throws(() => containedPath('/store', bad, by), (e: Error) => /manifest\.json/.test(e.message) && /shards\[0\]\.file/.test(e.message), String(bad));
+      assert.throws(
+        () => containedPath('/store', bad, by),
+        (e: Error) => /manifest\.json/.test(e.message) && /shards\[0\]\.file/.test(e.message),
+        String(bad),
+      );
     }
     assert.equal(containedPath('/m', 'data/x.idx', by, true), path.join('/m', 'data', 'x.idx'));
     assert.throws(() => containedPath('/m', 'data/../../x', by, true), /climbs out/);

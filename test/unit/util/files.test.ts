@@ -19,7 +19,10 @@ describe('reading whole files', () => {
     const fifo = path.join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     for (const file of [zero, fifo]) {
-      await assert.rejects(readFileOrThrow(file, 'SAE config'), (e: unknown) => isFactError(e) && e.message.includes(`'${file}' is not a regular file`));
+      await assert.rejects(
+        readFileOrThrow(file, 'SAE config'),
+        (e: unknown) => isFactError(e) && e.message.includes(`'${file}' is not a regular file`),
+      );
     }
     await assert.rejects(fileSha256(zero), (e: unknown) => isFactError(e) && e.message.includes(`'${zero}' is not a regular file`));
     const store = tempDir('fact-files-store-');

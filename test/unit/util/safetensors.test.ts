@@ -5,11 +5,14 @@ import { floatToHalf, fromHalfArray, halfToFloat, toHalfArray } from '../../../s
 
 describe('safetensors', () => {
   it('round-trips tensors of several dtypes, from a Buffer view as fs.readFile gives', () => {
-    const bytes = serializeSafetensors({
-      w: { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
-      ids: { shape: [2], data: Int32Array.from([7, -8]) },
-      big: { shape: [1], data: BigInt64Array.from([123n]) },
-    }, { note: 'x' });
+    const bytes = serializeSafetensors(
+      {
+        w: { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+        ids: { shape: [2], data: Int32Array.from([7, -8]) },
+        big: { shape: [1], data: BigInt64Array.from([123n]) },
+      },
+      { note: 'x' },
+    );
     const padded = Buffer.concat([Buffer.alloc(5), Buffer.from(bytes)]).subarray(5);
     const f = parseSafetensors(padded);
     assert.deepEqual(Array.from(f.tensors.w!.data as Float32Array), [1, 2, 3, 4, 5, 6]);
@@ -22,7 +25,10 @@ describe('safetensors', () => {
 
   it('names a truncated file', () => {
     const bytes = serializeSafetensors({ w: { shape: [4], data: new Float32Array(4) } });
-    assert.throws(() => parseSafetensors(bytes.subarray(0, bytes.length - 4), 'sae.safetensors'), /'sae\.safetensors' is not a valid safetensors file: tensor 'w' ends at byte 16 but the data holds 12 bytes \(truncated\?\)/);
+    assert.throws(
+      () => parseSafetensors(bytes.subarray(0, bytes.length - 4), 'sae.safetensors'),
+      /'sae\.safetensors' is not a valid safetensors file: tensor 'w' ends at byte 16 but the data holds 12 bytes \(truncated\?\)/,
+    );
     assert.throws(() => parseSafetensors(bytes.subarray(0, 20), 'x'), /header claims/);
   });
 });

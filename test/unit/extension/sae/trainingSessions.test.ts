@@ -9,7 +9,10 @@ import { TrainingSession } from '../../../../src/extension/sae/trainingSessions'
 import { tempDir } from '../../../support/paths';
 
 function session(out: string): TrainingSession {
-  return new TrainingSession({ model: 'm.onnx', features: 'f', out, layer: 'layer3', k: 4, dictSize: 16 }, { format: 1, model: 'm.onnx', features: 'f', layer: 'layer3', k: 4, dictSize: 16, runs: [] });
+  return new TrainingSession(
+    { model: 'm.onnx', features: 'f', out, layer: 'layer3', k: 4, dictSize: 16 },
+    { format: 1, model: 'm.onnx', features: 'f', layer: 'layer3', k: 4, dictSize: 16, runs: [] },
+  );
 }
 
 describe('training sessions', () => {
@@ -20,7 +23,11 @@ describe('training sessions', () => {
     await s.end('cancelled');
     assert.equal(s.resumable, false, 'no state on disk yet');
     assert.equal(s.message, 'Cancelled: saving the training state…', 'it does not claim a state it has not got');
-    const heard = new Promise<boolean>((resolve) => s.onDidChange((x) => { if (x.resumable) resolve(true); }));
+    const heard = new Promise<boolean>((resolve) =>
+      s.onDidChange((x) => {
+        if (x.resumable) resolve(true);
+      }),
+    );
     writeFileSync(path.join(out, checkpointFiles.trainStateJson), '{}');
     assert.equal(await heard, true);
     assert.equal(s.message, 'Cancelled: the state is saved, Resume continues it.');
