@@ -19,6 +19,7 @@ import { inputToRgba, toRgba8 } from '../render/png';
 import type { SaeWeights } from '../sae/saeConfig';
 import { presenceTracesOfImages } from './presenceTraces';
 import { cropAroundMass, type Crop } from './traceCrop';
+import { faultPoint } from '../util/faultPoint';
 
 export interface AtlasImage {
   row: number;
@@ -70,7 +71,12 @@ export function atlasConcept(atlas: Atlas, concept: number): AtlasConcept {
 }
 
 /** Where the atlas's files go (src/core/sae/saeFolder.ts decides): the strips first, atlas.json last. */
+/** The atlas folder's subfolder of strip PNGs. */
+export const atlasStripsFolder = 'concepts';
+
 export interface AtlasWriter {
+  /** Before the first strip: clears what an earlier build that was killed left half-written. */
+  begin(): Promise<void>;
   /** `name` is relative to the atlas folder ('concepts/00042.png'). */
   strip(name: string, png: Uint8Array): Promise<void>;
   index(atlas: Atlas): Promise<void>;
@@ -86,7 +92,8 @@ export interface AtlasOptions {
   dataset: Dataset;
   topImages?: number;
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
+  /** Tracing the top images (done of total images), then drawing the strips (done of total strips written). */
+  onProgress?: (done: number, total: number, stage: 'tracing' | 'drawing') => void;
 }
 
 export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explainer: Explainer, opts: AtlasOptions): Promise<Atlas> {
@@ -123,6 +130,7 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
       }
     }
   }
+  await opts.writer.begin();
   // Trace every (image, concept) pair of the top lists, in batched runs of pairs.
   const perImage = new Map<number, number[]>();
   stats.forEach((s, c) => s.top.forEach((t) => (perImage.get(t.row) ?? perImage.set(t.row, []).get(t.row)!).push(c)));
@@ -162,10 +170,13 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
       });
     });
     done += chunk.length;
-    opts.onProgress?.(done, perImage.size);
+    faultPoint('atlas:traced');
+    opts.onProgress?.(done, perImage.size, 'tracing');
   }
   const concepts: AtlasConcept[] = [];
   const strips: Promise<void>[] = [];
+  const toDraw = stats.filter((s) => s.top.length > 0).length;
+  let drawn = 0;
   for (let c = 0; c < K; c++) {
     const s = stats[c]!;
     const top: AtlasImage[] = s.top.map((t) => ({
@@ -190,14 +201,19 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
       top,
     };
     if (top.length) {
-      const file = `concepts/${String(c).padStart(5, '0')}.png`;
+      const file = `${atlasStripsFolder}/${String(c).padStart(5, '0')}.png`;
       // PNG encoding runs on libuv's pool: keep a few strips in flight so every core encodes.
       const written = strip(
         top.map((t) => inputs.get(t.row)!),
         top.map((t) => traces.get(`${c}:${t.row}`)!.trace),
         side,
         cell,
-      ).then((png) => opts.writer.strip(file, png));
+      )
+        .then((png) => opts.writer.strip(file, png))
+        .then(() => {
+          faultPoint('atlas:strip-written');
+          opts.onProgress?.(++drawn, toDraw, 'drawing');
+        });
       written.catch(() => undefined); // handled when awaited below; a failure must not surface as an unhandled rejection first
       strips.push(written);
       if (strips.length >= 8) await Promise.all(strips.splice(0));

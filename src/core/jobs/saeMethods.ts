@@ -297,7 +297,11 @@ export const saeHandlers: Handlers = {
             records,
             dataset: await openDataset(ctx, dataset),
             signal: call.signal,
-            onProgress: (d, t) => call.progress(`Tracing concepts: ${d}/${t} images`, d / t),
+            // Tracing is most of the time; drawing and writing the strips the rest.
+            onProgress: (d, t, stage) =>
+              stage === 'tracing'
+                ? call.progress(`Tracing concepts: ${d}/${t} images`, (0.8 * d) / t)
+                : call.progress(`Drawing concept strips: ${d}/${t}`, 0.8 + (0.2 * d) / t),
           });
           const built = (await readCurrentAtlas(s.folder))!;
           return {

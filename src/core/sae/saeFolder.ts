@@ -17,13 +17,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Atlas, AtlasWriter } from '../concepts/atlas';
+import { atlasStripsFolder, type Atlas, type AtlasWriter } from '../concepts/atlas';
 import type { ConsistencyReport } from '../consistency/measureConsistency';
 import type { DatasetSpec } from '../data/openDataset';
 import { FactError, isFactError } from '../errors';
 import type { EvaluationMetrics } from '../evaluate/evaluate';
 import { containedPath, readContainedFile } from '../util/containedFile';
-import { readFileOrThrow, requireRegularFile, writeFileAtomic } from '../util/files';
+import { readFileOrThrow, removeDeadTemporaries, requireRegularFile, writeFileAtomic } from '../util/files';
 import { acquireWriterLock, type WriterLock } from '../util/writerLock';
 
 /** Files of the checkpoint itself. */
@@ -373,6 +373,12 @@ function badDatasetField(file: string, field: string, value: unknown, why: strin
 
 export function atlasWriter(f: SaeFolder): AtlasWriter {
   return {
+    // Called holding the derived folder's writer lock: the temporaries of a killed build are dead for sure.
+    begin: async () => {
+      const atlas = path.join(f.out, derivedFiles.atlasDir);
+      await removeDeadTemporaries(atlas);
+      await removeDeadTemporaries(path.join(atlas, atlasStripsFolder));
+    },
     strip: async (name, png) => {
       await writeDerived(f, path.join(derivedFiles.atlasDir, name), png);
     },

@@ -45,6 +45,7 @@ describe('the concept atlas', () => {
     });
     const strips = new Map<string, Uint8Array>();
     const writer = {
+      begin: async () => undefined,
       strip: async (name: string, png: Uint8Array) => {
         strips.set(name, png);
       },
