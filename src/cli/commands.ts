@@ -249,7 +249,7 @@ const collect = command(
       options: o,
     } = a;
     const dataset: DatasetSpec = datasetOf(o, 'collect') ?? { kind: 'split', split: 'train' };
-    if (o.slurm) return (await slurm()).submitToSlurm('collect', c.argv, a, c.services, () => dataset, c.out, o.json === true);
+    if (o.slurm) return (await slurm()).submitToSlurm('collect', a, c, () => dataset);
     const m = await job(c, async (call) =>
       (await core()).collect(
         {
@@ -307,16 +307,7 @@ const train = command(
       positional: [model],
       options: o,
     } = a;
-    if (o.slurm)
-      return (await slurm()).submitToSlurm(
-        'train',
-        c.argv,
-        a,
-        c.services,
-        () => ({ kind: 'split', split: 'train' }),
-        c.out,
-        o.json === true,
-      );
+    if (o.slurm) return (await slurm()).submitToSlurm('train', a, c, () => ({ kind: 'split', split: 'train' }));
     const validation =
       o['validate-split'] !== undefined
         ? {
@@ -375,16 +366,7 @@ const evaluate = command(
       positional: [model],
       options: o,
     } = a;
-    if (o.slurm)
-      return (await slurm()).submitToSlurm(
-        'evaluate',
-        c.argv,
-        a,
-        c.services,
-        () => ({ kind: 'split', split: 'test' }),
-        c.out,
-        o.json === true,
-      );
+    if (o.slurm) return (await slurm()).submitToSlurm('evaluate', a, c, () => ({ kind: 'split', split: 'test' }));
     const dataset = datasetOf(o, 'evaluate');
     const r = await job(c, async (call) =>
       (await core()).evaluate(
@@ -462,16 +444,7 @@ const consistency = command(
       positional: [model],
       options: o,
     } = a;
-    if (o.slurm)
-      return (await slurm()).submitToSlurm(
-        'consistency',
-        c.argv,
-        a,
-        c.services,
-        () => ({ kind: 'split', split: 'test' }),
-        c.out,
-        o.json === true,
-      );
+    if (o.slurm) return (await slurm()).submitToSlurm('consistency', a, c, () => ({ kind: 'split', split: 'test' }));
     const r = await job(c, async (call) =>
       (await core()).consistency(
         {

@@ -37,6 +37,7 @@ interface SlurmArgs {
     requeue?: boolean;
     'sbatch-args'?: string;
     resume?: boolean;
+    json?: boolean;
   };
 }
 
@@ -91,13 +92,12 @@ export function forwardedArgs(argv: string[], drop: string[] = []): string[] {
 /** `--slurm` on a command: submit it instead of running it. Returns the exit code. */
 export async function submitToSlurm(
   command: 'collect' | 'train' | 'evaluate' | 'consistency',
-  argv: string[],
   args: SlurmArgs,
-  services: CoreServices,
+  c: { argv: string[]; services: CoreServices; out: (s: string) => void },
   dataset: () => DatasetSpec,
-  out: (s: string) => void,
-  json: boolean,
 ): Promise<number> {
+  const { argv, services, out } = c;
+  const json = args.options.json === true;
   if (!slurmAvailable()) {
     throw new FactError(
       'bad-input',

@@ -351,7 +351,25 @@ export class Explainer {
     cotangents: Float32Array,
     m: number,
   ): Promise<{ features: Tensor; input: Tensor; traces: Tensor; bias: Float32Array }> {
-    const dims = this.checkBatch(image, 1);
+    const { out, ...traced } = await this.traceRun(image, 1, layer, cotangents, m);
+    return { features: out[layer]!, ...traced };
+  }
+
+  /** Like traceFromLayer, for n images with one cotangent each (the same image may repeat): the input-level trace
+   *  of cotangent i on image i. Batches many (image, cotangent) pairs into one run. */
+  async traceEachFromLayer(
+    images: Float32Array,
+    n: number,
+    layer: string,
+    cotangents: Float32Array,
+  ): Promise<{ input: Tensor; traces: Tensor; bias: Float32Array }> {
+    const { out: _out, ...traced } = await this.traceRun(images, n, layer, cotangents, n);
+    return traced;
+  }
+
+  /** One trace run: n images and m cotangents at `layer` (m fanned out from one image, or paired with the n). */
+  private async traceRun(images: Float32Array, n: number, layer: string, cotangents: Float32Array, m: number) {
+    const dims = this.checkBatch(images, n);
     const layerDims = this.gc.shape(layer);
     const spec: ExplanationGraphSpec = {
       from: this.explained.tensor,
@@ -363,38 +381,11 @@ export class Explainer {
     if (cotangents.length !== m * product(layerDims.slice(1)))
       throw new FactError('bad-input', `Expected ${m} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
     const out = await this.run(spec, {
-      [this.ctx.imageInput.name]: { data: image, dims },
+      [this.ctx.imageInput.name]: { data: images, dims },
       [COTANGENT]: { data: cotangents, dims: [m, ...layerDims.slice(1)] },
     });
-    const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: image, dims };
-    return { features: out[layer]!, input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
-  }
-
-  /** Like traceFromLayer, for n images with one cotangent each (the same image may repeat): the input-level trace
-   *  of cotangent i on image i. Batches many (image, cotangent) pairs into one run. */
-  async traceEachFromLayer(
-    images: Float32Array,
-    n: number,
-    layer: string,
-    cotangents: Float32Array,
-  ): Promise<{ input: Tensor; traces: Tensor; bias: Float32Array }> {
-    const dims = this.checkBatch(images, n);
-    const layerDims = this.gc.shape(layer);
-    const spec: ExplanationGraphSpec = {
-      from: this.explained.tensor,
-      to: layer,
-      fromIsInput: false,
-      gradientsAt: [],
-      forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [],
-    };
-    if (cotangents.length !== n * product(layerDims.slice(1)))
-      throw new FactError('bad-input', `Expected ${n} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
-    const out = await this.run(spec, {
-      [this.ctx.imageInput.name]: { data: images, dims },
-      [COTANGENT]: { data: cotangents, dims: [n, ...layerDims.slice(1)] },
-    });
     const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: images, dims };
-    return { input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
+    return { out, input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
   }
 
   /** Runs the part of the model after `layer` on supplied features (e.g. an SAE reconstruction), with the
