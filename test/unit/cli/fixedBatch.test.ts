@@ -6,10 +6,10 @@ import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { GraphBuilder, attr } from '../../../src/core/onnx/graphBuilder';
 import { decodeModel, encodeModel } from '../../../src/core/onnx/modelFile';
 import { readFileSync } from 'node:fs';
 import { cli } from '../../support/cli';
+import { writeFoundation } from '../../support/foundationModel';
 import { fixtures, tempDir } from '../../support/paths';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
@@ -82,31 +82,7 @@ describe('a fixed-batch model through the CLI', () => {
     const metrics = JSON.parse(evaluate.out).metrics;
     assert.equal(metrics.images, 12);
     assert.ok(metrics.worstCompletenessRel <= 1e-5, `completeness ${metrics.worstCompletenessRel}`);
-    const g = new GraphBuilder('foundation');
-    g.input('image', 'float32', ['N', 1, 8, 8]);
-    g.op(
-      'Relu',
-      [
-        g.op(
-          'Conv',
-          [
-            'image',
-            g.constant(
-              'w',
-              'float32',
-              [4, 1, 3, 3],
-              Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)),
-            ),
-          ],
-          { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) },
-        ),
-      ],
-      {},
-      'features',
-    );
-    g.output('features');
-    const foundation = path.join(root, 'foundation.onnx');
-    writeFileSync(foundation, encodeModel(g.model()));
+    const foundation = writeFoundation(root);
     const c2 = await cli('consistency', fixed, '--sae', ckpt, '--foundation', foundation, '--json');
     assert.equal(c2.code, 0, c2.err);
     assert.ok(Number.isFinite(JSON.parse(c2.out).mean));

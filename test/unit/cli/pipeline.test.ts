@@ -7,8 +7,7 @@ import { gzipSync } from 'node:zlib';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { cli } from '../../support/cli';
-import { GraphBuilder, attr } from '../../../src/core/onnx/graphBuilder';
-import { encodeModel } from '../../../src/core/onnx/modelFile';
+import { writeFoundation } from '../../support/foundationModel';
 import { fixtures, tempDir } from '../../support/paths';
 
 /** Every file below `dir` with its bytes' length and content, to compare a folder before and after. */
@@ -22,36 +21,6 @@ function folderSnapshot(dir: string): Record<string, string> {
 }
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
-
-/** A small foundation model for C² (one strided convolution and a ReLU), written into `dir`. */
-function writeFoundation(dir: string): string {
-  const g = new GraphBuilder('foundation');
-  g.input('image', 'float32', ['N', 1, 8, 8]);
-  g.op(
-    'Relu',
-    [
-      g.op(
-        'Conv',
-        [
-          'image',
-          g.constant(
-            'w',
-            'float32',
-            [4, 1, 3, 3],
-            Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)),
-          ),
-        ],
-        { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) },
-      ),
-    ],
-    {},
-    'features',
-  );
-  g.output('features');
-  const file = path.join(dir, 'foundation.onnx');
-  writeFileSync(file, encodeModel(g.model()));
-  return file;
-}
 
 describe('the FaCT pipeline through the CLI', () => {
   it('collects, trains, evaluates, builds the atlas, measures C² and explains a decision through concepts', async () => {
