@@ -5,6 +5,8 @@
 //     retainContextWhenHidden reloads each time it is shown again;
 //   - validated messages both ways (webview/shared/protocol.ts); an invalid one is logged and dropped;
 //   - restore after a window reload through a serializer that validates the state the page saved;
+//   - a page that never says `ready` (a VS Code webview that lost its service-worker race stays blank forever) is
+//     opened again in a new webview, in the same place, with the same retained state (pageLoadWatch.ts);
 //   - disposal of everything the panel registered.
 // Subclasses handle their own messages and decide what to post.
 import * as vscode from 'vscode';
@@ -13,6 +15,7 @@ import { commonWebviewMessageSchema, type JobsMessage, type JobView } from '../.
 import type { JobInfo } from '../jobs/jobRunner';
 import { log } from '../log';
 import type { Fact } from '../services';
+import { PageLoadWatch } from './pageLoadWatch';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export interface PanelKind<H extends { type: string }, W extends { type: string }, S> {
@@ -50,6 +53,11 @@ export function createPanel(
 export abstract class PanelHost<H extends { type: string }, W extends { type: string }, S> implements vscode.Disposable {
   private ready = false;
   private disposed = false;
+  /** The webview panel now showing this host; a new one replaces it when its page never loads. */
+  #panel: vscode.WebviewPanel;
+  /** What this host registered on the current webview panel (released when it is replaced). */
+  private panelDisposables: vscode.Disposable[] = [];
+  private readonly pageLoad: PageLoadWatch;
   /** The latest message per slot, resent in order when the page (re)loads. */
   private readonly retained = new Map<string, H | JobsMessage>();
   protected readonly disposables: vscode.Disposable[] = [];
@@ -57,31 +65,86 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   readonly onDidDispose = this.disposeEmitter.event;
   /** How many times the page said `ready` (1 + the number of reloads). */
   loads = 0;
+  /** How many times the panel was opened again in a new webview because its page never loaded. */
+  reopened = 0;
 
   protected constructor(
-    readonly panel: vscode.WebviewPanel,
+    panel: vscode.WebviewPanel,
     protected readonly fact: Fact,
     protected readonly kind: PanelKind<H, W, S>,
     title: string,
   ) {
-    // Set again here: a revived panel comes with whatever options it had, and the extension may have moved.
-    panel.webview.options = webviewOptions(fact.extensionUri);
-    panel.iconPath = vscode.Uri.joinPath(fact.extensionUri, 'media', 'fact.svg');
-    panel.title = title;
-    panel.webview.html = webviewHtml(panel.webview, fact.extensionUri, kind.entry, title);
-    panel.onDidDispose(() => this.dispose(), null, this.disposables);
-    panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m), null, this.disposables);
-    // A hidden page is gone (no retainContextWhenHidden); wait for its next `ready` before posting again.
-    panel.onDidChangeViewState(
-      () => {
-        if (!panel.visible) this.ready = false;
-        if (panel.active && panel.viewColumn !== undefined) factColumn = panel.viewColumn;
+    this.pageLoad = new PageLoadWatch({
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+      reopen: (attempt) => {
+        log().warn(`${kind.viewType}: the page did not load; opening the panel again in a new webview (attempt ${attempt}).`);
+        this.openInNewWebview();
       },
-      null,
-      this.disposables,
-    );
+      giveUp: (attempts) => {
+        log().error(`${kind.viewType}: the page did not load in ${attempts + 1} webviews.`);
+        void this.fact.ui
+          .error(
+            `FaCT: the panel "${this.#panel.title}" did not load (a VS Code webview problem). Reloading the window recovers it.`,
+            'Reload Window',
+          )
+          .then((a) => (a ? vscode.commands.executeCommand('workbench.action.reloadWindow') : undefined));
+      },
+    });
+    this.#panel = panel;
+    panel.title = title;
+    this.attachPanel(panel);
     openPanels.add(this);
+  }
+
+  get panel(): vscode.WebviewPanel {
+    return this.#panel;
+  }
+
+  /** Shows this host in `panel`: its options, icon and HTML shell, and the listeners that feed the host. */
+  private attachPanel(panel: vscode.WebviewPanel): void {
+    this.#panel = panel;
+    this.ready = false;
+    // Set again here: a revived panel comes with whatever options it had, and the extension may have moved.
+    panel.webview.options = webviewOptions(this.fact.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(this.fact.extensionUri, 'media', 'fact.svg');
+    panel.webview.html = webviewHtml(panel.webview, this.fact.extensionUri, this.kind.entry, panel.title);
+    let visible = panel.visible;
+    this.panelDisposables = [
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      // A hidden page is gone (no retainContextWhenHidden); wait for its next `ready` before posting again.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) {
+          this.ready = false;
+          this.pageLoad.idle();
+        } else if (!visible && !this.ready) this.pageLoad.loading();
+        visible = panel.visible;
+        if (panel.active && panel.viewColumn !== undefined) factColumn = panel.viewColumn;
+      }),
+    ];
     if (panel.viewColumn !== undefined) factColumn = panel.viewColumn;
+    if (visible) this.pageLoad.loading();
+  }
+
+  /**
+   * Replaces the webview panel by a new one in the same column, with the same title and retained state (the new page
+   * says `ready` and gets it). The page-load watch calls this; public so that a test can exercise the replacement.
+   */
+  openInNewWebview(): void {
+    if (this.disposed) return;
+    const old = this.#panel;
+    const fresh = vscode.window.createWebviewPanel(
+      this.kind.viewType,
+      old.title,
+      { viewColumn: old.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: !old.active },
+      webviewOptions(this.fact.extensionUri),
+    );
+    // The new panel opens before the old one closes, so a group holding only the old one stays where it is.
+    for (const d of this.panelDisposables.splice(0)) d.dispose();
+    old.dispose();
+    this.reopened++;
+    this.attachPanel(fresh);
   }
 
   get isDisposed(): boolean {
@@ -184,6 +247,7 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
       case 'ready':
         this.ready = true;
         this.loads++;
+        this.pageLoad.ready();
         for (const r of this.retained.values()) {
           this.record(r);
           void this.panel.webview.postMessage(r);
@@ -210,8 +274,10 @@ export abstract class PanelHost<H extends { type: string }, W extends { type: st
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.pageLoad.idle();
     openPanels.delete(this);
-    this.panel.dispose();
+    for (const d of this.panelDisposables.splice(0)) d.dispose();
+    this.#panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.disposeEmitter.fire();
     this.disposeEmitter.dispose();

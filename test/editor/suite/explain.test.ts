@@ -119,6 +119,36 @@ suite('FaCT: Explain Image', () => {
     assert.ok(paint);
   });
 
+  test('a page that never loads is opened again in a new webview: same column, same tab title, its state resent', async () => {
+    // What the page-load watch does when a webview lost its service-worker race and stays blank (pageLoadWatch.ts).
+    const api = await factApi();
+    const panel = api.explainPanel()!;
+    await waitFor('the page to be ready', () => panel.pageReady, 30_000);
+    const old = panel.panel;
+    const column = old.viewColumn;
+    const title = old.title;
+    const loads = panel.loads;
+    let oldDisposed = false;
+    old.onDidDispose(() => (oldDisposed = true));
+    const posted = panel.postLog.length;
+    panel.openInNewWebview();
+    assert.ok(oldDisposed, 'the blank webview is closed');
+    assert.notEqual(panel.panel, old);
+    assert.equal(panel.isDisposed, false, 'the panel itself lives on');
+    assert.equal(panel.panel.viewColumn, column, 'in the same column');
+    assert.equal(api.explainPanel(), panel);
+    await waitFor('the new page to load', () => panel.loads > loads && panel.pageReady, 30_000);
+    assert.ok(
+      panel.postLog.slice(posted).some((m) => m.type === 'explanation'),
+      'the new page was sent the explanation it shows',
+    );
+    assert.deepEqual(
+      webviewTabs('fact.explain').map((t) => t.label),
+      [title],
+      "one tab, with the old panel's title",
+    );
+  });
+
   test('a file that is not an image is refused with a message', async () => {
     const api = await factApi();
     const errors: string[] = [];
