@@ -11,7 +11,9 @@ interface TestRecord {
 }
 
 export async function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
+  // FACT_MOCHA_GREP (a regular expression on the full title) runs a part of the suite while working on it.
+  const grep = process.env.FACT_MOCHA_GREP;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec', ...(grep ? { grep } : {}) });
   // Install the tdd globals (suite, test, …) before the bundled test modules register themselves.
   mocha.suite.emit('pre-require', globalThis, 'bundle', mocha);
   // The test modules load after the tdd globals exist (a static import would be hoisted above this line).
@@ -36,6 +38,10 @@ export async function run(): Promise<void> {
     runner.on('pass', (t) =>
       records.push({ title: t.fullTitle(), state: 'passed', ...(t.duration !== undefined ? { ms: t.duration } : {}) }),
     );
-    runner.on('fail', (t, err: Error) => records.push({ title: t.fullTitle(), state: 'failed', error: err.message }));
+    runner.on('fail', (t, err: Error) => {
+      records.push({ title: t.fullTitle(), state: 'failed', error: err.message });
+      // Said at once too: should the extension host die later, the reason is still in the console log.
+      console.log(`      ✘ ${t.fullTitle()}: ${err.stack ?? err.message}`);
+    });
   });
 }
