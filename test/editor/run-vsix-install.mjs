@@ -127,7 +127,7 @@ async function readOnlyInstall() {
       await quickOpen(page, ui, SAMPLE, { log });
       await ui.runCommand(page, 'FaCT: Explain Image', { log });
       await activateTab(page, `Explain: ${SAMPLE}`);
-      const ex = await panelFrame(page, 'fact-explain-panel', 60_000);
+      const ex = await panelFrame(page, 'fact-explain-panel');
       await ex.locator('fact-explain-panel fact-concept-bars #concept-completeness-values').waitFor({ timeout: 120_000 });
       assert.equal((await ex.locator('fact-explain-panel #explained-class').innerText()).trim(), 'Trouser');
       log(`Explain Image with the SAE: ${Date.now() - t} ms`);
@@ -148,7 +148,7 @@ async function readOnlyInstall() {
       await ui.runCommand(page, 'FaCT: Open Concept', { log });
       const concept = await pickFirst(page); // listed by mean contribution
       await activateTab(page, concept);
-      const cp = await panelFrame(page, 'fact-concept-panel', 60_000);
+      const cp = await panelFrame(page, 'fact-concept-panel');
       assert.ok(
         await poll(
           async () =>

@@ -56,7 +56,7 @@ export default async function explain({ page, ui, workspace, theme, log, measure
   await ui.runCommand(page, 'FaCT: Explain Image', { log });
   const t0 = Date.now();
   await activateTab(page, 'Explain: 0002-trouser.png');
-  const frame = await panelFrame(page, 'fact-explain-panel', 30_000, { log });
+  const frame = await panelFrame(page, 'fact-explain-panel');
   await painted(frame, 'Trouser');
   measure('Explain Image command → painted panel (first webview of the window)', Date.now() - t0);
 

@@ -1,6 +1,5 @@
 // Helpers the FaCT UI tests share (not a test: the runner loads only *.ui.mjs).
 import assert from 'node:assert/strict';
-import { runCommand } from '../harness/ui.mjs';
 
 export const DEFAULT_MODEL = 'models/fashion-mnist-bcos/model.onnx';
 
@@ -123,20 +122,13 @@ export function treeRow(container, label) {
 /**
  * The document of the webview that holds `tag` (e.g. 'fact-explain-panel'). Several webviews can be visible at once
  * (VS Code's image preview is one), so this looks inside each visible one instead of taking the first.
+ * A webview that loses its service-worker race stays blank; the extension itself then opens the panel again in a new
+ * webview (src/extension/panels/pageLoadWatch.ts: after 15 s, then 30 s), so the default wait covers two of those.
  */
-export async function panelFrame(page, tag, timeoutMs = 30_000, { log } = {}) {
+export async function panelFrame(page, tag, timeoutMs = 90_000) {
   const found = await findPanelFrame(page, tag, timeoutMs);
   if (found) return found;
-  // code-server's first webview of a window sometimes never becomes ready (its service worker stays unregistered on a
-  // loaded machine: the tab opens, the page stays blank). A user reloads the webviews; so does this helper, once, and
-  // says so — the panel must then paint from its restored state.
-  log?.(`no webview showed <${tag}> after ${timeoutMs / 1000}s: running "Developer: Reload Webviews" once`);
-  await runCommand(page, 'Developer: Reload Webviews', { ...(log ? { log } : {}) });
-  const again = await findPanelFrame(page, tag, 2 * timeoutMs);
-  if (again) return again;
-  throw new Error(
-    `no visible webview shows <${tag}> after ${timeoutMs / 1000}s, nor ${(2 * timeoutMs) / 1000}s after reloading the webviews`,
-  );
+  throw new Error(`no visible webview shows <${tag}> after ${timeoutMs / 1000}s`);
 }
 
 async function findPanelFrame(page, tag, timeoutMs) {

@@ -358,7 +358,7 @@ async function run({ page, ui, workspace, extensionRoot, log, measure, screensho
   await ui.runCommand(page, 'FaCT: Train SAE', { log });
   await ui.answerInputBox(page, '2048', { prompt: 'Dictionary size' });
   await ui.answerInputBox(page, '8', { prompt: 'k: concepts active' });
-  const tr = await panelFrame(page, 'fact-training-panel', 30_000);
+  const tr = await panelFrame(page, 'fact-training-panel');
   const points = () =>
     tr
       .locator('fact-training-panel fact-line-chart[tone="loss"] figure')
