@@ -14,7 +14,7 @@ import {
   type ConceptView,
   type JobView,
 } from '../shared/protocol';
-import { panelStyles } from '../shared/styles';
+import { panelStyles, statCardStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';
 
 const host = channel(conceptHostMessageSchema, conceptWebviewMessageSchema);
@@ -23,40 +23,11 @@ const host = channel(conceptHostMessageSchema, conceptWebviewMessageSchema);
 export class FactConceptPanel extends LitElement {
   static override styles = [
     panelStyles,
+    statCardStyles,
     css`
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: baseline;
-        gap: 4px 16px;
-      }
-      header h1 {
-        margin-right: auto;
-      }
       .stats {
-        display: grid;
         grid-template-columns: repeat(auto-fill, minmax(11em, 1fr));
-        gap: 8px 16px;
-        margin: 10px 0;
         max-width: 900px;
-      }
-      .stat {
-        border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #8884));
-        border-radius: 2px;
-        padding: 6px 10px;
-      }
-      .stat .k {
-        color: var(--vscode-descriptionForeground);
-        font-size: 0.9em;
-      }
-      .stat .v {
-        font-size: 1.3em;
-        font-family: var(--vscode-editor-font-family);
-        font-variant-numeric: tabular-nums;
-      }
-      .stat .sub {
-        color: var(--vscode-descriptionForeground);
-        font-size: 0.88em;
       }
       .good {
         color: var(--vscode-testing-iconPassed, var(--vscode-charts-green));

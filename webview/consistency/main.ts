@@ -16,7 +16,7 @@ import {
   type ConsistencyView,
   type JobView,
 } from '../shared/protocol';
-import { panelStyles } from '../shared/styles';
+import { panelStyles, statCardStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';
 
 const host = channel(consistencyHostMessageSchema, consistencyWebviewMessageSchema);
@@ -42,40 +42,11 @@ function value(r: ConsistencyRowView, k: SortKey): number | string | null {
 export class FactConsistencyPanel extends LitElement {
   static override styles = [
     panelStyles,
+    statCardStyles,
     css`
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: baseline;
-        gap: 4px 16px;
-      }
-      header h1 {
-        margin-right: auto;
-      }
       .stats {
-        display: grid;
         grid-template-columns: repeat(auto-fill, minmax(10em, 1fr));
-        gap: 8px 16px;
-        margin: 10px 0;
         max-width: 820px;
-      }
-      .stat {
-        border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #8884));
-        border-radius: 2px;
-        padding: 6px 10px;
-      }
-      .stat .k {
-        color: var(--vscode-descriptionForeground);
-        font-size: 0.9em;
-      }
-      .stat .v {
-        font-size: 1.3em;
-        font-family: var(--vscode-editor-font-family);
-        font-variant-numeric: tabular-nums;
-      }
-      .stat .sub {
-        color: var(--vscode-descriptionForeground);
-        font-size: 0.88em;
       }
       .filters {
         display: flex;

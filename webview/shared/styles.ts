@@ -93,3 +93,40 @@ export const panelStyles = css`
     white-space: nowrap;
   }
 `;
+
+/** A header with the title on the left and its facts on the right, above a grid of figure cards (.stats > .stat with
+ * .k, its name; .v, the figure; .sub, a note): the concept and consistency panels. Each panel sets its grid's widths. */
+export const statCardStyles = css`
+  header {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: baseline;
+    gap: 4px 16px;
+  }
+  header h1 {
+    margin-right: auto;
+  }
+  .stats {
+    display: grid;
+    gap: 8px 16px;
+    margin: 10px 0;
+  }
+  .stat {
+    border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #8884));
+    border-radius: 2px;
+    padding: 6px 10px;
+  }
+  .stat .k {
+    color: var(--vscode-descriptionForeground);
+    font-size: 0.9em;
+  }
+  .stat .v {
+    font-size: 1.3em;
+    font-family: var(--vscode-editor-font-family);
+    font-variant-numeric: tabular-nums;
+  }
+  .stat .sub {
+    color: var(--vscode-descriptionForeground);
+    font-size: 0.88em;
+  }
+`;
