@@ -52,8 +52,8 @@ function product(dims: number[]): number {
 }
 
 export class Explainer {
-  /** Sessions by graph spec; `pinned` holds the bytes a cached graph's session reads its weights from. */
-  private readonly sessions = new Map<string, Promise<{ graph: CachedGraphMeta; opened: OpenedSession; pinned?: Uint8Array }>>();
+  /** Sessions by graph spec. */
+  private readonly sessions = new Map<string, Promise<{ graph: CachedGraphMeta; opened: OpenedSession }>>();
   /** Plain forward sessions of the model with layers tapped, by layer list. */
   private readonly forwards = new Map<string, Promise<OpenedSession>>();
 
@@ -89,7 +89,7 @@ export class Explainer {
     return this.gc.shape(tensor);
   }
 
-  private graph(spec: ExplanationGraphSpec): Promise<{ graph: CachedGraphMeta; opened: OpenedSession; pinned?: Uint8Array }> {
+  private graph(spec: ExplanationGraphSpec): Promise<{ graph: CachedGraphMeta; opened: OpenedSession }> {
     const key = JSON.stringify(spec);
     let hit = this.sessions.get(key);
     if (!hit) {
@@ -98,7 +98,7 @@ export class Explainer {
         const entry = cache && graphKey(this.ctx, 'graph', spec);
         if (cache && entry) {
           const cached = await cache.store.openGraph(entry, cpuOptions(this.options));
-          if (cached) return { graph: cached.meta, opened: openedOnCpu(cached.session, cache.note), pinned: cached.bytes };
+          if (cached) return { graph: cached.meta, opened: openedOnCpu(cached.session, cache.note) };
         }
         const graph = buildExplanationGraph(this.gc, spec);
         const meta: CachedGraphMeta = {
