@@ -263,6 +263,18 @@ export class Explainer {
   }
 
   /** Mixed requests (some classes given, some predicted): predict first, then explain what was asked. */
+  /**
+   * Makes the first explanations fast before anyone asks: opens (or builds and caches) the session of the predicted
+   * class's explanation, then the one for a chosen class, and runs each once on a mid-grey image so that
+   * onnxruntime's first-run costs (allocating its arenas and memory plan) are paid too. For the editor's warm-up.
+   */
+  async prepare(): Promise<void> {
+    const dims = this.imageDims(this.ctx.fixedBatch ?? 1);
+    const grey = new Float32Array(product(dims)).fill(0.5);
+    await this.explain(grey, dims[0]!);
+    await this.explain(grey, dims[0]!, new Array<number>(dims[0]!).fill(0));
+  }
+
   private async predicted(batch: Float32Array, n: number, classes?: (number | undefined)[]): Promise<number[]> {
     const out = await this.run(
       { ...this.fullSpec(), predictedClass: true },
