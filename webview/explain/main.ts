@@ -21,6 +21,11 @@ import { panelStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';
 
 const host = channel(explainHostMessageSchema, explainWebviewMessageSchema);
+/** When this script started and when the page said `ready`, in ms after the page's document started loading: with
+ *  the first paint, logged to the host to show how much of a first Explain is the webview's own start-up. */
+const scriptStartedMs = performance.now();
+let readyMs: number | undefined;
+let firstPaintLogged = false;
 
 interface Loading {
   model: string;
@@ -232,6 +237,7 @@ export class FactExplainPanel extends LitElement {
           break;
       }
     });
+    readyMs ??= performance.now();
     host.post({ type: 'ready' });
   }
 
@@ -245,7 +251,16 @@ export class FactExplainPanel extends LitElement {
     const imgs = [...(this.renderRoot.querySelectorAll('#pictures img') as NodeListOf<HTMLImageElement>)];
     void Promise.all(imgs.map((i) => i.decode().catch(() => undefined))).then(() =>
       requestAnimationFrame(() => {
-        if (this.view === v) host.post({ type: 'painted', image: v.image, classIndex: v.classIndex });
+        if (this.view !== v) return;
+        host.post({ type: 'painted', image: v.image, classIndex: v.classIndex });
+        if (firstPaintLogged) return;
+        firstPaintLogged = true;
+        const ms = (t: number | undefined) => `${Math.round(t ?? NaN)} ms`;
+        host.post({
+          type: 'log',
+          level: 'info',
+          message: `first paint ${ms(performance.now())} after this page's document started loading (its script ran at ${ms(scriptStartedMs)}, it said ready at ${ms(readyMs)})`,
+        });
       }),
     );
   }

@@ -1,4 +1,4 @@
-// The core's operations on a model alone (no SAE): inspect, predict, explain, check, collect.
+// The core's operations on a model alone (no SAE): inspect, predict, explain (and preparing it), check, collect.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -57,6 +57,8 @@ export interface ModelMethods {
     result: FeatureManifest;
   };
   inspect: { params: { model: string }; result: ModelInspection };
+  /** Builds (or loads from the graph cache) and runs once the explanation sessions, so the next `explain` is fast. */
+  prepareExplanation: { params: { model: string }; result: { seconds: number } };
   predict: {
     params: { model: string; images: string[]; top?: number };
     result: { model: string; executionProvider?: string; results: ImagePrediction[] };
@@ -137,6 +139,12 @@ export const modelHandlers: Handlers = {
 
   async inspect({ model }, services) {
     return inspectModel(await services.model(model), services.runner);
+  },
+
+  async prepareExplanation({ model }, services) {
+    const t0 = performance.now();
+    await (await services.explainer(model)).prepare();
+    return { seconds: (performance.now() - t0) / 1000 };
   },
 
   async predict({ model, images, top = 5 }, services, call) {

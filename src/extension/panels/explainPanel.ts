@@ -57,6 +57,10 @@ export interface PaintRecord {
   ms: number;
   computeSeconds: number;
   firstLoad: boolean;
+  /** Where the time went, in ms after the request: the core's result arrived; the page said `ready` (a page that was
+   *  already showing: undefined). Painting follows whichever came last. */
+  resultMs: number;
+  pageReadyMs?: number;
 }
 
 /** Images larger than this are not sent ahead as a preview (the explanation's own input picture follows). */
@@ -86,7 +90,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
   private request: ExplainRequest;
   private seq = 0;
   private view: ExplainView | undefined;
-  private pendingPaint: (ExplainRequest & { startedAt: number }) | undefined;
+  private pendingPaint: (ExplainRequest & { startedAt: number; resultAt?: number; pageReadyAt?: number }) | undefined;
   private paints = 0;
   private slots: ConceptSlotsState = { status: 'none', strips: [], stripsStatus: 'none' };
   private readonly slotsChanged = new vscode.EventEmitter<ConceptSlotsState>();
@@ -181,6 +185,7 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
         .core()
         .call('explain', { model: req.model, image: req.image, ...(req.classIndex !== undefined ? { classIndex: req.classIndex } : {}) });
       if (seq !== this.seq || this.isDisposed) return undefined;
+      if (this.pendingPaint) this.pendingPaint.resultAt = performance.now();
       const view = toExplainView(r, modelName, (performance.now() - t0) / 1000);
       this.view = view;
       this.post({ type: 'explanation', view });
@@ -343,6 +348,10 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
     }
   }
 
+  protected override onReady(): void {
+    if (this.pendingPaint && this.pendingPaint.pageReadyAt === undefined) this.pendingPaint.pageReadyAt = performance.now();
+  }
+
   private onPainted(image: string, classIndex: number): void {
     const p = this.pendingPaint;
     if (!p || p.image !== image || (p.classIndex !== undefined && p.classIndex !== classIndex) || this.view?.classIndex !== classIndex)
@@ -354,10 +363,12 @@ export class ExplainPanel extends PanelHost<ExplainHostMessage, ExplainWebviewMe
       ms: Math.round(performance.now() - p.startedAt),
       computeSeconds: this.view.seconds,
       firstLoad: this.paints++ === 0,
+      resultMs: Math.round((p.resultAt ?? performance.now()) - p.startedAt),
+      ...(p.pageReadyAt !== undefined ? { pageReadyMs: Math.round(p.pageReadyAt - p.startedAt) } : {}),
     };
     ExplainPanel.lastPaint = record;
     log().info(
-      `Explain panel painted ${record.ms} ms after the request (${path.basename(image)}, class ${classIndex}; the core took ${(record.computeSeconds * 1000).toFixed(0)} ms${record.firstLoad ? ', first paint of this panel' : ''}).`,
+      `Explain panel painted ${record.ms} ms after the request (${path.basename(image)}, class ${classIndex}; the core took ${(record.computeSeconds * 1000).toFixed(0)} ms, its result came at ${record.resultMs} ms${record.pageReadyMs !== undefined ? `, the page was ready at ${record.pageReadyMs} ms` : ''}${record.firstLoad ? ', first paint of this panel' : ''}).`,
     );
     ExplainPanel.paintedEmitter.fire(record);
   }

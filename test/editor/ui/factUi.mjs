@@ -1,5 +1,8 @@
 // Helpers the FaCT UI tests share (not a test: the runner loads only *.ui.mjs).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { HARNESS_DIR } from '../harness/paths.mjs';
 
 export const DEFAULT_MODEL = 'models/fashion-mnist-bcos/model.onnx';
 
@@ -9,6 +12,22 @@ export async function poll(fn, ms = 30_000, every = 100) {
   let value;
   while (!(value = await fn()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, every));
   return value;
+}
+
+/** Every line of every extension host's "FaCT" output channel so far (code-server writes them under its user-data
+ *  logs, recreated at every start; each workbench has its own extension host and file). */
+export function factLogLines() {
+  const lines = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'FaCT.log') lines.push(...fs.readFileSync(p, 'utf8').split('\n'));
+    }
+  };
+  const logs = path.join(HARNESS_DIR, 'user-data', 'logs');
+  if (fs.existsSync(logs)) walk(logs);
+  return lines;
 }
 
 /** FaCT's status bar item. */

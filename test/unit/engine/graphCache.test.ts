@@ -52,6 +52,31 @@ describe('the explanation-graph cache', () => {
     assert.equal(statSync(path.join(dir, graphs[0]!)).ino, written, 'the cached graph was read, not written again');
   });
 
+  it(
+    'maps the cached graph into memory instead of reading it (Linux: the file is in /proc/self/maps while in use)',
+    { skip: process.platform !== 'linux' && 'needs /proc/self/maps' },
+    async () => {
+      const dir = tempDir('fact-graph-cache-');
+      const plain = await explainOnce(dir);
+      const graph = path.join(dir, entries(dir, '.ort')[0]!);
+      const mapped = () => readFileSync('/proc/self/maps', 'utf8').includes(graph);
+      assert.equal(mapped(), false, 'nothing maps it before a second explainer opens it');
+      const ctx = await openModel(tiny);
+      const explainer = await Explainer.create(ctx, { graphCache: dir });
+      const { channels, height, width } = ctx.imageInput;
+      const side = ctx.preprocess.centerCrop;
+      const n = channels * (height ?? side) * (width ?? side);
+      const [e] = await explainer.explain(
+        Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101),
+        1,
+      );
+      assert.deepEqual(e!.weights, plain);
+      assert.equal(mapped(), true, 'the second session runs on the mapped file');
+      await explainer.dispose();
+      assert.equal(mapped(), false, 'disposing the explainer unmaps it');
+    },
+  );
+
   it('rebuilds a damaged graph or shapes entry instead of failing', async () => {
     const dir = tempDir('fact-graph-cache-');
     const plain = await explainOnce(dir);
