@@ -78,7 +78,7 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   );
   if (manifest.complete) return manifest;
   const [first, end] = manifest.range ?? [0, images];
-  const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO);
+  const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO, (end - manifest.imagesDone) * manifest.samplesPerImage);
   const batchSize = opts.batchSize ?? 32;
   const seed = manifest.seed;
   const visit = collectionOrder(images, seed, manifest.order ?? 'dataset');
@@ -128,11 +128,7 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
       const picks =
         everyLocation ??
         sampleLocations(locationWeights(f!, g!, off, dim, locations, cStride, pStride), samples, seed * 1_000_003 + d.index);
-      const rows = new Float32Array(picks.length * dim);
-      picks.forEach((p, r) => {
-        for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f![i]!;
-      });
-      await writer.addImage(d.position, d.index, rows, picks);
+      await writer.addImage(d.position, d.index, { data: f!, offset: off, cStride, pStride, rows: picks }, picks);
       k++;
     }
     const done = to - startImage;

@@ -137,7 +137,7 @@ describe('feature collection', () => {
     let writes = 0;
     const fullDisk = {
       ...nodeIO,
-      writeFile: async (f: string, d: Uint8Array) => {
+      writeFile: async (f: string, d: readonly Uint8Array[]) => {
         if (++writes === 2) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
         return nodeIO.writeFile(f, d);
       },
