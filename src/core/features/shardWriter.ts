@@ -147,7 +147,6 @@ export class ShardWriter {
     this.pendingSkips = [];
     this.writingVectors = shard.vectors;
     const writing = this.write(shard).then(() => {
-      this.writingVectors = 0;
       this.spare = shard.buffers;
     });
     writing.catch(() => undefined); // not unhandled meanwhile: the next close or flush awaits it
@@ -179,6 +178,7 @@ export class ShardWriter {
       }
       m.shards.push({ file: name, vectors: n, images: shard.images, sha256: sha256Of(pieces) });
       m.vectors += n;
+      this.writingVectors = 0; // counted in the manifest now
     }
     m.imagesDone = shard.images[1];
     m.skipped.push(...shard.skips);
