@@ -1,7 +1,9 @@
-// Feature collection throughput (images/s) on the default model, against the forward pass alone on the same images
-// (collection also runs the explanation-mode backward to the layer, samples locations and writes shards), and at
-// layer4 of the full-width B-cos ResNet-50 (models/.bench/resnet50-bench.onnx, which explain.bench exports) on
-// synthetic 224² PNGs.
+// Feature collection throughput (images/s) against the forward pass alone on the same images, decoded and
+// preprocessed the same way: on the default model at layer3, layer4 (every location kept: features only) and layer2
+// (sampled: the explanation-mode backward to the layer), and at layer4 of the full-width B-cos ResNet-50
+// (models/.bench/resnet50-bench.onnx, which explain.bench exports) on synthetic 224² PNGs. Sessions are opened before
+// the timing; the forward pass and the collection run in alternating rounds so that a change of the machine's load
+// falls on both, and each figure is the median round, in wall time and in this process's CPU seconds.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,17 +13,79 @@ import { openImageFolder } from '../src/core/data/imageFolder';
 import { openDataset } from '../src/core/data/openDataset';
 import { preprocessImage } from '../src/core/data/preprocess';
 import { Explainer } from '../src/core/engine/explainer';
-import { collectFeatures } from '../src/core/features/collect';
-import { openModel } from '../src/core/model/modelContext';
+import { collectFeatures, type CollectOptions } from '../src/core/features/collect';
+import type { FeatureManifest } from '../src/core/features/manifest';
+import { openModel, type ModelContext } from '../src/core/model/modelContext';
 import { ModelRunner } from '../src/core/model/modelRunner';
 import { benchSession } from './benchProvider';
 import type { BenchRow } from './runOne';
 
-/** This process's CPU seconds since `from` (all its threads: onnxruntime's, libuv's, the main one). */
-const cpuSince = (from: NodeJS.CpuUsage) => {
-  const c = process.cpuUsage(from);
-  return (c.user + c.system) / 1e6;
-};
+interface Timed {
+  wall: number;
+  cpu: number;
+}
+
+/** Wall and CPU seconds (all of this process's threads: onnxruntime's, libuv's, the main one) of `fn`. */
+async function timed(fn: () => Promise<unknown>): Promise<Timed> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The forward pass alone over the first `images` images in batches, with the layer tapped as collection would. */
+async function forwardPass(ctx: ModelContext, runner: ModelRunner, dataset: Dataset, layer: string, images: number, batch: number) {
+  const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
+  const x = new Float32Array(batch * per);
+  for (let from = 0; from < images; from += batch) {
+    for (let i = 0; i < batch; i++) x.set(preprocessImage(await dataset.image(from + i), ctx.preprocess), i * per);
+    await runner.run(ctx, x, batch, [layer]);
+  }
+}
+
+/** `rounds` alternating rounds of the forward pass and of collection into a fresh folder; the collection's sessions
+ *  are opened by a first, untimed collection of one batch. */
+async function compare(
+  ctx: ModelContext,
+  explainer: Explainer,
+  opts: Omit<CollectOptions, 'outDir'> & { limit: number; batchSize: number },
+  rounds: number,
+): Promise<{ forward: Timed[]; collect: Timed[]; manifest: FeatureManifest }> {
+  const runner = new ModelRunner(benchSession(2));
+  await forwardPass(ctx, runner, opts.dataset, opts.layer, opts.batchSize, opts.batchSize);
+  const warm = mkdtempSync(path.join(os.tmpdir(), `fact-bench-collect-warm-`));
+  await collectFeatures(ctx, explainer, { ...opts, outDir: warm, limit: opts.batchSize });
+  rmSync(warm, { recursive: true, force: true });
+  const forward: Timed[] = [];
+  const collect: Timed[] = [];
+  let manifest: FeatureManifest | undefined;
+  for (let r = 0; r < rounds; r++) {
+    forward.push(await timed(() => forwardPass(ctx, runner, opts.dataset, opts.layer, opts.limit, opts.batchSize)));
+    // A fresh folder per round: two benches running at once must not share (and delete) each other's store.
+    const out = mkdtempSync(path.join(os.tmpdir(), `fact-bench-collect-${opts.layer}-`));
+    collect.push(await timed(async () => (manifest = await collectFeatures(ctx, explainer, { ...opts, outDir: out }))));
+    rmSync(out, { recursive: true, force: true });
+  }
+  await runner.dispose();
+  return { forward, collect, manifest: manifest! };
+}
+
+/** A row: the median rounds' rates, and the CPU seconds per round beside them. */
+function row(name: string, images: number, c: { forward: Timed[]; collect: Timed[] }, note: string): BenchRow {
+  const cpuForward = median(c.forward.map((t) => t.cpu));
+  const cpuCollect = median(c.collect.map((t) => t.cpu));
+  return {
+    name,
+    ours: images / median(c.collect.map((t) => t.wall)),
+    reference: images / median(c.forward.map((t) => t.wall)),
+    referenceName: 'the forward pass alone',
+    unit: 'images/s',
+    note: `${note}; median of ${c.collect.length} alternating rounds; CPU s collection ${cpuCollect.toFixed(2)} vs forward ${cpuForward.toFixed(2)} (CPU ratio ${(cpuForward / cpuCollect).toFixed(2)}); load avg ${os.loadavg()[0]!.toFixed(1)}`,
+  };
+}
 
 export async function run(report: (r: BenchRow) => void): Promise<void> {
   const model = path.join(__dirname, '..', 'models', 'fashion-mnist-bcos', 'model.onnx');
@@ -29,40 +93,23 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
   const dataset = await openDataset(ctx, { kind: 'split', split: 'train' });
   const images = 2048;
   const batch = 32;
-  const runner = new ModelRunner(benchSession(2));
-  const per = 2 * 28 * 28;
-  const x = new Float32Array(batch * per);
-  let t0 = performance.now();
-  let c0 = process.cpuUsage();
-  for (let from = 0; from < images; from += batch) {
-    for (let i = 0; i < batch; i++) x.set(preprocessImage(await dataset.image(from + i), ctx.preprocess), i * per);
-    await runner.run(ctx, x, batch, ['layer3']);
-  }
-  const forward = images / ((performance.now() - t0) / 1000);
-  const forwardCpu = cpuSince(c0);
   const explainer = await Explainer.create(ctx, benchSession(2));
   for (const [layer, dtype] of [
     ['layer3', 'float16'],
     ['layer4', 'float16'],
     ['layer2', 'float32'],
   ] as const) {
-    // A fresh folder per run: two benches running at once must not share (and delete) each other's store.
-    const out = mkdtempSync(path.join(os.tmpdir(), `fact-bench-collect-${layer}-`));
-    t0 = performance.now();
-    c0 = process.cpuUsage();
-    const m = await collectFeatures(ctx, explainer, { layer, dataset, outDir: out, dtype, limit: images, batchSize: batch });
-    const rate = images / ((performance.now() - t0) / 1000);
-    report({
-      name: `collect ${layer} (${m.samplesPerImage} locations/image, ${dtype})`,
-      ours: rate,
-      reference: forward,
-      referenceName: 'the forward pass alone',
-      unit: 'images/s',
-      note: `${m.vectors} vectors in ${m.shards.length} shards; CPU s collection ${cpuSince(c0).toFixed(2)} vs forward ${forwardCpu.toFixed(2)} (CPU ratio ${(forwardCpu / cpuSince(c0)).toFixed(2)}); load avg ${os.loadavg()[0]!.toFixed(1)}`,
-    });
-    rmSync(out, { recursive: true, force: true });
+    const c = await compare(ctx, explainer, { layer, dataset, dtype, limit: images, batchSize: batch }, 3);
+    const m = c.manifest;
+    report(
+      row(
+        `collect ${layer} (${m.samplesPerImage} locations/image, ${dtype})`,
+        images,
+        c,
+        `${m.vectors} vectors in ${m.shards.length} shards`,
+      ),
+    );
   }
-  await runner.dispose();
   await explainer.dispose();
   await resnet50Layer4(report);
 }
@@ -92,43 +139,16 @@ async function resnet50Layer4(report: (r: BenchRow) => void): Promise<void> {
   }
   const ctx = await openModel(onnx);
   const dataset: Dataset = await openImageFolder(root, 'rgb');
-  const runner = new ModelRunner(benchSession(2));
-  const per = ctx.imageInput.channels * 224 * 224;
-  const x = new Float32Array(batch * per);
-  await runner.run(ctx, x, batch, ['layer4']); // session and memory warm-up
-  let t0 = performance.now();
-  let c0 = process.cpuUsage();
-  for (let from = 0; from < images; from += batch) {
-    for (let i = 0; i < batch; i++) x.set(preprocessImage(await dataset.image(from + i), ctx.preprocess), i * per);
-    await runner.run(ctx, x, batch, ['layer4']);
-  }
-  const forward = images / ((performance.now() - t0) / 1000);
-  const forwardCpu = cpuSince(c0);
-  await runner.dispose();
   const explainer = await Explainer.create(ctx, benchSession(2));
-  await explainer.layerGradients(x, batch, 'predicted', ['layer4']); // the explanation graph built outside the timing
-  const out = mkdtempSync(path.join(os.tmpdir(), 'fact-bench-collect-r50-'));
-  t0 = performance.now();
-  c0 = process.cpuUsage();
-  const m = await collectFeatures(ctx, explainer, {
-    layer: 'layer4',
-    dataset,
-    outDir: out,
-    dtype: 'float16',
-    limit: images,
-    batchSize: batch,
-  });
-  const rate = images / ((performance.now() - t0) / 1000);
-  const collectCpu = cpuSince(c0);
-  report({
-    name: `${name} (${m.samplesPerImage} of 49 locations/image, float16)`,
-    ours: rate,
-    reference: forward,
-    referenceName: 'the forward pass alone',
-    unit: 'images/s',
-    note: `${images} synthetic 224² PNGs, batch ${batch}; CPU s collection ${collectCpu.toFixed(1)} vs forward ${forwardCpu.toFixed(1)} (CPU ratio ${(forwardCpu / collectCpu).toFixed(2)}); load avg ${os.loadavg()[0]!.toFixed(1)}`,
-  });
+  const c = await compare(ctx, explainer, { layer: 'layer4', dataset, dtype: 'float16', limit: images, batchSize: batch }, 2);
+  report(
+    row(
+      `${name} (${c.manifest.samplesPerImage} of 49 locations/image, float16)`,
+      images,
+      c,
+      `${images} synthetic 224² PNGs, batch ${batch}`,
+    ),
+  );
   await explainer.dispose();
-  rmSync(out, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });
 }

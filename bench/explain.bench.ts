@@ -46,6 +46,9 @@ interface TorchResult {
   allocator: string;
   latencyMs: number;
   throughputImagesPerS: number;
+  /** Median CPU milliseconds (all of PyTorch's threads) of a batch-1 explanation and of a batch's. */
+  latencyCpuMs?: number;
+  batchCpuMs?: number;
   batch: number;
   torch: string;
   exported: boolean;
@@ -63,6 +66,9 @@ interface Timings {
   firstMs: number;
   latencyMs: number;
   throughput: number;
+  /** Median CPU milliseconds (all of this process's threads) of a batch-1 explanation and of a batch's. */
+  latencyCpuMs: number;
+  batchCpuMs: number;
   weights: Float32Array;
   classes: number[];
 }
@@ -70,6 +76,17 @@ interface Timings {
 function median(a: number[]): number {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function cpuMsSince(from: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(from);
+  return (c.user + c.system) / 1000;
+}
+
+/** Our CPU milliseconds against PyTorch's for the same work, as a ratio (> 1: ours used less), when PyTorch said. */
+function cpuRatioNote(ours: number, torch: number | undefined): string {
+  if (torch === undefined) return `CPU ms ours ${ours.toFixed(0)}`;
+  return `CPU ms ours ${ours.toFixed(0)} vs PyTorch ${torch.toFixed(0)} (CPU ratio ${(torch / ours).toFixed(2)})`;
 }
 
 function readF32(file: string): Float32Array {
@@ -90,18 +107,24 @@ async function ours(file: string, batch: Float32Array, n: number, repeats: numbe
     await explainer.explain(one, 1); // builds the explanation graph and its session
     const firstMs = performance.now() - t;
     const lat: number[] = [];
+    const latCpu: number[] = [];
     for (let i = 0; i < repeats; i++) {
       t = performance.now();
+      const c = process.cpuUsage();
       await explainer.explain(one, 1);
       lat.push(performance.now() - t);
+      latCpu.push(cpuMsSince(c));
     }
     await explainer.explain(batch, n); // warm-up at the batch size
     const bat: number[] = [];
+    const batCpu: number[] = [];
     let last: Awaited<ReturnType<Explainer['explain']>> = [];
     for (let i = 0; i < batchRepeats; i++) {
       t = performance.now();
+      const c = process.cpuUsage();
       last = await explainer.explain(batch, n);
       bat.push(performance.now() - t);
+      batCpu.push(cpuMsSince(c));
     }
     const weights = new Float32Array(batch.length);
     last.forEach((e, i) => weights.set(e.weights, i * per));
@@ -110,6 +133,8 @@ async function ours(file: string, batch: Float32Array, n: number, repeats: numbe
       firstMs,
       latencyMs: median(lat),
       throughput: n / (median(bat) / 1000),
+      latencyCpuMs: median(latCpu),
+      batchCpuMs: median(batCpu),
       weights,
       classes: last.map((e) => e.classIndex),
     };
@@ -274,7 +299,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
       referenceName,
       referenceOptimised,
       unit: 'ms',
-      note: `${a.repeats} runs after 1 warm-up; ${setting}`,
+      note: `${a.repeats} runs after 1 warm-up; ${cpuRatioNote(r.latencyCpuMs, tr.latencyCpuMs)}; ${setting}`,
     });
     report({
       name: `${a.label}: explain throughput, batch ${n}`,
@@ -283,7 +308,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
       referenceName,
       referenceOptimised,
       unit: 'images/s',
-      note: `median of ${a.batchRepeats} batches after 1 warm-up; ${check}`,
+      note: `median of ${a.batchRepeats} batches after 1 warm-up; ${cpuRatioNote(r.batchCpuMs, tr.batchCpuMs)}; ${load()}; ${check}`,
     });
   }
 }

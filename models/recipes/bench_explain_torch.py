@@ -26,7 +26,7 @@ Runtime runs with spinning off in our engine; the JSON line says which policy wa
 
 Prints one JSON line:
   {"arch", "onnx", "threads", "allocator", "latencyMs", "throughputImagesPerS", "batch", "torch", ...}
-(extra keys: "latencyRuns", "batchRuns", "firstCallMs", "firstBatchMs", "ompWaitPolicy", "exported" (false when the ONNX was reused),
+(extra keys: "latencyCpuMs" and "batchCpuMs" (median CPU milliseconds of the process, all threads), "latencyRuns", "batchRuns", "firstCallMs", "firstBatchMs", "ompWaitPolicy", "exported" (false when the ONNX was reused),
 "batchFile", "gradFile", "predicted", "params", "denormalFraction").
 
 Dependencies (Debian bookworm, as root):
@@ -127,15 +127,16 @@ def explain(model, x: torch.Tensor):
 
 
 def timed(fn, warmup: int, repeats: int):
-    """Milliseconds of `repeats` calls after `warmup` untimed ones."""
+    """Wall and CPU milliseconds (this process's, all its threads) of `repeats` calls after `warmup` untimed ones."""
     for _ in range(warmup):
         fn()
-    runs = []
+    runs, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         runs.append((time.perf_counter() - t0) * 1000)
-    return runs
+        cpu.append((time.process_time() - c0) * 1000)
+    return runs, cpu
 
 
 def denormal_fraction(model, x: torch.Tensor, boundaries) -> float:
@@ -221,9 +222,10 @@ def main() -> None:
     # 3. timings (the calls of step 2 were the first warm-up of each)
     if not args.no_time:
         extra = max(0, args.warmup - 1)
-        lat = timed(lambda: explain(model, x1), extra, repeats)
-        bat = timed(lambda: explain(model, x), extra, batch_repeats)
+        lat, lat_cpu = timed(lambda: explain(model, x1), extra, repeats)
+        bat, bat_cpu = timed(lambda: explain(model, x), extra, batch_repeats)
         out.update(latencyMs=statistics.median(lat), throughputImagesPerS=batch / (statistics.median(bat) / 1000),
+                   latencyCpuMs=statistics.median(lat_cpu), batchCpuMs=statistics.median(bat_cpu),
                    latencyRuns=[round(t, 3) for t in lat], batchRuns=[round(t, 3) for t in bat])
     print(json.dumps(out))
 

@@ -9,6 +9,7 @@ import type { ModelContext } from '../model/modelContext';
 import { constantLookup, type ConstantValue } from '../onnx/constants';
 import { encodeModel } from '../onnx/modelFile';
 import { baseOptions, openedOnCpu, openSession, runsOnCpu, type OpenedSession, type SessionOptions } from '../onnx/session';
+import { encodeCutAtTensors } from '../onnx/cutGraph';
 import { encodeWithExtraOutputs } from '../onnx/surgery';
 import { runInFixedBatches } from '../model/fixedBatch';
 import type { OnnxNode } from '../onnx/types';
@@ -332,15 +333,19 @@ export class Explainer {
     return { logits: out[this.ctx.logitsOutput]!, features, gradients };
   }
 
-  /** The features at the given layer tensors, from the model's own forward pass (no explanation graph, no backward):
-   *  for callers that need the features alone. */
+  /** The features at the given layer tensors, from the model's own forward pass up to them (no explanation graph, no
+   *  backward, nothing after the layers): for callers that need the features alone. */
   async layerFeatures(batch: Float32Array, n: number, layers: string[]): Promise<Record<string, Tensor>> {
     const dims = this.checkBatch(batch, n);
     const taps = [...new Set(layers)].sort();
     const key = taps.join('\n');
     let opened = this.forwards.get(key);
     if (!opened) {
-      opened = openSession(encodeWithExtraOutputs(this.ctx.loaded.model, taps), this.options);
+      // The model cut after the layers: nothing after them runs (a model with subgraphs runs whole, the layers tapped).
+      opened = openSession(
+        encodeCutAtTensors(this.ctx.loaded.model, taps) ?? encodeWithExtraOutputs(this.ctx.loaded.model, taps),
+        this.options,
+      );
       opened.catch(() => this.forwards.delete(key));
       this.forwards.set(key, opened);
     }

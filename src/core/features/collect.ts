@@ -78,7 +78,7 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   );
   if (manifest.complete) return manifest;
   const [first, end] = manifest.range ?? [0, images];
-  const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO);
+  const writer = new ShardWriter(opts.outDir, manifest, opts.io ?? nodeIO, (end - manifest.imagesDone) * manifest.samplesPerImage);
   const batchSize = opts.batchSize ?? 32;
   const seed = manifest.seed;
   const visit = collectionOrder(images, seed, manifest.order ?? 'dataset');
@@ -95,57 +95,60 @@ export async function collectFeatures(ctx: ModelContext, explainer: Explainer, o
   const [cStride, pStride] = spatial ? [locations, 1] : [1, dim];
   const decode = (from: number) => decodeRange(opts.dataset, visit, from, Math.min(images, from + batchSize));
   let next = startImage < end ? decode(firstBatch) : undefined;
-  for (let from = firstBatch; from < end; from += batchSize) {
-    throwIfAborted(opts.signal, 'Feature collection');
-    const decoded = await next!;
-    const to = Math.min(end, from + batchSize);
-    // Start decoding the next batch now: sharp works on its own threads while onnxruntime runs this one.
-    next = from + batchSize < end ? decode(from + batchSize) : undefined;
-    const good = decoded.filter((d) => d.image);
-    const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
-    const batch = new Float32Array(per * good.length);
-    good.forEach((d, i) => batch.set(preprocessImage(d.image!, ctx.preprocess), i * per));
-    let f: Float32Array | undefined;
-    let g: Float32Array | undefined;
-    if (good.length && everyLocation) f = (await explainer.layerFeatures(batch, good.length, [layer.tensor]))[layer.tensor]!.data;
-    else if (good.length) {
-      const run = await explainer.layerGradients(batch, good.length, 'predicted', [layer.tensor]);
-      f = run.features[layer.tensor]!.data;
-      g = run.gradients[layer.tensor]!.data;
-    }
-    let k = 0;
-    for (const d of decoded) {
-      if (d.position >= end) break; // the next part's
-      if (d.position < startImage) {
-        if (d.image) k++;
-        continue;
-      } // done before the resume, or the previous part's
-      if (!d.image) {
-        writer.markSkipped(d.position, d.id, d.error!);
-        continue;
+  try {
+    for (let from = firstBatch; from < end; from += batchSize) {
+      throwIfAborted(opts.signal, 'Feature collection');
+      const decoded = await next!;
+      const to = Math.min(end, from + batchSize);
+      // Start decoding the next batch now: sharp works on its own threads while onnxruntime runs this one.
+      next = from + batchSize < end ? decode(from + batchSize) : undefined;
+      const good = decoded.filter((d) => d.image);
+      const per = ctx.imageInput.channels * ctx.preprocess.centerCrop ** 2;
+      const batch = new Float32Array(per * good.length);
+      good.forEach((d, i) => batch.set(preprocessImage(d.image!, ctx.preprocess), i * per));
+      let f: Float32Array | undefined;
+      let g: Float32Array | undefined;
+      if (good.length && everyLocation) f = (await explainer.layerFeatures(batch, good.length, [layer.tensor]))[layer.tensor]!.data;
+      else if (good.length) {
+        const run = await explainer.layerGradients(batch, good.length, 'predicted', [layer.tensor]);
+        f = run.features[layer.tensor]!.data;
+        g = run.gradients[layer.tensor]!.data;
       }
-      const off = k * dim * locations;
-      const picks =
-        everyLocation ??
-        sampleLocations(locationWeights(f!, g!, off, dim, locations, cStride, pStride), samples, seed * 1_000_003 + d.index);
-      const rows = new Float32Array(picks.length * dim);
-      picks.forEach((p, r) => {
-        for (let c = 0, i = off + p * pStride; c < dim; c++, i += cStride) rows[r * dim + c] = f![i]!;
+      let k = 0;
+      for (const d of decoded) {
+        if (d.position >= end) break; // the next part's
+        if (d.position < startImage) {
+          if (d.image) k++;
+          continue;
+        } // done before the resume, or the previous part's
+        if (!d.image) {
+          writer.markSkipped(d.position, d.id, d.error!);
+          continue;
+        }
+        const off = k * dim * locations;
+        const picks =
+          everyLocation ??
+          sampleLocations(locationWeights(f!, g!, off, dim, locations, cStride, pStride), samples, seed * 1_000_003 + d.index);
+        await writer.addImage(d.position, d.index, { data: f!, offset: off, cStride, pStride, rows: picks }, picks);
+        k++;
+      }
+      const done = to - startImage;
+      const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
+      opts.onProgress?.({
+        imagesDone: to - first,
+        images: end - first,
+        vectors: manifest.vectors + writer.openVectorCount,
+        imagesPerSecond: rate,
+        etaSeconds: (end - to) / rate,
       });
-      await writer.addImage(d.position, d.index, rows, picks);
-      k++;
     }
-    const done = to - startImage;
-    const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
-    opts.onProgress?.({
-      imagesDone: to - first,
-      images: end - first,
-      vectors: manifest.vectors + writer.openVectorCount,
-      imagesPerSecond: rate,
-      etaSeconds: (end - to) / rate,
-    });
+    await writer.flush();
+  } catch (e) {
+    // A shard may still be on its way to the disk: stop only once nothing writes into the store (its lock is released
+    // when this returns).
+    await writer.settle();
+    throw e;
   }
-  await writer.flush();
   manifest.complete = true;
   await writeManifest(opts.outDir, manifest);
   return manifest;

@@ -50,21 +50,37 @@ export function toHalfArray(a: Float32Array): Uint16Array {
 /** Writes `a` as halves into `out` from index `at` (no intermediate array); returns `out`. */
 export function toHalfInto(a: Float32Array, out: Uint16Array, at: number): Uint16Array {
   const bits = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  for (let i = 0, o = at; i < a.length; i++, o++) {
-    const x = bits[i]!;
-    const e = ((x >>> 23) & 0xff) - 112; // the half's biased exponent
-    if (e > 0 && e < 0x1f) {
-      // A normal half (nearly every feature value): drop 13 mantissa bits, rounding to nearest even; a carry out of
-      // the mantissa correctly bumps the exponent (up to Inf), as in floatToHalf.
-      const rest = x & 0x1fff;
-      let h = ((x >>> 16) & 0x8000) | (e << 10) | ((x & 0x7fffff) >>> 13);
-      if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-      out[o] = h;
-    } else {
-      out[o] = floatToHalf(a[i]!);
-    }
-  }
+  for (let i = 0; i < a.length; i++) out[at + i] = halfOfBits(bits[i]!);
   return out;
+}
+
+/** Gathers vectors of `dim` values from a feature map and writes them as halves into `out` from index `at`: value c
+ *  of vector r is `map[offset + rows[r]·pStride + c·cStride]` (the transpose and the conversion in one pass). */
+export function gatherHalfInto(
+  map: Float32Array,
+  offset: number,
+  cStride: number,
+  pStride: number,
+  rows: readonly number[],
+  dim: number,
+  out: Uint16Array,
+  at: number,
+): void {
+  const bits = new Uint32Array(map.buffer, map.byteOffset, map.length);
+  for (let r = 0, o = at; r < rows.length; r++) {
+    for (let c = 0, i = offset + rows[r]! * pStride; c < dim; c++, i += cStride, o++) out[o] = halfOfBits(bits[i]!);
+  }
+}
+
+/** The half of a float32 given by its bits. A normal half (nearly every feature value) is computed without a branch
+ *  on the rounding: the exponent rebiased in place (−112 << 23), then 0xfff plus the kept mantissa's lowest bit added
+ *  before dropping 13 bits rounds to nearest even, and a carry out of the mantissa bumps the exponent (up to Inf at
+ *  the top of the range); the rest (subnormal, zero, overflow, Inf, NaN) goes through floatToHalf. */
+function halfOfBits(x: number): number {
+  const m = x & 0x7fffffff;
+  if (m >= 0x38800000 && m < 0x477ff000) return ((x >>> 16) & 0x8000) | ((m - 0x38000000 + 0xfff + ((m >>> 13) & 1)) >>> 13);
+  u32[0] = x;
+  return floatToHalf(f32[0]!);
 }
 
 const table = new Float32Array(65536);

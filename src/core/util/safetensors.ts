@@ -116,6 +116,22 @@ export function serializeSafetensors(
   tensors: Record<string, { shape: number[]; data: SafeArray; dtype?: SafeDtype }>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
+  const pieces = safetensorsPieces(tensors, metadata);
+  const out = new Uint8Array(pieces.reduce((a, p) => a + p.length, 0));
+  let pos = 0;
+  for (const p of pieces) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+/** A safetensors file as the pieces that follow each other in it (the length and header, then each tensor's data as a
+ *  view of its array, nothing copied): for writing and hashing large files without assembling them in memory. */
+export function safetensorsPieces(
+  tensors: Record<string, { shape: number[]; data: SafeArray; dtype?: SafeDtype }>,
+  metadata: Record<string, string> = {},
+): Uint8Array[] {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -131,16 +147,10 @@ export function serializeSafetensors(
   // Pad the header with spaces so the data starts 8-byte aligned (as the reference implementation does).
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const head = Buffer.from(json);
-  const out = new Uint8Array(8 + head.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
-  out.set(head, 8);
-  let pos = 8 + head.length;
-  for (const n of names) {
-    const d = tensors[n]!.data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
-    pos += d.byteLength;
-  }
-  return out;
+  const start = new Uint8Array(8 + head.length);
+  new DataView(start.buffer).setBigUint64(0, BigInt(head.length), true);
+  start.set(head, 8);
+  return [start, ...names.map((n) => new Uint8Array(tensors[n]!.data.buffer, tensors[n]!.data.byteOffset, tensors[n]!.data.byteLength))];
 }
 
 export async function writeSafetensors(

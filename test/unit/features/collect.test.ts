@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { openImageFolder } from '../../../src/core/data/imageFolder';
@@ -137,7 +137,7 @@ describe('feature collection', () => {
     let writes = 0;
     const fullDisk = {
       ...nodeIO,
-      writeFile: async (f: string, d: Uint8Array) => {
+      writeFile: async (f: string, d: readonly Uint8Array[]) => {
         if (++writes === 2) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
         return nodeIO.writeFile(f, d);
       },
@@ -151,6 +151,52 @@ describe('feature collection', () => {
     assert.ok((await FeatureStore.open(broken)).count > 0, 'the store is valid up to its last complete shard');
     await collectFeatures(ctx, explainer, { ...base, outDir: broken });
     assert.deepEqual(await storeRows(broken), await storeRows(whole));
+    await explainer.dispose();
+  });
+
+  it('a cancel while a shard is written in the background returns once that shard and the manifest listing it are written', async () => {
+    const ctx = await openModel(tiny);
+    const explainer = await Explainer.create(ctx);
+    const dataset = await openImageFolder(await imageFolder(), 'grayscale');
+    const base = { layer: 'layer2', dataset, samplesPerImage: 4, shardVectors: 12, batchSize: 3, dtype: 'float16' as const };
+    const whole = tempDir('fact-whole-');
+    await collectFeatures(ctx, explainer, { ...base, outDir: whole });
+    const out = tempDir('fact-cancel-writing-');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let writing = false;
+    const heldWrite = {
+      ...nodeIO,
+      writeFile: async (f: string, d: readonly Uint8Array[]) => {
+        writing = true;
+        await gate; // the first shard's write waits until the collection has been cancelled
+        return nodeIO.writeFile(f, d);
+      },
+    };
+    const abort = new AbortController();
+    await assert.rejects(
+      collectFeatures(ctx, explainer, {
+        ...base,
+        outDir: out,
+        io: heldWrite,
+        signal: abort.signal,
+        onProgress: () => {
+          if (!writing || abort.signal.aborted) return;
+          abort.abort();
+          setImmediate(release); // after the cancel has reached the collection loop
+        },
+      }),
+      /cancelled/,
+    );
+    const m = await readManifest(out);
+    assert.equal(m.shards.length, 1, 'the shard being written when the collection stopped is in the manifest');
+    assert.equal(m.imagesDone, m.shards[0]!.images[1]);
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f.includes('.tmp')),
+      [],
+    );
+    await collectFeatures(ctx, explainer, { ...base, outDir: out });
+    assert.deepEqual(await storeRows(out), await storeRows(whole));
     await explainer.dispose();
   });
 

@@ -1,7 +1,7 @@
 // Half-precision conversion of whole arrays (the feature shards) against the element-wise reference.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { floatToHalf, toHalfArray } from '../../../src/core/features/float16';
+import { floatToHalf, gatherHalfInto, toHalfArray } from '../../../src/core/features/float16';
 
 describe('float16 arrays', () => {
   it('convert exactly as floatToHalf does, including ties, carries, subnormals, overflow, Inf and NaN', () => {
@@ -38,6 +38,25 @@ describe('float16 arrays', () => {
           floatToHalf(a[i]!),
           `value ${a[i]} (bits 0x${new Uint32Array(Float32Array.of(a[i]!).buffer)[0]!.toString(16)})`,
         );
+    }
+  });
+
+  it('gather vectors from C×H×W and token maps at any rows, as the rows converted one by one', () => {
+    const [dim, locations, images] = [5, 7, 3];
+    const map = Float32Array.from({ length: dim * locations * images }, (_, i) => Math.sin(i * 12.9898) * 70000 * 0.01 ** (i % 4));
+    const rows = [6, 0, 3];
+    for (const [cStride, pStride] of [
+      [locations, 1],
+      [1, dim],
+    ] as const) {
+      const offset = 2 * dim * locations;
+      const out = new Uint16Array(2 + rows.length * dim).fill(0xffff);
+      gatherHalfInto(map, offset, cStride, pStride, rows, dim, out, 2);
+      assert.deepEqual([out[0], out[1]], [0xffff, 0xffff], 'nothing before `at` is written');
+      rows.forEach((p, r) => {
+        for (let c = 0; c < dim; c++)
+          assert.equal(out[2 + r * dim + c], floatToHalf(map[offset + c * cStride + p * pStride]!), `row ${r}, c ${c}`);
+      });
     }
   });
 });
