@@ -267,7 +267,8 @@ async function strip(inputs: Uint8Array[], traces: Uint8Array[], side: number, c
         line[3 * x + 1] = source[s + 1]!;
         line[3 * x + 2] = source[s + 2]!;
       }
-      for (let y = Math.ceil(sy * scale); y < cell && Math.floor(y / scale) === sy; y++) out.set(line, ((row * cell + y) * width + col * cell) * 3);
+      for (let y = Math.ceil(sy * scale); y < cell && Math.floor(y / scale) === sy; y++)
+        out.set(line, ((row * cell + y) * width + col * cell) * 3);
     }
   };
   inputs.forEach((img, i) => put(img, i, 0, false));

@@ -14,7 +14,15 @@ import { runInFixedBatches } from '../model/fixedBatch';
 import type { OnnxNode } from '../onnx/types';
 import { findExplainedInput, type ExplainedInput } from './explainedInput';
 import { cacheKey, GraphCache, type CachedGraphMeta } from './graphCache';
-import { BIAS, COTANGENT, COTANGENT_IMAGE, buildExplanationGraph, gradientName, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
+import {
+  BIAS,
+  COTANGENT,
+  COTANGENT_IMAGE,
+  buildExplanationGraph,
+  gradientName,
+  type ExplanationGraphSpec,
+  type GraphContext,
+} from './explanationGraph';
 import { describeNode, linearize, type Linearization } from './linearize';
 import { linearPath } from './transpose';
 
