@@ -10,7 +10,7 @@ import { preprocessImage } from '../data/preprocess';
 import type { Explainer } from '../engine/explainer';
 import type { EvaluationRecords } from '../evaluate/evaluationFile';
 import { layerLayout } from '../evaluate/layerLayout';
-import type { SaeEncodeFn } from '../evaluate/saeCodes';
+import type { SaeCodesFn } from '../evaluate/saeCodes';
 import { className, type ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import type { ModelRunner } from '../model/modelRunner';
@@ -87,7 +87,8 @@ export interface AtlasOptions {
   checkpointSha256: string;
   evaluationSha256: string;
   sae: SaeWeights;
-  encode: SaeEncodeFn;
+  /** The SAE's codes (the reconstruction is not needed). */
+  encode: SaeCodesFn;
   records: EvaluationRecords;
   dataset: Dataset;
   topImages?: number;

@@ -6,7 +6,7 @@
 import type { Explainer } from '../engine/explainer';
 import type { LayerLayout } from '../evaluate/layerLayout';
 import { toVectors } from '../evaluate/layerLayout';
-import type { SaeEncodeFn } from '../evaluate/saeCodes';
+import type { SaeCodesFn } from '../evaluate/saeCodes';
 import type { ModelContext } from '../model/modelContext';
 import type { ModelRunner } from '../model/modelRunner';
 import { conceptCotangent, type CotangentSae } from './conceptCotangents';
@@ -29,7 +29,7 @@ export async function presenceTraces(
   tensor: string,
   layout: LayerLayout,
   sae: CotangentSae,
-  encode: SaeEncodeFn,
+  encode: SaeCodesFn,
   x: Float32Array,
   concepts: number[],
 ): Promise<PresenceTraces> {
@@ -61,7 +61,7 @@ export async function presenceTracesOfImages(
   tensor: string,
   layout: LayerLayout,
   sae: CotangentSae,
-  encode: SaeEncodeFn,
+  encode: SaeCodesFn,
   images: { x: Float32Array; concepts: number[] }[],
 ): Promise<PresenceTraces[]> {
   const n = images.length;

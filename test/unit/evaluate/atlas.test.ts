@@ -143,9 +143,12 @@ describe('the concept atlas', () => {
       const feats = await runner.run(ctx, x, 1, [layer.tensor]);
       const codes = await encode(toVectors(feats.outputs[layer.tensor]!.data, 1, layout), layout.locations);
       const active = [...new Set(Array.from(codes.indices).filter((_, t) => codes.values[t]! > 0))];
+      // The codes alone (what the atlas asks for) are the full encoding's.
+      const only = await encoder.codes(toVectors(feats.outputs[layer.tensor]!.data, 1, layout), layout.locations);
+      assert.deepEqual([only.indices, only.values], [codes.indices, codes.values]);
       images.push({ x, concepts: active.slice(0, 3 + 2 * i) });
     }
-    const batched = await presenceTracesOfImages(ctx, runner, explainer, layer.tensor, layout, cot, encode, images);
+    const batched = await presenceTracesOfImages(ctx, runner, explainer, layer.tensor, layout, cot, (v, n) => encoder.codes(v, n), images);
     for (const [i, im] of images.entries()) {
       const alone = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, encode, im.x, im.concepts);
       assert.deepEqual(batched[i]!.input, alone.input);
