@@ -10,7 +10,7 @@ import { preprocessImage } from '../data/preprocess';
 import type { Explainer } from '../engine/explainer';
 import type { EvaluationRecords } from '../evaluate/evaluationFile';
 import { layerLayout } from '../evaluate/layerLayout';
-import type { SaeEncodeFn } from '../evaluate/saeCodes';
+import type { SaeCodesFn } from '../evaluate/saeCodes';
 import { className, type ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import type { ModelRunner } from '../model/modelRunner';
@@ -87,7 +87,8 @@ export interface AtlasOptions {
   checkpointSha256: string;
   evaluationSha256: string;
   sae: SaeWeights;
-  encode: SaeEncodeFn;
+  /** The SAE's codes (the reconstruction is not needed). */
+  encode: SaeCodesFn;
   records: EvaluationRecords;
   dataset: Dataset;
   topImages?: number;
@@ -121,11 +122,12 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
       s.presence += r.presence[t]!;
       s.contribution += r.contribution[t]!;
       s.perClass.set(r.predicted[i]!, (s.perClass.get(r.predicted[i]!) ?? 0) + r.contribution[t]!);
-      // Keep the top presences with a small sorted list (K × topN entries at most).
-      const entry = { row: i, presence: r.presence[t]!, contribution: r.contribution[t]! };
-      if (s.top.length < topN || entry.presence > s.top[s.top.length - 1]!.presence) {
-        s.top.push(entry);
-        s.top.sort((a, b) => b.presence - a.presence);
+      // Keep the top presences in a small sorted list (K × topN entries at most); a tie goes after the earlier image.
+      const presence = r.presence[t]!;
+      if (s.top.length < topN || presence > s.top[s.top.length - 1]!.presence) {
+        let at = s.top.length;
+        while (at > 0 && s.top[at - 1]!.presence < presence) at--;
+        s.top.splice(at, 0, { row: i, presence, contribution: r.contribution[t]! });
         if (s.top.length > topN) s.top.pop();
       }
     }
@@ -240,30 +242,39 @@ export async function buildAtlas(ctx: ModelContext, runner: ModelRunner, explain
 }
 
 /** Inputs in the top row, their traces (on black) below, each `cell` pixels square (nearest-neighbour upscaling),
- *  composed in memory and encoded once. */
+ *  composed in memory and encoded once. Every pixel is opaque, so the PNG is RGB (the same picture as RGBA, a quarter
+ *  fewer bytes to filter), at zlib level 3: a third of the default level's CPU time for strips about 15 % larger. */
 async function strip(inputs: Uint8Array[], traces: Uint8Array[], side: number, cell: number): Promise<Buffer> {
   const width = cell * inputs.length;
-  const out = new Uint8Array(width * 2 * cell * 4);
+  const out = new Uint8Array(width * 2 * cell * 3);
+  // Output column x shows source column ⌊x / scale⌋ (scale = cell / side); output row y shows source row ⌊y / scale⌋.
   const scale = cell / side;
-  const line = new Uint8Array(cell * 4);
+  const sourceColumn = Int32Array.from({ length: cell }, (_, x) => Math.floor(x / scale));
+  const source = new Uint8Array(side * 3);
+  const line = new Uint8Array(cell * 3);
   const put = (rgba: Uint8Array, col: number, row: number, onBlack: boolean) => {
     for (let sy = 0; sy < side; sy++) {
-      // One upscaled line per source row, copied to the `scale` output rows it covers.
-      for (let x = 0; x < cell; x++) {
-        const src = (sy * side + Math.floor(x / scale)) * 4;
+      // The source row (composited on black where asked), upscaled into one line, copied to the rows it covers.
+      for (let sx = 0; sx < side; sx++) {
+        const src = (sy * side + sx) * 4;
         const a = onBlack ? rgba[src + 3]! / 255 : 1;
-        line[4 * x] = Math.round(rgba[src]! * a);
-        line[4 * x + 1] = Math.round(rgba[src + 1]! * a);
-        line[4 * x + 2] = Math.round(rgba[src + 2]! * a);
-        line[4 * x + 3] = 255;
+        source[3 * sx] = Math.round(rgba[src]! * a);
+        source[3 * sx + 1] = Math.round(rgba[src + 1]! * a);
+        source[3 * sx + 2] = Math.round(rgba[src + 2]! * a);
+      }
+      for (let x = 0; x < cell; x++) {
+        const s = 3 * sourceColumn[x]!;
+        line[3 * x] = source[s]!;
+        line[3 * x + 1] = source[s + 1]!;
+        line[3 * x + 2] = source[s + 2]!;
       }
       for (let y = Math.ceil(sy * scale); y < cell && Math.floor(y / scale) === sy; y++)
-        out.set(line, ((row * cell + y) * width + col * cell) * 4);
+        out.set(line, ((row * cell + y) * width + col * cell) * 3);
     }
   };
   inputs.forEach((img, i) => put(img, i, 0, false));
   traces.forEach((t, i) => put(t, i, 1, true));
-  return sharp(out, { raw: { width, height: 2 * cell, channels: 4 } })
-    .png()
+  return sharp(out, { raw: { width, height: 2 * cell, channels: 3 } })
+    .png({ compressionLevel: 3 })
     .toBuffer();
 }

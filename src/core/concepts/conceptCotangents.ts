@@ -4,7 +4,7 @@
 //   contribution c_k = Σ_loc u_k·⟨W_dec[:,k], g_loc⟩ (head gradient g frozen) → at those locations: ⟨W_dec[:,k], g_loc⟩·W_enc[k]
 // Summed over several concepts, contribution cotangents explain their joint share of the logit.
 import type { LayerLayout } from '../evaluate/layerLayout';
-import type { SaeCodes } from '../evaluate/saeCodes';
+import type { SaeCodesOnly } from '../evaluate/saeCodes';
 
 export interface CotangentSae {
   wEnc: Float32Array;
@@ -14,7 +14,7 @@ export interface CotangentSae {
 
 /** One image's cotangent at the layer, in the layer's own layout (C×H×W or T×C), for the given concepts. */
 export function conceptCotangent(
-  codes: SaeCodes,
+  codes: SaeCodesOnly,
   layout: LayerLayout,
   sae: CotangentSae,
   concepts: Set<number>,

@@ -6,7 +6,7 @@
 import type { Explainer } from '../engine/explainer';
 import type { LayerLayout } from '../evaluate/layerLayout';
 import { toVectors } from '../evaluate/layerLayout';
-import type { SaeEncodeFn } from '../evaluate/saeCodes';
+import type { SaeCodesFn } from '../evaluate/saeCodes';
 import type { ModelContext } from '../model/modelContext';
 import type { ModelRunner } from '../model/modelRunner';
 import { conceptCotangent, type CotangentSae } from './conceptCotangents';
@@ -29,7 +29,7 @@ export async function presenceTraces(
   tensor: string,
   layout: LayerLayout,
   sae: CotangentSae,
-  encode: SaeEncodeFn,
+  encode: SaeCodesFn,
   x: Float32Array,
   concepts: number[],
 ): Promise<PresenceTraces> {
@@ -52,8 +52,8 @@ export async function presenceTraces(
 }
 
 /** Presence traces for many images at once: one forward and one encoding for all of them, then every (image,
- *  concept) pair as one row of a batched trace run (the per-run cost dominates on small models). The same result as
- *  presenceTraces per image. */
+ *  concept) pair as one cotangent row of a single trace run that names its image, so each image's forward pass
+ *  (its frozen factors) is computed once for all its concepts. The same result as presenceTraces per image. */
 export async function presenceTracesOfImages(
   ctx: ModelContext,
   runner: ModelRunner,
@@ -61,7 +61,7 @@ export async function presenceTracesOfImages(
   tensor: string,
   layout: LayerLayout,
   sae: CotangentSae,
-  encode: SaeEncodeFn,
+  encode: SaeCodesFn,
   images: { x: Float32Array; concepts: number[] }[],
 ): Promise<PresenceTraces[]> {
   const n = images.length;
@@ -72,7 +72,7 @@ export async function presenceTracesOfImages(
   const codes = await encode(toVectors(feats.outputs[tensor]!.data, n, layout), n * layout.locations);
   const per = layout.dim * layout.locations;
   const pairs = images.reduce((a, im) => a + im.concepts.length, 0);
-  const pairImages = new Float32Array(pairs * size);
+  const rowImage = new Int32Array(pairs);
   const cots = new Float32Array(pairs * per);
   let row = 0;
   images.forEach((im, i) => {
@@ -84,19 +84,19 @@ export async function presenceTracesOfImages(
       values: codes.values.subarray(i * span, (i + 1) * span),
     };
     for (const c of im.concepts) {
-      pairImages.set(im.x, row * size);
+      rowImage[row] = i;
       cots.set(conceptCotangent(own, layout, sae, new Set([c]), 'presence'), row * per);
       row++;
     }
   });
-  const t = await explainer.traceEachFromLayer(pairImages, pairs, tensor, cots);
+  const t = await explainer.traceImagesFromLayer(xs, n, tensor, cots, rowImage);
   const plane = ctx.preprocess.centerCrop ** 2;
-  const channels = t.input.data.length / pairs / plane;
-  const one = channels * plane;
+  const one = t.input.data.length / n;
+  const channels = one / plane;
   const out: PresenceTraces[] = [];
   row = 0;
-  for (const im of images) {
-    const input = t.input.data.slice(row * one, (row + 1) * one);
+  images.forEach((im, i) => {
+    const input = t.input.data.slice(i * one, (i + 1) * one);
     const traces = im.concepts.map((_, j) => t.traces.data.subarray((row + j) * one, (row + j + 1) * one));
     const maps = traces.map((w) => {
       const map = new Float64Array(plane);
@@ -105,6 +105,6 @@ export async function presenceTracesOfImages(
     });
     out.push({ input, traces, maps, bias: t.bias.slice(row, row + im.concepts.length) });
     row += im.concepts.length;
-  }
+  });
   return out;
 }

@@ -7,30 +7,33 @@ export interface Crop {
 }
 
 export function cropAroundMass(map: ArrayLike<number>, side: number, share = 0.9, margin = 0.15): Crop {
-  const pixels: { p: number; v: number }[] = [];
+  // Lit pixels, brightest first (ties in pixel order), as indices: no object per pixel.
+  const value = new Float64Array(side * side);
+  const lit: number[] = [];
   let total = 0;
   for (let p = 0; p < side * side; p++) {
     const v = Math.max(0, map[p]!);
+    value[p] = v;
     if (v > 0) {
-      pixels.push({ p, v });
+      lit.push(p);
       total += v;
     }
   }
   if (total <= 0) return { x: 0, y: 0, size: side };
-  pixels.sort((a, b) => b.v - a.v);
+  const order = Uint32Array.from(lit).sort((a, b) => value[b]! - value[a]! || a - b);
   let acc = 0,
     x0 = side,
     y0 = side,
     x1 = -1,
     y1 = -1;
-  for (const { p, v } of pixels) {
+  for (const p of order) {
     const x = p % side,
       y = Math.floor(p / side);
     x0 = Math.min(x0, x);
     x1 = Math.max(x1, x);
     y0 = Math.min(y0, y);
     y1 = Math.max(y1, y);
-    acc += v;
+    acc += value[p]!;
     if (acc >= share * total) break;
   }
   const size = Math.min(side, Math.max(x1 - x0 + 1, y1 - y0 + 1, Math.ceil(side / 8)) + 2 * Math.round(margin * side));

@@ -15,12 +15,26 @@ import { runInFixedBatches } from '../model/fixedBatch';
 import type { OnnxNode } from '../onnx/types';
 import { findExplainedInput, type ExplainedInput } from './explainedInput';
 import { cacheKey, GraphCache, type CachedGraphMeta } from './graphCache';
-import { BIAS, COTANGENT, buildExplanationGraph, gradientName, type ExplanationGraphSpec, type GraphContext } from './explanationGraph';
+import {
+  BIAS,
+  COTANGENT,
+  COTANGENT_IMAGE,
+  buildExplanationGraph,
+  gradientName,
+  type ExplanationGraphSpec,
+  type GraphContext,
+} from './explanationGraph';
 import { describeNode, linearize, type Linearization } from './linearize';
 import { linearPath } from './transpose';
 
 export interface Tensor {
   data: Float32Array;
+  dims: number[];
+}
+
+/** A feed of row indices (which image each cotangent row is for). */
+interface IndexFeed {
+  data: BigInt64Array;
   dims: number[];
 }
 
@@ -176,12 +190,13 @@ export class Explainer {
     return cot;
   }
 
-  private async run(spec: ExplanationGraphSpec, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  private async run(spec: ExplanationGraphSpec, feeds: Record<string, Tensor>, rowImages?: IndexFeed): Promise<Record<string, Tensor>> {
     const { graph, opened } = await this.graph(spec);
     const outputs = graph.outputs;
     const runOnce = async (f: Record<string, Tensor>) => {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [k, v] of Object.entries(f)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
+      if (rowImages) ortFeeds[COTANGENT_IMAGE] = new ort.Tensor('int64', rowImages.data, rowImages.dims);
       const r = await opened.session.run(ortFeeds, outputs);
       const out: Record<string, Tensor> = {};
       for (const name of outputs) out[name] = { data: r[name]!.data as Float32Array, dims: r[name]!.dims.map(Number) };
@@ -192,6 +207,7 @@ export class Explainer {
     const n = feeds[batchFeed]!.dims[0]!;
     const fixed = this.ctx.fixedBatch;
     if (!fixed || n === fixed) return runOnce(feeds);
+    if (rowImages) throw new FactError('internal', 'Cotangents naming their images need a model without a fixed batch.');
     const cot = feeds[COTANGENT];
     if (!cot || cot.dims[0] === n) return runInFixedBatches(fixed, feeds, cot ? [batchFeed, COTANGENT] : [batchFeed], runOnce);
     if (n !== 1) throw new FactError('internal', `${cot.dims[0]} cotangents for ${n} images.`);
@@ -385,8 +401,45 @@ export class Explainer {
     return traced;
   }
 
-  /** One trace run: n images and m cotangents at `layer` (m fanned out from one image, or paired with the n). */
-  private async traceRun(images: Float32Array, n: number, layer: string, cotangents: Float32Array, m: number) {
+  /**
+   * Input-level traces of cotangents at `layer` for several images, each cotangent row for the image `rowImage[r]`
+   * names: one forward pass per image however many cotangents it has (each trace equals traceFromLayer's for that
+   * image and cotangent). Returns the n explained inputs and the m traces and bias terms, in row order.
+   */
+  async traceImagesFromLayer(
+    images: Float32Array,
+    n: number,
+    layer: string,
+    cotangents: Float32Array,
+    rowImage: ArrayLike<number>,
+  ): Promise<{ input: Tensor; traces: Tensor; bias: Float32Array }> {
+    const m = rowImage.length;
+    const firstRow = new Array<number>(n).fill(-1);
+    for (let r = 0; r < m; r++) {
+      const i = rowImage[r]!;
+      if (!Number.isInteger(i) || i < 0 || i >= n) throw new FactError('internal', `Cotangent row ${r} names image ${i} of ${n}.`);
+      if (firstRow[i]! < 0) firstRow[i] = r;
+    }
+    if (firstRow.includes(-1)) throw new FactError('internal', `Image ${firstRow.indexOf(-1)} of ${n} has no cotangent row.`);
+    if (this.ctx.fixedBatch) {
+      // A fixed-batch model cannot take n images beside m cotangents: pair a copy of the image with each row.
+      const size = images.length / n;
+      const pairs = new Float32Array(m * size);
+      for (let r = 0; r < m; r++) pairs.set(images.subarray(rowImage[r]! * size, (rowImage[r]! + 1) * size), r * size);
+      const { out: _out, input, ...traced } = await this.traceRun(pairs, m, layer, cotangents, m);
+      const per = input.data.length / m;
+      const own = new Float32Array(n * per);
+      firstRow.forEach((r, i) => own.set(input.data.subarray(r * per, (r + 1) * per), i * per));
+      return { input: { data: own, dims: [n, ...input.dims.slice(1)] }, ...traced };
+    }
+    const rows: IndexFeed = { data: BigInt64Array.from(Array.from(rowImage, (i) => BigInt(i))), dims: [m] };
+    const { out: _out, ...traced } = await this.traceRun(images, n, layer, cotangents, m, rows);
+    return traced;
+  }
+
+  /** One trace run: n images and m cotangents at `layer` (m fanned out from one image, paired with the n, or each
+   *  naming its image in `rowImages`). */
+  private async traceRun(images: Float32Array, n: number, layer: string, cotangents: Float32Array, m: number, rowImages?: IndexFeed) {
     const dims = this.checkBatch(images, n);
     const layerDims = this.gc.shape(layer);
     const spec: ExplanationGraphSpec = {
@@ -395,13 +448,18 @@ export class Explainer {
       fromIsInput: false,
       gradientsAt: [],
       forwardOutputs: this.explained.inGraph ? [this.explained.tensor] : [],
+      ...(rowImages ? { cotangentImage: true } : {}),
     };
     if (cotangents.length !== m * product(layerDims.slice(1)))
       throw new FactError('bad-input', `Expected ${m} cotangents of shape ${layerDims.slice(1).join('×')} at '${layer}'.`);
-    const out = await this.run(spec, {
-      [this.ctx.imageInput.name]: { data: images, dims },
-      [COTANGENT]: { data: cotangents, dims: [m, ...layerDims.slice(1)] },
-    });
+    const out = await this.run(
+      spec,
+      {
+        [this.ctx.imageInput.name]: { data: images, dims },
+        [COTANGENT]: { data: cotangents, dims: [m, ...layerDims.slice(1)] },
+      },
+      rowImages,
+    );
     const input = this.explained.inGraph ? out[this.explained.tensor]! : { data: images, dims };
     return { out, input, traces: out[gradientName(this.explained.tensor)]!, bias: out[BIAS]!.data };
   }

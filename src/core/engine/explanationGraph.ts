@@ -2,7 +2,7 @@
 // pass of its linear path: inputs are the model's inputs (or the features at a layer, for a head) plus a cotangent
 // at the target; outputs are the target, requested forward tensors, the gradients, and the bias term.
 import { FactError } from '../errors';
-import { GraphBuilder, valueInfo } from '../onnx/graphBuilder';
+import { GraphBuilder, attr, valueInfo } from '../onnx/graphBuilder';
 import type { ConstantValue } from '../onnx/constants';
 import type { GraphIndex } from '../onnx/graphIndex';
 import { opsetVersion } from '../onnx/modelFile';
@@ -12,6 +12,8 @@ import type { Linearization } from './linearize';
 import { linearPath, transpose } from './transpose';
 
 export const COTANGENT = 'fact_cotangent';
+/** With `cotangentImage`: the image (row of the forward batch) each cotangent row is for, int64 [M]. */
+export const COTANGENT_IMAGE = 'fact_cotangent_image';
 export const BIAS = 'fact_bias';
 export const gradientName = (t: string) => `fact_grad:${t}`;
 
@@ -29,6 +31,9 @@ export interface ExplanationGraphSpec {
   /** Explain each image's predicted class: the cotangent is the one-hot of argmax(`to`), made inside the graph,
    *  so one run both predicts and explains. Otherwise the cotangent is an input. */
   predictedClass?: boolean;
+  /** Each cotangent row names its image (input COTANGENT_IMAGE): the transposed pass gathers that image's frozen
+   *  factors, so one forward pass per image serves any number of its cotangents (concept traces of many images). */
+  cotangentImage?: boolean;
 }
 
 export interface ExplanationGraph {
@@ -106,6 +111,11 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
   } else {
     b.input(COTANGENT, 'float32', ['M', ...gc.shape(spec.to).slice(1)]);
   }
+  if (spec.cotangentImage) {
+    if (spec.predictedClass) throw new FactError('internal', 'A predicted-class cotangent is made per image; it names no image.');
+    b.input(COTANGENT_IMAGE, 'int64', ['M']);
+  }
+  const forwardEnd = b.nodes.length;
 
   const wanted = [...new Set([spec.from, ...spec.gradientsAt])];
   const biasNodes = path.filter((n) => gc.lin.biasNodes.includes(n));
@@ -126,6 +136,7 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
   }
   emitBias(e, gc, biasNodes, gradients);
   b.output(BIAS);
+  if (spec.cotangentImage) gatherPerCotangent(b, gc, forwardEnd, new Set([...extraForward.values()].flat()));
 
   const model: OnnxModel = {
     ...gc.model,
@@ -133,6 +144,35 @@ export function buildExplanationGraph(gc: GraphContext, spec: ExplanationGraphSp
     graph: { ...b.model(opset).graph!, valueInfo: [] },
   };
   return { model, spec, frozen, pathLength: path.length, biasNodes: biasNodes.map((n) => n.name || n.output[0]!) };
+}
+
+/**
+ * Makes the transposed pass (the nodes from `forwardEnd` on) read, instead of each per-image forward tensor, its
+ * rows for the cotangents' images: one Gather along the batch per tensor, placed between the two passes. Per-image
+ * tensors are those that depend on the input (linear, affine or dynamic; their batch is axis 0) and the extra
+ * forward outputs the transposition asked for (MaxPool indices, LayerNorm statistics).
+ */
+function gatherPerCotangent(b: GraphBuilder, gc: GraphContext, forwardEnd: number, extraForward: Set<string>): void {
+  const produced = new Set(b.nodes.slice(0, forwardEnd).flatMap((n) => n.output));
+  for (const v of b.inputs) if (v.name !== COTANGENT && v.name !== COTANGENT_IMAGE) produced.add(v.name);
+  const perImage = (t: string) => {
+    if (!produced.has(t)) return false;
+    const k = gc.lin.kind.get(t);
+    return k === 'linear' || k === 'affine' || k === 'dynamic' || extraForward.has(t);
+  };
+  const gathered = new Map<string, string>();
+  const transposed = b.nodes.slice(forwardEnd);
+  for (const n of transposed) {
+    n.input = n.input.map((t) => {
+      if (!t || !perImage(t)) return t;
+      let g = gathered.get(t);
+      if (!g) gathered.set(t, (g = b.fresh('per_cotangent')));
+      return g;
+    });
+  }
+  b.nodes.length = forwardEnd;
+  for (const [t, g] of gathered) b.op('Gather', [t, COTANGENT_IMAGE], { axis: attr.int(0) }, g);
+  b.nodes.push(...transposed);
 }
 
 /** Nodes needed to compute `targets`, walking back from them and stopping at `stopAt`. */

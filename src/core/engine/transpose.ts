@@ -1,7 +1,8 @@
 // Transpose: from the frozen forward pass, emit the vector–Jacobian product of the linear path as ONNX nodes.
-// Cotangents carry their own batch M, which is either the forward batch N (one cotangent per image) or any M when
-// N = 1 (many cotangents for one image: concept traces); frozen factors broadcast from batch 1 in that case. So no
-// rule ever sums over axis 0, and every reshape takes its batch from the cotangent.
+// Cotangents carry their own batch M, which is either the forward batch N (one cotangent per image), any M when
+// N = 1 (many cotangents for one image: concept traces; frozen factors broadcast from batch 1), or any M when each
+// row names its image (the graph gathers the frozen factors per row first; explanationGraph.ts). So no rule ever
+// sums over axis 0, and every reshape takes its batch from the cotangent.
 import { FactError } from '../errors';
 import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes';
 import type { ConstantValue } from '../onnx/constants';

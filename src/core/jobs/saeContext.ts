@@ -3,7 +3,7 @@
 import type { ModelContext } from '../model/modelContext';
 import { resolveModelLayer } from '../model/modelLayers';
 import type { SessionOptions } from '../onnx/session';
-import type { SaeEncodeFn } from '../evaluate/saeCodes';
+import type { SaeCodesFn, SaeEncodeFn } from '../evaluate/saeCodes';
 import { loadSae, type SaeCheckpointCfg } from '../sae/checkpoint';
 import type { SaeWeights } from '../sae/saeConfig';
 import { SaeEncoder } from '../sae/saeEncoder';
@@ -19,6 +19,8 @@ export interface SaeContext {
   /** The layer's tensor in the model. */
   tensor: string;
   encode: SaeEncodeFn;
+  /** The codes alone, without the reconstruction. */
+  codes: SaeCodesFn;
   dispose(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function openSaeContext(
     sha256: folder.checkpointSha256,
     tensor: layer.tensor,
     encode: (v, n) => encoder.encode(v, n),
+    codes: (v, n) => encoder.codes(v, n),
     dispose: () => encoder.dispose(),
   };
 }

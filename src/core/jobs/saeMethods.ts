@@ -293,7 +293,7 @@ export const saeHandlers: Handlers = {
             checkpointSha256: s.sha256,
             evaluationSha256: summary.recordsSha256,
             sae: s.sae,
-            encode: s.encode,
+            encode: s.codes,
             records,
             dataset: await openDataset(ctx, dataset),
             signal: call.signal,

@@ -81,14 +81,58 @@ export function boxFilter(a: Float64Array, height: number, width: number, s: num
   return out;
 }
 
-/** torch.quantile's default (linear interpolation between closest ranks). */
+/** torch.quantile's default (linear interpolation between closest ranks). The two ranks are found by selection
+ *  rather than a full sort (it runs twice per rendered trace); the values are the sorted array's, exactly. */
 export function quantile(a: ArrayLike<number>, q: number): number {
-  const sorted = Float64Array.from(a).sort();
-  if (sorted.length === 0) return 0;
+  const v = Float64Array.from(a);
+  if (v.length === 0) return 0;
+  if (v.some(Number.isNaN)) return sortedQuantile(v, q);
+  const pos = q * (v.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(v.length - 1, lo + 1);
+  const low = selectInPlace(v, lo);
+  // After selection everything right of `lo` is ≥ it: the next rank is their minimum.
+  let high = low;
+  if (hi > lo) {
+    high = Infinity;
+    for (let i = lo + 1; i < v.length; i++) if (v[i]! < high) high = v[i]!;
+  }
+  return low + (high - low) * (pos - lo);
+}
+
+function sortedQuantile(v: Float64Array, q: number): number {
+  const sorted = v.sort();
   const pos = q * (sorted.length - 1);
   const lo = Math.floor(pos);
   const hi = Math.min(sorted.length - 1, lo + 1);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** Hoare's selection: reorders `v` so that v[k] holds the k-th smallest value, smaller ones left of it and larger
+ *  or equal ones right of it; returns v[k]. */
+function selectInPlace(v: Float64Array, k: number): number {
+  let left = 0;
+  let right = v.length - 1;
+  while (right > left) {
+    const pivot = v[(left + right) >> 1]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (v[i]! < pivot) i++;
+      while (v[j]! > pivot) j--;
+      if (i <= j) {
+        const t = v[i]!;
+        v[i] = v[j]!;
+        v[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return v[k]!;
 }
 
 /** A diverging colour map for signed per-pixel contributions: blue (negative) – white – red (positive). */

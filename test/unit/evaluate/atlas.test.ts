@@ -13,10 +13,16 @@ import { Explainer } from '../../../src/core/engine/explainer';
 import { evaluateSae } from '../../../src/core/evaluate/evaluate';
 import { openModel } from '../../../src/core/model/modelContext';
 import { ModelRunner } from '../../../src/core/model/modelRunner';
+import { decodeImageFile } from '../../../src/core/data/imageDecode';
+import { preprocessImage } from '../../../src/core/data/preprocess';
+import { toVectors } from '../../../src/core/evaluate/layerLayout';
+import { loadSae } from '../../../src/core/sae/checkpoint';
+import { SaeEncoder } from '../../../src/core/sae/saeEncoder';
 import { naiveEncoder, randomSae } from '../../support/naiveSae';
 import { fixtures, tempDir } from '../../support/paths';
 
 const tiny = path.join(fixtures, 'tiny', 'tiny.onnx');
+const defaultModel = path.join(__dirname, '..', '..', '..', 'models', 'fashion-mnist-bcos');
 
 describe('the concept atlas', () => {
   it('holds per-concept statistics and top images with traces, each with its strip of inputs over traces', async () => {
@@ -117,6 +123,48 @@ describe('the concept atlas', () => {
     }
     await runner.dispose();
     await explainer.dispose();
+  });
+
+  it('traces the samples of the default model through its shipped SAE in one run as it traces each image alone', async () => {
+    const ctx = await openModel(path.join(defaultModel, 'model.onnx'));
+    const runner = new ModelRunner();
+    const explainer = await Explainer.create(ctx);
+    const sae = await loadSae(path.join(defaultModel, 'saes', 'layer3'), { modelSha256: ctx.loaded.sha256 });
+    const encoder = await SaeEncoder.create(sae);
+    const encode = (v: Float32Array, n: number) => encoder.encode(v, n);
+    const layer = resolveModelLayer(ctx, sae.cfg.layer);
+    const layout = layerLayout(explainer.shapeOf(layer.tensor).slice(1));
+    const cot = { wEnc: sae.wEnc, wDec: sae.wDec, dictSize: sae.cfg.dictSize };
+    const samples = ['0000-ankle-boot.png', '0001-pullover.png', '0002-trouser.png', '0008-sandal.png'];
+    const images = [];
+    for (const [i, name] of samples.entries()) {
+      const x = preprocessImage(await decodeImageFile(path.join(defaultModel, 'samples', name), 'grayscale'), ctx.preprocess);
+      // Concepts active on the image (so their traces are not zero), a different number per image.
+      const feats = await runner.run(ctx, x, 1, [layer.tensor]);
+      const codes = await encode(toVectors(feats.outputs[layer.tensor]!.data, 1, layout), layout.locations);
+      const active = [...new Set(Array.from(codes.indices).filter((_, t) => codes.values[t]! > 0))];
+      // The codes alone (what the atlas asks for) are the full encoding's.
+      const only = await encoder.codes(toVectors(feats.outputs[layer.tensor]!.data, 1, layout), layout.locations);
+      assert.deepEqual([only.indices, only.values], [codes.indices, codes.values]);
+      images.push({ x, concepts: active.slice(0, 3 + 2 * i) });
+    }
+    const batched = await presenceTracesOfImages(ctx, runner, explainer, layer.tensor, layout, cot, (v, n) => encoder.codes(v, n), images);
+    for (const [i, im] of images.entries()) {
+      const alone = await presenceTraces(ctx, runner, explainer, layer.tensor, layout, cot, encode, im.x, im.concepts);
+      assert.deepEqual(batched[i]!.input, alone.input);
+      im.concepts.forEach((c, j) => {
+        // The same sums in float32, in kernels whose blocking follows the batch: agreement to a few ulps of the
+        // trace's largest value, and of the presence's size for the bias (zero here: no constant on this path).
+        let scale = 0;
+        for (const v of alone.traces[j]!) scale = Math.max(scale, Math.abs(v));
+        assert.ok(scale > 0, `the trace of concept ${c} on image ${i} is not zero`);
+        for (let p = 0; p < im.x.length; p++)
+          assert.ok(Math.abs(batched[i]!.traces[j]![p]! - alone.traces[j]![p]!) <= 1e-5 * scale, `image ${i}, concept ${c}, value ${p}`);
+        assert.ok(Math.abs(batched[i]!.bias[j]! - alone.bias[j]!) <= 1e-5 * Math.max(1, Math.abs(alone.bias[j]!)));
+        assert.equal(cropAroundMass(batched[i]!.maps[j]!, 28).size, cropAroundMass(alone.maps[j]!, 28).size);
+      });
+    }
+    await Promise.all([runner.dispose(), explainer.dispose(), encoder.dispose()]);
   });
 
   it('crops around the mass of a trace', () => {

@@ -210,4 +210,29 @@ describe('model normalisation on open', () => {
     for (let i = 0; i < 3; i++) assert.ok(maxRelDiff(ea[i]!.weights, eb[i]!.weights) < 1e-6);
     await Promise.all([a.dispose(), b.dispose()]);
   });
+
+  it('traces cotangents that each name their image (one forward per image) as it traces each image alone, with a fixed batch of 2 or none', async () => {
+    const fixed = await openModel(save(layerNormModel(true, 2), 'ln-batch2.onnx'));
+    const dynamic = await openModel(save(layerNormModel(false), 'ln-dynamic.onnx'));
+    const [a, b] = [await Explainer.create(fixed), await Explainer.create(dynamic)];
+    // The transposed LayerNorm reads each image's frozen inverse deviation: the rows must get their own image's.
+    const layer = fixed.loaded.graph.node.find((n) => n.opType === 'LayerNormalization')!.output[0]!;
+    const rr = seededRandom(5);
+    const rowImage = [2, 0, 2, 1, 0];
+    const u = Float32Array.from({ length: rowImage.length * 64 }, () => rr() - 0.5);
+    const xs = images(3);
+    const size = xs.length / 3;
+    for (const ex of [a, b]) {
+      const t = await ex.traceImagesFromLayer(xs, 3, layer, u, rowImage);
+      assert.deepEqual(t.traces.dims, [5, 2, 4, 4]);
+      assert.equal(t.bias.length, 5);
+      for (const [r, i] of rowImage.entries()) {
+        const alone = await b.traceFromLayer(xs.subarray(i * size, (i + 1) * size), layer, u.subarray(r * 64, (r + 1) * 64), 1);
+        assert.ok(maxRelDiff(t.traces.data.subarray(r * size, (r + 1) * size), alone.traces.data) < 1e-6, `row ${r}`);
+        assert.ok(maxRelDiff(t.input.data.subarray(i * size, (i + 1) * size), alone.input.data) < 1e-6, `image ${i}`);
+      }
+    }
+    await assert.rejects(b.traceImagesFromLayer(xs, 3, layer, u.subarray(0, 128), [0, 2]), /Image 1 of 3 has no cotangent row/);
+    await Promise.all([a.dispose(), b.dispose()]);
+  });
 });
