@@ -51,6 +51,8 @@ const DECODE_SLICE = 1 << 20;
 
 export class FeatureStore implements VectorSource {
   readonly dim: number;
+  /** The manifest's vectors: the epoch's layout, which a damaged shard skipped mid-run does not change (its rows are
+   *  left out of their batches, which keep their spans). */
   readonly count: number;
   /** Shard reads in this process: hashed (first read, or changed since verified) and vouched for by the memo. */
   readonly reads = { hashed: 0, remembered: 0 };
