@@ -10,12 +10,12 @@
 //     loads (no memo), as a first training does. Shapes: the default (d = 128, 1,024 latents, k = 8, batch 4,096;
 //     65,536-vector shards, a 3 GB store) and FaCT's ResNet-50 layer4 (d = 2,048, 16,384 latents, k = 16, batch
 //     1,024). A layer4 step takes seconds to tens of seconds here and a default 537 MB shard lasts 64 steps, so its
-//     store has shards of 4,096 vectors (32 MB, 16 steps per window of 4): loading costs the same per vector whatever
+//     store has shards of 1,024 vectors (8.4 MB, 4 steps per window of 4): loading costs the same per vector whatever
 //     the shard size, so the fraction of time it takes is the same, in whole windows that fit in minutes.
 //     Beside vectors/s: CPU seconds per 1,000 vectors (process-wide, onnxruntime's threads included) and how long the
 //     trainer waited for a batch (time from a step's end to the next batch: nonzero when the prefetch fell behind).
 // FACT_BENCH_STORE_GB (e.g. "0.15,0.76,3") changes the sizes opened; FACT_BENCH_STORE_WINDOWS ("4,3": default, layer4)
-// the windows timed; FACT_BENCH_STORE_LAYER4_SHARD (4096) the layer4 shard size; FACT_BENCH_STORE_LAYER4=0 leaves
+// the windows timed; FACT_BENCH_STORE_LAYER4_SHARD (1024) the layer4 shard size; FACT_BENCH_STORE_LAYER4=0 leaves
 // out the layer4 shape, FACT_BENCH_STORE_DEFAULT=0 the default shape.
 import { rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -32,7 +32,7 @@ import type { BenchRow } from './runOne';
 
 const sizes = (process.env.FACT_BENCH_STORE_GB ?? '0.15,0.76,3').split(',').map(Number);
 const [defaultWindows, layer4Windows] = (process.env.FACT_BENCH_STORE_WINDOWS ?? '4,3').split(',').map(Number) as [number, number];
-const layer4Shard = Number(process.env.FACT_BENCH_STORE_LAYER4_SHARD ?? 4096);
+const layer4Shard = Number(process.env.FACT_BENCH_STORE_LAYER4_SHARD ?? 1024);
 /** Shards per window: the reader's default. */
 const WINDOW = 4;
 
