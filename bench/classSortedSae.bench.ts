@@ -167,6 +167,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
       const d =
         o === 'full shuffle' ? await diversity(fullClasses, (b, r) => b.data[r]!, seed) : await diversity(sources[o], classOfImage, seed);
       const t = performance.now();
+      const checkpointDir = tempDir('fact-sorted-sae-');
       const r = await trainSae(
         sources[o],
         {
@@ -179,7 +180,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
           seed,
           validateEvery: 0,
         },
-        { checkpointDir: tempDir('fact-sorted-sae-'), threads: 2 },
+        { checkpointDir, threads: 2 },
       );
       const run = runs[o]!;
       run.classes.push(d.mean);
@@ -187,6 +188,7 @@ export async function run(report: (r: BenchRow) => void): Promise<void> {
       run.fvu.push(await fvu(r.weights, test, shuffled.dim));
       run.trainFvu.push(r.finalMetrics.fvu);
       run.seconds.push((performance.now() - t) / 1000);
+      rmSync(checkpointDir, { recursive: true, force: true });
       console.log(
         `seed ${seed} ${o}: classes per batch ${d.mean.toFixed(2)} (fewest ${d.min}); test FVU ${run.fvu.at(-1)!.toFixed(4)}; last-epoch training FVU ${r.finalMetrics.fvu.toFixed(4)}; ${run.seconds.at(-1)!.toFixed(0)} s; load ${os.loadavg()[0]!.toFixed(1)}`,
       );

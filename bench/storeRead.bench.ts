@@ -162,8 +162,8 @@ async function compare(dir: string, s: Shape, gb: string, report: (r: BenchRow) 
     referenceName: 'from an in-memory array',
     unit: 'vectors/s',
     note:
-      `${timedSteps(s)} steps timed; shards of ${s.shard}; CPU s per 1k vectors ${fromStore.cpuPerK.toFixed(3)} ` +
-      `(memory ${fromMemory.cpuPerK.toFixed(3)}); waited for batches ${fromStore.waited.toFixed(2)} s ` +
+      `${timedSteps(s)} steps timed; shards of ${s.shard}; CPU s per 1k vectors ${fromStore.cpuPerK.toPrecision(3)} ` +
+      `(memory ${fromMemory.cpuPerK.toPrecision(3)}); waited for batches ${fromStore.waited.toFixed(2)} s ` +
       `(memory ${fromMemory.waited.toFixed(2)} s); first step after ${fromStore.firstStep.toFixed(1)} s ` +
       `(memory ${fromMemory.firstStep.toFixed(1)} s); load avg ${os.loadavg()[0]!.toFixed(1)}`,
   });
