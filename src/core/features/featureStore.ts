@@ -83,9 +83,14 @@ export class FeatureStore implements VectorSource {
       if (!skip) throw damagedShard(problem, dir, s);
       store.markDamaged(s, problem);
     }
-    if (store.damaged.size === m.shards.length)
-      throw new FactError('bad-store', `The feature store '${dir}' has no usable shards.`, { file: dir });
+    store.checkUsable();
     return store;
+  }
+
+  /** Skipping damaged shards ends where none is left: training would go on with empty batches. */
+  private checkUsable(): void {
+    if (this.damaged.size === this.shards.length)
+      throw new FactError('bad-store', `The feature store '${this.dir}' has no usable shards.`, { file: this.dir });
   }
 
   /** Remembers a damaged shard for this run (its rows are left out of every batch from now on) and reports it once. */
@@ -246,6 +251,7 @@ export class FeatureStore implements VectorSource {
         const { w, first: windowFirst, end: windowEnd } = windows[k]!;
         if (current) spare.push(current); // the previous window is used up: the one after this loads into it
         const { all, images, dropped } = await next!;
+        if (dropped) this.checkUsable();
         next = b < starts.length - 1 ? load(k + 1) : undefined;
         current = all;
         const perm = permutation(windowEnd - windowFirst, epochSeed * 7919 + w);

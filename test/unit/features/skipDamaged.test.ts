@@ -96,6 +96,11 @@ describe('skipping damaged shards', () => {
       FeatureStore.open(dir, { window: 2 }),
       /shard-00003\.safetensors' is missing\. Run again with the option to skip damaged shards/,
     );
+    // Every other shard damaged after opening: training stops when it finds none left, rather than train on nothing.
+    for (const s of m.shards) if (s.file !== gone) damage(dir, s.file);
+    await assert.rejects(async () => {
+      for await (const _ of store.batches({ batchSize: BATCH, epoch: 1, seed: SEED }));
+    }, /has no usable shards/);
     for (const s of m.shards) rmSync(path.join(dir, s.file), { force: true });
     await assert.rejects(FeatureStore.open(dir, { onBadShard: 'skip' }), /has no usable shards/);
   });
