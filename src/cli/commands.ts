@@ -293,7 +293,7 @@ const train = command(
       'validate-from': opt.int('I', 'first image of the validation split', { min: 0 }),
       'validate-count': opt.int('N', 'validation images'),
       'skip-damaged': opt.flag(
-        'hash every shard not verified before, then train without damaged ones (default: each shard is verified as it is first read; a damaged one stops training)',
+        'train on without damaged shards: one missing, or found damaged when first read, is reported and its vectors are left out of their batches (default: it stops training)',
       ),
       overwrite: opt.flag('retrain a finished checkpoint (otherwise refused)'),
       'allow-incomplete': opt.flag('train on a store whose collection did not finish'),

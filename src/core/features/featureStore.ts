@@ -2,8 +2,10 @@
 // file is where it says (contained in the store, present). Each shard's checksum is verified as it is first read for
 // training, chunk by chunk while it loads; a shard that does not match stops training with the same message as a
 // check at open would give. Shards verified before (size, times and inode unchanged, see verifiedShards.ts) are not
-// hashed again, so a resume starts at once. With onBadShard 'skip' every shard not yet verified is hashed at open
-// instead, so the set of shards (and with it the batches of every epoch) is fixed before the first step.
+// hashed again, so a resume starts at once. With onBadShard 'skip' a damaged shard (missing at open, or found wrong
+// when its window loads) is reported once and its rows are left out of the batches they fall in; the epoch's layout
+// (every shard's place, every batch's span) stays the manifest's, so batch counts never change and a resumed run,
+// which finds the same shard damaged when it loads the same window, yields the same batches.
 // Batches stream in a shuffled order with bounded memory: a window of a few shards is loaded at a time and its rows
 // permuted, and the next window loads while this one's batches train. Batches run across windows and shards, so every
 // vector is used once per epoch and batch counts are known without reading (resuming is exact).
@@ -30,6 +32,13 @@ export interface OpenStoreOptions {
   verified?: VerifiedShards;
 }
 
+interface LoadedWindow {
+  all: Float32Array<ArrayBuffer>;
+  images?: Int32Array;
+  /** 1 for each row of a damaged shard that was skipped (absent when none was). */
+  dropped?: Uint8Array;
+}
+
 export interface LoadedShard {
   features: Float32Array;
   image: Int32Array;
@@ -42,9 +51,13 @@ const DECODE_SLICE = 1 << 20;
 
 export class FeatureStore implements VectorSource {
   readonly dim: number;
+  /** The manifest's vectors: the epoch's layout, which a damaged shard skipped mid-run does not change (its rows are
+   *  left out of their batches, which keep their spans). */
   readonly count: number;
   /** Shard reads in this process: hashed (first read, or changed since verified) and vouched for by the memo. */
   readonly reads = { hashed: 0, remembered: 0 };
+  /** With onBadShard 'skip': the damaged shards found so far (by shardKey) and what is wrong with each. */
+  readonly damaged = new Map<string, string>();
 
   private constructor(
     readonly dir: string,
@@ -52,6 +65,7 @@ export class FeatureStore implements VectorSource {
     readonly shards: ShardEntry[],
     private readonly window: number,
     readonly verified: VerifiedShards,
+    private readonly skip: ((shard: string, reason: string) => void) | undefined,
   ) {
     this.dim = manifest.dim;
     this.count = shards.reduce((a, s) => a + s.vectors, 0);
@@ -61,19 +75,29 @@ export class FeatureStore implements VectorSource {
     const m = await readManifest(dir);
     checkManifestMatches(m, opts.expect ?? {}, dir);
     const verified = opts.verified ?? (await VerifiedShards.open(undefined, dir));
-    const skip = (opts.onBadShard ?? 'stop') === 'skip';
-    const good: ShardEntry[] = [];
+    const skip = (opts.onBadShard ?? 'stop') === 'skip' ? (opts.onSkip ?? (() => undefined)) : undefined;
+    const store = new FeatureStore(dir, m, m.shards, Math.max(1, opts.window ?? 4), verified, skip);
     for (const [i, s] of m.shards.entries()) {
-      const problem = skip ? await checkShard(dir, m, s, i, verified) : await locateShard(dir, m, s, i);
-      if (!problem) {
-        good.push(s);
-        continue;
-      }
+      const problem = await locateShard(dir, m, s, i);
+      if (!problem) continue;
       if (!skip) throw damagedShard(problem, dir, s);
-      opts.onSkip?.(s.file, problem);
+      store.markDamaged(s, problem);
     }
-    if (good.length === 0) throw new FactError('bad-store', `The feature store '${dir}' has no usable shards.`, { file: dir });
-    return new FeatureStore(dir, m, good, Math.max(1, opts.window ?? 4), verified);
+    store.checkUsable();
+    return store;
+  }
+
+  /** Skipping damaged shards ends where none is left: training would go on with empty batches. */
+  private checkUsable(): void {
+    if (this.damaged.size === this.shards.length)
+      throw new FactError('bad-store', `The feature store '${this.dir}' has no usable shards.`, { file: this.dir });
+  }
+
+  /** Remembers a damaged shard for this run (its rows are left out of every batch from now on) and reports it once. */
+  private markDamaged(s: ShardEntry, problem: string): void {
+    if (this.damaged.has(shardKey(s))) return;
+    this.damaged.set(shardKey(s), problem);
+    this.skip?.(s.file, problem);
   }
 
   /** A shard's vectors and their image and position indices, its checksum verified unless the memo vouches for it. */
@@ -141,21 +165,43 @@ export class FeatureStore implements VectorSource {
     reading: { buffer?: Buffer },
     withImages: boolean,
     stopped: () => boolean,
-  ): Promise<{ all: Float32Array<ArrayBuffer>; images?: Int32Array }> {
+  ): Promise<LoadedWindow> {
     const rows = group.reduce((a, s) => a + s.vectors, 0);
     const images = withImages ? new Int32Array(rows) : undefined;
+    let dropped: Uint8Array | undefined;
     let row = 0;
     for (const s of group) {
       if (stopped()) break;
-      // Never from Buffer's shared pool (allocUnsafeSlow): this buffer is written again for the next shard.
-      const most = maxShardBytes(this.manifest, s);
-      if (!reading.buffer || reading.buffer.length < most) reading.buffer = Buffer.allocUnsafeSlow(most);
-      const { bytes, places } = await this.readVerified(s, reading.buffer);
-      await decodeInto(bytes, places.features!, all, row * this.dim);
-      if (images) copyBytes(bytes, places.image!, images, row);
+      const loaded = this.damaged.has(shardKey(s)) ? false : await this.loadInto(s, all, images, row, reading);
+      if (!loaded) (dropped ??= new Uint8Array(rows)).fill(1, row, row + s.vectors);
       row += s.vectors;
     }
-    return { all, ...(images ? { images } : {}) };
+    return { all, ...(images ? { images } : {}), ...(dropped ? { dropped } : {}) };
+  }
+
+  /** One shard's rows into a window at `row`; false when it is damaged and damaged shards are skipped. */
+  private async loadInto(
+    s: ShardEntry,
+    all: Float32Array<ArrayBuffer>,
+    images: Int32Array | undefined,
+    row: number,
+    reading: { buffer?: Buffer },
+  ): Promise<boolean> {
+    // Never from Buffer's shared pool (allocUnsafeSlow): this buffer is written again for the next shard.
+    const most = maxShardBytes(this.manifest, s);
+    if (!reading.buffer || reading.buffer.length < most) reading.buffer = Buffer.allocUnsafeSlow(most);
+    let read: { bytes: Buffer; places: Record<string, SafeTensorPlace> };
+    try {
+      read = await this.readVerified(s, reading.buffer);
+    } catch (e) {
+      if (!this.skip || !isFactError(e) || e.code === 'cancelled') throw e;
+      const problem = (e.details as { problem?: unknown } | undefined)?.problem;
+      this.markDamaged(s, typeof problem === 'string' ? problem : e.message);
+      return false;
+    }
+    await decodeInto(read.bytes, read.places.features!, all, row * this.dim);
+    if (images) copyBytes(read.bytes, read.places.image!, images, row);
+    return true;
   }
 
   /** Batches of one epoch; the order depends only on (seed, epoch). The epoch's order is the shards' order, a window
@@ -163,6 +209,8 @@ export class FeatureStore implements VectorSource {
    *  so every vector is used once per epoch and a batch's place is known from the manifest alone (exact resume).
    *  The next window is read, verified and decoded while this one's batches are used. */
   async *batches(opts: BatchOptions): AsyncIterable<VectorBatch> {
+    // A batch spans the positions [starts[b], starts[b + 1]) of the epoch's order; rows of a damaged shard (skipped)
+    // are left out of it, so it may hold fewer rows, but never other ones.
     const epochSeed = opts.seed * 1000 + opts.epoch;
     const order = permutation(this.shards.length, epochSeed);
     const starts = epochBatchStarts(this.count, opts.batchSize);
@@ -194,13 +242,16 @@ export class FeatureStore implements VectorSource {
     let out: Float32Array | undefined;
     let outImages: Int32Array | undefined;
     let current: Float32Array<ArrayBuffer> | undefined;
-    let filled = 0;
+    // Positions of batch b consumed so far, and rows kept (fewer when a skipped shard's rows were among them).
+    let filled = 0,
+      kept = 0;
     try {
       for (; k < windows.length && b < starts.length - 1; k++) {
         throwIfAborted(opts.signal);
         const { w, first: windowFirst, end: windowEnd } = windows[k]!;
         if (current) spare.push(current); // the previous window is used up: the one after this loads into it
-        const { all, images } = await next!;
+        const { all, images, dropped } = await next!;
+        if (dropped) this.checkUsable();
         next = b < starts.length - 1 ? load(k + 1) : undefined;
         current = all;
         const perm = permutation(windowEnd - windowFirst, epochSeed * 7919 + w);
@@ -212,17 +263,24 @@ export class FeatureStore implements VectorSource {
           const take = Math.min(size - filled, windowEnd - pos);
           for (let r = 0; r < take; r++) {
             const src = perm[pos - windowFirst + r]!;
-            out.set(all.subarray(src * this.dim, (src + 1) * this.dim), (filled + r) * this.dim);
-            if (outImages) outImages[filled + r] = images![src]!;
+            if (dropped?.[src]) continue;
+            out.set(all.subarray(src * this.dim, (src + 1) * this.dim), kept * this.dim);
+            if (outImages) outImages[kept] = images![src]!;
+            kept++;
           }
           filled += take;
           pos += take;
           if (filled === size) {
             throwIfAborted(opts.signal);
-            yield { data: out, rows: size, ...(outImages ? { images: outImages } : {}) };
+            yield {
+              data: kept === size ? out : out.subarray(0, kept * this.dim),
+              rows: kept,
+              ...(outImages ? { images: kept === size ? outImages : outImages.subarray(0, kept) } : {}),
+            };
             out = undefined;
             outImages = undefined;
             filled = 0;
+            kept = 0;
             b++;
           }
         }
@@ -286,6 +344,7 @@ function wrongChecksum(file: string, sum: string, expected: string): string {
 function damagedShard(problem: string, dir: string, s: ShardEntry): FactError {
   return new FactError('bad-store', `${problem} Run again with the option to skip damaged shards, or collect again.`, {
     file: shardPath(dir, s),
+    problem,
   });
 }
 
