@@ -1,8 +1,8 @@
 // How mixed training batches are when the dataset is sorted by class (ImageNet's train/<class>/ layout): the mean
 // number of distinct classes per batch, read through the real FeatureStore reader, for a store collected in dataset
 // order (before) and in the seeded random collection order (now), against a full shuffle of the same rows. The rows
-// hold only their class (1-dimensional), so the real layouts fit: Fashion-MNIST at layer3 with every location kept
-// (6,000 images, 196 per image, batch 4,096), and ImageNet at ResNet-50 layer4 (1,281,167 images of 1,000 classes,
+// hold only their class (1-dimensional), so the real layouts fit: the layout issue 17 measured on Fashion-MNIST
+// (6,000 images, 196 vectors per image — a 14×14 map with every location kept; batch 4,096), and ImageNet at ResNet-50 layer4 (1,281,167 images of 1,000 classes,
 // 18 samples per image, batch 4,096; the first 300 batches of an epoch). Shards of 65,536 vectors, window of 4.
 import { rmSync } from 'node:fs';
 import { collectionOrder, type CollectionOrder } from '../src/core/features/collectionOrder';
@@ -24,7 +24,7 @@ interface Layout {
 
 const layouts: Layout[] = [
   {
-    label: 'Fashion-MNIST layer3 (6,000 images, 196 vectors each)',
+    label: 'Fashion-MNIST, 14×14 map (6,000 images, 196 vectors each)',
     classes: 10,
     images: 6000,
     samples: 196,

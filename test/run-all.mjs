@@ -56,14 +56,41 @@ let failed = 0;
 const failures = [];
 const step = (name) => console.log(`\n━━ ${name} ━━`);
 
-// Tests never write to the user's cache (~/.cache/fact-vscode or $FACT_CACHE): the unit and fault tests run with a
-// temporary XDG_CACHE_HOME and no FACT_CACHE, so each test file that does not name a cache gets its own temporary one
-// (test/support/cli.ts) and two files that train the same SAE never find each other's derived files.
-const testProcessEnv = () => {
-  const env = { ...process.env, XDG_CACHE_HOME: mkdtempSync(path.join(tmpdir(), 'fact-test-xdg-cache-')) };
+// Tests never write to the user's cache (~/.cache/fact-vscode or $FACT_CACHE), nor leave files in /tmp: the unit and
+// fault tests run with a private TMPDIR (removed afterwards), a temporary XDG_CACHE_HOME inside it and no FACT_CACHE,
+// so each test file that does not name a cache gets its own temporary one (test/support/cli.ts) and two files that
+// train the same SAE never find each other's derived files.
+function nodeTests(label, files) {
+  const scratch = mkdtempSync(path.join(tmpdir(), `fact-${label}-tests-`));
+  const env = { ...process.env, TMPDIR: scratch, XDG_CACHE_HOME: path.join(scratch, 'xdg-cache') };
   delete env.FACT_CACHE;
-  return env;
-};
+  mkdirSync(env.XDG_CACHE_HOME);
+  const countFile = path.join(outDir, `${label}-counts.json`);
+  rmSync(countFile, { force: true });
+  const r = run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=1',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`,
+      `--test-reporter-destination=${countFile}`,
+      ...files,
+    ],
+    { env },
+  );
+  rmSync(scratch, { recursive: true, force: true });
+  if (existsSync(countFile)) {
+    const c = JSON.parse(readFileSync(countFile, 'utf8'));
+    passed += c.passed;
+    failed += c.failed;
+    for (const f of c.failures) failures.push(`${label}: ${f.name} (${path.relative(root, f.file ?? '')})`);
+    if (!r.ok && c.failed === 0) record(`${label} test runner`, false, `exit ${r.status}`);
+  } else record(`${label} test runner`, false, 'no results');
+}
 
 function run(cmd, args, opts = {}) {
   const t0 = Date.now();
@@ -110,59 +137,12 @@ if (want('unit')) {
   console.log(lavapipe.installed ? 'lavapipe: present' : `lavapipe: not installed (${lavapipe.reason}); the WebGPU tests will skip`);
   process.env.XDG_RUNTIME_DIR ??= mkdtempSync(path.join(tmpdir(), 'fact-xdg-'));
   step('unit tests');
-  const countFile = path.join(outDir, 'unit-counts.json');
-  rmSync(countFile, { force: true });
-  const files = testFiles(path.join(root, 'test', 'unit')).sort();
-  const r = run(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--test',
-      '--test-concurrency=1',
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`,
-      `--test-reporter-destination=${countFile}`,
-      ...files,
-    ],
-    { env: testProcessEnv() },
-  );
-  if (existsSync(countFile)) {
-    const c = JSON.parse(readFileSync(countFile, 'utf8'));
-    passed += c.passed;
-    failed += c.failed;
-    for (const f of c.failures) failures.push(`unit: ${f.name} (${path.relative(root, f.file ?? '')})`);
-    if (!r.ok && c.failed === 0) record('unit test runner', false, `exit ${r.status}`);
-  } else record('unit test runner', false, 'no results');
+  nodeTests('unit', testFiles(path.join(root, 'test', 'unit')).sort());
 }
 
 if (want('faults')) {
   step('fault-injection suite');
-  const countFile = path.join(outDir, 'fault-counts.json');
-  rmSync(countFile, { force: true });
-  const r = run(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--test',
-      '--test-concurrency=1',
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${path.join(root, 'test', 'support', 'countReporter.mjs')}`,
-      `--test-reporter-destination=${countFile}`,
-      ...testFiles(path.join(root, 'test', 'faults')).sort(),
-    ],
-    { env: testProcessEnv() },
-  );
-  if (existsSync(countFile)) {
-    const c = JSON.parse(readFileSync(countFile, 'utf8'));
-    passed += c.passed;
-    failed += c.failed;
-    for (const f of c.failures) failures.push(`faults: ${f.name} (${path.relative(root, f.file ?? '')})`);
-    if (!r.ok && c.failed === 0) record('fault test runner', false, `exit ${r.status}`);
-  } else record('fault test runner', false, 'no results');
+  nodeTests('faults', testFiles(path.join(root, 'test', 'faults')).sort());
 }
 
 // The default SAE ships without its per-image evaluation records (28 MB) and concept atlas (33 MB): like a user's
