@@ -1,7 +1,10 @@
 // Runs the training step's three graphs (trainStepGraph.ts) in three onnxruntime sessions: state in, state and
 // metrics out. The accumulation session always has one intra-op thread; the others the thread count asked for.
+// On the CPU the third part, the parameter update, runs as the fused loops of fusedUpdate.ts instead of its graph
+// (the same formulas, a fraction of the memory traffic); on a GPU provider the update graph runs there.
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
+import { fusedUpdate } from './fusedUpdate';
 import { openSession, type ExecutionProvider, type RequestedProvider, type RunnableSession } from '../onnx/session';
 import {
   buildTrainStepGraphs,
@@ -24,6 +27,9 @@ export interface StepRunInput<A extends FloatArray> {
   deadCandidates?: Uint8Array;
   /** Only for graphs built with residualInput. */
   residual?: A;
+  /** Write the new parameters and moments into `state`'s own arrays (and return them): no K×d allocations per
+   *  step. The trainer's choice; by default the input state is left as it was. */
+  inPlace?: boolean;
 }
 
 export interface StepMetrics<A extends FloatArray = FloatArray> {
@@ -54,7 +60,8 @@ export class TrainStepSession {
     readonly options: TrainStepGraphOptions,
     private readonly coefficients: RunnableSession,
     private readonly accumulate: RunnableSession,
-    private readonly update: RunnableSession,
+    /** The update graph's session; none on the CPU, where fusedUpdate does the update. */
+    private readonly update: RunnableSession | undefined,
     readonly executionProvider: ExecutionProvider,
     readonly fallbackReason: string | undefined,
   ) {}
@@ -66,12 +73,12 @@ export class TrainStepSession {
     const graphs = buildTrainStepGraphs(options);
     const coefficients = await openSession(encodeModel(graphs.coefficients), session);
     const accumulate = await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
-    const update = await openSession(encodeModel(graphs.update), session);
+    const update = coefficients.executionProvider === 'cpu' ? undefined : await openSession(encodeModel(graphs.update), session);
     return new TrainStepSession(
       options,
       coefficients.session,
       accumulate.session,
-      update.session,
+      update?.session,
       coefficients.executionProvider,
       coefficients.fallbackReason,
     );
@@ -83,7 +90,6 @@ export class TrainStepSession {
     const { dModel: d, dictSize: K } = o;
     const s = input.state;
     const t = (data: FloatArray, dims: number[]) => new ort.Tensor(dt, data, dims);
-    const scalar = (v: number) => t(dt === 'float32' ? Float32Array.of(v) : Float64Array.of(v), []);
     const x = t(input.x, [input.batch, d]);
     const wEnc = t(s.wEnc, [K, d]);
     const wDec = t(s.wDec, [d, K]);
@@ -99,9 +105,64 @@ export class TrainStepSession {
     const coef = await this.coefficients.run(feeds);
     const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
     const sums = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
-    const out = await this.update.run({
-      [I.wEnc]: wEnc,
-      [I.wDec]: wDec,
+    const arr = (r: ort.InferenceSession.OnnxValueMapType, name: string) => r[name]!.data as A;
+    const num = (name: string) => Number((coef[name]!.data as FloatArray)[0]);
+    const updated = this.update
+      ? await this.graphUpdate(this.update, input, sums)
+      : this.fusedUpdate(input, arr(sums, L.gradEnc), arr(sums, L.gradDecRows));
+    return {
+      ...updated,
+      loss: num(O.loss),
+      mse: num(O.mse),
+      auxLoss: num(O.auxLoss),
+      sumSq: num(O.sumSq),
+      sumSqCentered: num(O.sumSqCentered),
+      sumSqErr: num(O.sumSqErr),
+      sumSqErrCentered: num(O.sumSqErrCentered),
+      fireCounts: arr(sums, O.fireCounts),
+    };
+  }
+
+  /** The update on the CPU: fusedUpdate into the state's arrays (inPlace) or fresh ones. */
+  private fusedUpdate<A extends FloatArray>(
+    input: StepRunInput<A>,
+    gradEnc: A,
+    gradDecRows: A,
+  ): { state: StepState<A>; gradEnc?: A; gradDec?: A } {
+    const o = this.options;
+    const dt = o.dtype ?? 'float32';
+    const { dModel: d, dictSize: K } = o;
+    const s = input.state;
+    // The raw decoder gradient in FaCT's [d,K] layout, before fusedUpdate projects the rows in place.
+    let gradDec: A | undefined;
+    if (o.gradientOutputs) {
+      gradDec = new (gradDecRows.constructor as { new (n: number): A })(d * K);
+      for (let j = 0; j < K; j++) for (let p = 0; p < d; p++) gradDec[p * K + j] = gradDecRows[j * d + p]!;
+    }
+    const fresh = () => new (s.wEnc.constructor as { new (n: number): A })(K * d);
+    const into = input.inPlace
+      ? s
+      : { wEnc: fresh(), wDec: fresh(), mEnc: fresh(), vEnc: fresh(), mDec: fresh(), vDec: fresh() };
+    fusedUpdate({ hyper: o, dtype: dt, state: s, gradEnc, gradDecRows, lr: input.lr, into });
+    const state: StepState<A> = { ...into, step: s.step + 1 };
+    return { state, ...(gradDec ? { gradEnc, gradDec } : {}) };
+  }
+
+  /** The update graph's run (GPU providers). */
+  private async graphUpdate<A extends FloatArray>(
+    update: RunnableSession,
+    input: StepRunInput<A>,
+    sums: ort.InferenceSession.OnnxValueMapType,
+  ): Promise<{ state: StepState<A>; gradEnc?: A; gradDec?: A }> {
+    const o = this.options;
+    const dt = o.dtype ?? 'float32';
+    const { dModel: d, dictSize: K } = o;
+    const s = input.state;
+    const t = (data: FloatArray, dims: number[]) => new ort.Tensor(dt, data, dims);
+    const scalar = (v: number) => t(dt === 'float32' ? Float32Array.of(v) : Float64Array.of(v), []);
+    const out = await update.run({
+      [I.wEnc]: t(s.wEnc, [K, d]),
+      [I.wDec]: t(s.wDec, [d, K]),
       [I.mEnc]: t(s.mEnc, [K, d]),
       [I.vEnc]: t(s.vEnc, [K, d]),
       [I.mDec]: t(s.mDec, [d, K]),
@@ -111,33 +172,20 @@ export class TrainStepSession {
       [L.gradEnc]: sums[L.gradEnc]!,
       [L.gradDecRows]: sums[L.gradDecRows]!,
     });
-    const arr = (r: ort.InferenceSession.OnnxValueMapType, name: string) => r[name]!.data as A;
-    const num = (name: string) => Number((coef[name]!.data as FloatArray)[0]);
+    const arr = (name: string) => out[name]!.data as A;
+    const keys = ['wEnc', 'wDec', 'mEnc', 'vEnc', 'mDec', 'vDec'] as const;
+    const next = Object.fromEntries(keys.map((key) => [key, arr(O[key])])) as Omit<StepState<A>, 'step'>;
+    if (input.inPlace) for (const key of keys) s[key].set(next[key]);
+    const state: StepState<A> = { ...(input.inPlace ? s : next), step: s.step + 1 };
     return {
-      state: {
-        wEnc: arr(out, O.wEnc),
-        wDec: arr(out, O.wDec),
-        mEnc: arr(out, O.mEnc),
-        vEnc: arr(out, O.vEnc),
-        mDec: arr(out, O.mDec),
-        vDec: arr(out, O.vDec),
-        step: s.step + 1,
-      },
-      loss: num(O.loss),
-      mse: num(O.mse),
-      auxLoss: num(O.auxLoss),
-      sumSq: num(O.sumSq),
-      sumSqCentered: num(O.sumSqCentered),
-      sumSqErr: num(O.sumSqErr),
-      sumSqErrCentered: num(O.sumSqErrCentered),
-      fireCounts: arr(sums, O.fireCounts),
-      ...(o.gradientOutputs ? { gradEnc: arr(sums, L.gradEnc), gradDec: arr(out, O.gradDec) } : {}),
+      state,
+      ...(o.gradientOutputs ? { gradEnc: sums[L.gradEnc]!.data as A, gradDec: arr(O.gradDec) } : {}),
     };
   }
 
   async dispose(): Promise<void> {
     await this.coefficients.release();
     await this.accumulate.release();
-    await this.update.release();
+    await this.update?.release();
   }
 }
