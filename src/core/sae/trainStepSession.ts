@@ -1,10 +1,12 @@
 // Runs the training step's three graphs (trainStepGraph.ts) in three onnxruntime sessions: state in, state and
 // metrics out. The accumulation session always has one intra-op thread; the others the thread count asked for.
-// On the CPU the third part, the parameter update, runs as the fused loops of fusedUpdate.ts instead of its graph
-// (the same formulas, a fraction of the memory traffic); on a GPU provider the update graph runs there.
+// On the CPU only the first graph runs: the gradient sums (gradientSums.ts) and the parameter update
+// (fusedUpdate.ts) are the same formulas as fused loops, a fraction of the graphs' memory traffic; on a GPU provider
+// the update graph runs there (and the accumulation graph in its one-thread CPU session).
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
 import { fusedUpdate } from './fusedUpdate';
+import { addGradientSums, fireCounts, type GradientSums, type PickSet } from './gradientSums';
 import { openSession, type ExecutionProvider, type RequestedProvider, type RunnableSession } from '../onnx/session';
 import {
   buildTrainStepGraphs,
@@ -59,12 +61,15 @@ export class TrainStepSession {
   private constructor(
     readonly options: TrainStepGraphOptions,
     private readonly coefficients: RunnableSession,
-    private readonly accumulate: RunnableSession,
-    /** The update graph's session; none on the CPU, where fusedUpdate does the update. */
+    /** The accumulation and update graphs' sessions: none on the CPU, where gradientSums and fusedUpdate do it. */
+    private readonly accumulate: RunnableSession | undefined,
     private readonly update: RunnableSession | undefined,
     readonly executionProvider: ExecutionProvider,
     readonly fallbackReason: string | undefined,
   ) {}
+
+  /** The CPU's gradient-sum buffers, reused by every step. */
+  private sumBuffers: GradientSums<FloatArray> | undefined;
 
   static async open(
     options: TrainStepGraphOptions,
@@ -72,12 +77,13 @@ export class TrainStepSession {
   ): Promise<TrainStepSession> {
     const graphs = buildTrainStepGraphs(options);
     const coefficients = await openSession(encodeModel(graphs.coefficients), session);
-    const accumulate = await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
-    const update = coefficients.executionProvider === 'cpu' ? undefined : await openSession(encodeModel(graphs.update), session);
+    const onCpu = coefficients.executionProvider === 'cpu';
+    const accumulate = onCpu ? undefined : await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
+    const update = onCpu ? undefined : await openSession(encodeModel(graphs.update), session);
     return new TrainStepSession(
       options,
       coefficients.session,
-      accumulate.session,
+      accumulate?.session,
       update?.session,
       coefficients.executionProvider,
       coefficients.fallbackReason,
@@ -103,13 +109,19 @@ export class TrainStepSession {
       }
     }
     const coef = await this.coefficients.run(feeds);
-    const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
-    const sums = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
-    const arr = (r: ort.InferenceSession.OnnxValueMapType, name: string) => r[name]!.data as A;
     const num = (name: string) => Number((coef[name]!.data as FloatArray)[0]);
-    const updated = this.update
-      ? await this.graphUpdate(this.update, input, sums)
-      : this.fusedUpdate(input, arr(sums, L.gradEnc), arr(sums, L.gradDecRows));
+    let sums: GradientSums<A> & { fireCounts: A };
+    let updated: { state: StepState<A>; gradEnc?: A; gradDec?: A };
+    if (this.accumulate && this.update) {
+      const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
+      const r = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
+      const arr = (name: string) => r[name]!.data as A;
+      sums = { gradEnc: arr(L.gradEnc), gradDecRows: arr(L.gradDecRows), fireCounts: arr(O.fireCounts) };
+      updated = await this.graphUpdate(this.update, input, sums);
+    } else {
+      sums = this.fusedSums(input, coef);
+      updated = this.fusedUpdate(input, sums.gradEnc, sums.gradDecRows);
+    }
     return {
       ...updated,
       loss: num(O.loss),
@@ -119,8 +131,38 @@ export class TrainStepSession {
       sumSqCentered: num(O.sumSqCentered),
       sumSqErr: num(O.sumSqErr),
       sumSqErrCentered: num(O.sumSqErrCentered),
-      fireCounts: arr(sums, O.fireCounts),
+      fireCounts: sums.fireCounts,
     };
+  }
+
+  /** The gradient sums on the CPU, into buffers kept between steps (fresh ones when the caller gets the gradients). */
+  private fusedSums<A extends FloatArray>(
+    input: StepRunInput<A>,
+    coef: ort.InferenceSession.OnnxValueMapType,
+  ): GradientSums<A> & { fireCounts: A } {
+    const o = this.options;
+    const { dModel: d, dictSize: K } = o;
+    const make = (n: number) => new (input.state.wEnc.constructor as { new (n: number): A })(n);
+    let buffers = this.sumBuffers as GradientSums<A> | undefined;
+    if (!buffers || o.gradientOutputs || buffers.gradEnc.constructor !== input.state.wEnc.constructor) {
+      buffers = { gradEnc: make(K * d), gradDecRows: make(K * d) };
+      if (!o.gradientOutputs) this.sumBuffers = buffers;
+    }
+    const data = (name: string) => coef[name]!.data as FloatArray;
+    const idx = coef[L.idx]!.data as BigInt64Array;
+    const sets: PickSet[] = [{ idx, enc: data(L.du), dec: data(L.u), outGrad: data(L.dXHat), perVector: o.k }];
+    if (o.auxK) {
+      const auxIdx = coef[L.auxIdx]!;
+      sets.push({
+        idx: auxIdx.data as BigInt64Array,
+        enc: data(L.dAuxU),
+        dec: data(L.auxU),
+        outGrad: data(L.dAux),
+        perVector: Number(auxIdx.dims[1]),
+      });
+    }
+    addGradientSums(input.x, d, sets, buffers);
+    return { ...buffers, fireCounts: fireCounts(idx, data(L.u), make(K)) };
   }
 
   /** The update on the CPU: fusedUpdate into the state's arrays (inPlace) or fresh ones. */
@@ -140,9 +182,7 @@ export class TrainStepSession {
       for (let j = 0; j < K; j++) for (let p = 0; p < d; p++) gradDec[p * K + j] = gradDecRows[j * d + p]!;
     }
     const fresh = () => new (s.wEnc.constructor as { new (n: number): A })(K * d);
-    const into = input.inPlace
-      ? s
-      : { wEnc: fresh(), wDec: fresh(), mEnc: fresh(), vEnc: fresh(), mDec: fresh(), vDec: fresh() };
+    const into = input.inPlace ? s : { wEnc: fresh(), wDec: fresh(), mEnc: fresh(), vEnc: fresh(), mDec: fresh(), vDec: fresh() };
     fusedUpdate({ hyper: o, dtype: dt, state: s, gradEnc, gradDecRows, lr: input.lr, into });
     const state: StepState<A> = { ...into, step: s.step + 1 };
     return { state, ...(gradDec ? { gradEnc, gradDec } : {}) };
@@ -152,7 +192,7 @@ export class TrainStepSession {
   private async graphUpdate<A extends FloatArray>(
     update: RunnableSession,
     input: StepRunInput<A>,
-    sums: ort.InferenceSession.OnnxValueMapType,
+    sums: GradientSums<A>,
   ): Promise<{ state: StepState<A>; gradEnc?: A; gradDec?: A }> {
     const o = this.options;
     const dt = o.dtype ?? 'float32';
@@ -169,8 +209,8 @@ export class TrainStepSession {
       [I.vDec]: t(s.vDec, [d, K]),
       [I.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(s.step)), []),
       [I.lr]: scalar(input.lr),
-      [L.gradEnc]: sums[L.gradEnc]!,
-      [L.gradDecRows]: sums[L.gradDecRows]!,
+      [L.gradEnc]: t(sums.gradEnc, [K, d]),
+      [L.gradDecRows]: t(sums.gradDecRows, [K, d]),
     });
     const arr = (name: string) => out[name]!.data as A;
     const keys = ['wEnc', 'wDec', 'mEnc', 'vEnc', 'mDec', 'vDec'] as const;
@@ -179,13 +219,13 @@ export class TrainStepSession {
     const state: StepState<A> = { ...(input.inPlace ? s : next), step: s.step + 1 };
     return {
       state,
-      ...(o.gradientOutputs ? { gradEnc: sums[L.gradEnc]!.data as A, gradDec: arr(O.gradDec) } : {}),
+      ...(o.gradientOutputs ? { gradEnc: sums.gradEnc, gradDec: arr(O.gradDec) } : {}),
     };
   }
 
   async dispose(): Promise<void> {
     await this.coefficients.release();
-    await this.accumulate.release();
+    await this.accumulate?.release();
     await this.update?.release();
   }
 }
