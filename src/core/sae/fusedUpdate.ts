@@ -19,7 +19,7 @@ export interface FusedUpdateInput<A extends FloatArray> {
   state: StepState<A>;
   /** [K,d] raw encoder gradient (read only). */
   gradEnc: A;
-  /** [K,d] raw decoder gradient as rows (latent-major); overwritten with the projected gradient. */
+  /** [K,d] raw decoder gradient as rows (latent-major) (read only). */
   gradDecRows: A;
   lr: number;
   /** Where the new parameters and moments go; may be `state`'s own arrays (an in-place update). */
@@ -33,34 +33,33 @@ export function fusedUpdate<A extends FloatArray>(u: FusedUpdateInput<A>): void 
   const gDec = u.gradDecRows;
   const wDec = s.wDec;
 
-  // ---- the decoder gradient minus its component along each column: g −= ⟨g, ŵ⟩ŵ, ŵ = w/(‖w‖ + 1e-6); Σ g⊥² ----
-  const along = new Float64Array(block);
+  // ---- the decoder gradient minus its component along each column: g⊥ = g − a_j·w, a_j = ⟨g, w⟩/(‖w‖ + 1e-6)²;
+  //      g⊥ itself is formed in the Adam pass below, and Σ‖g⊥‖² (for the clipping) from the column sums here:
+  //      ‖g − a w‖² = ‖g‖² − 2a⟨g, w⟩ + a²‖w‖², one pass less over the decoder-sized arrays ----
+  const along = new Float64Array(K);
   const norm2 = new Float64Array(block);
+  const gw = new Float64Array(block);
+  const gg = new Float64Array(block);
   let sumSqDec = 0;
   for (let j0 = 0; j0 < K; j0 += block) {
     const n = Math.min(block, K - j0);
-    along.fill(0);
     norm2.fill(0);
+    gw.fill(0);
+    gg.fill(0);
     for (let p = 0; p < d; p++) {
       const row = p * K + j0;
       for (let j = 0; j < n; j++) {
         const w = wDec[row + j]!;
+        const g = gDec[(j0 + j) * d + p]!;
         norm2[j]! += w * w;
-        along[j]! += gDec[(j0 + j) * d + p]! * w;
+        gw[j]! += g * w;
+        gg[j]! += g * g;
       }
     }
     for (let j = 0; j < n; j++) {
       const inv = 1 / (Math.sqrt(norm2[j]!) + projectionEps);
-      along[j] = along[j]! * inv * inv;
-    }
-    for (let p = 0; p < d; p++) {
-      const row = p * K + j0;
-      for (let j = 0; j < n; j++) {
-        const i = (j0 + j) * d + p;
-        const g = gDec[i]! - along[j]! * wDec[row + j]!;
-        gDec[i] = g;
-        sumSqDec += g * g;
-      }
+      const a = (along[j0 + j] = gw[j]! * inv * inv);
+      sumSqDec += Math.max(0, gg[j]! - 2 * a * gw[j]! + a * a * norm2[j]!);
     }
   }
 
@@ -99,7 +98,7 @@ export function fusedUpdate<A extends FloatArray>(u: FusedUpdateInput<A>): void 
       const row = p * K + j0;
       for (let j = 0; j < n; j++) {
         const i = row + j;
-        const g = gDec[(j0 + j) * d + p]!;
+        const g = gDec[(j0 + j) * d + p]! - along[j0 + j]! * wDec[i]!;
         mD[i] = beta1 * mDec[i]! + c1 * g;
         vD[i] = beta2 * vDec[i]! + c2 * g * g;
         pD[i] = wDec[i]! - stepSize * (mD[i]! / (Math.sqrt(vD[i]!) + epsHat));

@@ -175,7 +175,7 @@ export class TrainStepSession {
     const dt = o.dtype ?? 'float32';
     const { dModel: d, dictSize: K } = o;
     const s = input.state;
-    // The raw decoder gradient in FaCT's [d,K] layout, before fusedUpdate projects the rows in place.
+    // The raw decoder gradient in FaCT's [d,K] layout.
     let gradDec: A | undefined;
     if (o.gradientOutputs) {
       gradDec = new (gradDecRows.constructor as { new (n: number): A })(d * K);
