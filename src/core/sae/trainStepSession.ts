@@ -73,11 +73,16 @@ export class TrainStepSession {
 
   static async open(
     options: TrainStepGraphOptions,
-    session: { executionProvider?: RequestedProvider; threads?: number } = {},
+    session: {
+      executionProvider?: RequestedProvider;
+      threads?: number;
+      /** Run the accumulation and update graphs on the CPU too, as GPU providers do (tests compare the two ways). */
+      allGraphs?: boolean;
+    } = {},
   ): Promise<TrainStepSession> {
     const graphs = buildTrainStepGraphs(options);
     const coefficients = await openSession(encodeModel(graphs.coefficients), session);
-    const onCpu = coefficients.executionProvider === 'cpu';
+    const onCpu = coefficients.executionProvider === 'cpu' && !session.allGraphs;
     const accumulate = onCpu ? undefined : await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
     const update = onCpu ? undefined : await openSession(encodeModel(graphs.update), session);
     return new TrainStepSession(
