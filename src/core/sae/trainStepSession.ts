@@ -1,8 +1,8 @@
 // Runs the training step's three graphs (trainStepGraph.ts) in three onnxruntime sessions: state in, state and
 // metrics out. The accumulation session always has one intra-op thread; the others the thread count asked for.
-// On the CPU only the first graph runs: the gradient sums (gradientSums.ts) and the parameter update
-// (fusedUpdate.ts) are the same formulas as fused loops, a fraction of the graphs' memory traffic; on a GPU provider
-// the update graph runs there (and the accumulation graph in its one-thread CPU session).
+// On the CPU the parameter update (fusedUpdate.ts) and, without AuxK, the gradient sums (gradientSums.ts) are the
+// same formulas as fused loops, a fraction of the graphs' memory traffic; on a GPU provider the update graph runs
+// there (and the accumulation graph in its one-thread CPU session).
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
 import { fusedUpdate } from './fusedUpdate';
@@ -61,7 +61,8 @@ export class TrainStepSession {
   private constructor(
     readonly options: TrainStepGraphOptions,
     private readonly coefficients: RunnableSession,
-    /** The accumulation and update graphs' sessions: none on the CPU, where gradientSums and fusedUpdate do it. */
+    /** The accumulation and update graphs' sessions: none on the CPU, where gradientSums (without AuxK) and
+     *  fusedUpdate do their work. */
     private readonly accumulate: RunnableSession | undefined,
     private readonly update: RunnableSession | undefined,
     readonly executionProvider: ExecutionProvider,
@@ -83,7 +84,9 @@ export class TrainStepSession {
     const graphs = buildTrainStepGraphs(options);
     const coefficients = await openSession(encodeModel(graphs.coefficients), session);
     const onCpu = coefficients.executionProvider === 'cpu' && !session.allGraphs;
-    const accumulate = onCpu ? undefined : await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
+    // With AuxK each vector has k + k_aux picks (k_aux up to 256): onnxruntime's vectorised outer products and
+    // scatter outrun the scalar loop there (default shape: ~0.13 vs ~0.5 s per step), so AuxK steps keep the graph.
+    const accumulate = onCpu && !options.auxK ? undefined : await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
     const update = onCpu ? undefined : await openSession(encodeModel(graphs.update), session);
     return new TrainStepSession(
       options,
@@ -117,16 +120,14 @@ export class TrainStepSession {
     const num = (name: string) => Number((coef[name]!.data as FloatArray)[0]);
     let sums: GradientSums<A> & { fireCounts: A };
     let updated: { state: StepState<A>; gradEnc?: A; gradDec?: A };
-    if (this.accumulate && this.update) {
+    if (this.accumulate) {
       const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
       const r = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
       const arr = (name: string) => r[name]!.data as A;
       sums = { gradEnc: arr(L.gradEnc), gradDecRows: arr(L.gradDecRows), fireCounts: arr(O.fireCounts) };
-      updated = await this.graphUpdate(this.update, input, sums);
-    } else {
-      sums = this.fusedSums(input, coef);
-      updated = this.fusedUpdate(input, sums.gradEnc, sums.gradDecRows);
-    }
+    } else sums = this.fusedSums(input, coef);
+    if (this.update) updated = await this.graphUpdate(this.update, input, sums);
+    else updated = this.fusedUpdate(input, sums.gradEnc, sums.gradDecRows);
     return {
       ...updated,
       loss: num(O.loss),
