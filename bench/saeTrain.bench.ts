@@ -60,7 +60,9 @@ async function oursMsPerStep(s: Shape): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i <= s.steps; i++) {
     const t0 = performance.now();
-    state = (await session.run({ x, batch: s.B, state, lr: 1e-3, ...(s.dead > 0 ? { deadCandidates: dead } : {}) })).state;
+    // In place, as the trainer runs it (PyTorch's optimiser also updates its tensors in place).
+    const input = { x, batch: s.B, state, lr: 1e-3, inPlace: true, ...(s.dead > 0 ? { deadCandidates: dead } : {}) };
+    state = (await session.run(input)).state;
     if (i > 0) times.push(performance.now() - t0); // the first run also plans the graph
   }
   await session.dispose();

@@ -1,7 +1,12 @@
 // Runs the training step's three graphs (trainStepGraph.ts) in three onnxruntime sessions: state in, state and
 // metrics out. The accumulation session always has one intra-op thread; the others the thread count asked for.
+// On the CPU the parameter update (fusedUpdate.ts) and, without AuxK, the gradient sums (gradientSums.ts) are the
+// same formulas as fused loops, a fraction of the graphs' memory traffic; on a GPU provider the update graph runs
+// there (and the accumulation graph in its one-thread CPU session).
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
+import { fusedUpdate } from './fusedUpdate';
+import { addGradientSums, fireCounts, type GradientSums, type PickSet } from './gradientSums';
 import { openSession, type ExecutionProvider, type RequestedProvider, type RunnableSession } from '../onnx/session';
 import {
   buildTrainStepGraphs,
@@ -24,6 +29,9 @@ export interface StepRunInput<A extends FloatArray> {
   deadCandidates?: Uint8Array;
   /** Only for graphs built with residualInput. */
   residual?: A;
+  /** Write the new parameters and moments into `state`'s own arrays (and return them): no K×d allocations per
+   *  step. The trainer's choice; by default the input state is left as it was. */
+  inPlace?: boolean;
 }
 
 export interface StepMetrics<A extends FloatArray = FloatArray> {
@@ -53,25 +61,38 @@ export class TrainStepSession {
   private constructor(
     readonly options: TrainStepGraphOptions,
     private readonly coefficients: RunnableSession,
-    private readonly accumulate: RunnableSession,
-    private readonly update: RunnableSession,
+    /** The accumulation and update graphs' sessions: none on the CPU, where gradientSums (without AuxK) and
+     *  fusedUpdate do their work. */
+    private readonly accumulate: RunnableSession | undefined,
+    private readonly update: RunnableSession | undefined,
     readonly executionProvider: ExecutionProvider,
     readonly fallbackReason: string | undefined,
   ) {}
 
+  /** The CPU's gradient-sum buffers, reused by every step. */
+  private sumBuffers: GradientSums<FloatArray> | undefined;
+
   static async open(
     options: TrainStepGraphOptions,
-    session: { executionProvider?: RequestedProvider; threads?: number } = {},
+    session: {
+      executionProvider?: RequestedProvider;
+      threads?: number;
+      /** Run the accumulation and update graphs on the CPU too, as GPU providers do (tests compare the two ways). */
+      allGraphs?: boolean;
+    } = {},
   ): Promise<TrainStepSession> {
     const graphs = buildTrainStepGraphs(options);
     const coefficients = await openSession(encodeModel(graphs.coefficients), session);
-    const accumulate = await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
-    const update = await openSession(encodeModel(graphs.update), session);
+    const onCpu = coefficients.executionProvider === 'cpu' && !session.allGraphs;
+    // With AuxK each vector has k + k_aux picks (k_aux up to 256): onnxruntime's vectorised outer products and
+    // scatter outrun the scalar loop there (default shape: ~0.13 vs ~0.5 s per step), so AuxK steps keep the graph.
+    const accumulate = onCpu && !options.auxK ? undefined : await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);
+    const update = onCpu ? undefined : await openSession(encodeModel(graphs.update), session);
     return new TrainStepSession(
       options,
       coefficients.session,
-      accumulate.session,
-      update.session,
+      accumulate?.session,
+      update?.session,
       coefficients.executionProvider,
       coefficients.fallbackReason,
     );
@@ -83,7 +104,6 @@ export class TrainStepSession {
     const { dModel: d, dictSize: K } = o;
     const s = input.state;
     const t = (data: FloatArray, dims: number[]) => new ort.Tensor(dt, data, dims);
-    const scalar = (v: number) => t(dt === 'float32' ? Float32Array.of(v) : Float64Array.of(v), []);
     const x = t(input.x, [input.batch, d]);
     const wEnc = t(s.wEnc, [K, d]);
     const wDec = t(s.wDec, [d, K]);
@@ -97,32 +117,19 @@ export class TrainStepSession {
       }
     }
     const coef = await this.coefficients.run(feeds);
-    const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
-    const sums = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
-    const out = await this.update.run({
-      [I.wEnc]: wEnc,
-      [I.wDec]: wDec,
-      [I.mEnc]: t(s.mEnc, [K, d]),
-      [I.vEnc]: t(s.vEnc, [K, d]),
-      [I.mDec]: t(s.mDec, [d, K]),
-      [I.vDec]: t(s.vDec, [d, K]),
-      [I.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(s.step)), []),
-      [I.lr]: scalar(input.lr),
-      [L.gradEnc]: sums[L.gradEnc]!,
-      [L.gradDecRows]: sums[L.gradDecRows]!,
-    });
-    const arr = (r: ort.InferenceSession.OnnxValueMapType, name: string) => r[name]!.data as A;
     const num = (name: string) => Number((coef[name]!.data as FloatArray)[0]);
+    let sums: GradientSums<A> & { fireCounts: A };
+    let updated: { state: StepState<A>; gradEnc?: A; gradDec?: A };
+    if (this.accumulate) {
+      const links = [L.idx, L.u, L.du, L.dXHat, ...(o.auxK ? [L.auxIdx, L.auxU, L.dAuxU, L.dAux] : [])];
+      const r = await this.accumulate.run({ [I.x]: x, ...Object.fromEntries(links.map((n) => [n, coef[n]!])) });
+      const arr = (name: string) => r[name]!.data as A;
+      sums = { gradEnc: arr(L.gradEnc), gradDecRows: arr(L.gradDecRows), fireCounts: arr(O.fireCounts) };
+    } else sums = this.fusedSums(input, coef);
+    if (this.update) updated = await this.graphUpdate(this.update, input, sums);
+    else updated = this.fusedUpdate(input, sums.gradEnc, sums.gradDecRows);
     return {
-      state: {
-        wEnc: arr(out, O.wEnc),
-        wDec: arr(out, O.wDec),
-        mEnc: arr(out, O.mEnc),
-        vEnc: arr(out, O.vEnc),
-        mDec: arr(out, O.mDec),
-        vDec: arr(out, O.vDec),
-        step: s.step + 1,
-      },
+      ...updated,
       loss: num(O.loss),
       mse: num(O.mse),
       auxLoss: num(O.auxLoss),
@@ -130,14 +137,101 @@ export class TrainStepSession {
       sumSqCentered: num(O.sumSqCentered),
       sumSqErr: num(O.sumSqErr),
       sumSqErrCentered: num(O.sumSqErrCentered),
-      fireCounts: arr(sums, O.fireCounts),
-      ...(o.gradientOutputs ? { gradEnc: arr(sums, L.gradEnc), gradDec: arr(out, O.gradDec) } : {}),
+      fireCounts: sums.fireCounts,
+    };
+  }
+
+  /** The gradient sums on the CPU, into buffers kept between steps (fresh ones when the caller gets the gradients). */
+  private fusedSums<A extends FloatArray>(
+    input: StepRunInput<A>,
+    coef: ort.InferenceSession.OnnxValueMapType,
+  ): GradientSums<A> & { fireCounts: A } {
+    const o = this.options;
+    const { dModel: d, dictSize: K } = o;
+    const make = (n: number) => new (input.state.wEnc.constructor as { new (n: number): A })(n);
+    let buffers = this.sumBuffers as GradientSums<A> | undefined;
+    if (!buffers || o.gradientOutputs || buffers.gradEnc.constructor !== input.state.wEnc.constructor) {
+      buffers = { gradEnc: make(K * d), gradDecRows: make(K * d) };
+      if (!o.gradientOutputs) this.sumBuffers = buffers;
+    }
+    const data = (name: string) => coef[name]!.data as FloatArray;
+    const idx = coef[L.idx]!.data as BigInt64Array;
+    const sets: PickSet[] = [{ idx, enc: data(L.du), dec: data(L.u), outGrad: data(L.dXHat), perVector: o.k }];
+    if (o.auxK) {
+      const auxIdx = coef[L.auxIdx]!;
+      sets.push({
+        idx: auxIdx.data as BigInt64Array,
+        enc: data(L.dAuxU),
+        dec: data(L.auxU),
+        outGrad: data(L.dAux),
+        perVector: Number(auxIdx.dims[1]),
+      });
+    }
+    addGradientSums(input.x, d, sets, buffers);
+    return { ...buffers, fireCounts: fireCounts(idx, data(L.u), make(K)) };
+  }
+
+  /** The update on the CPU: fusedUpdate into the state's arrays (inPlace) or fresh ones. */
+  private fusedUpdate<A extends FloatArray>(
+    input: StepRunInput<A>,
+    gradEnc: A,
+    gradDecRows: A,
+  ): { state: StepState<A>; gradEnc?: A; gradDec?: A } {
+    const o = this.options;
+    const dt = o.dtype ?? 'float32';
+    const { dModel: d, dictSize: K } = o;
+    const s = input.state;
+    // The raw decoder gradient in FaCT's [d,K] layout.
+    let gradDec: A | undefined;
+    if (o.gradientOutputs) {
+      gradDec = new (gradDecRows.constructor as { new (n: number): A })(d * K);
+      for (let j = 0; j < K; j++) for (let p = 0; p < d; p++) gradDec[p * K + j] = gradDecRows[j * d + p]!;
+    }
+    const fresh = () => new (s.wEnc.constructor as { new (n: number): A })(K * d);
+    const into = input.inPlace ? s : { wEnc: fresh(), wDec: fresh(), mEnc: fresh(), vEnc: fresh(), mDec: fresh(), vDec: fresh() };
+    fusedUpdate({ hyper: o, dtype: dt, state: s, gradEnc, gradDecRows, lr: input.lr, into });
+    const state: StepState<A> = { ...into, step: s.step + 1 };
+    return { state, ...(gradDec ? { gradEnc, gradDec } : {}) };
+  }
+
+  /** The update graph's run (GPU providers). */
+  private async graphUpdate<A extends FloatArray>(
+    update: RunnableSession,
+    input: StepRunInput<A>,
+    sums: GradientSums<A>,
+  ): Promise<{ state: StepState<A>; gradEnc?: A; gradDec?: A }> {
+    const o = this.options;
+    const dt = o.dtype ?? 'float32';
+    const { dModel: d, dictSize: K } = o;
+    const s = input.state;
+    const t = (data: FloatArray, dims: number[]) => new ort.Tensor(dt, data, dims);
+    const scalar = (v: number) => t(dt === 'float32' ? Float32Array.of(v) : Float64Array.of(v), []);
+    const out = await update.run({
+      [I.wEnc]: t(s.wEnc, [K, d]),
+      [I.wDec]: t(s.wDec, [d, K]),
+      [I.mEnc]: t(s.mEnc, [K, d]),
+      [I.vEnc]: t(s.vEnc, [K, d]),
+      [I.mDec]: t(s.mDec, [d, K]),
+      [I.vDec]: t(s.vDec, [d, K]),
+      [I.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(s.step)), []),
+      [I.lr]: scalar(input.lr),
+      [L.gradEnc]: t(sums.gradEnc, [K, d]),
+      [L.gradDecRows]: t(sums.gradDecRows, [K, d]),
+    });
+    const arr = (name: string) => out[name]!.data as A;
+    const keys = ['wEnc', 'wDec', 'mEnc', 'vEnc', 'mDec', 'vDec'] as const;
+    const next = Object.fromEntries(keys.map((key) => [key, arr(O[key])])) as Omit<StepState<A>, 'step'>;
+    if (input.inPlace) for (const key of keys) s[key].set(next[key]);
+    const state: StepState<A> = { ...(input.inPlace ? s : next), step: s.step + 1 };
+    return {
+      state,
+      ...(o.gradientOutputs ? { gradEnc: sums.gradEnc, gradDec: arr(O.gradDec) } : {}),
     };
   }
 
   async dispose(): Promise<void> {
     await this.coefficients.release();
-    await this.accumulate.release();
-    await this.update.release();
+    await this.accumulate?.release();
+    await this.update?.release();
   }
 }

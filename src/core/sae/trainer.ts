@@ -253,6 +253,7 @@ export async function trainSae(source: VectorSource, settingsInput: TrainSetting
           batch: batch.rows,
           state: st.params,
           lr,
+          inPlace: true,
           ...(useAux ? { deadCandidates: candidates } : {}),
         });
         if (!Number.isFinite(out.loss)) {

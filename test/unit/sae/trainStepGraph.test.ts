@@ -123,12 +123,17 @@ describe('the SAE training-step graph', () => {
     });
   }
 
-  it('equals the TypeScript reference step in float64: loss, metrics, projection, clipping, Adam, renormalisation', async () => {
-    for (const clipNorm of [0.05, 1e6]) {
+  it('equals the TypeScript reference step in float64: loss, metrics, projection, clipping, Adam, renormalisation (fused loops and graphs)', async () => {
+    for (const [clipNorm, allGraphs] of [
+      [0.05, false],
+      [1e6, false],
+      [0.05, true],
+      [1e6, true],
+    ] as const) {
       const { x, state, deadCandidates } = randomCase(2);
       const h = { ...hyper, clipNorm };
       const ref = referenceTrainStep({ x, batch: B, state, lr: 0.01, deadCandidates }, h);
-      const step = await TrainStepSession.open({ ...h, auxK: true, dtype: 'float64', gradientOutputs: true });
+      const step = await TrainStepSession.open({ ...h, auxK: true, dtype: 'float64', gradientOutputs: true }, { allGraphs });
       const out = await step.run({ x, batch: B, state, lr: 0.01, deadCandidates });
       const gradNorm = Math.hypot(...out.gradEnc!, ...out.gradDec!);
       assert.ok(
@@ -141,9 +146,27 @@ describe('the SAE training-step graph', () => {
       assert.deepEqual(Array.from(out.fireCounts), Array.from(ref.fireCounts));
       for (const key of ['wEnc', 'wDec', 'mEnc', 'vEnc', 'mDec', 'vDec'] as const) {
         const err = relErr(out.state[key], ref.state[key]);
-        assert.ok(err <= 1e-12, `clipNorm ${clipNorm}, ${key}: relative error ${err}`);
+        assert.ok(err <= 1e-12, `clipNorm ${clipNorm}${allGraphs ? ', graphs' : ''}, ${key}: relative error ${err}`);
       }
       assert.equal(out.state.step, 4);
+      await step.dispose();
+    }
+  });
+
+  it('updates the state in place when asked, to the same bits as into fresh arrays', async () => {
+    const { x, state, deadCandidates } = randomCase(5);
+    const x32 = Float32Array.from(x);
+    for (const allGraphs of [false, true]) {
+      const step = await TrainStepSession.open({ ...hyper, auxK: true }, { allGraphs });
+      const s32 = toF32(state);
+      const fresh = await step.run({ x: x32, batch: B, state: s32, lr: 0.01, deadCandidates });
+      assert.deepEqual(Array.from(s32.wDec), Array.from(toF32(state).wDec), 'the input state is left as it was');
+      const inPlace = await step.run({ x: x32, batch: B, state: s32, lr: 0.01, deadCandidates, inPlace: true });
+      for (const key of ['wEnc', 'wDec', 'mEnc', 'vEnc', 'mDec', 'vDec'] as const) {
+        assert.equal(inPlace.state[key], s32[key], `${key} is the input's array`);
+        assert.deepEqual(Array.from(inPlace.state[key]), Array.from(fresh.state[key]), `${key}${allGraphs ? ' (graphs)' : ''}`);
+      }
+      assert.equal(inPlace.state.step, state.step + 1);
       await step.dispose();
     }
   });
