@@ -27,8 +27,11 @@ if (jsonAt >= 0 && !jsonFile) {
 }
 const only = args.filter((_, i) => !(epAt >= 0 && (i === epAt || i === epAt + 1)) && !(jsonAt >= 0 && (i === jsonAt || i === jsonAt + 1)));
 const env = { ...process.env, ...(ep ? { FACT_BENCH_EP: ep } : {}) };
+// *.experiment.ts (measurements that are not speeds and take long, e.g. classSortedSae: about an hour) run only
+// when named.
+const named = (f) => only.some((o) => f.includes(o));
 const files = readdirSync(path.join(root, 'bench'))
-  .filter((f) => f.endsWith('.bench.ts') && (only.length === 0 || only.some((o) => f.includes(o))))
+  .filter((f) => (f.endsWith('.bench.ts') && (only.length === 0 || named(f))) || (f.endsWith('.experiment.ts') && named(f)))
   .sort();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fact-bench-json-'));
 const lines = path.join(tmp, 'rows.jsonl');

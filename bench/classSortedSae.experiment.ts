@@ -6,7 +6,7 @@
 // data, as the issue's 65,536-vector shards of 1.18 M vectors; in dataset order a window of 4 holds 2–3 classes).
 // For each seed: distinct classes per batch over epoch 0, and the test FVU (over the layer3 vectors of the first
 // 2,000 test images) of the default SAE (k 8, 1,024 latents, batch 4,096, 2 threads) trained on each. Reports the
-// mean ± sd over seeds. Not a speed, and minutes per seed: `npm run bench -- classSortedSae`.
+// mean ± sd over seeds. Not a speed, and minutes per seed, so `npm run bench` runs it only when named: `npm run bench -- classSortedSae`.
 // FACT_BENCH_SEEDS (5) and FACT_BENCH_EPOCHS (5) change the seeds and epochs; FACT_BENCH_JSON_OUT writes every run.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
