@@ -27,6 +27,24 @@ const LIMIT_MS = Number(process.env.FACT_VSIX_TIMEOUT_S || 2700) * 1000;
 let unmount = () => {};
 const SAMPLE = '0002-trouser.png';
 
+/**
+ * Undoes the read-only bind mount. Right after code-server's process group is killed, its extension hosts may still
+ * hold files of the installed extension (onnxruntime's library is mapped), and umount then fails with "target is
+ * busy": it is retried until the mount is gone (a state), for at most a minute, and a mount left behind is said.
+ */
+function unmountWhenFree(dir) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = spawnSync('umount', [dir], { encoding: 'utf8' });
+    if (r.status === 0 || /not mounted/.test(r.stderr)) return;
+    if (Date.now() > deadline) {
+      console.log(`could not unmount ${dir}: ${r.stderr.trim()} (run: umount ${dir})`);
+      return;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+}
+
 /** sha256 over every file below `dir` (relative path and bytes, sorted) and every symlink's target. */
 function folderHash(dir) {
   const h = createHash('sha256');
@@ -96,7 +114,7 @@ async function readOnlyInstall() {
         return;
       }
       mounted = true;
-      unmount = () => spawnSync('umount', [extensionsDir]);
+      unmount = () => unmountWhenFree(extensionsDir);
       const ro = spawnSync('mount', ['-o', 'remount,ro,bind', extensionsDir], { encoding: 'utf8' });
       if (ro.status !== 0) {
         skipped = `remount,ro is not permitted here (${ro.stderr.trim()})`;
