@@ -1,8 +1,9 @@
 // Runs the training step's three graphs (trainStepGraph.ts) in three onnxruntime sessions: state in, state and
 // metrics out. The accumulation session always has one intra-op thread; the others the thread count asked for.
-// On the CPU the parameter update (fusedUpdate.ts) and, without AuxK, the gradient sums (gradientSums.ts) are the
-// same formulas as fused loops, a fraction of the graphs' memory traffic; on a GPU provider the update graph runs
-// there (and the accumulation graph in its one-thread CPU session).
+// On the CPU, for a large SAE, the parameter update (fusedUpdate.ts) and, without AuxK, the gradient sums
+// (gradientSums.ts) are the same formulas as fused loops, a fraction of the graphs' memory traffic; a small SAE keeps
+// the graphs, whose two threads win there (CPU_LOOPS_MIN_PARAMETERS). On a GPU provider the update graph runs there
+// (and the accumulation graph in its one-thread CPU session).
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/modelFile';
 import { fusedUpdate } from './fusedUpdate';
@@ -57,6 +58,15 @@ export interface StepRunResult<A extends FloatArray> extends StepMetrics<A> {
  *  loses some, and CUDA's scatter adds with atomics in no fixed order. Cheap: it is O(B·k·d), not O(B·K·d). */
 export const accumulationSessionOptions = { executionProvider: 'cpu', threads: 1 } as const;
 
+/**
+ * From how many encoder parameters (d·K) the CPU runs the update and gradient sums as fused loops instead of graphs.
+ * Measured here (2 threads, k 16, median step): loops ÷ graphs 1.18 at d 128 × K 2,048 (batch 4,096), 1.58 at
+ * 512 × 4,096, 0.97 at 512 × 8,192 (4.2 M), 0.36 at 1,024 × 8,192, and 347 against 185 vectors/s at ResNet-50
+ * layer4's 2,048 × 16,384: the single-threaded loops lose while the tensors are small, and win once the graphs'
+ * fresh outputs (page faults on hundreds of MB) dominate.
+ */
+export const CPU_LOOPS_MIN_PARAMETERS = 4 * 1024 * 1024;
+
 export class TrainStepSession {
   private constructor(
     readonly options: TrainStepGraphOptions,
@@ -77,13 +87,14 @@ export class TrainStepSession {
     session: {
       executionProvider?: RequestedProvider;
       threads?: number;
-      /** Run the accumulation and update graphs on the CPU too, as GPU providers do (tests compare the two ways). */
-      allGraphs?: boolean;
+      /** On the CPU: the fused loops or the graphs (default by size, CPU_LOOPS_MIN_PARAMETERS; tests compare both). */
+      cpuPath?: 'loops' | 'graphs';
     } = {},
   ): Promise<TrainStepSession> {
     const graphs = buildTrainStepGraphs(options);
     const coefficients = await openSession(encodeModel(graphs.coefficients), session);
-    const onCpu = coefficients.executionProvider === 'cpu' && !session.allGraphs;
+    const cpuPath = session.cpuPath ?? (options.dModel * options.dictSize >= CPU_LOOPS_MIN_PARAMETERS ? 'loops' : 'graphs');
+    const onCpu = coefficients.executionProvider === 'cpu' && cpuPath === 'loops';
     // With AuxK each vector has k + k_aux picks (k_aux up to 256): onnxruntime's vectorised outer products and
     // scatter outrun the scalar loop there (default shape: ~0.13 vs ~0.5 s per step), so AuxK steps keep the graph.
     const accumulate = onCpu && !options.auxK ? undefined : await openSession(encodeModel(graphs.accumulate), accumulationSessionOptions);

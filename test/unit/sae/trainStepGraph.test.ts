@@ -133,7 +133,10 @@ describe('the SAE training-step graph', () => {
       const { x, state, deadCandidates } = randomCase(2);
       const h = { ...hyper, clipNorm };
       const ref = referenceTrainStep({ x, batch: B, state, lr: 0.01, deadCandidates }, h);
-      const step = await TrainStepSession.open({ ...h, auxK: true, dtype: 'float64', gradientOutputs: true }, { allGraphs });
+      const step = await TrainStepSession.open(
+        { ...h, auxK: true, dtype: 'float64', gradientOutputs: true },
+        { cpuPath: allGraphs ? 'graphs' : 'loops' },
+      );
       const out = await step.run({ x, batch: B, state, lr: 0.01, deadCandidates });
       const gradNorm = Math.hypot(...out.gradEnc!, ...out.gradDec!);
       assert.ok(
@@ -157,7 +160,7 @@ describe('the SAE training-step graph', () => {
     const { x, state, deadCandidates } = randomCase(5);
     const x32 = Float32Array.from(x);
     for (const allGraphs of [false, true]) {
-      const step = await TrainStepSession.open({ ...hyper, auxK: true }, { allGraphs });
+      const step = await TrainStepSession.open({ ...hyper, auxK: true }, { cpuPath: allGraphs ? 'graphs' : 'loops' });
       const s32 = toF32(state);
       const fresh = await step.run({ x: x32, batch: B, state: s32, lr: 0.01, deadCandidates });
       assert.deepEqual(Array.from(s32.wDec), Array.from(toF32(state).wDec), 'the input state is left as it was');
