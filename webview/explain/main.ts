@@ -44,15 +44,6 @@ export class FactExplainPanel extends LitElement {
       :host {
         --fig: clamp(136px, 27vw, 224px);
       }
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: baseline;
-        gap: 4px 16px;
-      }
-      header h1 {
-        margin-right: auto;
-      }
       .summary {
         font-size: 1.15em;
         margin: 0.6em 0;

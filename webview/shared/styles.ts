@@ -13,6 +13,16 @@ export const panelStyles = css`
     font-weight: 600;
     margin: 0.4em 0 0.2em;
   }
+  /* A panel's header: its title on the left, its facts on the right. */
+  header {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: baseline;
+    gap: 4px 16px;
+  }
+  header h1 {
+    margin-right: auto;
+  }
   h2 {
     font-size: 1.1em;
     font-weight: 600;
@@ -94,18 +104,9 @@ export const panelStyles = css`
   }
 `;
 
-/** A header with the title on the left and its facts on the right, above a grid of figure cards (.stats > .stat with
- * .k, its name; .v, the figure; .sub, a note): the concept and consistency panels. Each panel sets its grid's widths. */
+/** A grid of figure cards (.stats > .stat with .k, its name; .v, the figure; .sub, a note): the concept and
+ * consistency panels. Each panel sets its grid's widths. */
 export const statCardStyles = css`
-  header {
-    display: flex;
-    flex-wrap: wrap;
-    align-items: baseline;
-    gap: 4px 16px;
-  }
-  header h1 {
-    margin-right: auto;
-  }
   .stats {
     display: grid;
     gap: 8px 16px;

@@ -34,15 +34,6 @@ export class FactTrainingPanel extends LitElement {
   static override styles = [
     panelStyles,
     css`
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: baseline;
-        gap: 4px 16px;
-      }
-      header h1 {
-        margin-right: auto;
-      }
       .status {
         font-size: 1.1em;
         margin: 0.4em 0;
