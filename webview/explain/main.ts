@@ -21,10 +21,12 @@ import { panelStyles } from '../shared/styles';
 import { channel, getState, setState } from '../shared/vscodeApi';
 
 const host = channel(explainHostMessageSchema, explainWebviewMessageSchema);
-/** When this script started and when the page said `ready`, in ms after the page's document started loading: with
- *  the first paint, logged to the host to show how much of a first Explain is the webview's own start-up. */
+/** When this script started, when the page said `ready` and when its first explanation came, in ms after the page's
+ *  document started loading: with the first paint, logged to the host to show how much of a first Explain is the
+ *  webview's own start-up. */
 const scriptStartedMs = performance.now();
 let readyMs: number | undefined;
+let explanationMs: number | undefined;
 let firstPaintLogged = false;
 
 interface Loading {
@@ -206,6 +208,7 @@ export class FactExplainPanel extends LitElement {
           setState({ model: m.model, image: m.image, classIndex: m.classIndex });
           break;
         case 'explanation':
+          explanationMs ??= performance.now();
           this.loading = undefined;
           this.error = undefined;
           this.view = m.view;
@@ -247,10 +250,14 @@ export class FactExplainPanel extends LitElement {
         if (firstPaintLogged) return;
         firstPaintLogged = true;
         const ms = (t: number | undefined) => `${Math.round(t ?? NaN)} ms`;
+        // The document's own navigation (VS Code loads every webview page through its service worker): how long it
+        // waited for that worker, and when its HTML had arrived.
+        const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+        const loadedBy = nav ? `; its service worker started at ${ms(nav.workerStart)}, its HTML had come at ${ms(nav.responseEnd)}` : '';
         host.post({
           type: 'log',
           level: 'info',
-          message: `first paint ${ms(performance.now())} after this page's document started loading (its script ran at ${ms(scriptStartedMs)}, it said ready at ${ms(readyMs)})`,
+          message: `first paint ${ms(performance.now())} after this page's document started loading (its script ran at ${ms(scriptStartedMs)}, it said ready at ${ms(readyMs)}, its explanation came at ${ms(explanationMs)}${loadedBy})`,
         });
       }),
     );
