@@ -7,9 +7,9 @@
 import { rmSync } from 'node:fs';
 import { collectionOrder, type CollectionOrder } from '../src/core/features/collectionOrder';
 import { FeatureStore } from '../src/core/features/featureStore';
-import type { FeatureManifest } from '../src/core/features/manifest';
 import { ShardWriter } from '../src/core/features/shardWriter';
 import { ArrayVectorSource, type VectorSource } from '../src/core/features/vectorSource';
+import { newManifest } from '../test/support/featureStores';
 import { tempDir } from '../test/support/paths';
 import type { BenchRow } from './runOne';
 
@@ -46,10 +46,7 @@ const classOf = (l: Layout, i: number) => Math.floor((i * l.classes) / l.images)
 
 async function labelStore(l: Layout, order: CollectionOrder): Promise<string> {
   const dir = tempDir('fact-bench-mix-');
-  const now = new Date().toISOString();
-  const m: FeatureManifest = {
-    format: 1,
-    kind: 'fact-feature-store',
+  const m = newManifest({
     model: { file: 'labels', sha256: '0'.repeat(64) },
     layer: { name: 'label', tensor: 'label', shape: [1, 1, 1] },
     dtype: 'float32',
@@ -57,17 +54,8 @@ async function labelStore(l: Layout, order: CollectionOrder): Promise<string> {
     samplesPerImage: l.samples,
     shardVectors: 65536,
     dataset: { source: 'class-sorted', kind: 'folder', images: l.images, classes: [] },
-    seed: 0,
     order,
-    weighting: 'abs-contribution-predicted',
-    imagesDone: 0,
-    vectors: 0,
-    complete: false,
-    shards: [],
-    skipped: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
   const visit = collectionOrder(l.images, 0, order);
   const w = new ShardWriter(dir, m);
   const picks = Array.from({ length: l.samples }, (_, p) => p);

@@ -20,13 +20,13 @@
 import { rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { FeatureStore } from '../src/core/features/featureStore';
-import type { FeatureManifest } from '../src/core/features/manifest';
 import { ShardWriter } from '../src/core/features/shardWriter';
 import { ArrayVectorSource, type VectorSource } from '../src/core/features/vectorSource';
 import { verifyStore } from '../src/core/features/verifyStore';
 import { initialState } from '../src/core/sae/initialWeights';
 import { TrainStepSession } from '../src/core/sae/trainStepSession';
 import { mulberry32 } from '../src/core/util/random';
+import { newManifest } from '../test/support/featureStores';
 import { tempDir } from '../test/support/paths';
 import type { BenchRow } from './runOne';
 
@@ -39,12 +39,9 @@ const WINDOW = 4;
 /** A complete float32 store of about `gb` GB of random d-dimensional vectors (16 per image), as collection writes it. */
 export async function randomStore(gb: number, d: number, shardVectors = 65536): Promise<string> {
   const dir = tempDir('fact-bench-store-');
-  const now = new Date().toISOString();
   const perImage = 16;
   const images = Math.ceil((gb * 1e9) / ((d * 4 + 8) * perImage));
-  const m: FeatureManifest = {
-    format: 1,
-    kind: 'fact-feature-store',
+  const m = newManifest({
     model: { file: 'random', sha256: '0'.repeat(64) },
     layer: { name: 'random', tensor: 'random', shape: [d, 4, 4] },
     dtype: 'float32',
@@ -52,17 +49,7 @@ export async function randomStore(gb: number, d: number, shardVectors = 65536): 
     samplesPerImage: perImage,
     shardVectors,
     dataset: { source: 'random', kind: 'folder', images, classes: [] },
-    seed: 0,
-    order: 'shuffled',
-    weighting: 'abs-contribution-predicted',
-    imagesDone: 0,
-    vectors: 0,
-    complete: false,
-    shards: [],
-    skipped: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
   const w = new ShardWriter(dir, m);
   const next = mulberry32(1);
   const picks = Array.from({ length: perImage }, (_, p) => p);

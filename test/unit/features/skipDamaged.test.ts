@@ -11,7 +11,7 @@ import { permutation, type VectorBatch } from '../../../src/core/features/vector
 import type { TrainProgress } from '../../../src/core/sae/trainer';
 import { trainSae } from '../../../src/core/sae/trainer';
 import { tempDir } from '../../support/paths';
-import { syntheticStore } from './syntheticStore';
+import { syntheticStore } from '../../support/featureStores';
 
 const BATCH = 7;
 const SEED = 2;

@@ -7,7 +7,7 @@ import { VerifiedShards, verifiedShardsFile } from '../../../src/core/features/v
 import { verifyStore } from '../../../src/core/features/verifyStore';
 import { cli } from '../../support/cli';
 import { tempDir } from '../../support/paths';
-import { syntheticStore } from './syntheticStore';
+import { syntheticStore } from '../../support/featureStores';
 
 async function readEpoch(store: FeatureStore): Promise<number> {
   let rows = 0;
