@@ -51,6 +51,18 @@ async function storeRows(dir: string): Promise<{ features: number[]; images: num
   return out;
 }
 
+/** The tiny model's layer2 over the image folder in small shards, collected once without interruption: the store
+ *  an interrupted collection must end up equal to. */
+async function collectedWhole() {
+  const ctx = await openModel(tiny);
+  const explainer = await Explainer.create(ctx);
+  const dataset = await openImageFolder(await imageFolder(), 'grayscale');
+  const base = { layer: 'layer2', dataset, samplesPerImage: 4, shardVectors: 12, batchSize: 3, dtype: 'float16' as const };
+  const whole = tempDir('fact-whole-');
+  await collectFeatures(ctx, explainer, { ...base, outDir: whole });
+  return { ctx, explainer, base, whole };
+}
+
 describe('feature collection', () => {
   it('samples locations with probability proportional to the weights, without replacement', () => {
     assert.deepEqual(sampleLocations([0, 5, 0, 0, 2, 0], 2, 1), [1, 4]);
@@ -114,12 +126,7 @@ describe('feature collection', () => {
   });
 
   it('resumes after a cancel and after a full disk with no duplicated and no lost samples', async () => {
-    const ctx = await openModel(tiny);
-    const explainer = await Explainer.create(ctx);
-    const dataset = await openImageFolder(await imageFolder(), 'grayscale');
-    const base = { layer: 'layer2', dataset, samplesPerImage: 4, shardVectors: 12, batchSize: 3, dtype: 'float16' as const };
-    const whole = tempDir('fact-whole-');
-    await collectFeatures(ctx, explainer, { ...base, outDir: whole });
+    const { ctx, explainer, base, whole } = await collectedWhole();
 
     const broken = tempDir('fact-broken-');
     const abort = new AbortController();
@@ -155,12 +162,7 @@ describe('feature collection', () => {
   });
 
   it('a cancel while a shard is written in the background returns once that shard and the manifest listing it are written', async () => {
-    const ctx = await openModel(tiny);
-    const explainer = await Explainer.create(ctx);
-    const dataset = await openImageFolder(await imageFolder(), 'grayscale');
-    const base = { layer: 'layer2', dataset, samplesPerImage: 4, shardVectors: 12, batchSize: 3, dtype: 'float16' as const };
-    const whole = tempDir('fact-whole-');
-    await collectFeatures(ctx, explainer, { ...base, outDir: whole });
+    const { ctx, explainer, base, whole } = await collectedWhole();
     const out = tempDir('fact-cancel-writing-');
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
