@@ -112,7 +112,10 @@ export default async function explain({ page, ui, workspace, theme, log, measure
     );
   if (pageTimes && ready) {
     const [pagePaint, script, pageReady, explanation, worker, html] = pageTimes.slice(1).map(Number);
-    measure("VS Code: command → the page's document starts (panel, webview frame, its service worker registered)", Number(ready) - pageReady);
+    measure(
+      "VS Code: command → the page's document starts (panel, webview frame, its service worker registered)",
+      Number(ready) - pageReady,
+    );
     measure("VS Code: the page's document waits for the webview's service worker", worker);
     measure("VS Code: the page's HTML arrives through the worker, parsed → our script runs", script - worker);
     measure('ours: the script evaluates → ready', pageReady - script);
