@@ -125,7 +125,8 @@ function phaseWeights(conv: StridedConv, row: AxisPhase, col: AxisPhase): Float3
       for (let ci = 0; ci < cg; ci++) {
         const src = ((gr * mg + o) * cg + ci) * kh * kw;
         const dst = ((gr * cg + ci) * mg + o) * th * tw;
-        for (let a = 0; a < th; a++) for (let b = 0; b < tw; b++) sub[dst + a * tw + b] = conv.weights[src + row.taps[a]! * kw + col.taps[b]!]!;
+        for (let a = 0; a < th; a++)
+          for (let b = 0; b < tw; b++) sub[dst + a * tw + b] = conv.weights[src + row.taps[a]! * kw + col.taps[b]!]!;
       }
     }
   }
@@ -162,14 +163,21 @@ function separatePhases(e: Emitter, g: string, conv: StridedConv, rows: (AxisPha
 
 /** All phases as one Conv (group 1) with s²·C output channels, when that computes fewer channel blocks × taps than
  *  one Conv per phase; undefined otherwise. */
-function mergedPhases(e: Emitter, g: string, conv: StridedConv, rows: (AxisPhase | null)[], cols: (AxisPhase | null)[]): string | undefined {
+function mergedPhases(
+  e: Emitter,
+  g: string,
+  conv: StridedConv,
+  rows: (AxisPhase | null)[],
+  cols: (AxisPhase | null)[],
+): string | undefined {
   const s = conv.strides[0]!;
   const [m, c] = conv.weightShape as [number, number];
   const mr = mergeAxis(rows, conv.inSpatial[0]!, conv.outSpatial[0]!, s);
   const mc = mergeAxis(cols, conv.inSpatial[1]!, conv.outSpatial[1]!, s);
   if (!mr || !mc) return undefined;
   let separateCost = 0;
-  for (const row of rows) for (const col of cols) if (row && col) separateCost += roundUp(c, CHANNEL_BLOCK) * row.taps.length * col.taps.length;
+  for (const row of rows)
+    for (const col of cols) if (row && col) separateCost += roundUp(c, CHANNEL_BLOCK) * row.taps.length * col.taps.length;
   if (roundUp(s * s * c, CHANNEL_BLOCK) * mr.kernel * mc.kernel >= separateCost) return undefined;
   const [kh, kw] = [mr.kernel, mc.kernel];
   const w = new Float32Array(s * s * c * m * kh * kw);

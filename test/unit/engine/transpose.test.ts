@@ -43,7 +43,10 @@ const cases: Record<string, OpCase> = {
   'Conv (stride 2, 3×3, 16 input channels: a Conv per phase)': {
     inDims: [1, 16, 5, 4],
     build: (g, x, rand) =>
-      g.op('Conv', [x, g.constant('w', 'float32', [3, 16, 3, 3], r(rand, 432))], { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }),
+      g.op('Conv', [x, g.constant('w', 'float32', [3, 16, 3, 3], r(rand, 432))], {
+        strides: attr.ints([2, 2]),
+        pads: attr.ints([1, 1, 1, 1]),
+      }),
   },
   'Conv (kernel = stride 3: patches, input not a multiple)': {
     inDims: [1, 2, 7, 6],
