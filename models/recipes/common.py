@@ -187,7 +187,9 @@ def constant_subgraph_nodes(model) -> List[str]:
     const = {i.name for i in model.graph.initializer}
     bad = []
     for n in model.graph.node:
-        if n.op_type == "Constant":
+        # Constant nodes, and Identity copies of a constant (torch.onnx.export shares equal initializers, e.g.
+        # the equal LayerNorm/bias tensors of a ViT's blocks, through Identity nodes), compute nothing.
+        if n.op_type == "Constant" or (n.op_type == "Identity" and n.input and n.input[0] in const):
             const.update(n.output)
             continue
         ins = [i for i in n.input if i]

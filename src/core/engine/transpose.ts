@@ -390,7 +390,8 @@ function convTranspose(ctx: TransposeContext, n: OnnxNode, g: string): string {
       },
     );
   }
-  // A strided one: stride-1 convolutions per output phase, interleaved (ConvTranspose's col2im is far slower).
+  // A strided one: stride-1 convolutions per output phase, interleaved (ConvTranspose's col2im is far slower), unless
+  // the kernel is no wider than the stride (then ConvTranspose only scatters; polyphaseConvTranspose says so).
   const polyphase =
     weights &&
     polyphaseConvTranspose(ctx.e, g, {

@@ -39,6 +39,15 @@ const cases: Record<string, OpCase> = {
     inDims: [1, 3, 5, 6],
     build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 3, 1, 1], r(rand, 12))], { strides: attr.ints([2, 2]) }),
   },
+  // Many input channels: one Conv per phase (the stem above, with 2, is one Conv with a channel per phase).
+  'Conv (stride 2, 3×3, 16 input channels: a Conv per phase)': {
+    inDims: [1, 16, 5, 4],
+    build: (g, x, rand) =>
+      g.op('Conv', [x, g.constant('w', 'float32', [3, 16, 3, 3], r(rand, 432))], {
+        strides: attr.ints([2, 2]),
+        pads: attr.ints([1, 1, 1, 1]),
+      }),
+  },
   'Conv (kernel = stride 3: patches, input not a multiple)': {
     inDims: [1, 2, 7, 6],
     build: (g, x, rand) => g.op('Conv', [x, g.constant('w', 'float32', [4, 2, 3, 3], r(rand, 72))], { strides: attr.ints([3, 3]) }),

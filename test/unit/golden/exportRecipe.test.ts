@@ -58,6 +58,22 @@ torch.save(dict(w, args=argparse.Namespace(lr=0.1)), sys.argv[2])`,
     assert.ok(existsSync(path.join(dir, 'out-pickled.pt1', 'cfg.json')));
   });
 
+  it("refuses un-folded computations on weights, but not Identity copies of a weight (torch shares a ViT's equal LayerNorm weights so)", () => {
+    const r = py(
+      `import json, numpy as np, onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as T
+from common import constant_subgraph_nodes
+w = nh.from_array(np.ones((4, 4), np.float32), 'w')
+def graph(extra):
+    nodes = extra + [h.make_node('MatMul', ['x', 'w2'], ['y'])]
+    g = h.make_graph(nodes, 'g', [h.make_tensor_value_info('x', T.FLOAT, [1, 4])], [h.make_tensor_value_info('y', T.FLOAT, [1, 4])], [w])
+    return constant_subgraph_nodes(h.make_model(g))
+print(json.dumps([graph([h.make_node('Identity', ['w'], ['w2'], name='copy')]), graph([h.make_node('Mul', ['w', 'w'], ['w2'], name='square')])]))`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), [[], ['Mul square']]);
+  });
+
   it('cross-checks a raw export with an empty LayerNorm bias in onnxruntime (normalised first, no crash)', async () => {
     const model = path.join(fixtures, 'patterns', 'ln2d', 'model.onnx');
     const g = await golden('patterns/ln2d/golden.safetensors');
