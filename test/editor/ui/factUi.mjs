@@ -43,36 +43,37 @@ export async function statusText(page) {
     .trim();
 }
 
-/** Opens a workspace file through Quick Open (Ctrl+P), e.g. an image, which VS Code shows in its image preview. */
-export async function quickOpen(page, ui, relPath, { log } = {}) {
+/** Opens a workspace file through Quick Open (Ctrl+P), e.g. an image, which VS Code shows in its image preview.
+ *  Each step waits for its state; a Ctrl+P that lands where the workbench does not see it (a webview taking focus
+ *  on a loaded machine) leaves the box hidden, and is tried again, as is a row or a tab that did not show. */
+export async function quickOpen(page, ui, relPath, { log, timeoutMs = 60_000 } = {}) {
   const name = relPath.split('/').pop();
-  for (let attempt = 1; attempt <= 3; attempt++) {
+  const deadline = Date.now() + timeoutMs;
+  const shows = (locator, timeout) =>
+    locator.waitFor({ state: 'visible', timeout }).then(
+      () => true,
+      () => false,
+    );
+  for (let attempt = 1; Date.now() < deadline; attempt++) {
     await page
       .locator('.monaco-workbench .part.statusbar')
       .focus()
       .catch(() => {});
     await page.keyboard.press('Control+P');
     const box = page.locator('.quick-input-widget .quick-input-box input');
-    await box.waitFor({ state: 'visible', timeout: 5000 });
-    await box.fill(relPath);
-    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: name }).first();
-    if (
-      await row.waitFor({ state: 'visible', timeout: 5000 }).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      await row.click();
-      const tab = page.locator('.tabs-container .tab.active').filter({ hasText: name });
-      if (
-        await tab.waitFor({ timeout: 10_000 }).then(
-          () => true,
-          () => false,
-        )
-      )
-        return;
+    let failed = 'the Quick Open box did not show';
+    if (await shows(box, 5000)) {
+      await box.fill(relPath);
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: name }).first();
+      failed = 'no row for the file';
+      if (await shows(row, 5000)) {
+        await row.click();
+        const tab = page.locator('.tabs-container .tab.active').filter({ hasText: name });
+        if (await shows(tab, 10_000)) return;
+        failed = 'its tab did not become active';
+      }
     }
-    log?.(`quickOpen(${relPath}) attempt ${attempt} failed`);
+    log?.(`quickOpen(${relPath}) attempt ${attempt} failed: ${failed}`);
     await page.keyboard.press('Escape').catch(() => {});
   }
   throw new Error(`could not open ${relPath} with Quick Open`);
