@@ -145,8 +145,7 @@ async function ours(
       between();
       const second = await series();
       best = { lat: second.lat.ms < first.lat.ms ? second.lat : first.lat, bat: second.bat.ms < first.bat.ms ? second.bat : first.bat };
-      const show = (a: number, b: number) => `${a.toFixed(0)} then ${b.toFixed(0)} ms`;
-      both = `ours: latency ${show(first.lat.ms, second.lat.ms)}, batch ${show(first.bat.ms, second.bat.ms)}`;
+      both = `ours: latency ${thenMs(first.lat.ms, second.lat.ms)}, batch ${thenMs(first.bat.ms, second.bat.ms)}`;
     }
     const weights = new Float32Array(batch.length);
     last.forEach((e, i) => weights.set(e.weights, i * per));
@@ -182,10 +181,14 @@ function firstInNewProcess(onnx: string, cache: string, batchFile: string): Firs
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as FirstRun;
 }
 
+/** Two series' medians, in words. */
+function thenMs(a: number, b: number): string {
+  return `${a.toFixed(0)} then ${b.toFixed(0)} ms`;
+}
+
 /** PyTorch's two series' medians, in words. */
 function torchSeries(a: TorchResult, b: TorchResult): string {
-  const show = (x: number, y: number) => `${x.toFixed(0)} then ${y.toFixed(0)} ms`;
-  return `latency ${show(a.latencyMs, b.latencyMs)}, batch ${show((a.batch / a.throughputImagesPerS) * 1000, (b.batch / b.throughputImagesPerS) * 1000)}`;
+  return `latency ${thenMs(a.latencyMs, b.latencyMs)}, batch ${thenMs((a.batch / a.throughputImagesPerS) * 1000, (b.batch / b.throughputImagesPerS) * 1000)}`;
 }
 
 function runTorch(t: TorchReference, a: Arch): TorchResult | string {
